@@ -1,0 +1,131 @@
+"""Compiled output: `pipeline.yaml` and one standalone, papermill-ready notebook per step.
+
+A step notebook reads top to bottom like the original: a header, the parameters cell (tagged
+`parameters`, so papermill injects after it), the shared imports and helpers, a cell that
+loads the step's inputs, the step's own cells (outputs cleared, markdown kept), and a cell that
+saves its outputs and metrics. User code is copied verbatim, never embedded in strings.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from . import ir
+from .ir import Pipeline, Step
+from .notebook import code_cell, dumps, markdown_cell, new_notebook, write_atomic
+
+RUN_DIR_PARAM = "nb2pipe_run_dir"
+RUNTIME_ALIAS = "nb2pipe_artifacts"
+
+
+def step_notebook(pipeline: Pipeline, step: Step) -> dict:
+    """The nbformat-4 document of one step."""
+    cells = [markdown_cell(f"{step.name}-header", _header(pipeline, step), role="header")]
+    cells.append(
+        code_cell(
+            "parameters", _parameters_source(pipeline, step), ["parameters"], role="parameters"
+        )
+    )
+    for kind in ("imports", "functions"):
+        for cell in getattr(pipeline, kind):
+            cells.append(
+                code_cell(
+                    f"{kind}-{cell.number}", cell.source, cell.tags, role=kind, cell=cell.number
+                )
+            )
+    cells.append(code_cell("load-inputs", _load_source(step), role="load"))
+    for cell in step.cells:
+        cell_id = f"cell-{cell.number}"
+        if cell.kind == "markdown":
+            cells.append(markdown_cell(cell_id, cell.source, cell=cell.number))
+        else:
+            cells.append(code_cell(cell_id, cell.source, cell.tags, cell=cell.number))
+    cells.append(code_cell("save-outputs", _save_source(step), role="save"))
+    return new_notebook(cells, pipeline.kernel, pipeline.language)
+
+
+def _header(pipeline: Pipeline, step: Step) -> str:
+    def names(items):
+        return ", ".join(f"`{i}`" for i in items) or "none"
+
+    inputs = [f"{i.name} (from {i.producer})" for i in step.inputs]
+    return (
+        f"# Step `{step.name}` of pipeline `{pipeline.name}`\n"
+        f"Compiled by nb2pipe from `{Path(pipeline.source).name}`; edit the source notebook, "
+        "not this file.\n\n"
+        f"- inputs: {names(inputs)}\n"
+        f"- outputs: {names(step.outputs)}\n"
+        f"- parameters: {names(step.params)}\n"
+        f"- metrics: {names(step.metrics)}"
+    )
+
+
+def _parameters_source(pipeline: Pipeline, step: Step) -> str:
+    lines = ["# Parameters: papermill injects new values after this cell."]
+    lines += [pipeline.param(name).source() for name in step.params]
+    lines += [
+        "# Where upstream artifacts are read from and this step's are written.",
+        f'{RUN_DIR_PARAM} = "."',
+    ]
+    return "\n".join(lines)
+
+
+def _load_source(step: Step) -> str:
+    lines = [
+        "# nb2pipe: load this step's inputs, as saved by the upstream steps.",
+        f"from nb2pipe import artifacts as {RUNTIME_ALIAS}",
+    ]
+    if step.inputs:
+        lines.append("")
+    lines += [
+        f'{i.name} = {RUNTIME_ALIAS}.load({RUN_DIR_PARAM}, "{i.producer}", "{i.name}")'
+        for i in step.inputs
+    ]
+    return "\n".join(lines)
+
+
+def _save_source(step: Step) -> str:
+    lines = ["# nb2pipe: save this step's outputs for downstream steps."]
+    if step.outputs:
+        lines.append(f"{RUNTIME_ALIAS}.save(")
+        lines.append(f'    {RUN_DIR_PARAM}, "{step.name}",')
+        lines += [f"    {name}={name}," for name in step.outputs]
+        lines.append(")")
+    else:
+        lines.append(f'{RUNTIME_ALIAS}.save({RUN_DIR_PARAM}, "{step.name}")')
+    if step.metrics:
+        args = ", ".join(f"{m}={m}" for m in step.metrics)
+        lines.append(f'{RUNTIME_ALIAS}.save_metrics({RUN_DIR_PARAM}, "{step.name}", {args})')
+    return "\n".join(lines)
+
+
+def render(pipeline: Pipeline, out_dir: Path, notebook_path: Path | None = None) -> dict[str, str]:
+    """Every compiled file as relative path → text; nothing is written."""
+    if notebook_path is not None:
+        pipeline.source = Path(
+            os.path.relpath(notebook_path.resolve(), out_dir.resolve())
+        ).as_posix()
+    files = {"pipeline.yaml": ir.dump(pipeline)}
+    for step in pipeline.steps:
+        files[f"steps/{step.name}.ipynb"] = dumps(step_notebook(pipeline, step))
+    return files
+
+
+def write_compiled(
+    pipeline: Pipeline, out_dir: str | os.PathLike, notebook_path: str | os.PathLike | None = None
+) -> list[Path]:
+    """Write the compiled pipeline into `out_dir`: all files rendered first, each written
+    atomically, and step notebooks of steps that no longer exist removed."""
+    out_dir = Path(out_dir)
+    files = render(pipeline, out_dir, Path(notebook_path) if notebook_path else None)
+    written = []
+    for rel, text in files.items():
+        path = out_dir / rel
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            write_atomic(path, text)
+        written.append(path)
+    for stale in (out_dir / "steps").glob("*.ipynb"):
+        if stale not in written:
+            stale.unlink()
+    return written

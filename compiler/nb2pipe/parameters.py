@@ -1,0 +1,126 @@
+"""The parameters cell: literal assignments read with `ast`, so values keep their types."""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ParameterError
+
+TYPES = {
+    bool: "bool",
+    int: "int",
+    float: "float",
+    complex: "complex",
+    str: "str",
+    bytes: "bytes",
+    list: "list",
+    dict: "dict",
+    tuple: "tuple",
+    set: "set",
+    type(None): "None",
+}
+
+
+@dataclass
+class Param:
+    """One pipeline parameter: its name, literal value, type and the comment that explains it."""
+
+    name: str
+    value: Any
+    type: str
+    comment: str = ""
+    annotation: str = ""
+
+    def source(self) -> str:
+        """The assignment as it appears in a step notebook's parameters cell."""
+        target = f"{self.name}: {self.annotation}" if self.annotation else self.name
+        line = f"{target} = {self.value!r}"
+        return f"{line}  # {self.comment}" if self.comment else line
+
+
+def parse_parameters(source: str, cell: int | None = None) -> list[Param]:
+    """Parse a `parameters` cell; anything but `name = <literal>` is a `ParameterError`."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as e:
+        raise ParameterError(
+            f"parameters cell is not valid Python (line {e.lineno}: {e.msg})", cell=cell
+        ) from None
+    comments = _comments_by_line(source)
+    params: dict[str, Param] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, annotation = node.targets[0], ""
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, annotation = node.target, ast.unparse(node.annotation)
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue  # a docstring-like note
+        else:
+            raise ParameterError(
+                f"line {node.lineno}: only assignments of literal values belong in the "
+                f"parameters cell, not `{_short(ast.unparse(node))}`",
+                cell=cell,
+            )
+        if not isinstance(target, ast.Name):
+            raise ParameterError(
+                f"line {node.lineno}: assign one plain name per line, not "
+                f"`{_short(ast.unparse(target))}`",
+                cell=cell,
+            )
+        try:
+            value = ast.literal_eval(node.value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            raise ParameterError(
+                f"parameter {target.id!r} is not a constant expression: "
+                f"`{_short(ast.unparse(node.value))}` (parameters must be literals so papermill "
+                "can inject them)",
+                cell=cell,
+            ) from None
+        # The trailing comment, else a comment on the line of its own just above.
+        trailing, above = comments.get(node.end_lineno), comments.get(node.lineno - 1)
+        comment = trailing[0] if trailing else (above[0] if above and above[1] else "")
+        params[target.id] = Param(
+            target.id, value, TYPES.get(type(value), type(value).__name__), comment, annotation
+        )
+    return list(params.values())
+
+
+def _comments_by_line(source: str) -> dict[int, tuple[str, bool]]:
+    """line -> (comment text, alone on its line), from the tokenizer (so `"#"` is no comment)."""
+    out: dict[int, tuple[str, bool]] = {}
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type == tokenize.COMMENT:
+                alone = not tok.line[: tok.start[1]].strip()
+                out[tok.start[0]] = (tok.string.lstrip("#").strip(), alone)
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return out
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def coerce(param: Param, raw: str) -> Any:
+    """Turn a command-line string (`-p name value`) into a value of the parameter's type."""
+    if param.type == "str":
+        return raw
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        raise ParameterError(
+            f"parameter {param.name!r} expects a {param.type}, got {raw!r}"
+        ) from None
+    if param.type == "float" and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    expected = param.type
+    actual = TYPES.get(type(value), type(value).__name__)
+    if expected not in ("None", actual):
+        raise ParameterError(f"parameter {param.name!r} expects a {expected}, got {raw!r}")
+    return value

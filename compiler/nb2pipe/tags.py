@@ -1,0 +1,288 @@
+"""The cell-tag grammar: the single source of truth for what a tag means.
+
+Every other part of nb2pipe (and the sidebar's tag editor, through `grammar()`) reads tags
+through this module. Three dialects are understood:
+
+* ours (see DESIGN.md): ``parameters``, ``imports``, ``functions``, ``step:NAME``,
+  ``after:A,B``, ``skip``, ``metrics``, ``image:REF``, ``requirements:PKG,PKG``, ``cpu:N``,
+  ``memory:SIZE``, ``gpu:N``, ``cache:off``, ``retries:N``, ``timeout:SECONDS``;
+* Kubeflow Kale's: ``block:NAME``, ``prev:NAME``, ``pipeline-parameters``,
+  ``pipeline-metrics``, ``limit:KEY:VALUE`` (plus ``imports``/``functions``/``skip``/``image:``);
+* papermill's ``parameters``.
+
+Tags of other tools (``hide-input``, ``raises-exception``…) are kept as "foreign" and left alone;
+a tag that looks like a misspelling of ours is an error with a suggestion.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from .errors import TagError
+
+STEP_NAME = re.compile(r"[a-z_][a-z0-9_]*\Z")
+_CPU = re.compile(r"(\d+(\.\d+)?|\d+m)\Z")
+_MEMORY = re.compile(r"\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|K|M|G|T|P|k)?\Z")
+_REQUIREMENT = re.compile(
+    r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9_,.-]+\])?\s*([<>=!~]=?[^,;\s]+)?\Z"
+)
+
+# Roles: what a whole cell is. A cell has at most one (``metrics`` may join a step start).
+ROLES = {
+    "parameters": "parameters",
+    "pipeline-parameters": "parameters",  # Kale
+    "imports": "imports",
+    "functions": "functions",
+    "skip": "skip",
+    "metrics": "metrics",
+    "pipeline-metrics": "metrics",  # Kale
+}
+
+# Prefixed tags: name -> canonical meaning. Kale's spellings map onto ours.
+PREFIXES = {
+    "step": "step",
+    "block": "step",  # Kale
+    "after": "after",
+    "prev": "after",  # Kale
+    "image": "image",
+    "requirements": "requirements",
+    "cpu": "cpu",
+    "memory": "memory",
+    "gpu": "gpu",
+    "limit": "limit",  # Kale: limit:cpu:2, limit:memory:1Gi, limit:nvidia.com/gpu:1
+    "cache": "cache",
+    "retries": "retries",
+    "timeout": "timeout",
+}
+
+_ON = {"on", "true", "yes", "enabled"}
+_OFF = {"off", "false", "no", "disabled"}
+
+# Tags other tools put on cells; never mistaken for a misspelling of ours.
+KNOWN_FOREIGN = {
+    "injected-parameters",
+    "hide-input",
+    "hide-output",
+    "hide-cell",
+    "remove-cell",
+    "remove-input",
+    "remove-output",
+    "raises-exception",
+    "skip-execution",
+    "nbval-ignore-output",
+    "nbval-skip",
+    "nbval-check-output",
+    "nbval-raises-exception",
+    "thebe-init",
+    "full-width",
+    "margin",
+    "output_scroll",
+}
+
+
+@dataclass
+class Resources:
+    """What a step's container asks the scheduler for."""
+
+    cpu: str | None = None
+    memory: str | None = None
+    gpu: int | None = None
+
+    def merge(self, other: Resources) -> None:
+        self.cpu = other.cpu or self.cpu
+        self.memory = other.memory or self.memory
+        self.gpu = other.gpu if other.gpu is not None else self.gpu
+
+
+@dataclass
+class CellTags:
+    """The meaning of one cell's tags."""
+
+    role: str | None = None  # parameters | imports | functions | skip | metrics
+    step: str | None = None  # set when this cell starts a step
+    after: list[str] = field(default_factory=list)
+    image: str | None = None
+    requirements: list[str] = field(default_factory=list)
+    resources: Resources = field(default_factory=Resources)
+    cache: bool | None = None
+    retries: int | None = None
+    timeout: float | None = None
+    foreign: list[str] = field(default_factory=list)
+
+    @property
+    def has_step_settings(self) -> bool:
+        r = self.resources
+        return bool(
+            self.after
+            or self.image
+            or self.requirements
+            or r.cpu
+            or r.memory
+            or r.gpu is not None
+            or self.cache is not None
+            or self.retries is not None
+            or self.timeout is not None
+        )
+
+
+def parse_cell_tags(tags: list[str], cell: int | None = None) -> CellTags:
+    """Read one cell's tags; raise `TagError` naming the cell for anything malformed."""
+    out = CellTags()
+
+    def fail(message: str) -> TagError:
+        return TagError(message, cell=cell)
+
+    for raw in tags:
+        tag = raw.strip()
+        if tag in ROLES:
+            role = ROLES[tag]
+            if role == "metrics" and out.role is None:
+                out.role = role
+                continue
+            if out.role not in (None, role):
+                raise fail(f"tags {out.role!r} and {tag!r} cannot be on the same cell")
+            out.role = role
+            continue
+        prefix, sep, value = tag.partition(":")
+        if sep and prefix in PREFIXES:
+            _apply_prefixed(out, PREFIXES[prefix], value.strip(), tag, fail)
+            continue
+        suggestion = _suggest(tag)
+        if suggestion:
+            raise fail(f"unknown tag {tag!r} (did you mean {suggestion!r}?)")
+        out.foreign.append(raw)
+
+    if out.step and out.role not in (None, "metrics"):
+        raise fail(f"a {out.role!r} cell cannot also start step {out.step!r}")
+    return out
+
+
+def _apply_prefixed(out: CellTags, kind: str, value: str, tag: str, fail) -> None:
+    if not value:
+        raise fail(f"tag {tag!r} has no value")
+    if kind == "step":
+        if not STEP_NAME.match(value):
+            hint = re.sub(r"[^a-z0-9_]", "_", value.lower())
+            hint = hint if STEP_NAME.match(hint) else "my_step"
+            raise fail(
+                f"bad step name {value!r}: step names are lower-case identifiers "
+                f"([a-z_][a-z0-9_]*), e.g. {hint!r}"
+            )
+        if out.step and out.step != value:
+            raise fail(f"a cell can start only one step, not {out.step!r} and {value!r}")
+        out.step = value
+    elif kind == "after":
+        for name in filter(None, (v.strip() for v in value.split(","))):
+            if not STEP_NAME.match(name):
+                raise fail(f"bad step name {name!r} in {tag!r}")
+            if name not in out.after:
+                out.after.append(name)
+    elif kind == "image":
+        out.image = value
+    elif kind == "requirements":
+        for req in filter(None, (v.strip() for v in value.split(","))):
+            if not _REQUIREMENT.match(req):
+                raise fail(f"bad requirement {req!r} in {tag!r} (expected e.g. 'xgboost==2.1')")
+            out.requirements.append(req)
+    elif kind == "limit":
+        key, sep, amount = value.rpartition(":")
+        if not sep:
+            raise fail(f"bad tag {tag!r}: expected limit:RESOURCE:AMOUNT, e.g. limit:memory:1Gi")
+        resource = {"cpu": "cpu", "memory": "memory"}.get(key, "gpu" if "gpu" in key else None)
+        if resource is None:
+            raise fail(f"bad tag {tag!r}: unknown resource {key!r} (cpu, memory or *gpu)")
+        _apply_prefixed(out, resource, amount, tag, fail)
+    elif kind == "cpu":
+        if not _CPU.match(value):
+            raise fail(f"bad tag {tag!r}: cpu is a number of cores, e.g. cpu:2 or cpu:500m")
+        out.resources.cpu = value
+    elif kind == "memory":
+        if not _MEMORY.match(value):
+            raise fail(f"bad tag {tag!r}: memory is a size, e.g. memory:2Gi or memory:512Mi")
+        out.resources.memory = value
+    elif kind == "gpu":
+        if not value.isdigit():
+            raise fail(f"bad tag {tag!r}: gpu is a whole number, e.g. gpu:1")
+        out.resources.gpu = int(value)
+    elif kind == "cache":
+        if value.lower() not in _ON | _OFF:
+            raise fail(f"bad tag {tag!r}: use cache:on or cache:off")
+        out.cache = value.lower() in _ON
+    elif kind == "retries":
+        if not value.isdigit():
+            raise fail(f"bad tag {tag!r}: retries is a whole number, e.g. retries:2")
+        out.retries = int(value)
+    elif kind == "timeout":
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = -1.0
+        if seconds <= 0:
+            raise fail(f"bad tag {tag!r}: timeout is a number of seconds, e.g. timeout:600")
+        out.timeout = seconds
+
+
+def _suggest(tag: str) -> str | None:
+    """Our tag that `tag` is probably a misspelling of, if any."""
+    if tag in KNOWN_FOREIGN:
+        return None
+    prefix, sep, value = tag.partition(":")
+    if sep:
+        match = difflib.get_close_matches(prefix.lower(), PREFIXES, n=1, cutoff=0.75)
+        return f"{match[0]}:{value}" if match else None
+    match = difflib.get_close_matches(tag.lower(), ROLES, n=1, cutoff=0.8)
+    return match[0] if match else None
+
+
+def grammar() -> list[dict]:
+    """The tag table as data, for `nb2pipe tags` and the sidebar's tag editor."""
+    rows = [
+        ("parameters", None, "role", "pipeline parameters (papermill's tag); literal assignments"),
+        ("imports", None, "role", "import statements, prepended to every step"),
+        ("functions", None, "role", "helper functions and classes, prepended to every step"),
+        ("skip", None, "role", "exploration cell, left out of the pipeline"),
+        ("metrics", None, "role", "variables it assigns or prints are logged as step metrics"),
+        ("step", "NAME", "step", "starts a step; untagged cells that follow belong to it"),
+        ("after", "STEP[,STEP]", "step", "explicit upstream steps, added to the inferred ones"),
+        ("image", "REF", "container", "container image of the step"),
+        ("requirements", "PKG[,PKG]", "container", "extra pip requirements of the step"),
+        ("cpu", "N", "resources", "CPU cores requested, e.g. 2 or 500m"),
+        ("memory", "SIZE", "resources", "memory requested, e.g. 2Gi"),
+        ("gpu", "N", "resources", "GPUs requested"),
+        ("cache", "on|off", "policy", "reuse earlier results when nothing changed"),
+        ("retries", "N", "policy", "re-run a failed step up to N times"),
+        ("timeout", "SECONDS", "policy", "fail the step after this long"),
+    ]
+    aliases = {
+        "parameters": ["pipeline-parameters"],
+        "metrics": ["pipeline-metrics"],
+        "step": ["block"],
+        "after": ["prev"],
+    }
+    return [
+        {
+            "name": name,
+            "argument": argument,
+            "group": group,
+            "meaning": meaning,
+            "example": f"{name}:{_EXAMPLES[name]}" if argument else name,
+            "aliases": aliases.get(name, []),
+        }
+        for name, argument, group, meaning in rows
+    ]
+
+
+_EXAMPLES = {
+    "step": "train",
+    "after": "load,clean",
+    "image": "python:3.11-slim",
+    "requirements": "xgboost==2.1",
+    "cpu": "2",
+    "memory": "2Gi",
+    "gpu": "1",
+    "cache": "off",
+    "retries": "2",
+    "timeout": "600",
+}

@@ -1,0 +1,386 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from nb2pipe import artifacts
+from nb2pipe.artifacts import ArtifactError, load, read_manifest, save, save_metrics
+from nb2pipe.errors import Nb2PipeError
+
+
+def roundtrip(tmp_path: Path, value, name: str = "value"):
+    """Save `value` as artifact `name` of step "train", load it back; also return its entry."""
+    manifest = save(tmp_path, "train", **{name: value})
+    return load(tmp_path, "train", name), manifest["artifacts"][name]
+
+
+def artifact_dir(tmp_path: Path) -> Path:
+    return tmp_path / "train" / "artifacts"
+
+
+class Point:
+    def __init__(self, x):
+        self.x = x
+
+
+# --- one round trip per serializer --------------------------------------------------------------
+
+
+def test_dataframe_with_custom_index_round_trips_as_parquet(tmp_path):
+    frame = pd.DataFrame(
+        {"age": [31, 45, 27], "city": ["Oslo", "Lima", None], "score": [0.5, np.nan, 1.25]},
+        index=pd.Index(["c", "a", "b"], name="customer"),
+    )
+    frame["segment"] = pd.Categorical(["x", "y", "x"])
+    loaded, entry = roundtrip(tmp_path, frame)
+    pd.testing.assert_frame_equal(loaded, frame)
+    assert entry["serializer"] == "parquet"
+    assert entry["file"] == "value.parquet"
+    assert entry["type"] == "pandas.DataFrame"
+
+
+def test_dataframe_with_multiindex_round_trips(tmp_path):
+    index = pd.MultiIndex.from_tuples([("a", 1), ("b", 2)], names=["k", "n"])
+    frame = pd.DataFrame({"v": [1.0, 2.0]}, index=index)
+    loaded, entry = roundtrip(tmp_path, frame)
+    pd.testing.assert_frame_equal(loaded, frame)
+    assert entry["serializer"] == "parquet"
+
+
+def test_dataframe_with_non_string_columns_falls_back_to_pickle(tmp_path):
+    frame = pd.DataFrame(np.arange(6).reshape(2, 3))  # columns 0, 1, 2
+    with pytest.warns(UserWarning, match="cloudpickle"):
+        loaded, entry = roundtrip(tmp_path, frame)
+    pd.testing.assert_frame_equal(loaded, frame)
+    assert entry["serializer"] == "pickle"
+
+
+def test_dataframe_arrow_cannot_type_falls_back_to_pickle(tmp_path):
+    frame = pd.DataFrame({"mixed": [1, "two", 3.0]})
+    with pytest.warns(UserWarning) as record:
+        loaded, entry = roundtrip(tmp_path, frame)
+    pd.testing.assert_frame_equal(loaded, frame)
+    assert entry["serializer"] == "pickle"
+    messages = [str(w.message) for w in record]
+    assert any("could not be saved as parquet" in m for m in messages)
+    assert sorted(p.name for p in artifact_dir(tmp_path).iterdir()) == [
+        "manifest.json",
+        "value.pkl",
+    ]
+
+
+@pytest.mark.parametrize(
+    "series",
+    [
+        pd.Series([1.5, 2.5, 3.5], index=pd.Index([10, 20, 30], name="id"), name="price"),
+        pd.Series(["a", None, "c"], name=None),
+        pd.Series([1, None, 3], dtype="Int64", name=7),
+        pd.Series(pd.to_datetime(["2024-01-01", "2024-06-30"]), name="when"),
+    ],
+)
+def test_series_round_trips_with_name_dtype_and_index(tmp_path, series):
+    loaded, entry = roundtrip(tmp_path, series)
+    assert isinstance(loaded, pd.Series)
+    pd.testing.assert_series_equal(loaded, series)
+    assert entry["serializer"] == "parquet"
+    assert entry["kind"] == "series"
+
+
+@pytest.mark.parametrize(
+    "array",
+    [np.arange(12, dtype=np.float64).reshape(3, 4) / 7, np.arange(6, dtype=np.int32).reshape(2, 3)],
+)
+def test_ndarray_round_trips_as_npy(tmp_path, array):
+    loaded, entry = roundtrip(tmp_path, array)
+    np.testing.assert_array_equal(loaded, array)
+    assert loaded.dtype == array.dtype
+    assert entry["serializer"] == "npy"
+    assert entry["file"] == "value.npy"
+
+
+def test_object_ndarray_falls_back_to_pickle(tmp_path):
+    array = np.array([{"a": 1}, None], dtype=object)
+    with pytest.warns(UserWarning, match="cloudpickle"):
+        loaded, entry = roundtrip(tmp_path, array)
+    assert entry["serializer"] == "pickle"
+    assert list(loaded) == list(array)
+
+
+def test_sklearn_estimator_round_trips_as_joblib(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [0.2, 0.9], [0.9, 0.1]])
+    y = np.array([0, 1, 0, 1])
+    model = LogisticRegression().fit(X, y)
+    loaded, entry = roundtrip(tmp_path, model)
+    assert entry["serializer"] == "joblib"
+    assert entry["type"] == "sklearn.linear_model._logistic.LogisticRegression"
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    np.testing.assert_allclose(loaded.coef_, model.coef_)
+
+
+def test_sklearn_pipeline_is_joblib(tmp_path):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    assert artifacts.serializer_for(make_pipeline(StandardScaler())).name == "joblib"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"lr": 0.1, "layers": [64, 32], "name": "run", "flags": {"a": True, "b": None}},
+        [1, 2.5, "x", None, [True]],
+        42,
+        3.5,
+        "text",
+        True,
+        None,
+    ],
+)
+def test_json_values_round_trip_as_json(tmp_path, value):
+    loaded, entry = roundtrip(tmp_path, value)
+    assert loaded == value
+    assert type(loaded) is type(value)
+    assert entry["serializer"] == "json"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [(1, 2), {1: "a"}, {"a": (1, 2)}, float("nan"), np.float64(0.5), np.int64(3)],
+    ids=["tuple", "int-keys", "nested-tuple", "nan", "np-float", "np-int"],
+)
+def test_values_json_would_change_go_to_pickle_with_warning(tmp_path, value):
+    with pytest.warns(UserWarning, match=r"artifact 'value' of type .* is saved with cloudpickle"):
+        loaded, entry = roundtrip(tmp_path, value)
+    assert entry["serializer"] == "pickle"
+    assert type(loaded) is type(value)
+    if value == value:  # NaN is not equal to itself
+        assert loaded == value
+
+
+def test_lambda_and_custom_class_go_to_pickle(tmp_path):
+    with pytest.warns(UserWarning, match="cloudpickle"):
+        loaded_fn, fn_entry = roundtrip(tmp_path, lambda x: x * 3, name="fn")
+        loaded_point, point_entry = roundtrip(tmp_path, Point(4), name="point")
+    assert loaded_fn(2) == 6
+    assert loaded_point.x == 4
+    assert fn_entry["serializer"] == point_entry["serializer"] == "pickle"
+    assert point_entry["type"].endswith("test_artifacts.Point")
+
+
+# --- choice by type, manifest, integrity -------------------------------------------------------
+
+
+def test_serializer_is_chosen_by_type_not_name(tmp_path):
+    with pytest.warns(UserWarning, match="cloudpickle"):
+        manifest = save(tmp_path, "train", model={"C": 1.0}, df=[1, 2], array=(1,))
+    kinds = {name: entry["serializer"] for name, entry in manifest["artifacts"].items()}
+    assert kinds == {"model": "json", "df": "json", "array": "pickle"}
+
+
+def test_manifest_is_sorted_indented_json_and_merges(tmp_path):
+    save(tmp_path, "train", a=1)
+    manifest = save(tmp_path, "train", b=[1, 2])
+    path = artifact_dir(tmp_path) / "manifest.json"
+    text = path.read_text()
+    assert text == json.dumps(manifest, sort_keys=True, indent=1) + "\n"
+    assert set(manifest["artifacts"]) == {"a", "b"}
+    assert read_manifest(tmp_path, "train") == manifest
+    entry = manifest["artifacts"]["a"]
+    assert entry["size"] == (artifact_dir(tmp_path) / "a.json").stat().st_size
+    assert entry["sha256"] == artifacts.file_sha256(artifact_dir(tmp_path) / "a.json")
+
+
+def test_saving_a_name_in_another_format_removes_the_old_file(tmp_path):
+    save(tmp_path, "train", x=[1, 2])
+    save(tmp_path, "train", x=np.array([1, 2]))
+    names = sorted(p.name for p in artifact_dir(tmp_path).iterdir())
+    assert names == ["manifest.json", "x.npy"]
+    np.testing.assert_array_equal(load(tmp_path, "train", "x"), [1, 2])
+
+
+def test_artifact_called_manifest_does_not_clobber_the_manifest(tmp_path):
+    save(tmp_path, "train", manifest={"k": 1})
+    assert load(tmp_path, "train", "manifest") == {"k": 1}
+    assert "manifest" in read_manifest(tmp_path, "train")["artifacts"]
+
+
+def test_file_sha256_matches_hashlib(tmp_path):
+    import hashlib
+
+    path = tmp_path / "blob"
+    data = np.random.default_rng(0).bytes(3 * (1 << 20) + 17)  # spans several chunks
+    path.write_bytes(data)
+    assert artifacts.file_sha256(path) == hashlib.sha256(data).hexdigest()
+
+
+def test_corrupted_file_is_detected(tmp_path):
+    save(tmp_path, "train", weights=np.ones(8))
+    path = artifact_dir(tmp_path) / "weights.npy"
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match=r"'weights' of step 'train' does not match its sha256"):
+        load(tmp_path, "train", "weights")
+
+
+def test_missing_manifest_missing_file_and_unknown_name_are_errors(tmp_path):
+    with pytest.raises(ArtifactError, match=r"step 'train' has no manifest .*manifest\.json"):
+        load(tmp_path, "train", "x")
+    assert read_manifest(tmp_path, "train") is None
+
+    save(tmp_path, "train", x=1)
+    with pytest.raises(ArtifactError, match=r"saved no artifact 'y' \(it saved: x\)"):
+        load(tmp_path, "train", "y")
+
+    (artifact_dir(tmp_path) / "x.json").unlink()
+    with pytest.raises(ArtifactError, match=r"artifact 'x' of step 'train' is missing: .*x\.json"):
+        load(tmp_path, "train", "x")
+
+
+def test_artifact_error_is_an_nb2pipe_error():
+    assert issubclass(ArtifactError, Nb2PipeError)
+
+
+@pytest.mark.parametrize("step", ["", "..", "a/b"])
+def test_step_name_must_be_one_path_component(tmp_path, step):
+    with pytest.raises(ArtifactError, match="invalid step name"):
+        save(tmp_path, step, x=1)
+
+
+def test_invalid_artifact_name_is_rejected(tmp_path):
+    with pytest.raises(ArtifactError, match="invalid artifact name"):
+        save(tmp_path, "train", **{"../x": 1})
+
+
+def test_atomic_writes_leave_no_temp_files(tmp_path):
+    with pytest.warns(UserWarning):
+        save(
+            tmp_path,
+            "train",
+            frame=pd.DataFrame({"a": [1]}),
+            series=pd.Series([1.0]),
+            array=np.zeros(3),
+            obj=Point(1),
+            mixed=pd.DataFrame({"m": [1, "x"]}),  # parquet fails half-way, then pickle
+        )
+    save_metrics(tmp_path, "train", acc=0.9)
+    names = sorted(p.name for p in artifact_dir(tmp_path).iterdir())
+    assert names == [
+        "array.npy",
+        "frame.parquet",
+        "manifest.json",
+        "mixed.pkl",
+        "obj.pkl",
+        "series.parquet",
+    ]
+
+
+def test_failed_write_keeps_previous_artifact_and_no_temp_file(tmp_path, monkeypatch):
+    save(tmp_path, "train", x=[1])
+
+    def broken_dump(value, path):
+        path.write_bytes(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(artifacts.SERIALIZERS["json"], "dump", broken_dump)
+    with pytest.raises(OSError, match="disk full"):
+        save(tmp_path, "train", x=[2])
+    assert sorted(p.name for p in artifact_dir(tmp_path).iterdir()) == ["manifest.json", "x.json"]
+    assert load(tmp_path, "train", "x") == [1]
+
+
+# --- metrics -----------------------------------------------------------------------------------
+
+
+def test_metrics_merge_and_are_floats(tmp_path):
+    save(tmp_path, "train", x=1)
+    save_metrics(tmp_path, "train", accuracy=0.9, epochs=3)
+    metrics = save_metrics(tmp_path, "train", f1=np.float32(0.5), best=np.bool_(True), epochs=4)
+    assert metrics == {"accuracy": 0.9, "epochs": 4.0, "f1": 0.5, "best": 1.0}
+    assert all(type(v) is float for v in metrics.values())
+    manifest = read_manifest(tmp_path, "train")
+    assert manifest["metrics"] == metrics
+    assert set(manifest["artifacts"]) == {"x"}  # artifacts untouched
+
+
+def test_non_numeric_and_non_finite_metrics_are_skipped_with_warning(tmp_path):
+    with pytest.warns(UserWarning) as record:
+        metrics = save_metrics(
+            tmp_path, "train", ok=1, label="good", nan=float("nan"), inf=np.inf, arr=np.ones(2)
+        )
+    assert metrics == {"ok": 1.0}
+    skipped = sorted(str(w.message).split("'")[1] for w in record)
+    assert skipped == ["arr", "inf", "label", "nan"]
+    assert "metric 'label' of step 'train' is skipped" in str(record[0].message)
+
+
+# --- registry ----------------------------------------------------------------------------------
+
+
+class UpperText(artifacts.Serializer):
+    name, extension = "upper", "txt"
+
+    def accepts(self, value):
+        return isinstance(value, str)
+
+    def dump(self, value, path):
+        path.write_text(value.upper())
+
+    def load(self, path):
+        return path.read_text()
+
+
+@pytest.fixture
+def registry(monkeypatch):
+    """A copy of the registry, so a test's registrations do not leak into others."""
+    monkeypatch.setattr(artifacts, "SERIALIZERS", dict(artifacts.SERIALIZERS))
+    return artifacts.SERIALIZERS
+
+
+def test_registered_serializer_takes_precedence(tmp_path, registry):
+    artifacts.register(UpperText())
+    assert list(registry)[0] == "upper"
+    loaded, entry = roundtrip(tmp_path, "hello")
+    assert (loaded, entry["serializer"], entry["file"]) == ("HELLO", "upper", "value.txt")
+    assert artifacts.serializer_for(3).name == "json"  # others unchanged
+
+
+def test_register_before_a_named_serializer(registry):
+    artifacts.register(UpperText(), before="json")
+    assert list(registry) == ["parquet", "npy", "joblib", "upper", "json", "pickle"]
+    artifacts.register(UpperText(), before="pickle")  # re-registering moves it
+    assert list(registry) == ["parquet", "npy", "joblib", "json", "upper", "pickle"]
+    with pytest.raises(ValueError, match="no serializer named 'nope'"):
+        artifacts.register(UpperText(), before="nope")
+
+
+def test_builtin_order():
+    assert list(artifacts.SERIALIZERS) == ["parquet", "npy", "joblib", "json", "pickle"]
+
+
+# --- import cost -------------------------------------------------------------------------------
+
+
+def test_import_does_not_load_heavy_libraries():
+    heavy = ["pandas", "numpy", "pyarrow", "joblib", "cloudpickle", "sklearn"]
+    code = (
+        "import sys, nb2pipe.artifacts\n"
+        f"loaded = [m for m in {heavy!r} if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_saving_json_does_not_load_heavy_libraries(tmp_path):
+    code = (
+        "import sys, nb2pipe.artifacts as a\n"
+        f"a.save({str(tmp_path)!r}, 's', x={{'k': [1, 2]}})\n"
+        f"assert a.load({str(tmp_path)!r}, 's', 'x') == {{'k': [1, 2]}}\n"
+        "assert 'pandas' not in sys.modules and 'numpy' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
