@@ -106,3 +106,133 @@ def tags() -> None:
     for row in grammar():
         aliases = f" (also {', '.join(row['aliases'])})" if row["aliases"] else ""
         click.echo(f"{row['example']:<24} {row['meaning']}{aliases}")
+
+
+def _parse_params(pairs: tuple[tuple[str, str], ...], pipeline) -> dict:
+    from .errors import ParameterError
+    from .parameters import coerce
+
+    known = {p.name: p for p in pipeline.params}
+    values = {}
+    for name, raw in pairs:
+        if name not in known:
+            import difflib
+
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"parameters: {', '.join(known)}"
+            raise ParameterError(f"-p {name}: unknown parameter ({hint})")
+        values[name] = coerce(known[name], raw)
+    return values
+
+
+source_arg = click.argument(
+    "source", metavar="NOTEBOOK|PIPELINE.YAML", type=click.Path(path_type=Path)
+)
+params_opt = click.option(
+    "-p",
+    "--param",
+    "params",
+    nargs=2,
+    multiple=True,
+    metavar="NAME VALUE",
+    help="Override a parameter (repeatable).",
+)
+
+
+@main.command()
+@source_arg
+@params_opt
+@click.option("--max-parallel", type=click.IntRange(min=1), help="Steps at once (default: cores).")
+@click.option("--force", is_flag=True, help="Run every step, ignoring the cache.")
+@click.option("--resume", metavar="RUN", help="Continue RUN: finished steps are kept.")
+@click.option("--from", "from_step", metavar="STEP", help="Re-run STEP and everything after it.")
+@click.option("--only", metavar="STEP", help="Run only STEP, on cached upstream results.")
+@click.option(
+    "--isolation",
+    type=click.Choice(["kernel", "process"]),
+    default="kernel",
+    help="kernel: warm kernels reset between steps; process: a new kernel per step.",
+)
+@click.option(
+    "--workspace",
+    type=click.Path(path_type=Path),
+    help="Where runs and the cache live (default: .nb2pipe in the project root).",
+)
+def run(source, params, max_parallel, force, resume, from_step, only, isolation, workspace):
+    """Compile and run the pipeline locally: parallel, cached, resumable."""
+    from .runner import load_pipeline, run_pipeline
+    from .runner.progress import TerminalProgress
+
+    pipeline, _ = load_pipeline(source)
+    values = _parse_params(params, pipeline)
+    observers = [TerminalProgress(), *_tracking_observers()]
+    try:
+        result = run_pipeline(
+            pipeline if source.suffix not in (".yaml", ".yml") else source,
+            params=values,
+            max_parallel=max_parallel,
+            force=force,
+            resume=resume,
+            from_step=from_step,
+            only=only,
+            isolation=isolation,
+            workspace=workspace,
+            observers=observers,
+        )
+    except KeyboardInterrupt:
+        click.echo(
+            "interrupted: resume with `nb2pipe run --resume <run-id>` (see .nb2pipe/runs)", err=True
+        )
+        sys.exit(130)
+    counts = {}
+    for step in result.steps.values():
+        counts[step.status] = counts.get(step.status, 0) + 1
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    where = _relative(result.run_dir)
+    click.echo(
+        f"run {result.run_id} {result.status} in {result.duration:.1f}s ({summary}): {where}"
+    )
+    failure = result.failure()
+    if failure is not None:
+        failure.file = str(source)
+        raise failure
+
+
+def _relative(path: Path) -> str:
+    import os
+
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def _tracking_observers() -> list:
+    """Observers other packages plug in (MLflow tracking), found through entry points."""
+    from importlib.metadata import entry_points
+
+    out = []
+    for entry in entry_points(group="nb2pipe.observers"):
+        factory = entry.load()
+        observer = factory()
+        if observer is not None:
+            out.append(observer)
+    return out
+
+
+@main.command()
+@source_arg
+@params_opt
+@click.option("--workspace", type=click.Path(path_type=Path))
+def status(source, params, workspace):
+    """Say per step whether the next run would execute it, and why."""
+    from .runner import load_pipeline
+    from .runner.status import step_status
+
+    pipeline, notebook = load_pipeline(source)
+    values = _parse_params(params, pipeline)
+    rows = step_status(pipeline, notebook, values, workspace)
+    width = max(len(r["step"]) for r in rows)
+    for row in rows:
+        verdict = "would run" if row["run"] else "up to date"
+        click.echo(f"{row['step']:<{width}}  {verdict:<10}  {'; '.join(row['reasons'])}")

@@ -1,0 +1,53 @@
+"""What a pipeline run reports, and to whom.
+
+The runner knows nothing of MLflow, terminals or the sidebar: it calls the observers it is
+given with `Event`s. Events are emitted from the scheduling thread only, in order, so an
+observer need not be thread-safe.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+RUN_STARTED = "run_started"
+STEP_STARTED = "step_started"
+STEP_CACHED = "step_cached"
+STEP_FINISHED = "step_finished"
+STEP_FAILED = "step_failed"
+STEP_SKIPPED = "step_skipped"
+RUN_FINISHED = "run_finished"
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    run_id: str
+    step: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    time: float = field(default_factory=time.time)
+
+
+Observer = Callable[[Event], None]
+
+
+class Broadcaster:
+    """Sends each event to every observer; one failing observer does not stop the run."""
+
+    def __init__(self, observers: list[Observer]):
+        self.observers = list(observers)
+        self.errors: list[tuple[Observer, BaseException]] = []
+
+    def __call__(self, event: Event) -> None:
+        for observer in self.observers:
+            try:
+                observer(event)
+            except Exception as e:  # an observer's bug must not lose the run's results
+                self.errors.append((observer, e))
+                import warnings
+
+                warnings.warn(
+                    f"nb2pipe: observer {observer!r} failed on {event.kind}: {e}", stacklevel=2
+                )

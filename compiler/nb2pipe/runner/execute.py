@@ -1,0 +1,128 @@
+"""Run one step notebook with papermill in a given kernel, and explain a failure in one line."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..build import RUN_DIR_PARAM, step_notebook
+from ..ir import Pipeline, Step
+from .kernels import Kernel, KernelPool
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    start: float
+    end: float
+    error: dict[str, Any] | None = None  # {"message", "cell", "ename", "evalue"}
+    kernel_died: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def run_step(
+    pipeline: Pipeline,
+    step: Step,
+    params: dict[str, Any],
+    run_dir: Path,
+    pool: KernelPool,
+    env: dict[str, str],
+) -> Outcome:
+    """Acquire a warm kernel, execute the step notebook in it with papermill, release it."""
+    papermill = import_papermill()
+    import nbformat
+    from papermill.exceptions import PapermillExecutionError
+
+    from ..engine import register
+
+    register()
+    out = run_dir / step.name / "notebook.ipynb"
+    log_path = run_dir / step.name / "log.txt"
+    notebook = nbformat.from_dict(step_notebook(pipeline, step))
+    parameters = {name: params[name] for name in step.params}
+    parameters[RUN_DIR_PARAM] = str(run_dir)
+    kernel: Kernel | None = None
+    start = time.time()
+    healthy = True
+    try:
+        kernel = pool.acquire()
+        pool.prepare(kernel, step.name, str(run_dir), env)
+        start = time.time()
+        with open(log_path, "w", encoding="utf-8") as log:
+            papermill.execute_notebook(
+                notebook,
+                str(out),
+                parameters=parameters,
+                engine_name="nb2pipe",
+                km=kernel.km,
+                kernel_name=pipeline.kernel,
+                progress_bar=False,
+                log_output=False,
+                stdout_file=log,
+                stderr_file=log,
+                execution_timeout=step.timeout,
+                request_save_on_cell_execute=False,
+            )
+        return Outcome(True, start, time.time())
+    except PapermillExecutionError as e:
+        cell = _failed_cell(out)
+        message = f"{e.ename}: {e.evalue}".strip().rstrip(":")
+        return Outcome(
+            False,
+            start,
+            time.time(),
+            {"message": message, "cell": cell, "ename": e.ename, "evalue": e.evalue},
+        )
+    except Exception as e:  # a dead kernel, a timeout, a kernel that never started
+        healthy = False
+        name = type(e).__name__
+        died = name == "DeadKernelError" or (kernel is not None and not _alive(kernel))
+        message = "the kernel died (killed, or out of memory)" if died else f"{name}: {e}"
+        return Outcome(
+            False,
+            start,
+            time.time(),
+            {"message": message, "cell": _failed_cell(out), "ename": name, "evalue": str(e)},
+            kernel_died=died,
+        )
+    finally:
+        if kernel is not None:
+            pool.release(kernel, healthy=healthy)
+
+
+def import_papermill():
+    """Import papermill without the ~1 s nbformat spends on an optional jsonschema format.
+
+    jsonschema builds an RFC 3987 grammar (`rfc3987_syntax`) for "iri" formats that notebook
+    schemas never use; marking that optional module absent skips it (FACTS.md). Done only if
+    nothing imported it yet, so a process that really validates IRIs keeps doing so.
+    """
+    import sys
+
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
+    import papermill
+
+    return papermill
+
+
+def _alive(kernel: Kernel) -> bool:
+    from .kernels import _is_alive
+
+    return _is_alive(kernel)
+
+
+def _failed_cell(executed: Path) -> int | None:
+    """The source-notebook number of the cell that failed, read from the executed notebook."""
+    import json
+
+    try:
+        nb = json.loads(executed.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for cell in nb.get("cells", []):
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            return (cell.get("metadata", {}).get("nb2pipe") or {}).get("cell")
+    return None

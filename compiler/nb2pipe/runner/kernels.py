@@ -1,0 +1,202 @@
+"""Warm kernels: started ahead of need, with the shared imports already run in them.
+
+A step should pay only for its own cells. The pool starts kernels in background threads as soon
+as the runner knows some step must execute, and runs the pipeline's `imports` cells in them, so
+kernel start-up and the import of numpy/pandas/scikit-learn hide behind papermill's own import
+and behind the steps already running. Before each step the kernel's user namespace is reset
+(modules stay loaded), its working directory restored and the step's identity set in its
+environment. With ``fresh=True`` (``--isolation process``) every step gets a kernel that has run
+nothing else, still started ahead of need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import queue
+import threading
+from dataclasses import dataclass
+
+from ..errors import Nb2PipeError
+
+
+class KernelStartError(Nb2PipeError):
+    exit_code = 1
+
+
+@dataclass
+class Kernel:
+    km: object  # jupyter_client.AsyncKernelManager
+    steps_run: int = 0
+
+
+def _run(coro):
+    """Run a coroutine to completion from a plain thread (each call gets its own loop)."""
+    return asyncio.run(coro)
+
+
+class KernelPool:
+    def __init__(
+        self,
+        kernel_name: str,
+        cwd: str,
+        warmup: str,
+        size: int,
+        *,
+        fresh: bool = False,
+        env: dict[str, str] | None = None,
+    ):
+        self.kernel_name = kernel_name
+        self.cwd = cwd
+        self.warmup = warmup
+        self.size = max(1, size)
+        self.fresh = fresh
+        self.env = env
+        self._ready: queue.Queue = queue.Queue()
+        self._lock = threading.Lock()
+        self._alive: list[Kernel] = []
+        self._starting = 0
+        self._wanted = 0  # kernels still needed by steps not yet started
+        self._closed = False
+
+    # --- demand --------------------------------------------------------------------------
+    def expect(self, steps: int) -> None:
+        """The scheduler will ask for `steps` more kernels: start as many as may run at once."""
+        with self._lock:
+            self._wanted = steps
+            idle = self._ready.qsize()
+            missing = min(self.size, self._wanted) - idle - self._starting
+            if not self.fresh:
+                missing = min(self.size, self._wanted) - len(self._alive) - self._starting
+            for _ in range(max(0, missing)):
+                self._starting += 1
+                threading.Thread(target=self._start_one, daemon=True).start()
+
+    def acquire(self, timeout: float = 120) -> Kernel:
+        with self._lock:
+            self._wanted = max(0, self._wanted - 1)
+        while True:
+            try:
+                item = self._ready.get(timeout=timeout)
+            except queue.Empty:
+                raise KernelStartError(f"no kernel became ready within {timeout:.0f} s") from None
+            if isinstance(item, BaseException):
+                raise KernelStartError(f"kernel {self.kernel_name!r} failed to start: {item}")
+            if _is_alive(item):
+                return item
+            self._discard(item)
+            self.expect(self._wanted + 1)
+
+    def release(self, kernel: Kernel, *, healthy: bool = True) -> None:
+        """Give a kernel back after a step: reused, or retired and replaced if still needed."""
+        kernel.steps_run += 1
+        if healthy and not self.fresh and not self._closed and _is_alive(kernel):
+            self._ready.put(kernel)
+            return
+        self._discard(kernel)
+        self.expect(self._wanted)
+
+    def prepare(self, kernel: Kernel, step: str, run_dir: str, extra_env: dict[str, str]) -> None:
+        """Empty the user namespace and point the kernel at this step (cwd and environment)."""
+        env = {"NB2PIPE_STEP": step, "NB2PIPE_RUN_DIR": run_dir, **extra_env}
+        code = (
+            "get_ipython().run_line_magic('reset', '-f')\n"
+            "import os as _nb2pipe_os\n"
+            f"_nb2pipe_os.chdir({self.cwd!r})\n"
+            f"_nb2pipe_os.environ.update({json.dumps(env)})\n"
+            "del _nb2pipe_os\n"
+        )
+        _run(_execute(kernel.km, code, timeout=60, wait_ready=False))
+
+    def shutdown(self) -> None:
+        """Stop every kernel now; the run is over (or interrupted)."""
+        self._closed = True
+        with self._lock:
+            kernels, self._alive = list(self._alive), []
+        threads = [threading.Thread(target=_shutdown, args=(k,), daemon=True) for k in kernels]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=10)
+
+    # --- internals -----------------------------------------------------------------------
+    def _start_one(self) -> None:
+        try:
+            kernel = _run(self._start())
+        except BaseException as e:  # reported to whoever waits for a kernel
+            with self._lock:
+                self._starting -= 1
+            self._ready.put(e)
+            return
+        with self._lock:
+            self._starting -= 1
+            self._alive.append(kernel)
+            closed = self._closed
+        if closed:
+            _shutdown(kernel)
+        else:
+            self._ready.put(kernel)
+
+    async def _start(self) -> Kernel:
+        from jupyter_client.manager import AsyncKernelManager
+
+        # IPC sockets: no TCP ports to race for, and no "unencrypted TCP" warning. Their path
+        # must be absolute, since the kernel starts in another working directory.
+        sockets = os.path.join(_runtime_dir(), f"nb2pipe-{os.getpid()}-{id(self)}-{next(_ids)}")
+        km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc", ip=sockets)
+        extra = {"env": {**os.environ, **self.env}} if self.env else {}
+        await km.start_kernel(cwd=self.cwd, **extra)
+        if self.warmup.strip():
+            await _execute(km, self.warmup, timeout=300, raise_errors=False)
+        return Kernel(km)
+
+    def _discard(self, kernel: Kernel) -> None:
+        with self._lock:
+            if kernel in self._alive:
+                self._alive.remove(kernel)
+        threading.Thread(target=_shutdown, args=(kernel,), daemon=True).start()
+
+
+async def _execute(
+    km, code: str, timeout: float, raise_errors: bool = True, wait_ready: bool = True
+) -> None:
+    kc = km.client()
+    kc.start_channels()
+    try:
+        if wait_ready:
+            await kc.wait_for_ready(timeout=timeout)
+        reply = await kc.execute_interactive(
+            code, timeout=timeout, store_history=False, output_hook=lambda msg: None
+        )
+        if raise_errors and reply["content"]["status"] != "ok":
+            content = reply["content"]
+            raise RuntimeError(f"{content.get('ename')}: {content.get('evalue')}")
+    finally:
+        kc.stop_channels()
+
+
+_ids = itertools.count()
+
+
+def _runtime_dir() -> str:
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    path = jupyter_runtime_dir()
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def _is_alive(kernel: Kernel) -> bool:
+    try:
+        return bool(_run(kernel.km.is_alive()))
+    except Exception:
+        return False
+
+
+def _shutdown(kernel: Kernel) -> None:
+    try:
+        _run(kernel.km.shutdown_kernel(now=True))
+    except Exception:
+        pass

@@ -1,0 +1,152 @@
+"""Where runs live: `.nb2pipe/runs/<run-id>/` with one folder per step.
+
+```
+.nb2pipe/
+  runs/<run-id>/run.json              pipeline, parameters, status, start, end
+  runs/<run-id>/pipeline.yaml         the IR that ran
+  runs/<run-id>/<step>/notebook.ipynb the executed step notebook
+  runs/<run-id>/<step>/log.txt        what the step printed
+  runs/<run-id>/<step>/meta.json      status, start, end, duration, fingerprint, cache hit, error
+  runs/<run-id>/<step>/artifacts/     outputs + manifest.json (see nb2pipe.artifacts)
+  cache/<fingerprint>                 "<run-id>/<step>" of a finished step with that fingerprint
+```
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..notebook import write_atomic
+
+WORKSPACE = ".nb2pipe"
+DONE = ("done", "cached")
+
+
+def project_root(notebook: Path) -> Path:
+    """The nearest folder above the notebook holding pyproject.toml or .git, else its folder."""
+    folder = notebook.resolve().parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / "pyproject.toml").exists() or (candidate / ".git").exists():
+            return candidate
+    return folder
+
+
+def write_json(path: Path, data: dict) -> None:
+    write_atomic(path, json.dumps(data, indent=1, sort_keys=True, default=str) + "\n")
+
+
+def read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+@dataclass
+class RunDir:
+    path: Path
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    def step_dir(self, step: str) -> Path:
+        return self.path / step
+
+    def notebook(self, step: str) -> Path:
+        return self.path / step / "notebook.ipynb"
+
+    def log(self, step: str) -> Path:
+        return self.path / step / "log.txt"
+
+    def artifacts(self, step: str) -> Path:
+        return self.path / step / "artifacts"
+
+    def meta(self, step: str) -> dict | None:
+        return read_json(self.path / step / "meta.json")
+
+    def write_meta(self, step: str, meta: dict) -> None:
+        write_json(self.path / step / "meta.json", meta)
+
+    def info(self) -> dict:
+        return read_json(self.path / "run.json") or {}
+
+    def write_info(self, info: dict) -> None:
+        write_json(self.path / "run.json", info)
+
+
+class Workspace:
+    """The `.nb2pipe` folder of a project: its runs and its cache index."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.runs = self.root / "runs"
+        self.cache = self.root / "cache"
+
+    @classmethod
+    def for_notebook(cls, notebook: Path) -> Workspace:
+        return cls(project_root(notebook) / WORKSPACE)
+
+    def new_run(self) -> RunDir:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        run = RunDir(self.runs / f"{stamp}-{secrets.token_hex(3)}")
+        run.path.mkdir(parents=True)
+        return run
+
+    def run(self, run_id: str) -> RunDir | None:
+        if not run_id or "/" in run_id or run_id.startswith("."):
+            return None
+        path = self.runs / run_id
+        return RunDir(path) if (path / "run.json").exists() else None
+
+    def all_runs(self, pipeline: str | None = None) -> list[RunDir]:
+        """Runs, newest first (run ids sort by time)."""
+        if not self.runs.is_dir():
+            return []
+        runs = [RunDir(p) for p in sorted(self.runs.iterdir(), reverse=True) if p.is_dir()]
+        if pipeline is not None:
+            runs = [r for r in runs if r.info().get("pipeline") == pipeline]
+        return runs
+
+    # --- cache index ---------------------------------------------------------------------
+    def cached(self, fingerprint: str) -> tuple[RunDir, str] | None:
+        """The finished step with this fingerprint whose artifacts are still all there."""
+        try:
+            ref = (self.cache / fingerprint).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        run_id, _, step = ref.partition("/")
+        run = RunDir(self.runs / run_id)
+        meta = run.meta(step) or {}
+        manifest = read_json(run.artifacts(step) / "manifest.json")
+        if meta.get("status") not in DONE or manifest is None:
+            return None
+        for entry in manifest.get("artifacts", {}).values():
+            if not (run.artifacts(step) / entry["file"]).exists():
+                return None
+        return run, step
+
+    def remember(self, fingerprint: str, run: RunDir, step: str) -> None:
+        write_atomic(self.cache / fingerprint, f"{run.id}/{step}\n")
+
+
+def link_tree(source: Path, target: Path) -> None:
+    """Make `target` hold the files of `source`: hard links where possible (instant, no copy)."""
+    import shutil
+
+    target.mkdir(parents=True, exist_ok=True)
+    for item in source.iterdir():
+        dest = target / item.name
+        if item.is_dir():
+            link_tree(item, dest)
+            continue
+        dest.unlink(missing_ok=True)
+        try:
+            os.link(item, dest)
+        except OSError:
+            shutil.copy2(item, dest)
