@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
 from nb2pipe import artifacts
 from nb2pipe.artifacts import ArtifactError, load, read_manifest, save, save_metrics
 from nb2pipe.errors import Nb2PipeError

@@ -65,6 +65,8 @@ class KernelPool:
     def expect(self, steps: int) -> None:
         """The scheduler will ask for `steps` more kernels: start as many as may run at once."""
         with self._lock:
+            if self._closed:  # a step released after shutdown() must not start a new kernel
+                return
             self._wanted = steps
             idle = self._ready.qsize()
             missing = min(self.size, self._wanted) - idle - self._starting
@@ -120,6 +122,9 @@ class KernelPool:
             t.start()
         for t in threads:
             t.join(timeout=10)
+        # Wake any step still waiting in acquire(): it fails now instead of after its timeout.
+        for _ in range(self.size):
+            self._ready.put(KernelStartError("the run was stopped"))
 
     # --- internals -----------------------------------------------------------------------
     def _start_one(self) -> None:

@@ -282,7 +282,8 @@ class _Run:
         pending = list(self.selected)
         running: dict[Future, str] = {}
         attempts: dict[str, int] = {}
-        with ThreadPoolExecutor(self.max_parallel, thread_name_prefix="nb2pipe-step") as workers:
+        workers = ThreadPoolExecutor(self.max_parallel, thread_name_prefix="nb2pipe-step")
+        try:
             while pending or running:
                 for name in list(pending):
                     if len(running) >= self.max_parallel:
@@ -319,6 +320,15 @@ class _Run:
                     self._finish(step, outcome, attempts[name])
                 if self.pool is not None:
                     self.pool.expect(sum(1 for n in pending if self._may_run(n)))
+        except BaseException:
+            # Ctrl-C (or any error) while steps run: stop their kernels *before* waiting for
+            # the workers. Joining first (as `with ThreadPoolExecutor` did) held Ctrl-C until
+            # every running step had finished, and let an "interrupted" step write its outputs.
+            if self.pool is not None:
+                self.pool.shutdown()
+            raise
+        finally:
+            workers.shutdown(wait=True)
 
     def _may_run(self, name: str) -> bool:
         return name not in self.results

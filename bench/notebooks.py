@@ -1,0 +1,112 @@
+"""The benchmark workloads, generated so they are the same bytes in every run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def _nb(cells: list[tuple[str, list[str], str]]) -> dict:
+    return {
+        "cells": [
+            {
+                "cell_type": kind,
+                "id": f"c{i}",
+                "metadata": {"tags": tags},
+                "source": source,
+                **({"outputs": [], "execution_count": None} if kind == "code" else {}),
+            }
+            for i, (kind, tags, source) in enumerate(cells)
+        ],
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+def six_steps() -> dict:
+    """load → two branches (features → train) → evaluate: pandas and scikit-learn."""
+    code = "code"
+    return _nb(
+        [
+            ("markdown", [], "# Benchmark: two model branches"),
+            (code, ["parameters"], "n_rows = 6000\nseed = 0"),
+            (
+                code,
+                ["imports"],
+                "import numpy as np\nimport pandas as pd\n"
+                "from sklearn.datasets import make_classification\n"
+                "from sklearn.ensemble import RandomForestClassifier, HistGradientBoostingClassifier\n"
+                "from sklearn.preprocessing import StandardScaler\n"
+                "from sklearn.decomposition import PCA\n"
+                "from sklearn.model_selection import train_test_split",
+            ),
+            (
+                code,
+                ["step:load"],
+                "X, y = make_classification(n_samples=n_rows, n_features=30, "
+                "n_informative=12, random_state=seed)\n"
+                "frame = pd.DataFrame(X, columns=[f'f{i}' for i in range(30)])\nframe['y'] = y\n"
+                "train, test = train_test_split(frame, test_size=0.25, random_state=seed)",
+            ),
+            (
+                code,
+                ["step:scaled"],
+                "scaler = StandardScaler().fit(train.drop(columns='y'))\n"
+                "scaled_train = scaler.transform(train.drop(columns='y'))\n"
+                "scaled_test = scaler.transform(test.drop(columns='y'))",
+            ),
+            (
+                code,
+                ["step:projected"],
+                "pca = PCA(n_components=10, random_state=seed)"
+                ".fit(train.drop(columns='y'))\n"
+                "projected_train = pca.transform(train.drop(columns='y'))\n"
+                "projected_test = pca.transform(test.drop(columns='y'))",
+            ),
+            (
+                code,
+                ["step:forest"],
+                "forest = RandomForestClassifier(n_estimators=150, "
+                "random_state=seed, n_jobs=1).fit(scaled_train, train['y'])\n"
+                "forest_score = float(forest.score(scaled_test, test['y']))",
+            ),
+            (
+                code,
+                ["step:boosting"],
+                "boosting = HistGradientBoostingClassifier(max_iter=150, "
+                "random_state=seed).fit(projected_train, train['y'])\n"
+                "boosting_score = float(boosting.score(projected_test, test['y']))",
+            ),
+            (
+                code,
+                ["step:evaluate", "metrics"],
+                "best_score = max(forest_score, boosting_score)\nprint(best_score)",
+            ),
+        ]
+    )
+
+
+def many_cells(cells: int = 300, steps: int = 1) -> dict:
+    """`cells` small code cells spread over `steps` steps, each reading the previous step."""
+    out = [("code", ["parameters"], "scale = 2"), ("code", ["imports"], "import math")]
+    per_step = max(1, cells // steps)
+    for i in range(cells):
+        step, first = divmod(i, per_step)
+        tags = [f"step:s{step}"] if first == 0 else []
+        if first == 0 and step > 0:
+            source = f"v{i} = v{i - 1} + math.sqrt(scale)"
+        elif i == 0:
+            source = "v0 = scale"
+        else:
+            source = f"# cell {i}\nv{i} = v{i - 1} + 1"
+        out.append(("code", tags, source))
+    return _nb(out)
+
+
+def write(notebook: dict, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(notebook, indent=1, sort_keys=True) + "\n")
+    return path
