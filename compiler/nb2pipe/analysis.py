@@ -51,7 +51,11 @@ _TRANSPARENT_LINE_MAGICS = ("%time ", "%timeit ")
 def _unwrap_timing_magics(source: str) -> str:
     lines = source.splitlines()
     if lines and lines[0].split(" ")[0] in _TRANSPARENT_CELL_MAGICS:
+        magic, *args = lines[0].split()
         lines = lines[1:]
+        names = [a for a in args if not a.startswith("-")]
+        if magic == "%%capture" and names and names[0].isidentifier():
+            lines.append(f"{names[0]} = None")  # %%capture NAME assigns NAME
     out = []
     for line in lines:
         stripped = line.lstrip()
@@ -238,6 +242,9 @@ class _Visitor(ast.NodeVisitor):
         # The first iterable runs in the enclosing scope; targets are local to the comprehension.
         first, *rest = node.generators
         self.visit(first.iter)
+        local = {
+            n.id for gen in node.generators for n in ast.walk(gen.target) if isinstance(n, ast.Name)
+        }
         outer_bound = set(self.sink._bound)
         for gen in node.generators:
             if gen is not first:
@@ -247,8 +254,8 @@ class _Visitor(ast.NodeVisitor):
                 self.visit(cond)
         for element in elements:
             self.visit(element)
-        # Comprehension variables do not leak into the enclosing scope.
-        leaked = self.sink._bound - outer_bound
+        # Comprehension variables do not leak into the enclosing scope (walrus targets do).
+        leaked = (self.sink._bound - outer_bound) & local
         self.sink._bound -= leaked
         for name in leaked:
             if name in self.sink.facts.writes:
@@ -359,6 +366,18 @@ def _collect_shown(stmt: ast.stmt, shown: list[str]) -> None:
     for name in names:
         if name not in shown:
             shown.append(name)
+
+
+def definitions(source: str, cell: int | None = None) -> dict[str, set[str]]:
+    """For each name a helper cell defines at top level, the global names its code reads."""
+    out: dict[str, set[str]] = {}
+    for stmt in parse(source, cell).body:
+        analyser = NameAnalyser(cell=cell)
+        _Visitor(analyser).visit(stmt)
+        reads = {r.name for r in [*analyser.facts.reads, *analyser.facts.late_reads]}
+        for name in analyser.facts.writes:
+            out.setdefault(name, set()).update(reads - {name})
+    return out
 
 
 def analyse(cells: list[tuple[str, int | None]], known=frozenset()) -> CodeFacts:

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from . import ir
+from .errors import Nb2PipeError
 from .ir import Pipeline, Step
 from .notebook import code_cell, dumps, markdown_cell, new_notebook, write_atomic
 
@@ -119,6 +120,7 @@ def write_compiled(
     atomically, and step notebooks of steps that no longer exist removed."""
     out_dir = Path(out_dir)
     files = render(pipeline, out_dir, Path(notebook_path) if notebook_path else None)
+    _check_writable(out_dir, notebook_path)
     written = []
     for rel, text in files.items():
         path = out_dir / rel
@@ -129,3 +131,16 @@ def write_compiled(
         if stale not in written:
             stale.unlink()
     return written
+
+
+def _check_writable(out_dir: Path, notebook_path) -> None:
+    """Refuse before writing anything: output in the way, or a source it would overwrite."""
+    for folder in (out_dir, out_dir / "steps"):
+        if folder.exists() and not folder.is_dir():
+            raise Nb2PipeError(f"cannot write into {folder}: it is a file, not a folder")
+    if notebook_path is not None:
+        source = Path(notebook_path).resolve()
+        if source.parent == (out_dir / "steps").resolve():
+            raise Nb2PipeError(
+                f"the output folder {out_dir} holds the source notebook; choose another with -o"
+            )

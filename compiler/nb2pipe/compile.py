@@ -60,10 +60,15 @@ def _compile(notebook: SourceNotebook) -> Pipeline:
 
     # Names every step starts with: what the imports and functions cells define.
     shared = analysis.analyse([(c.source, c.number) for c in pipeline.imports + pipeline.functions])
-    known = frozenset(shared.writes)
+    imported = analysis.analyse([(c.source, c.number) for c in pipeline.imports]).writes
+    helpers: dict[str, set[str]] = {}
+    for c in pipeline.functions:
+        helpers.update(analysis.definitions(c.source, c.number))
     for group in groups:
         cells = [(c.source, c.number) for c in group.step.code_cells()]
-        group.facts = analysis.analyse(cells, known=known)
+        # Helpers count as reads here, so that what they read joins the step's inputs.
+        group.facts = analysis.analyse(cells, known=frozenset(imported))
+        _expand_helpers(group, helpers, set(shared.writes))
 
     params = {p.name: p for p in pipeline.params}
     star_import = shared.star_import or any(g.facts.star_import for g in groups)
@@ -151,6 +156,28 @@ def _refuse_step_settings(tag: CellTags, cell: int) -> None:
         )
 
 
+def _expand_helpers(group: _Group, helpers: dict[str, set[str]], shared: set[str]) -> None:
+    """Replace reads of helper functions by what those helpers read (transitively)."""
+    facts = group.facts
+    used = [r for r in facts.reads if r.name in helpers]
+    seen: set[str] = set()
+    todo = [r.name for r in used]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo += [n for n in helpers.get(name, ()) if n in helpers]
+    facts.reads = [r for r in facts.reads if r.name not in shared]
+    late = {r.name for r in facts.late_reads}
+    for name in sorted(seen):
+        for read in sorted(helpers[name] - shared):
+            if read not in late:
+                late.add(read)
+                facts.late_reads.append(analysis.Reads(read, None))
+    facts.late_reads = [r for r in facts.late_reads if r.name not in shared]
+
+
 def _check_helpers(shared, params: dict[str, Param], groups: list[_Group], star: bool) -> None:
     """Names read inside helper functions must exist somewhere when they are called."""
     everywhere = set(params) | set(shared.writes) | analysis.BUILTIN_NAMES
@@ -174,8 +201,8 @@ def _resolve(group, earlier, later, params, star_import, notebook) -> None:
             step.inputs.append(Input(name, producer.step.name))
         elif name in params:
             step.params.append(name)
-        elif name in analysis.BUILTIN_NAMES or star_import:
-            continue
+        elif name in analysis.BUILTIN_NAMES or star_import or read.cell is None:
+            continue  # (cell None: read by a helper; `_check_helpers` vouched for it)
         else:
             raise GraphError(_undefined(name, later, notebook), cell=read.cell)
     step.inputs.sort(key=lambda i: (i.producer, i.name))

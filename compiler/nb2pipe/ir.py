@@ -117,12 +117,37 @@ def to_dict(obj: Any) -> Any:
     return obj
 
 
+def _yaml_exact(value: Any) -> bool:
+    """Whether YAML gives this value back unchanged (no tuples, sets, complex, bytes)."""
+    if isinstance(value, list):
+        return all(_yaml_exact(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _yaml_exact(v) for k, v in value.items())
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
 def _param_to_dict(param: Param) -> dict:
     out = to_dict(param)
-    # YAML has no tuple or set: store them as lists and let `type` restore them.
-    if isinstance(param.value, (tuple, set, frozenset)):
-        out["value"] = sorted(param.value) if isinstance(param.value, set) else list(param.value)
+    if not _yaml_exact(param.value):
+        # Tuples, sets, complex numbers…: kept exactly as the Python literal they were written as.
+        del out["value"]
+        out["literal"] = _literal(param.value)
     return out
+
+
+def _literal(value: Any) -> str:
+    """`repr`, except that sets list their items sorted, so the bytes never vary between runs."""
+    if isinstance(value, (set, frozenset)):
+        items = sorted(_literal(v) for v in value)
+        return "{" + ", ".join(items) + "}" if items else "set()"
+    if isinstance(value, tuple):
+        inner = ", ".join(_literal(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in value.items()) + "}"
+    return repr(value)
 
 
 def pipeline_to_dict(pipeline: Pipeline) -> dict:
@@ -139,12 +164,12 @@ def pipeline_from_dict(data: dict) -> Pipeline:
         return [Cell(**c) for c in items or []]
 
     def param(d):
-        p = Param(**d)
-        if p.type == "tuple":
-            p.value = tuple(p.value)
-        elif p.type == "set":
-            p.value = set(p.value)
-        return p
+        d = dict(d)
+        if "literal" in d:
+            import ast
+
+            d["value"] = ast.literal_eval(d.pop("literal"))
+        return Param(**d)
 
     steps = []
     for s in data.get("steps", []):

@@ -51,14 +51,14 @@ def read_notebook(path: str | os.PathLike) -> SourceNotebook:
         raise NotebookError(
             f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})", file=str(path)
         ) from None
-    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        raise NotebookError("not a Jupyter notebook (no 'cells' list)", file=str(path))
-    major = data.get("nbformat")
-    if major != 4:
+    major = data.get("nbformat") if isinstance(data, dict) else None
+    if isinstance(major, int) and major != 4:
         raise NotebookError(
             f"nbformat {major} is not supported; open and save it in Jupyter 4+ to upgrade",
             file=str(path),
         )
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        raise NotebookError("not a Jupyter notebook (no 'cells' list)", file=str(path))
     cells = []
     for number, cell in enumerate(data["cells"], start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):

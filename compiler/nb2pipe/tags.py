@@ -17,6 +17,7 @@ a tag that looks like a misspelling of ours is an error with a suggestion.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -146,6 +147,8 @@ def parse_cell_tags(tags: list[str], cell: int | None = None) -> CellTags:
             out.role = role
             continue
         prefix, sep, value = tag.partition(":")
+        if not sep and prefix in PREFIXES:
+            raise fail(f"tag {tag!r} needs a value, e.g. {prefix}:{_EXAMPLES.get(prefix, 'VALUE')}")
         if sep and prefix in PREFIXES:
             _apply_prefixed(out, PREFIXES[prefix], value.strip(), tag, fail)
             continue
@@ -219,7 +222,7 @@ def _apply_prefixed(out: CellTags, kind: str, value: str, tag: str, fail) -> Non
             seconds = float(value)
         except ValueError:
             seconds = -1.0
-        if seconds <= 0:
+        if not math.isfinite(seconds) or seconds <= 0:
             raise fail(f"bad tag {tag!r}: timeout is a number of seconds, e.g. timeout:600")
         out.timeout = seconds
 
@@ -276,6 +279,9 @@ def grammar() -> list[dict]:
 
 _EXAMPLES = {
     "step": "train",
+    "block": "train",
+    "prev": "load",
+    "limit": "memory:1Gi",
     "after": "load,clean",
     "image": "python:3.11-slim",
     "requirements": "xgboost==2.1",

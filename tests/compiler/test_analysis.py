@@ -143,14 +143,9 @@ def test_comprehension_variable_does_not_hide_an_outer_binding():
     assert reads(source) == ["range", "print"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compiler bug: analysis.py _comprehension drops names bound by := inside a "
-    "comprehension, which Python binds in the enclosing scope (PEP 572)",
-)
 def test_walrus_inside_a_comprehension_binds_in_the_enclosing_scope():
     source = "found = any((hit := v) > 3 for v in values)\nprint(hit)"
-    assert writes(source) == ["found", "hit"]
+    assert writes(source) == ["hit", "found"]  # bound in evaluation order
     assert reads(source) == ["any", "values", "print"]
 
 
@@ -300,11 +295,6 @@ def test_other_cell_magics_are_opaque():
     assert [r.name for r in f.reads] == ["get_ipython"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compiler bug: analysis.py _unwrap_timing_magics drops the first line of "
-    "`%%capture NAME`, so NAME (bound by the magic) is not seen as assigned",
-)
 def test_capture_magic_binds_its_output_name():
     assert "cap" in writes("%%capture cap\nprint('hi')")
 

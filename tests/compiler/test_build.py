@@ -8,6 +8,7 @@ from nbfactory import EXAMPLE, KALE, UNTAGGED, code, markdown, write_notebook
 from nb2pipe import ir
 from nb2pipe.build import RUN_DIR_PARAM, render, step_notebook, write_compiled
 from nb2pipe.compile import compile_notebook
+from nb2pipe.errors import Nb2PipeError
 
 
 @pytest.fixture(scope="module")
@@ -193,17 +194,13 @@ def test_write_compiled_removes_notebooks_of_removed_steps(make_notebook, tmp_pa
     assert sorted(p.name for p in (out / "steps").iterdir()) == ["a.ipynb", "notes.txt"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compiler bug: build.py write_compiled deletes (or overwrites) the source notebook "
-    "when it lives in OUT/steps/ (stale-notebook removal does not spare the source)",
-)
 @pytest.mark.parametrize("step", ["a", "analysis"])
 def test_compiling_never_touches_the_source_notebook(tmp_path, step):
     source = tmp_path / "steps" / "analysis.ipynb"
     write_notebook(source, code("x = 1", f"step:{step}"))
     before = source.read_bytes()
-    write_compiled(compile_notebook(source), tmp_path, source)
+    with pytest.raises(Nb2PipeError, match="holds the source notebook"):
+        write_compiled(compile_notebook(source), tmp_path, source)
     assert source.exists() and source.read_bytes() == before
 
 

@@ -190,11 +190,6 @@ def test_a_directory_is_not_a_notebook(tmp_path):
     assert result.stderr == f"error: {tmp_path}: is a directory, not a notebook\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compiler bug: notebook.py checks for a 'cells' list before the nbformat version, "
-    "so a real nbformat-3 notebook (worksheets, no cells) is called 'not a Jupyter notebook'",
-)
 def test_a_real_nbformat_3_notebook_is_named_as_such(tmp_path):
     path = tmp_path / "old.ipynb"
     BAD_INPUTS["nbformat_3"].write(path)
@@ -214,11 +209,6 @@ def test_failed_compile_leaves_an_earlier_output_untouched(make_notebook, tmp_pa
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compiler bug: ir.py dump() cannot represent a complex parameter that "
-    "parameters.py accepts (yaml RepresenterError, traceback, exit 1)",
-)
 def test_complex_parameter_compiles_or_is_one_error_line(make_notebook, tmp_path):
     nb = make_notebook(code("z = 1+2j", "parameters"), code("print(z)", "step:a"))
     result = invoke("compile", nb, "-o", tmp_path / "OUT")
@@ -226,11 +216,6 @@ def test_complex_parameter_compiles_or_is_one_error_line(make_notebook, tmp_path
     assert result.exit_code in (0, 2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compiler bug: cli.py compile lets OSError from build.write_compiled escape "
-    "(traceback, exit 1) and writes pipeline.yaml before failing on steps/",
-)
 @pytest.mark.parametrize("blocked", ["OUT", "OUT/steps"])
 def test_unwritable_output_is_one_error_line_and_nothing_written(tmp_path, blocked):
     (tmp_path / blocked).parent.mkdir(parents=True, exist_ok=True)

@@ -165,12 +165,6 @@ def test_helper_function_reading_an_upstream_name(make_notebook):
     assert inputs(b) == [("a", "threshold")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compiler bug: compile.py uses the late reads of `functions` cells only for "
-    "parameters (helper_params) and an existence check, so a step calling a helper that "
-    "reads an upstream variable does not load it (NameError when the step runs)",
-)
 def test_helper_reading_an_upstream_variable_makes_it_an_input(make_notebook):
     nb = make_notebook(
         code("def show():\n    print(df)", "functions"),
@@ -674,11 +668,6 @@ def test_ir_round_trips_tuples_sets_and_settings(make_notebook):
     assert loaded.step("b").after == ["a"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compiler bug: ir.py keeps only top-level tuples of a parameter; nested tuples "
-    "come back from pipeline.yaml as lists",
-)
 def test_ir_round_trips_nested_tuples(make_notebook):
     nb = make_notebook(code("sizes = [(1, 2)]", "parameters"), code("print(sizes)", "step:a"))
     pipeline = compile_notebook(nb)

@@ -209,7 +209,6 @@ def test_bad_step_name_suggests_an_identifier(name, hint):
         parse_cell_tags([f"step:{name}"])
 
 
-@pytest.mark.xfail(strict=True, reason="compiler bug: tags.py accepts timeout:nan / timeout:inf")
 @pytest.mark.parametrize("tag", ["timeout:nan", "timeout:inf", "timeout:1e999"])
 def test_timeout_must_be_a_finite_number(tag):
     with pytest.raises(TagError, match="timeout is a number of seconds"):
@@ -363,11 +362,6 @@ def test_grammar_aliases_are_kales_spellings_with_the_same_meaning():
             assert parse_cell_tags([example]) == parse_cell_tags([row["example"]])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compiler bug: tags.py treats a bare prefix of ours ('step', 'after'…) as a foreign "
-    "tag and ignores it, while 'step:' is an error",
-)
 @pytest.mark.parametrize("tag", ["step", "block", "after", "prev"])
 def test_a_bare_step_prefix_without_value_is_an_error(tag):
     with pytest.raises(TagError):

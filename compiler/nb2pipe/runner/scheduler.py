@@ -135,7 +135,9 @@ def run_pipeline(
     """Compile (if given a notebook) and run the pipeline; return what happened to each step."""
     pipeline, notebook = load_pipeline(source)
     values = resolve_params(pipeline, params)
-    space = Workspace(Path(workspace)) if workspace else Workspace.for_notebook(notebook)
+    # Absolute: the run directory is handed to kernels whose working directory is the
+    # notebook's folder, where a relative path would put the artifacts somewhere else.
+    space = Workspace(Path(workspace).resolve()) if workspace else Workspace.for_notebook(notebook)
     names = [s.name for s in pipeline.steps]
     for flag, name in (("--from", from_step), ("--only", only)):
         if name is not None and name not in names:
