@@ -27,7 +27,10 @@ class Nb2PipeEngine(NBClientEngine):
         autosave_cell_every=30,
         **kwargs,
     ):
-        kwargs.setdefault("request_save_on_cell_execute", False)
+        # papermill's execute_notebook consumes this option itself (False: output_path is None
+        # here); passed on, it reached nbclient as an unknown trait (a traitlets deprecation
+        # warning per step, an error in a future traitlets).
+        kwargs.pop("request_save_on_cell_execute", None)
         return super().execute_notebook(
             nb, kernel_name, output_path, progress_bar, log_output, autosave_cell_every, **kwargs
         )
@@ -43,6 +46,7 @@ class Nb2PipeEngine(NBClientEngine):
         start_timeout=60,
         execution_timeout=None,
         km=None,
+        prepare_code=None,
         **kwargs,
     ):
         kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
@@ -56,6 +60,8 @@ class Nb2PipeEngine(NBClientEngine):
             stderr_file=stderr_file,
         )
         client = PapermillNotebookClient(nb_man, km=km, **final)
+        if prepare_code:
+            client.on_notebook_start = _silently_run(client, prepare_code)
         try:
             return client.execute()
         finally:
@@ -64,6 +70,20 @@ class Nb2PipeEngine(NBClientEngine):
             if km is not None and client.kc is not None:
                 client.kc.stop_channels()
                 client.kc = None
+
+
+def _silently_run(client, code: str):
+    """A hook running `code` in the kernel before the first cell, leaving no trace in the
+    notebook: how the runner resets a reused kernel without a second connection (~0.2 s)."""
+
+    async def hook(notebook) -> None:
+        msg_id = client.kc.execute(code, silent=True, store_history=False)
+        reply = await client.async_wait_for_reply(msg_id)
+        content = (reply or {}).get("content", {})
+        if content.get("status") != "ok":
+            raise RuntimeError(f"preparing the kernel failed: {content.get('evalue', content)}")
+
+    return hook
 
 
 def register() -> None:

@@ -48,7 +48,6 @@ def run_step(
     healthy = True
     try:
         kernel = pool.acquire()
-        pool.prepare(kernel, step.name, str(run_dir), env)
         start = time.time()
         with open(log_path, "w", encoding="utf-8") as log:
             papermill.execute_notebook(
@@ -57,6 +56,7 @@ def run_step(
                 parameters=parameters,
                 engine_name="nb2pipe",
                 km=kernel.km,
+                prepare_code=pool.prepare_code(step.name, str(run_dir), env),
                 kernel_name=pipeline.kernel,
                 progress_bar=False,
                 log_output=False,

@@ -68,13 +68,19 @@ class KernelPool:
             if self._closed:  # a step released after shutdown() must not start a new kernel
                 return
             self._wanted = steps
-            idle = self._ready.qsize()
-            missing = min(self.size, self._wanted) - idle - self._starting
-            if not self.fresh:
-                missing = min(self.size, self._wanted) - len(self._alive) - self._starting
-            for _ in range(max(0, missing)):
-                self._starting += 1
-                threading.Thread(target=self._start_one, daemon=True).start()
+            self._start_missing()
+
+    def _start_missing(self) -> None:
+        """Start the next kernel still needed (call with the lock held).
+
+        One start-up at a time: on a small machine, start-ups in parallel (each importing the
+        pipeline's libraries) slow down the first kernel, which the first step waits for; the
+        next kernel starts when one is ready, behind the steps already running.
+        """
+        have = (self._ready.qsize() if self.fresh else len(self._alive)) + self._starting
+        if not self._closed and self._starting == 0 and have < min(self.size, self._wanted):
+            self._starting += 1
+            threading.Thread(target=self._start_one, daemon=True).start()
 
     def acquire(self, timeout: float = 120) -> Kernel:
         with self._lock:
@@ -100,17 +106,17 @@ class KernelPool:
         self._discard(kernel)
         self.expect(self._wanted)
 
-    def prepare(self, kernel: Kernel, step: str, run_dir: str, extra_env: dict[str, str]) -> None:
-        """Empty the user namespace and point the kernel at this step (cwd and environment)."""
+    def prepare_code(self, step: str, run_dir: str, extra_env: dict[str, str]) -> str:
+        """Code that empties the user namespace and points the kernel at this step (cwd and
+        environment); the engine runs it silently before the step's first cell."""
         env = {"NB2PIPE_STEP": step, "NB2PIPE_RUN_DIR": run_dir, **extra_env}
-        code = (
+        return (
             "get_ipython().run_line_magic('reset', '-f')\n"
             "import os as _nb2pipe_os\n"
             f"_nb2pipe_os.chdir({self.cwd!r})\n"
             f"_nb2pipe_os.environ.update({json.dumps(env)})\n"
             "del _nb2pipe_os\n"
         )
-        _run(_execute(kernel.km, code, timeout=60, wait_ready=False))
 
     def shutdown(self) -> None:
         """Stop every kernel now; the run is over (or interrupted)."""
@@ -139,6 +145,7 @@ class KernelPool:
             self._starting -= 1
             self._alive.append(kernel)
             closed = self._closed
+            self._start_missing()
         if closed:
             _shutdown(kernel)
         else:
