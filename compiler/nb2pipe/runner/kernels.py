@@ -57,6 +57,7 @@ class KernelPool:
         self._ready: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
         self._alive: list[Kernel] = []
+        self._warming: list = []  # kernel managers started but still running the warm-up
         self._starting = 0
         self._wanted = 0  # kernels still needed by steps not yet started
         self._closed = False
@@ -123,6 +124,7 @@ class KernelPool:
         self._closed = True
         with self._lock:
             kernels, self._alive = list(self._alive), []
+            kernels += [Kernel(km) for km in self._warming]
         threads = [threading.Thread(target=_shutdown, args=(k,), daemon=True) for k in kernels]
         for t in threads:
             t.start()
@@ -160,8 +162,12 @@ class KernelPool:
         km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc", ip=sockets)
         extra = {"env": {**os.environ, **self.env}} if self.env else {}
         await km.start_kernel(cwd=self.cwd, **extra)
+        with self._lock:
+            self._warming.append(km)  # so that shutdown() can stop it mid warm-up
         if self.warmup.strip():
             await _execute(km, self.warmup, timeout=300, raise_errors=False)
+        with self._lock:
+            self._warming.remove(km)
         return Kernel(km)
 
     def _discard(self, kernel: Kernel) -> None:
