@@ -43,6 +43,16 @@ def compile_notebook(path: str | os.PathLike) -> Pipeline:
         raise e.located(str(path)) from None
 
 
+def compile_notebook_data(data: dict, path: str | os.PathLike) -> Pipeline:
+    """Compile notebook JSON that is not (yet) on disk, e.g. the sidebar's unsaved notebook."""
+    from .notebook import parse_notebook
+
+    try:
+        return _compile(parse_notebook(data, path))
+    except Nb2PipeError as e:
+        raise e.located(str(path)) from None
+
+
 def pipeline_name(path: Path) -> str:
     name = re.sub(r"[^a-z0-9_]+", "_", path.stem.lower()).strip("_") or "pipeline"
     return name if not name[0].isdigit() else f"p_{name}"

@@ -51,6 +51,12 @@ def read_notebook(path: str | os.PathLike) -> SourceNotebook:
         raise NotebookError(
             f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})", file=str(path)
         ) from None
+    return parse_notebook(data, path)
+
+
+def parse_notebook(data, path: str | os.PathLike) -> SourceNotebook:
+    """A notebook from its parsed JSON (e.g. the unsaved content an editor sends)."""
+    path = Path(path)
     major = data.get("nbformat") if isinstance(data, dict) else None
     if isinstance(major, int) and major != 4:
         raise NotebookError(

@@ -131,8 +131,13 @@ def run_pipeline(
     isolation: str = "kernel",
     workspace: str | os.PathLike | None = None,
     observers: list[ev.Observer] = (),
+    stop: threading.Event | None = None,
 ) -> RunResult:
-    """Compile (if given a notebook) and run the pipeline; return what happened to each step."""
+    """Compile (if given a notebook) and run the pipeline; return what happened to each step.
+
+    Setting `stop` (from another thread: the sidebar's Cancel) ends the run: running steps'
+    kernels are stopped and the run is marked "cancelled"; `--resume` can finish it later.
+    """
     pipeline, notebook = load_pipeline(source)
     values = resolve_params(pipeline, params)
     # Absolute: the run directory is handed to kernels whose working directory is the
@@ -164,6 +169,7 @@ def run_pipeline(
         only,
         isolation,
         observers,
+        stop,
     ).execute()
 
 
@@ -181,7 +187,9 @@ class _Run:
         only,
         isolation,
         observers,
+        stop=None,
     ):
+        self.stop = stop
         self.pipeline: Pipeline = pipeline
         self.notebook: Path = notebook
         self.params = params
@@ -253,6 +261,8 @@ class _Run:
             status = (
                 "succeeded" if all(r.status in DONE for r in self.results.values()) else "failed"
             )
+        except _Cancelled:
+            status = "cancelled"
         except KeyboardInterrupt:
             status = "interrupted"
             raise
@@ -287,6 +297,8 @@ class _Run:
         workers = ThreadPoolExecutor(self.max_parallel, thread_name_prefix="nb2pipe-step")
         try:
             while pending or running:
+                if self.stop is not None and self.stop.is_set():
+                    raise _Cancelled
                 for name in list(pending):
                     if len(running) >= self.max_parallel:
                         break
@@ -310,7 +322,8 @@ class _Run:
                     running[self._submit(workers, step)] = name
                 if not running:
                     continue
-                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                # Wake up now and then to notice a cancel request.
+                finished, _ = wait(list(running), timeout=0.5, return_when=FIRST_COMPLETED)
                 for future in finished:
                     name = running.pop(future)
                     step = self.pipeline.step(name)
@@ -466,6 +479,10 @@ class _Run:
             meta.pop("end", None)
         self.run.step_dir(name).mkdir(parents=True, exist_ok=True)
         self.run.write_meta(name, meta)
+
+
+class _Cancelled(Exception):
+    """The caller set the run's `stop` event."""
 
 
 def _import_papermill() -> None:
