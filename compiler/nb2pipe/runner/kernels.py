@@ -60,6 +60,7 @@ class KernelPool:
         self._warming: list = []  # kernel managers started but still running the warm-up
         self._starting = 0
         self._wanted = 0  # kernels still needed by steps not yet started
+        self._waiting = 0  # steps blocked in acquire(): they need a kernel now
         self._closed = False
 
     # --- demand --------------------------------------------------------------------------
@@ -78,25 +79,42 @@ class KernelPool:
         pipeline's libraries) slow down the first kernel, which the first step waits for; the
         next kernel starts when one is ready, behind the steps already running.
         """
-        have = (self._ready.qsize() if self.fresh else len(self._alive)) + self._starting
-        if not self._closed and self._starting == 0 and have < min(self.size, self._wanted):
+        # Demand counts the steps blocked in acquire() and, for reused kernels, the busy ones:
+        # `_wanted` alone drops to 0 once every submitted step is waiting, and then a second
+        # kernel never started (two independent steps ran one after the other).
+        idle = self._ready.qsize()
+        if self.fresh:
+            have, need = idle + self._starting, self._waiting + self._wanted
+        else:
+            busy = max(0, len(self._alive) - idle)
+            have = len(self._alive) + self._starting
+            need = busy + self._waiting + self._wanted
+        if not self._closed and self._starting == 0 and have < min(self.size, need):
             self._starting += 1
             threading.Thread(target=self._start_one, daemon=True).start()
 
     def acquire(self, timeout: float = 120) -> Kernel:
         with self._lock:
             self._wanted = max(0, self._wanted - 1)
-        while True:
-            try:
-                item = self._ready.get(timeout=timeout)
-            except queue.Empty:
-                raise KernelStartError(f"no kernel became ready within {timeout:.0f} s") from None
-            if isinstance(item, BaseException):
-                raise KernelStartError(f"kernel {self.kernel_name!r} failed to start: {item}")
-            if _is_alive(item):
-                return item
-            self._discard(item)
-            self.expect(self._wanted + 1)
+            self._waiting += 1
+            self._start_missing()
+        try:
+            while True:
+                try:
+                    item = self._ready.get(timeout=timeout)
+                except queue.Empty:
+                    raise KernelStartError(
+                        f"no kernel became ready within {timeout:.0f} s"
+                    ) from None
+                if isinstance(item, BaseException):
+                    raise KernelStartError(f"kernel {self.kernel_name!r} failed to start: {item}")
+                if _is_alive(item):
+                    return item
+                self._discard(item)
+                self.expect(self._wanted + 1)
+        finally:
+            with self._lock:
+                self._waiting -= 1
 
     def release(self, kernel: Kernel, *, healthy: bool = True) -> None:
         """Give a kernel back after a step: reused, or retired and replaced if still needed."""
@@ -147,11 +165,14 @@ class KernelPool:
             self._starting -= 1
             self._alive.append(kernel)
             closed = self._closed
-            self._start_missing()
         if closed:
             _shutdown(kernel)
         else:
             self._ready.put(kernel)
+            # Only now: before the put, this kernel counted as busy *and* its waiting step
+            # as still in need, which started one kernel too many.
+            with self._lock:
+                self._start_missing()
 
     async def _start(self) -> Kernel:
         from jupyter_client.manager import AsyncKernelManager

@@ -1,0 +1,136 @@
+"""A run killed mid-step leaves nothing half-written, and `resume` finishes it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from runkit import NB2PIPE, cli_env, code, meta, run, statuses, temp_files, write_notebook
+
+from nb2pipe.errors import Nb2PipeError
+
+pytestmark = pytest.mark.slow
+
+
+def slow_notebook(folder: Path) -> Path:
+    # first ──► slow ──► last; `slow` sleeps `delay` seconds (30 unless overridden).
+    return write_notebook(
+        folder / "slow.ipynb",
+        code("delay = 30  # seconds", "parameters"),
+        code("import time\nimport numpy as np", "imports"),
+        code("a = np.arange(5)", "step:first"),
+        code("time.sleep(delay)\nb = a * 2", "step:slow"),
+        code("c = float(b.sum())", "step:last"),
+        code("c_value = c", "metrics"),
+    )
+
+
+def read_meta(run_dir: Path, step: str) -> dict:
+    try:
+        return json.loads((run_dir / step / "meta.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def start_and_stop(folder: Path, notebook: Path, workspace: Path, sig: int):
+    """Run `nb2pipe run` until `slow` is running, then send `sig`.
+
+    Returns the exit code, stderr, the run directory and how long the runner took to stop.
+    """
+    process = subprocess.Popen(
+        [str(NB2PIPE), "run", notebook.name, "--workspace", str(workspace)],
+        cwd=folder,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # Python turns SIGINT into KeyboardInterrupt only if SIGINT is not ignored at start,
+        # and a test runner started in the background inherits it ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    children: list[psutil.Process] = []
+    try:
+        deadline = time.time() + 90
+        run_dir = None
+        while time.time() < deadline:
+            runs = sorted((workspace / "runs").glob("*")) if (workspace / "runs").is_dir() else []
+            if runs:
+                run_dir = runs[-1]
+                first, slow = read_meta(run_dir, "first"), read_meta(run_dir, "slow")
+                if first.get("status") == "done" and slow.get("status") == "running":
+                    break
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.1)
+        else:
+            pytest.fail("step `slow` never started")
+        time.sleep(0.5)  # well inside time.sleep(30)
+        children = psutil.Process(process.pid).children(recursive=True)
+        sent = time.time()
+        process.send_signal(sig)
+        _out, err = process.communicate(timeout=60)
+        return process.returncode, err, run_dir, time.time() - sent
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+        # Kernels exit when their parent dies; make sure, by pid, that none outlives the test.
+        _gone, alive = psutil.wait_procs(children, timeout=10)
+        for child in alive:
+            child.kill()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+def test_killed_run_resumes_without_rerunning_finished_steps(tmp_path, sig):
+    notebook = slow_notebook(tmp_path)
+    source = notebook.read_bytes()
+    workspace = tmp_path / ".nb2pipe"
+
+    returncode, stderr, run_dir, stopped_after = start_and_stop(tmp_path, notebook, workspace, sig)
+
+    if sig == signal.SIGKILL:
+        assert returncode == -signal.SIGKILL
+        # Nobody was left to tidy up: the killed step still reads "running".
+        assert read_meta(run_dir, "slow")["status"] == "running"
+    else:
+        assert returncode == 130
+        assert stopped_after < 15  # the 30 s step was stopped, not waited for
+        assert "interrupted: resume with" in stderr
+        assert "Traceback" not in stderr
+        assert read_meta(run_dir, "slow")["status"] == "interrupted"
+        assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
+
+    # Nothing half-written: step 1 complete, the killed step without outputs, no temp files.
+    assert (run_dir / "first" / "artifacts" / "manifest.json").is_file()
+    assert not (run_dir / "slow" / "artifacts" / "manifest.json").exists()
+    assert not (run_dir / "last").exists()
+    assert temp_files(tmp_path) == []
+    assert notebook.read_bytes() == source
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".nb2pipe", "slow.ipynb"]
+
+    artifact = run_dir / "first" / "artifacts" / "a.npy"
+    before = os.stat(artifact)
+
+    # The sleep is a parameter: a new value changes `slow`'s fingerprint only.
+    result = run(notebook, workspace, resume=run_dir.name, params={"delay": 0})
+
+    assert result.ok, result.failure()
+    assert result.run_id == run_dir.name
+    assert statuses(result) == {"first": "cached", "slow": "done", "last": "done"}
+    assert result.metrics == {"c_value": 20.0}
+    after = os.stat(artifact)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert meta(result, "first")["cached_from"] == run_dir.name
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "succeeded"
+    assert temp_files(tmp_path) == []
+
+
+def test_resume_of_unknown_run_is_an_error(tmp_path):
+    notebook = slow_notebook(tmp_path)
+    with pytest.raises(Nb2PipeError, match=r"--resume 20000101-000000-abcdef: no such run"):
+        run(notebook, tmp_path / ".nb2pipe", resume="20000101-000000-abcdef")
