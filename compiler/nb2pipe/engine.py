@@ -47,6 +47,7 @@ class Nb2PipeEngine(NBClientEngine):
         execution_timeout=None,
         km=None,
         prepare_code=None,
+        partial_output_path=None,
         **kwargs,
     ):
         kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
@@ -64,12 +65,34 @@ class Nb2PipeEngine(NBClientEngine):
             client.on_notebook_start = _silently_run(client, prepare_code)
         try:
             return client.execute()
+        except Exception as e:
+            # papermill writes the output notebook only when the engine returns; when the
+            # kernel dies there would be nothing to open. Keep what ran, and say what happened.
+            if partial_output_path:
+                _write_partial(nb_man.nb, partial_output_path, e)
+            raise
         finally:
             # nbclient leaves the client of a kernel it does not own connected; close it so a
             # reused kernel does not collect one set of sockets per step.
             if km is not None and client.kc is not None:
                 client.kc.stop_channels()
                 client.kc = None
+
+
+def _write_partial(nb, path, error: BaseException) -> None:
+    import nbformat
+
+    banner = nbformat.v4.new_markdown_cell(
+        f"**nb2pipe: execution stopped: {type(error).__name__}: {error}** — the cells below "
+        "show what ran until then."
+    )
+    banner.metadata["nb2pipe"] = {"role": "stopped"}
+    copy = nbformat.from_dict(nb)
+    copy.cells.insert(0, banner)
+    try:
+        nbformat.write(copy, str(path))
+    except Exception:
+        pass  # best effort: the step's error is reported either way
 
 
 def _silently_run(client, code: str):

@@ -107,6 +107,10 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _a(type_name: str) -> str:
+    return f"an {type_name}" if type_name[0] in "aeiou" else f"a {type_name}"
+
+
 def coerce(param: Param, raw: str) -> Any:
     """Turn a command-line string (`-p name value`) into a value of the parameter's type."""
     if param.type == "str":
@@ -115,12 +119,12 @@ def coerce(param: Param, raw: str) -> Any:
         value = ast.literal_eval(raw)
     except (ValueError, SyntaxError):
         raise ParameterError(
-            f"parameter {param.name!r} expects a {param.type}, got {raw!r}"
+            f"parameter {param.name!r} expects {_a(param.type)}, got {raw!r}"
         ) from None
     if param.type == "float" and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     expected = param.type
     actual = TYPES.get(type(value), type(value).__name__)
     if expected not in ("None", actual):
-        raise ParameterError(f"parameter {param.name!r} expects a {expected}, got {raw!r}")
+        raise ParameterError(f"parameter {param.name!r} expects {_a(expected)}, got {raw!r}")
     return value

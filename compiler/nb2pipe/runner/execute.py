@@ -56,6 +56,7 @@ def run_step(
                 parameters=parameters,
                 engine_name="nb2pipe",
                 km=kernel.km,
+                partial_output_path=str(out),
                 prepare_code=pool.prepare_code(step.name, str(run_dir), env),
                 kernel_name=pipeline.kernel,
                 progress_bar=False,
@@ -84,7 +85,12 @@ def run_step(
             False,
             start,
             time.time(),
-            {"message": message, "cell": _failed_cell(out), "ename": name, "evalue": str(e)},
+            {
+                "message": message,
+                "cell": _failed_cell(out, last_started=died),
+                "ename": name,
+                "evalue": str(e),
+            },
             kernel_died=died,
         )
     finally:
@@ -114,15 +120,20 @@ def _alive(kernel: Kernel) -> bool:
     return _is_alive(kernel)
 
 
-def _failed_cell(executed: Path) -> int | None:
-    """The source-notebook number of the cell that failed, read from the executed notebook."""
+def _failed_cell(executed: Path, last_started: bool = False) -> int | None:
+    """The source-notebook number of the cell that failed, read from the executed notebook:
+    the cell with an error output, or (a dead kernel leaves none) the last cell that started."""
     import json
 
     try:
         nb = json.loads(executed.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    started = None
     for cell in nb.get("cells", []):
+        number = (cell.get("metadata", {}).get("nb2pipe") or {}).get("cell")
         if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-            return (cell.get("metadata", {}).get("nb2pipe") or {}).get("cell")
-    return None
+            return number
+        if cell.get("execution_count") is not None and number is not None:
+            started = number
+    return started if last_started else None
