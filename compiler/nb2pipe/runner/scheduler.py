@@ -149,8 +149,8 @@ def run_pipeline(
             close = difflib.get_close_matches(name, names, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"steps: {', '.join(names)}"
             raise Nb2PipeError(f"{flag} {name}: no such step ({hint})", file=str(notebook))
-    if isolation not in ("kernel", "process"):
-        raise Nb2PipeError(f"unknown isolation {isolation!r} (kernel or process)")
+    if isolation not in ("kernel", "process", "container"):
+        raise Nb2PipeError(f"unknown isolation {isolation!r} (kernel, process or container)")
     if resume:
         run = space.run(resume)
         if run is None:
@@ -201,6 +201,8 @@ class _Run:
         self.env = Environment(space.root / "env-cache.json")
         self.results: dict[str, StepResult] = {}
         self.parts: dict[str, Parts] = {}
+        self.engine: str | None = None
+        self.images: dict[str, str] = {}  # step -> image, with --isolation container
         self.pool = None
         # Which steps must run whatever the cache says, and which are part of this run at all.
         self.forced: set[str] = set()
@@ -291,6 +293,10 @@ class _Run:
         return result
 
     def _schedule(self) -> None:
+        if self.isolation == "container":
+            from .container import prepare_images
+
+            self.engine, self.images = prepare_images(self.pipeline, self.notebook, self.space.root)
         pending = list(self.selected)
         running: dict[Future, str] = {}
         attempts: dict[str, int] = {}
@@ -341,6 +347,10 @@ class _Run:
             # every running step had finished, and let an "interrupted" step write its outputs.
             if self.pool is not None:
                 self.pool.shutdown()
+            if self.isolation == "container":
+                from .container import stop_containers
+
+                stop_containers()
             raise
         finally:
             workers.shutdown(wait=True)
@@ -349,6 +359,8 @@ class _Run:
         return name not in self.results
 
     def _ensure_pool(self, remaining: list[str]) -> None:
+        if self.isolation == "container":
+            return  # steps run in their images: no kernel here
         if self.pool is None:
             from .kernels import KernelPool
 
@@ -376,6 +388,8 @@ class _Run:
 
     def _try_cache(self, step: Step) -> bool:
         parts = parts_for(self.pipeline, step, self.params, self._inputs(step), self.env)
+        if self.images:  # a result made in another image (or a kernel) proves nothing here
+            parts.env = f"{parts.env}+{self.images[step.name]}"
         self.parts[step.name] = parts
         if not step.cache or step.name in self.forced:
             return False
@@ -419,6 +433,19 @@ class _Run:
         for observer in self.emit.observers:
             env.update(getattr(observer, "step_env", lambda _name: {})(step.name))
         self.emit(ev.Event(ev.STEP_STARTED, self.run.id, step.name, {"attempt": attempt}))
+        if self.isolation == "container":
+            from .container import run_step_in_container
+
+            return workers.submit(
+                run_step_in_container,
+                self.pipeline,
+                step,
+                self.params,
+                self.run.path,
+                self.images[step.name],
+                self.engine,
+                env,
+            )
         return workers.submit(
             run_step, self.pipeline, step, self.params, self.run.path, self.pool, env
         )
