@@ -7,6 +7,14 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint format bench lab clean
 
+# The JupyterLab sidebar: `npm ci` from labextension/package-lock.json (only when the lock
+# changes), then the production build into jupyter_mlops/labextension/ (only when sources do).
+LABEXT_OUT := jupyter_mlops/labextension/package.json
+LABEXT_DEPS := labextension/node_modules/.package-lock.json
+LABEXT_SRC := $(wildcard labextension/src/*.ts labextension/src/*.tsx labextension/style/*) \
+	labextension/package.json labextension/tsconfig.json
+LABEXT_DEV := $(VENV)/labextensions-dev
+
 $(STAMP): pyproject.toml requirements/dev.lock
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 	@test -x $(BIN)/python || $(PYTHON) -m uv venv --quiet --python $(PYTHON) $(VENV)
@@ -19,7 +27,7 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m nb2pipe.demo
 
-test: $(STAMP)
+test: $(STAMP) $(LABEXT_OUT)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
@@ -33,3 +41,22 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .nb2pipe .pytest_cache .ruff_cache
+
+.PHONY: labextension
+
+labextension: $(LABEXT_OUT)
+
+$(LABEXT_DEPS): labextension/package.json labextension/package-lock.json
+	cd labextension && npm ci --no-audit --no-fund
+
+$(LABEXT_OUT): $(LABEXT_DEPS) $(LABEXT_SRC)
+	cd labextension && npm run build:prod
+
+# JupyterLab with the freshly built sidebar (linked, so a rebuild needs only a page reload)
+# and the /mlops/ server routes; hidden files are served so that a step's executed notebook
+# (.nb2pipe/runs/<run>/<step>/notebook.ipynb) opens from the sidebar.
+lab: $(STAMP) $(LABEXT_OUT)
+	@mkdir -p $(LABEXT_DEV) && ln -sfn $(CURDIR)/jupyter_mlops/labextension $(LABEXT_DEV)/jupyter-mlops
+	$(BIN)/jupyter lab --LabApp.extra_labextensions_path=$(LABEXT_DEV) \
+		--ServerApp.jpserver_extensions='{"jupyter_mlops": True}' \
+		--ContentsManager.allow_hidden=True

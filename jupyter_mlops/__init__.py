@@ -1,3 +1,70 @@
-"""jupyter-mlops: tracking, registry, validation and the Jupyter surfaces of nb2pipe."""
+"""jupyter-mlops: tracking, registry, validation and the Jupyter surfaces of nb2pipe.
+
+Importing the package, and ``%load_ext jupyter_mlops``, never imports mlflow: the API imports
+it when it first needs to talk to the tracking store.
+"""
+
+from .api import (
+    end_run,
+    flush,
+    log_artifact,
+    log_metrics,
+    log_params,
+    promote,
+    publish_model,
+    recent_runs,
+    set_experiment,
+    set_tracking_uri,
+    start_run,
+)
+from .drift import drift_report
+from .model_gate import gate
+from .monitoring import live_metric, record_feedback
+from .validation import validate
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "drift_report",
+    "end_run",
+    "flush",
+    "gate",
+    "live_metric",
+    "load_ipython_extension",
+    "log_artifact",
+    "log_metrics",
+    "log_params",
+    "promote",
+    "publish_model",
+    "recent_runs",
+    "record_feedback",
+    "set_experiment",
+    "set_tracking_uri",
+    "start_run",
+    "validate",
+]
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext jupyter_mlops``: register the ``%mlops`` / ``%%mlops`` magics."""
+    from .magics import MlopsMagics
+
+    ipython.register_magics(MlopsMagics)
+
+
+def _jupyter_server_extension_points() -> list[dict]:
+    """Jupyter server: this package is a server extension (the sidebar's ``/mlops/`` routes)."""
+    return [{"module": "jupyter_mlops"}]
+
+
+def _load_jupyter_server_extension(server_app) -> None:
+    """Register the ``/mlops/`` routes; importing them never imports mlflow."""
+    from .server.routes import setup_route_handlers
+
+    setup_route_handlers(server_app.web_app)
+    server_app.log.info("jupyter_mlops: /mlops/ routes registered")
+
+
+def _jupyter_labextension_paths() -> list[dict]:
+    """JupyterLab: where the prebuilt sidebar extension lives inside the package."""
+    return [{"src": "labextension", "dest": "jupyter-mlops"}]

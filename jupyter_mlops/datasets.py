@@ -1,0 +1,82 @@
+"""DataFrame artifacts as MLflow dataset inputs, named by their content hash.
+
+Only the Parquet footer is read (schema and row count), never the data, so logging a large
+table costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+# MLflow stores a dataset digest in a 36-character column; the full sha256 goes in a tag.
+DIGEST_LENGTH = 36
+SHA256_TAG = "nb2pipe.sha256"
+ARTIFACT_TAG = "nb2pipe.artifact"
+CONTEXT_TAG = "mlflow.data.context"  # how MLflow's UI labels an input ("training", ...)
+
+_ARROW_TO_MLFLOW = {
+    "bool": "boolean",
+    "int8": "integer",
+    "int16": "integer",
+    "int32": "integer",
+    "int64": "long",
+    "uint8": "integer",
+    "uint16": "integer",
+    "uint32": "long",
+    "uint64": "long",
+    "float": "float",
+    "halffloat": "float",
+    "double": "double",
+    "string": "string",
+    "large_string": "string",
+    "binary": "binary",
+    "large_binary": "binary",
+}
+
+
+def _mlflow_type(arrow_type: Any) -> str:
+    name = str(arrow_type)
+    if name.startswith("timestamp") or name.startswith("date"):
+        return "datetime"
+    return _ARROW_TO_MLFLOW.get(name, "string")
+
+
+def describe(path: Path) -> tuple[str, str]:
+    """MLflow's schema and profile JSON of a Parquet file, from its footer only."""
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(path)
+    columns = [
+        {"type": _mlflow_type(f.type), "name": f.name, "required": not f.nullable}
+        for f in schema
+        if not f.name.startswith("__index_level_")  # pandas' stored index, not data
+    ]
+    rows = pq.read_metadata(path).num_rows
+    profile = {"num_rows": rows, "num_elements": rows * len(columns)}
+    return json.dumps({"mlflow_colspec": columns}), json.dumps(profile)
+
+
+def dataset_input(producer: str, name: str, path: Path, sha256: str, context: str):
+    """An MLflow `DatasetInput` for artifact `name` of step `producer` stored at `path`."""
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    try:
+        schema, profile = describe(path)
+    except Exception:  # an unreadable footer must not stop tracking; the hash still names it
+        schema, profile = None, None
+    dataset = Dataset(
+        name=f"{producer}.{name}",
+        digest=sha256[:DIGEST_LENGTH],
+        source_type="local",
+        source=json.dumps({"uri": path.resolve().as_uri()}),
+        schema=schema,
+        profile=profile,
+    )
+    tags = [
+        InputTag(CONTEXT_TAG, context),
+        InputTag(SHA256_TAG, sha256),
+        InputTag(ARTIFACT_TAG, f"{producer}.{name}"),
+    ]
+    return DatasetInput(dataset, tags)

@@ -1,0 +1,134 @@
+"""The model gate: move alias ``champion`` to the ``challenger`` only when it wins.
+
+A version's metric values are its ``metric.<name>`` tags (written by `publish_model`), else
+the metrics of the run that logged it. The decision and both values are recorded as tags on
+the challenger version, so the registry itself says why a model is (or is not) champion.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from . import config, journal, provenance, store
+from .errors import ModelGateError, translated
+
+CHALLENGER = "challenger"
+CHAMPION = "champion"
+METRIC_TAG = "metric."  # version tag prefix holding each metric's value
+
+
+@dataclass
+class GateDecision:
+    name: str
+    metric: str
+    promoted: bool
+    reason: str
+    challenger_version: str
+    challenger_value: float
+    champion_version: str | None = None
+    champion_value: float | None = None
+
+    def __str__(self) -> str:
+        verdict = "promoted to champion" if self.promoted else "stays challenger"
+        return f"{self.name} version {self.challenger_version} {verdict}: {self.reason}"
+
+
+def _by_alias(client, name: str, alias: str):
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException as e:
+        if e.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
+            return None
+        raise
+
+
+def _value(client, version, metric: str) -> float | None:
+    tagged = store.as_number(tag_number(version.tags.get(f"{METRIC_TAG}{metric}")))
+    if tagged is not None:
+        return tagged
+    if version.run_id:
+        return store.as_number(client.get_run(version.run_id).data.metrics.get(metric))
+    return None
+
+
+def tag_number(text: str | None) -> float | None:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def promote(
+    name: str,
+    metric: str,
+    *,
+    greater_is_better: bool = True,
+    threshold: float = 0.0,
+    dry_run: bool = False,
+) -> GateDecision:
+    """Move alias `champion` to the `challenger` version when it beats the champion on `metric`.
+
+    Wins means ``challenger > champion + threshold`` (``<  champion - threshold`` when lower is
+    better); with no champion yet the challenger wins. The decision and both values are
+    recorded as tags on the challenger version. `dry_run` decides and changes nothing (CI's gate
+    job on a pull request).
+    """
+    from .session import SESSION
+
+    uri = SESSION.uri if journal.current_step() is None else config.tracking_uri()
+    with translated(f"move the aliases of model {name!r}", uri):
+        client = store.client(uri)
+        challenger = _by_alias(client, name, CHALLENGER)
+        if challenger is None:
+            raise ModelGateError(f"model {name!r} has no {CHALLENGER!r} version: publish one first")
+        value = _value(client, challenger, metric)
+        if value is None:
+            raise ModelGateError(
+                f"{name} version {challenger.version} has no value for metric {metric!r}"
+            )
+        champion = _by_alias(client, name, CHAMPION)
+        decision = GateDecision(name, metric, True, "", str(challenger.version), value)
+        if champion is None:
+            decision.reason = f"no champion yet ({metric} = {value:.6g})"
+        elif champion.version == challenger.version:
+            decision.promoted = False
+            decision.reason = "it is already the champion"
+            decision.champion_version, decision.champion_value = str(champion.version), value
+        else:
+            best = _value(client, champion, metric)
+            if best is None:
+                raise ModelGateError(
+                    f"champion {name} version {champion.version} has no value for metric "
+                    f"{metric!r}: the gate cannot compare them"
+                )
+            decision.champion_version, decision.champion_value = str(champion.version), best
+            margin = value - best if greater_is_better else best - value
+            decision.promoted = margin > threshold
+            better = "higher" if greater_is_better else "lower"
+            decision.reason = (
+                f"{metric} {value:.6g} vs champion version {champion.version}'s {best:.6g} "
+                f"({better} is better, threshold {threshold:g})"
+            )
+        record = {
+            "gate.decision": "promoted" if decision.promoted else "rejected",
+            "gate.metric": metric,
+            "gate.direction": "higher" if greater_is_better else "lower",
+            "gate.threshold": repr(float(threshold)),
+            "gate.challenger_value": repr(value),
+            "gate.champion_value": repr(decision.champion_value)
+            if decision.champion_value is not None
+            else "none",
+            "gate.champion_version": decision.champion_version or "none",
+            "gate.decided_by": provenance.user(),
+            "gate.decided_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        if dry_run:
+            return decision
+        for key, text in record.items():
+            client.set_model_version_tag(name, challenger.version, key, text)
+        if decision.promoted:
+            client.set_registered_model_alias(name, CHAMPION, challenger.version)
+    return decision

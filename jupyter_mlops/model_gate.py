@@ -1,0 +1,153 @@
+"""The model gate as a pipeline step: evaluate on held-out data, publish, promote or not.
+
+`gate(model, X_test, y_test, name=..., metric="accuracy")` scores the model, publishes it as
+the `challenger` (`registry.publish_model`) and lets `registry.promote` decide whether it
+replaces the `champion`. Inside a step the decision becomes the step's metrics
+(``gate_<metric>``, ``gate_promoted``, ``gate_champion_<metric>``), its tags and a
+``gate.json`` in the step folder, so the run shows what the gate decided and why.
+
+Metrics are named as people say them (accuracy, f1, rmse, ...); any other name is looked up
+among scikit-learn's scorers (higher is better there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .errors import ModelGateError
+
+GATE_FILE = "gate.json"
+
+
+def _metric_table() -> dict[str, tuple[Callable, bool]]:
+    import numpy as np
+    from sklearn import metrics as m
+
+    def rmse(y, p):
+        return float(np.sqrt(m.mean_squared_error(y, p)))
+
+    return {
+        "accuracy": (m.accuracy_score, True),
+        "balanced_accuracy": (m.balanced_accuracy_score, True),
+        "f1": (lambda y, p: m.f1_score(y, p, average="macro"), True),
+        "precision": (lambda y, p: m.precision_score(y, p, average="macro", zero_division=0), True),
+        "recall": (lambda y, p: m.recall_score(y, p, average="macro", zero_division=0), True),
+        "r2": (m.r2_score, True),
+        "mae": (m.mean_absolute_error, False),
+        "mse": (m.mean_squared_error, False),
+        "rmse": (rmse, False),
+    }
+
+
+def greater_is_better(metric: str) -> bool:
+    """Whether a higher value of `metric` is better (errors like rmse: lower is)."""
+    known = _metric_table().get(metric)
+    return known[1] if known else True
+
+
+def score(metric: str, y_true, y_pred) -> float:
+    """`metric` of predictions `y_pred` against labels `y_true`."""
+    known = _metric_table().get(metric)
+    if known is None:
+        raise ModelGateError(
+            f"unknown metric {metric!r} for labels and predictions "
+            f"(known: {', '.join(sorted(_metric_table()))})"
+        )
+    return float(known[0](y_true, y_pred))
+
+
+def evaluate(model: Any, X, y, metric: str) -> float:
+    """`metric` of `model` on held-out `X`, `y` (our names, else a scikit-learn scorer)."""
+    if len(X) == 0:
+        raise ModelGateError("gate: the held-out set is empty")
+    if metric in _metric_table():
+        return score(metric, y, model.predict(X))
+    from sklearn.metrics import get_scorer
+
+    try:
+        scorer = get_scorer(metric)
+    except ValueError:
+        raise ModelGateError(
+            f"unknown metric {metric!r} (ours: {', '.join(sorted(_metric_table()))}; "
+            "or a scikit-learn scorer name)"
+        ) from None
+    return float(scorer(model, X, y))
+
+
+def gate(
+    model: Any,
+    X_test,
+    y_test,
+    *,
+    name: str,
+    metric: str = "accuracy",
+    greater_is_better: bool | None = None,
+    threshold: float = 0.0,
+    **publish_options: Any,
+):
+    """Score `model` on the held-out set, publish it as challenger, promote it if it wins.
+
+    Returns the registry's `GateDecision`. `publish_options` go to `publish_model`
+    (params, description, tags, ...); the held-out `X_test` documents the model's inputs.
+    """
+    from . import registry
+
+    higher = _higher(metric) if greater_is_better is None else greater_is_better
+    value = evaluate(model, X_test, y_test, metric)
+    publish_options.setdefault("data", X_test)
+    metrics = {**(publish_options.pop("metrics", None) or {}), metric: value}
+    published = registry.publish_model(
+        model, name, metric=metric, metrics=metrics, **publish_options
+    )
+    decision = registry.promote(name, metric, greater_is_better=higher, threshold=threshold)
+    _record_in_step(decision, published)
+    print(f"gate: {decision}")
+    return decision
+
+
+def _higher(metric: str) -> bool:
+    try:
+        return greater_is_better(metric)
+    except ImportError:
+        return True
+
+
+def decision_metrics(decision) -> dict[str, float]:
+    """The decision as numbers: what the run's metrics show."""
+    out = {
+        f"gate_{decision.metric}": decision.challenger_value,
+        "gate_promoted": 1.0 if decision.promoted else 0.0,
+    }
+    if decision.champion_value is not None:
+        out[f"gate_champion_{decision.metric}"] = decision.champion_value
+    return out
+
+
+def _record_in_step(decision, published) -> None:
+    from . import journal
+
+    where = journal.current_step()
+    if where is None:
+        return
+    from dataclasses import asdict
+
+    from nb2pipe import artifacts
+    from nb2pipe.runner.rundir import write_json
+
+    run_dir, step = where
+    numbers = decision_metrics(decision)
+    artifacts.save_metrics(run_dir, step, **numbers)  # the run's metrics, and MLflow's on sync
+    log = journal.StepJournal(run_dir, step)
+    log.tags(
+        {
+            "gate.model": decision.name,
+            "gate.version": decision.challenger_version,
+            "gate.decision": "promoted" if decision.promoted else "rejected",
+            "gate.reason": decision.reason,
+        }
+    )
+    write_json(
+        run_dir / step / GATE_FILE,
+        {**asdict(decision), "summary": str(decision), "model_uri": published.model_uri},
+    )

@@ -1,0 +1,118 @@
+"""Publishing a model that a pipeline run produced: the one code path behind the sidebar's
+Publish button, `nb2pipe publish` and `make demo`.
+
+The model is an artifact of a step (by default the first estimator-like artifact of the last
+step that has one); its metrics and parameters come from the run, its lineage (run id, step,
+artifact) is tagged on the version, and the model card is built from the source notebook.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from nb2pipe.errors import Nb2PipeError
+
+# One tracking session per process: publishing from two threads must take turns.
+_LOCK = threading.Lock()
+MODEL_SERIALIZERS = ("joblib", "pickle")
+
+
+def run_values(run) -> tuple[dict[str, float], dict[str, Any]]:
+    """Every metric the run's steps recorded, and the run's parameters."""
+    from nb2pipe.artifacts import read_manifest
+
+    info = run.info()
+    metrics: dict[str, float] = {}
+    for step in info.get("steps") or []:
+        metrics.update((read_manifest(run.path, step) or {}).get("metrics", {}))
+    return metrics, dict(info.get("params") or {})
+
+
+def find_model(run) -> tuple[str, str]:
+    """(step, artifact) of the model in a run: the last step saving an estimator-like value."""
+    from nb2pipe.artifacts import read_manifest
+
+    for step in reversed(run.info().get("steps") or []):
+        artifacts = (read_manifest(run.path, step) or {}).get("artifacts", {})
+        for name, entry in sorted(artifacts.items()):
+            if entry.get("serializer") in MODEL_SERIALIZERS:
+                return step, name
+    raise Nb2PipeError(
+        f"run {run.id} saved no model artifact (a value a later step reads); name one with "
+        "--step and --artifact"
+    )
+
+
+def publish_from_run(
+    run,
+    name: str,
+    *,
+    step: str | None = None,
+    artifact: str | None = None,
+    metric: str | None = None,
+    description: str | None = None,
+    tracking_uri: str | None = None,
+):
+    """Publish artifact `artifact` of `step` in nb2pipe run `run` as a new version of `name`."""
+    from nb2pipe.artifacts import load, read_manifest
+
+    from . import config, registry, store
+    from .session import SESSION
+
+    if step is None or artifact is None:
+        step, artifact = find_model(run)
+    store.import_in_background()  # overlaps loading the model; the registry waits for it
+    model = load(run.path, step, artifact)
+    metrics, params = run_values(run)
+    metrics.update((read_manifest(run.path, step) or {}).get("metrics", {}))
+    info = run.info()
+    source = info.get("source")
+    folder = Path(source).parent if source else None
+    lineage = {"nb2pipe.run_id": run.id, "nb2pipe.step": step, "nb2pipe.artifact": artifact}
+    with _LOCK:
+        if tracking_uri:
+            SESSION.set_tracking_uri(tracking_uri)
+        before = SESSION.experiment
+        # The model's run goes to the pipeline's experiment, beside the pipeline run.
+        SESSION.experiment = config.experiment_name(info.get("pipeline"), folder)
+        tracked = SESSION.start_run(f"publish {name}", lineage)
+        status = "FAILED"
+        try:
+            published = registry.publish_model(
+                model,
+                name,
+                metric=metric,
+                metrics=metrics,
+                params=params,
+                notebook=source,
+                description=description,
+                tags=lineage,
+            )
+            status = "FINISHED"
+        finally:
+            SESSION.finish(tracked, status)
+            SESSION.experiment = before
+    return published
+
+
+def promote(
+    name: str,
+    metric: str,
+    *,
+    greater_is_better: bool = True,
+    threshold: float = 0.0,
+    tracking_uri: str | None = None,
+    dry_run: bool = False,
+):
+    """The model gate, taking turns with other publishers of this process."""
+    from . import registry
+    from .session import SESSION
+
+    with _LOCK:
+        if tracking_uri:
+            SESSION.set_tracking_uri(tracking_uri)
+        return registry.promote(
+            name, metric, greater_is_better=greater_is_better, threshold=threshold, dry_run=dry_run
+        )

@@ -1,0 +1,327 @@
+"""The shared model registry: publish documented versions, and read what it holds.
+
+Publishing logs the model with its MLflow flavour (scikit-learn, else a pickled pyfunc),
+registers a version whose description is the model card, tags it with its metrics and lineage
+and points the alias ``challenger`` at it. `promote` (gate.py) moves ``champion`` to the
+challenger only when it wins on the named metric. Aliases only: MLflow's stages are deprecated.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nb2pipe.runner.rundir import RunDir, read_json
+
+from . import config, flavors, journal, modelcard, provenance, store
+from .errors import ModelGateError, TrackingError, translated
+from .gate import CHALLENGER, CHAMPION, METRIC_TAG, GateDecision, promote, tag_number
+
+__all__ = [
+    "CHALLENGER",
+    "CHAMPION",
+    "GateDecision",
+    "PublishedModel",
+    "models",
+    "promote",
+    "publish_model",
+    "versions",
+]
+
+
+@dataclass
+class PublishedModel:
+    name: str
+    version: str
+    model_uri: str  # models:/<name>/<version>
+    run_id: str
+    alias: str = CHALLENGER
+    card: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+# --- publish ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Where:
+    """Where `publish_model` is called from: a pipeline step or an interactive session."""
+
+    notebook: Path | None = None
+    purpose: str = ""
+    pipeline_run: str | None = None
+    step: str | None = None
+    input_hashes: dict[str, str] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def _in_step(run_dir: Path, step: str) -> _Where:
+    run = RunDir(run_dir)
+    info = run.info()
+    meta = run.meta(step) or {}
+    parts = meta.get("parts") or {}
+    recorded = journal.read(run.step_dir(step))
+    manifest = read_json(run.artifacts(step) / "manifest.json") or {}
+    source = info.get("source")
+    description = ""
+    try:
+        import yaml
+
+        description = (yaml.safe_load((run.path / "pipeline.yaml").read_text()) or {}).get(
+            "description", ""
+        )
+    except (OSError, ValueError, ImportError):
+        pass
+    return _Where(
+        notebook=Path(source) if source else None,
+        purpose=description or modelcard.purpose_from_notebook(source),
+        pipeline_run=run.id,
+        step=step,
+        input_hashes=dict(parts.get("inputs") or {}),
+        params={**recorded.params, **(parts.get("params") or {})},
+        metrics={
+            **{m.key: m.value for m in recorded.metrics},
+            **manifest.get("metrics", {}),
+        },
+    )
+
+
+def _interactive() -> _Where:
+    from .session import SESSION, notebook_path
+
+    notebook = notebook_path()
+    where = _Where(notebook=notebook, purpose=modelcard.purpose_from_notebook(notebook))
+    run = SESSION.stack[-1] if SESSION.stack else SESSION.auto
+    if run is not None and not run.ended:
+        where.params = run.params
+        where.metrics = dict(run.latest)
+    return where
+
+
+def publish_model(
+    model: Any,
+    name: str,
+    *,
+    metric: str | None = None,
+    metrics: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    data: Any = None,
+    description: str | None = None,
+    notebook: str | Path | None = None,
+    pip_requirements: list[str] | None = None,
+    tags: dict[str, Any] | None = None,
+    alias: str = CHALLENGER,
+) -> PublishedModel:
+    """Log `model`, register it as a new version of `name`, document it, alias it `challenger`.
+
+    `metric` names the metric the gate compares (its value comes from `metrics`, else from what
+    this run or step logged). `data` is the model's input DataFrame: its schema, a few rows and
+    its content hash go into the card, and it gives the model a signature. `description`
+    replaces the purpose taken from the notebook's first markdown cell (or Pipeline.description).
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise TrackingError("publish_model: the model needs a name")
+    flavor = flavors.flavor_of(model)
+    if flavor == "pyfunc" and not callable(getattr(model, "predict", None)):
+        raise TrackingError(
+            f"publish_model: {type(model).__name__} has no predict() method to serve"
+        )
+    step = journal.current_step()
+    where = _in_step(*step) if step else _interactive()
+    if notebook is not None:
+        where.notebook = Path(notebook)
+        where.purpose = modelcard.purpose_from_notebook(notebook) or where.purpose
+    given = {}
+    for key, value in (metrics or {}).items():
+        number = store.as_number(value)
+        if number is None:
+            raise TrackingError(f"publish_model: metric {key!r} is not a number: {value!r:.60}")
+        given[key] = number
+    values = {**where.metrics, **given}
+    if metric is not None and metric not in values:
+        raise ModelGateError(
+            f"publish_model: metric {metric!r} has no value: pass metrics={{{metric!r}: ...}} "
+            "or log it first"
+        )
+    all_params = {**where.params, **(params or {})}
+    summary = modelcard.summarize_data(data)
+    reqs = pip_requirements or flavors.requirements(model, flavor)
+    if step:  # the runner's tracker points the step's kernel at its store
+        uri = config.tracking_uri(where.notebook.parent if where.notebook else None)
+    else:
+        from .session import SESSION
+
+        uri = SESSION.uri
+    origin = provenance.collect(config.project_root(where.notebook or Path.cwd()))
+    with translated(f"publish model {name!r}", uri):
+        client = store.client(uri)
+        if step:
+            run_id = _step_publish_run(client, uri, name, where, origin)
+            store.log_batch(client, run_id, _metric_list(values), all_params)
+        else:
+            run_id = _session_run(params or {}, given)
+        info = flavors.log_model(model, flavor, uri, run_id, reqs, data)
+        version_tags = {
+            **{f"{METRIC_TAG}{k}": repr(v) for k, v in values.items()},
+            "gate.metric": metric or "",
+            "model.flavor": flavor,
+            "model.class": f"{type(model).__module__}.{type(model).__qualname__}",
+            "git.commit": origin["git_commit"] or "",
+            "git.dirty": "" if origin["git_dirty"] is None else str(origin["git_dirty"]),
+            "notebook": str(where.notebook or ""),
+            "nb2pipe.run_id": where.pipeline_run or "",
+            "nb2pipe.step": where.step or "",
+            "data.sha256": summary.sha256 if summary and summary.sha256 else "",
+            "published_by": origin["user"],
+            **{k: str(v) for k, v in (tags or {}).items()},
+        }
+        version = str(_register(client, name, info, run_id, version_tags).version)
+        card = modelcard.render(
+            modelcard.CardContext(
+                name=name,
+                version=version,
+                purpose=modelcard.purpose(description or where.purpose),
+                flavor=flavor,
+                model_class=version_tags["model.class"],
+                gate_metric=metric,
+                metrics=values,
+                params=all_params,
+                data=summary,
+                lineage={
+                    "notebook": where.notebook,
+                    "git commit": origin["git_commit"],
+                    "uncommitted changes": origin["git_dirty"],
+                    "pipeline run": where.pipeline_run,
+                    "pipeline step": where.step,
+                    "MLflow run": run_id,
+                    "model URI": info.model_uri,
+                },
+                input_hashes=where.input_hashes,
+                requirements=reqs,
+                published_by=origin["user"],
+                published_at=time.strftime("%Y-%m-%d %H:%M %Z"),
+            )
+        )
+        client.update_model_version(name, version, description=card)
+        client.log_text(run_id, card, f"model_cards/{name}-v{version}.md")
+        client.set_registered_model_alias(name, alias, version)
+        if step:
+            client.set_terminated(run_id, "FINISHED")
+            journal.StepJournal(*step).model({"name": name, "version": version, "run_id": run_id})
+    return PublishedModel(name, version, f"models:/{name}/{version}", run_id, alias, card, values)
+
+
+def _metric_list(values: dict[str, float]) -> list[store.Metric]:
+    when = store.now_ms()
+    return [store.Metric(k, v, when) for k, v in values.items()]
+
+
+def _session_run(params: dict[str, Any], metrics: dict[str, float]) -> str:
+    """Interactively, the model goes into the session's current run, with the values given."""
+    from .session import SESSION
+
+    run = SESSION.current()
+    run.add_params(params)
+    run.add_metrics(metrics, None)
+    run.flush()
+    return run.id
+
+
+def _step_publish_run(client, uri: str, name: str, where: _Where, origin: dict) -> str:
+    """In a pipeline step, a run of its own for the model.
+
+    The step's run exists only once the pipeline finishes; runsync nests this run under it
+    then, and meanwhile it carries the step's lineage as tags.
+    """
+    experiment = config.experiment_name(None, where.notebook.parent if where.notebook else None)
+    created = client.create_run(
+        store.experiment_id(client, experiment, uri),
+        run_name=f"publish {name}",
+        tags={
+            "nb2pipe.run_id": where.pipeline_run or "",
+            "nb2pipe.step": where.step or "",
+            "mlflow.user": origin["user"],
+            "mlflow.source.git.commit": origin["git_commit"] or "",
+        },
+    )
+    return created.info.run_id
+
+
+def _register(client, name: str, info, run_id: str, tags: dict[str, str]):
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.create_registered_model(name)
+    except MlflowException as e:
+        if e.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+    return client.create_model_version(
+        name,
+        source=info.model_uri,
+        run_id=run_id,
+        tags={k: v for k, v in tags.items() if v},
+        model_id=getattr(info, "model_id", None),
+    )
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def models() -> list[dict[str, Any]]:
+    """Every registered model: name, aliases and latest version, newest first."""
+    uri = _read_uri()
+    with translated("read the registry", uri):
+        client = store.client(uri)
+        found = client.search_registered_models(order_by=["last_updated_timestamp DESC"])
+    return [
+        {
+            "name": m.name,
+            "aliases": dict(sorted(m.aliases.items())) if m.aliases else {},
+            "latest": max((int(v.version) for v in m.latest_versions or []), default=None),
+            "updated": (m.last_updated_timestamp or 0) / 1000,
+        }
+        for m in found
+    ]
+
+
+def versions(name: str) -> list[dict[str, Any]]:
+    """The versions of model `name`, newest first, with aliases, metrics and gate decisions."""
+    uri = _read_uri()
+    with translated(f"read model {name!r}", uri):
+        client = store.client(uri)
+        found = client.search_model_versions(f"name = '{name}'")
+        if not found:
+            raise TrackingError(f"no registered model named {name!r}")
+        # Search results leave aliases out; the registered model has them all.
+        aliases: dict[str, list[str]] = {}
+        for alias, version in (client.get_registered_model(name).aliases or {}).items():
+            aliases.setdefault(str(version), []).append(alias)
+    out = []
+    for v in sorted(found, key=lambda v: int(v.version), reverse=True):
+        tags = dict(v.tags or {})
+        out.append(
+            {
+                "version": str(v.version),
+                "aliases": sorted(aliases.get(str(v.version), [])),
+                "run_id": v.run_id,
+                "created": (v.creation_timestamp or 0) / 1000,
+                "metrics": {
+                    k[len(METRIC_TAG) :]: tag_number(t)
+                    for k, t in tags.items()
+                    if k.startswith(METRIC_TAG)
+                },
+                "gate": tags.get("gate.decision"),
+                "tags": tags,
+                "description": v.description or "",
+            }
+        )
+    return out
+
+
+def _read_uri() -> str:
+    from .session import SESSION
+
+    return SESSION.uri

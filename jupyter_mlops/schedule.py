@@ -1,0 +1,132 @@
+"""`nb2pipe schedule`: a CI workflow that runs a pipeline on a cron schedule.
+
+Rendered from ``templates/schedule/`` (GitHub Actions, ``on: schedule``) into the project's
+``.github/workflows/``. The output depends only on its inputs, never on the clock, so a
+regenerated workflow diffs cleanly; an existing file is only replaced with ``force``.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+from nb2pipe.errors import Nb2PipeError
+
+TEMPLATE = "github.yml.j2"
+# (name, lowest, highest) of the five cron fields; names allowed in the last two.
+_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31))
+_FIELDS += (("month", 1, 12), ("day of week", 0, 6))
+_NAMES = {
+    3: "jan feb mar apr may jun jul aug sep oct nov dec".split(),
+    4: "sun mon tue wed thu fri sat".split(),
+}
+_PART = re.compile(r"^(\*|[0-9a-z]+(?:-[0-9a-z]+)?)(?:/([0-9]+))?$")
+
+
+def check_cron(expression: str) -> str:
+    """`expression` normalised to single spaces, or a one-line error naming the bad field."""
+    fields = expression.split()
+    if len(fields) != 5:
+        raise Nb2PipeError(
+            f"--cron {expression!r}: give five fields (minute hour day-of-month month "
+            'day-of-week), e.g. "0 3 * * 1"'
+        )
+    for index, (text, (name, low, high)) in enumerate(zip(fields, _FIELDS, strict=True)):
+        for part in text.lower().split(","):
+            match = _PART.match(part)
+            values = match.group(1).split("-") if match else []
+            ok = match is not None and all(
+                v == "*" or _value(v, index, low, high) is not None for v in values
+            )
+            step = match.group(2) if match else None
+            if not ok or (step is not None and int(step) == 0):
+                raise Nb2PipeError(
+                    f"--cron {expression!r}: bad {name} field {text!r} "
+                    f"(numbers {low}-{high}, '*', ranges a-b, lists a,b, steps /n)"
+                )
+    return " ".join(fields)
+
+
+def _value(text: str, index: int, low: int, high: int) -> int | None:
+    if text.isdigit():
+        number = int(text)
+        # 7 is Sunday too in most crons, GitHub's included.
+        return number if low <= number <= (7 if index == 4 else high) else None
+    names = _NAMES.get(index, [])
+    return names.index(text) + low if text in names else None
+
+
+def template_dir() -> Path:
+    """templates/schedule: in the source tree, or inside the installed nb2pipe package."""
+    import nb2pipe
+
+    here = Path(nb2pipe.__file__).resolve().parent
+    for candidate in (here / "templates" / "schedule", here.parents[1] / "templates" / "schedule"):
+        if candidate.is_dir():
+            return candidate
+    raise Nb2PipeError("the schedule templates are missing from this installation")
+
+
+def render(root: Path, notebook: Path, cron: str, params: list[tuple[str, str]] = ()) -> str:
+    """The workflow text; nothing is written."""
+    import jinja2
+
+    from nb2pipe.ci import PYTHON, _install_commands
+    from nb2pipe.compile import compile_notebook
+
+    pipeline = compile_notebook(notebook)
+    known = {p.name for p in pipeline.params}
+    for name, _ in params:
+        if name not in known:
+            raise Nb2PipeError(f"-p {name}: unknown parameter (parameters: {', '.join(known)})")
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir())),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,  # YAML
+    )
+    env.globals["gh"] = lambda expression: "${{ " + expression + " }}"
+    return env.get_template(TEMPLATE).render(
+        notebook=notebook.resolve().relative_to(root.resolve()).as_posix(),
+        pipeline=pipeline.name,
+        workflow_name=f"nb2pipe-schedule-{pipeline.name.replace('_', '-')}",
+        cron=check_cron(cron),
+        params=[(name, shlex.quote(str(value))) for name, value in params],
+        python=PYTHON,
+        install=_install_commands(root),
+        pip_cache=(root / "requirements.txt").is_file() or (root / "pyproject.toml").is_file(),
+    )
+
+
+def write_schedule(
+    notebook: str | Path,
+    cron: str,
+    *,
+    output: str | Path | None = None,
+    params: list[tuple[str, str]] = (),
+    force: bool = False,
+) -> Path:
+    """Write the scheduled workflow of `notebook`'s pipeline; return its path.
+
+    Default path: ``.github/workflows/nb2pipe-schedule-<pipeline>.yml`` in the notebook's
+    project root (the nearest folder with pyproject.toml or .git).
+    """
+    from nb2pipe.notebook import write_atomic
+    from nb2pipe.runner.rundir import project_root
+
+    notebook = Path(notebook)
+    if not notebook.is_file():
+        raise Nb2PipeError("no such notebook", file=str(notebook))
+    root = project_root(notebook)
+    text = render(root, notebook, cron, list(params))
+    name = text.split("\nname: ", 1)[1].split("\n", 1)[0]
+    target = Path(output) if output else root / ".github" / "workflows" / f"{name}.yml"
+    if target.exists() and not force:
+        if target.read_text(encoding="utf-8") == text:
+            return target
+        raise Nb2PipeError(f"{target} already exists (overwrite with --force)")
+    write_atomic(target, text)
+    return target

@@ -1,0 +1,171 @@
+"""MLflow tracking of pipeline runs, as an observer of nb2pipe's runner.
+
+The runner knows nothing of MLflow: the `nb2pipe` CLI finds `observer` through the entry-point
+group ``nb2pipe.observers``. The tracker logs nothing while steps run. At the first step that
+really executes it starts importing mlflow in the background (hidden behind the kernels); when
+the run finishes it logs the whole run directory with `sync_run`, batched, from this one
+process. A run where every step came from the cache never imports mlflow here: a detached
+``python -m jupyter_mlops.tracking sync RUN_DIR`` logs it, so a no-change re-run stays instant.
+
+Command line: ``python -m jupyter_mlops.tracking sync RUN_DIR [--tracking-uri URI]
+[--experiment NAME] [--force]``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+from nb2pipe.errors import Nb2PipeError
+from nb2pipe.runner import events as ev
+from nb2pipe.runner.rundir import RunDir
+
+from . import config, provenance, store
+from .runsync import sync_run
+
+__all__ = ["MlflowTracker", "observer", "sync_run"]
+
+DISABLE_ENV = "NB2PIPE_NO_TRACKING"
+SYNC_LOG = "tracking.log"
+EXECUTED = ("done", "failed", "interrupted")
+
+
+def observer() -> MlflowTracker | None:
+    """Entry point of ``nb2pipe.observers``: a tracker, or None when tracking is switched off."""
+    if os.environ.get(DISABLE_ENV, "").strip().lower() in ("1", "true", "yes"):
+        return None
+    return MlflowTracker()
+
+
+class MlflowTracker:
+    """Observer that logs each pipeline run to MLflow once it has finished.
+
+    `tracking_uri` and `experiment` default to `jupyter_mlops.config` resolved from the
+    notebook's folder. With ``detach_cached=False`` fully cached and interrupted runs are
+    logged in-process too.
+    """
+
+    def __init__(
+        self,
+        tracking_uri: str | None = None,
+        experiment: str | None = None,
+        *,
+        detach_cached: bool = True,
+    ):
+        self.tracking_uri = tracking_uri
+        self.experiment = experiment
+        self.detach_cached = detach_cached
+        self.run_dir: Path | None = None
+        self.mlflow_run_id: str | None = None
+        self.sync_process: subprocess.Popen | None = None
+        self._uri: str | None = None
+        self._experiment: str | None = None
+        self._origin: dict | None = None
+
+    def __call__(self, event: ev.Event) -> None:
+        if event.kind == ev.RUN_STARTED:
+            self._started(event)
+        elif event.kind == ev.STEP_STARTED:
+            store.import_in_background()
+        elif event.kind == ev.RUN_FINISHED:
+            self._finished(event)
+
+    def step_env(self, step: str) -> dict[str, str]:
+        """Environment of a step's kernel: models it publishes go to this run's store."""
+        env = {}
+        if self._uri:
+            env["MLFLOW_TRACKING_URI"] = self._uri
+        if self._experiment:
+            env["MLFLOW_EXPERIMENT_NAME"] = self._experiment
+        return env
+
+    def _started(self, event: ev.Event) -> None:
+        self.run_dir = Path(event.data["run_dir"]).resolve()
+        self.mlflow_run_id = None
+        self.sync_process = None
+        source = Path(event.data.get("source") or self.run_dir)
+        pipeline = event.data.get("pipeline")
+        self._uri = self.tracking_uri or config.tracking_uri(source.parent)
+        self._experiment = self.experiment or config.experiment_name(
+            getattr(pipeline, "name", None), source.parent
+        )
+        # Recorded now, not at the end: the commit and dirty flag of the code that ran.
+        self._origin = provenance.collect(config.project_root(source))
+
+    def _finished(self, event: ev.Event) -> None:
+        if self.run_dir is None:
+            return
+        run = RunDir(self.run_dir)
+        info = run.info()
+        info["provenance"] = self._origin
+        run.write_info(info)
+        result = event.data.get("result")
+        executed = result is None or any(s.status in EXECUTED for s in result.steps.values())
+        interrupted = result is not None and result.status == "interrupted"
+        if self.detach_cached and (not executed or interrupted):
+            # Nothing ran (mlflow was never imported here), or the user pressed Ctrl-C and
+            # is waiting for the prompt: a detached process logs the run instead.
+            self.sync_process = self._sync_detached()
+            return
+        try:
+            self.mlflow_run_id = sync_run(
+                self.run_dir, tracking_uri=self._uri, experiment=self._experiment
+            )
+        except Nb2PipeError as e:
+            self._warn(e)
+        except Exception as e:  # a tracking server that is down must not fail the run
+            self._warn(f"{type(e).__name__}: {e}")
+
+    def _warn(self, problem) -> None:
+        warnings.warn(
+            f"jupyter-mlops: run {self.run_dir.name} not tracked: {problem}; retry with "
+            f"`python -m jupyter_mlops.tracking sync {self.run_dir}`",
+            stacklevel=3,
+        )
+
+    def _sync_detached(self) -> subprocess.Popen:
+        command = [sys.executable, "-m", "jupyter_mlops.tracking", "sync", str(self.run_dir)]
+        command += ["--tracking-uri", self._uri, "--experiment", self._experiment]
+        with open(self.run_dir / SYNC_LOG, "ab") as log:
+            return subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # outlives the runner, ignores its Ctrl-C
+                close_fds=True,
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m jupyter_mlops.tracking", description="Log nb2pipe runs to MLflow."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    sync = commands.add_parser("sync", help="log a finished run directory")
+    sync.add_argument("run_dir", type=Path)
+    sync.add_argument("--tracking-uri")
+    sync.add_argument("--experiment")
+    sync.add_argument("--force", action="store_true", help="log again even if already logged")
+    args = parser.parse_args(argv)
+    try:
+        run_id = sync_run(
+            args.run_dir,
+            tracking_uri=args.tracking_uri,
+            experiment=args.experiment,
+            force=args.force,
+        )
+    except Nb2PipeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    print(f"logged {args.run_dir} as MLflow run {run_id}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

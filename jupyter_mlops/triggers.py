@@ -1,0 +1,369 @@
+"""Continuous training: re-run a pipeline when the world changes (`nb2pipe watch`).
+
+A `Watcher` polls its triggers every `interval` seconds (it sleeps on an event in between, so
+a signal stops it at once) and runs the pipeline when one fires:
+
+- `NewFiles`: files appeared in a data folder (files still being written, hidden files and
+  temporary files are left for the next poll);
+- `DriftTrigger`: the inputs served since the last run drifted from the reference data;
+- `MetricTrigger`: the live metric of the served model fell below (or rose above) a threshold.
+
+Every check is one line in the decision log (a check that says the same as last time is not
+repeated). What the watcher has seen is kept in ``<workspace>/watch/<notebook>.json``, so a
+later watcher (``--once`` from cron) carries on where the previous one stopped. A triggered run ignores the cache (`force`): what changed is outside the notebook,
+where fingerprints do not look. After a run, the drift and metric triggers only consider
+predictions made after it started, so one episode of drift starts one run.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nb2pipe.errors import Nb2PipeError
+
+STATE_DIR = "watch"  # in the workspace: what each notebook's watcher has seen
+SETTLE_SECONDS = 1.0  # a file modified more recently may still be being written
+_TEMPORARY = (".tmp", ".part", ".partial", ".crdownload", "~")
+
+
+@dataclass
+class Decision:
+    trigger: str
+    fire: bool
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.trigger}: {self.reason} -> {'run' if self.fire else 'no run'}"
+
+
+class NewFiles:
+    """Fires when files appear in `folder` or below (those present at start-up are not new).
+
+    A file modified less than `settle` seconds ago may still be being written: it waits for a
+    later poll. Hidden files and temporary names (``.tmp``, ``.part``, ``~``) are ignored.
+    """
+
+    name = "new-data"
+
+    def __init__(
+        self, folder: str | os.PathLike, pattern: str = "*", *, settle: float = SETTLE_SECONDS
+    ):
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise Nb2PipeError(f"--data {folder}: no such folder")
+        self.pattern = pattern
+        self.settle = settle
+        self.seen: set[Path] = set(self._files())
+        self.key = f"{self.name}:{self.folder.resolve()}"
+
+    def state(self) -> dict[str, Any]:
+        return {"seen": sorted(p.relative_to(self.folder).as_posix() for p in self.seen)}
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        """Files seen by an earlier watcher are not new; files it never saw are."""
+        self.seen = {self.folder / name for name in saved.get("seen", [])}
+
+    def _files(self) -> list[Path]:
+        return sorted(
+            p
+            for p in self.folder.rglob(self.pattern)
+            if p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(self.folder).parts)
+            and not p.name.endswith(_TEMPORARY)
+        )
+
+    def check(self) -> Decision:
+        now = time.time()
+        new = []
+        for path in self._files():
+            if path in self.seen:
+                continue
+            try:
+                settled = now - path.stat().st_mtime >= self.settle
+            except FileNotFoundError:
+                continue
+            if settled:
+                new.append(path)
+        self.seen.update(new)
+        if not new:
+            return Decision(self.name, False, f"no new file in {self.folder}")
+        names = ", ".join(str(p.relative_to(self.folder)) for p in new[:5])
+        more = f" and {len(new) - 5} more" if len(new) > 5 else ""
+        count = f"{len(new)} new file{'s' if len(new) != 1 else ''}"
+        return Decision(self.name, True, f"{count} in {self.folder}: {names}{more}")
+
+    def ran(self, started: float) -> None:
+        pass
+
+
+class _SinceLastRun:
+    """Predictions count only once they were made after the last triggered run started."""
+
+    name = ""
+
+    def __init__(self, log: str | os.PathLike) -> None:
+        self.log = Path(log)
+        self.key = f"{self.name}:{self.log.resolve()}"
+        self.since: float | None = None
+
+    def ran(self, started: float) -> None:
+        self.since = started
+
+    def state(self) -> dict[str, Any]:
+        return {"since": self.since}
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        self.since = saved.get("since")
+
+
+class DriftTrigger(_SinceLastRun):
+    """Fires when the served inputs drifted from `reference` (re-read when the file changes,
+    so a pipeline that rewrites its training data moves the reference with it)."""
+
+    name = "drift"
+
+    def __init__(
+        self,
+        log: str | os.PathLike,
+        reference: Any,
+        *,
+        alpha: float | None = None,
+        psi_threshold: float | None = None,
+        min_rows: int = 30,
+    ):
+        super().__init__(log)
+        from . import drift
+
+        self.reference = reference
+        self.alpha = drift.ALPHA if alpha is None else alpha
+        self.psi_threshold = drift.PSI_THRESHOLD if psi_threshold is None else psi_threshold
+        self.min_rows = min_rows
+        self._frame = None
+        self._stamp: float | None = None
+        self._load_reference()
+
+    def _load_reference(self):
+        from .drift import as_frame
+
+        if isinstance(self.reference, (str, os.PathLike)):
+            stamp = Path(self.reference).stat().st_mtime if Path(self.reference).exists() else None
+            if self._frame is None or stamp != self._stamp:
+                self._frame, self._stamp = as_frame(self.reference, "--reference"), stamp
+        elif self._frame is None:
+            self._frame = as_frame(self.reference, "reference")
+        return self._frame
+
+    def check(self) -> Decision:
+        from .drift import drift_report
+        from .prediction_log import logged_inputs
+
+        current = logged_inputs(self.log, self.since)
+        if len(current) < self.min_rows:
+            return Decision(
+                self.name, False, f"{len(current)} new predictions, fewer than {self.min_rows}"
+            )
+        report = drift_report(
+            self._load_reference(), current, alpha=self.alpha, psi_threshold=self.psi_threshold
+        )
+        return Decision(self.name, report.drifted, report.summary())
+
+
+class MetricTrigger(_SinceLastRun):
+    """Fires when the live metric of the latest window with enough labels crosses a bound."""
+
+    name = "live-metric"
+
+    def __init__(
+        self,
+        log: str | os.PathLike,
+        metric: str,
+        *,
+        below: float | None = None,
+        above: float | None = None,
+        window: Any = "1h",
+        min_count: int = 10,
+        track: bool = True,
+    ):
+        super().__init__(log)
+        if (below is None) == (above is None):
+            raise Nb2PipeError(f"--metric {metric}: give exactly one of --below or --above")
+        from .monitoring import window_seconds
+
+        window_seconds(window)
+        self.metric = metric
+        self.below, self.above = below, above
+        self.window, self.min_count, self.track = window, min_count, track
+
+    def check(self) -> Decision:
+        from .monitoring import live_metric
+
+        if not self.log.is_file():
+            return Decision(self.name, False, f"no prediction log at {self.log} yet")
+        frame = live_metric(
+            self.log, self.metric, window=self.window, since=self.since, track=self.track
+        )
+        frame = frame[frame["count"] >= self.min_count]
+        if not len(frame):
+            return Decision(
+                self.name, False, f"no window with {self.min_count} labelled predictions yet"
+            )
+        latest = frame.sort_values("window_start").iloc[-1]
+        value, bound = float(latest["value"]), self.below if self.below is not None else self.above
+        crossed = value < bound if self.below is not None else value > bound
+        relation = (
+            ("<" if crossed else ">=") if self.below is not None else (">" if crossed else "<=")
+        )
+        where = (
+            f"{latest['model']} version {latest['version']}, {int(latest['count'])} labelled "
+            f"predictions from {latest['window_start']:%Y-%m-%d %H:%M}"
+        )
+        return Decision(
+            self.name, crossed, f"{self.metric} {value:.4g} {relation} {bound:g} ({where})"
+        )
+
+
+def _stamp() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S")
+
+
+class Watcher:
+    """Polls `triggers` and runs the pipeline of `notebook` when one fires."""
+
+    def __init__(
+        self,
+        notebook: str | os.PathLike,
+        triggers: list,
+        *,
+        interval: float = 60.0,
+        max_runs: int | None = None,
+        once: bool = False,
+        params: dict[str, Any] | None = None,
+        workspace: str | os.PathLike | None = None,
+        observers: list = (),
+        echo: Callable[[str], None] = print,
+    ):
+        if not triggers:
+            raise Nb2PipeError("nothing to watch: give --data, --log with --reference, or --metric")
+        if interval <= 0:
+            raise Nb2PipeError(f"--interval {interval}: must be above zero")
+        self.notebook = Path(notebook)
+        self.triggers = triggers
+        self.interval = interval
+        self.max_runs = max_runs
+        self.once = once
+        self.params = params
+        self.workspace = workspace
+        self.observers = list(observers)
+        self.echo = echo
+        self.results: list = []
+        self._last: dict[str, str] = {}
+        from nb2pipe.runner.rundir import Workspace
+
+        space = Workspace(Path(workspace)) if workspace else Workspace.for_notebook(self.notebook)
+        self.state_file = space.root / STATE_DIR / f"{self.notebook.stem}.json"
+        self._restore()
+
+    def _restore(self) -> None:
+        """Carry on where the last watcher of this notebook stopped (how `--once` from cron
+        sees the files that arrived since its previous invocation)."""
+        from nb2pipe.runner.rundir import read_json
+
+        saved = read_json(self.state_file) or {}
+        for trigger in self.triggers:
+            if trigger.key in saved:
+                trigger.restore(saved[trigger.key])
+
+    def _save(self) -> None:
+        from nb2pipe.runner.rundir import read_json, write_json
+
+        saved = read_json(self.state_file) or {}
+        saved.update({t.key: t.state() for t in self.triggers})
+        write_json(self.state_file, saved)
+
+    def say(self, line: str) -> None:
+        self.echo(f"{_stamp()} watch {line}")
+
+    def poll(self) -> list[Decision]:
+        decisions = []
+        for trigger in self.triggers:
+            try:
+                decision = trigger.check()
+            except Exception as e:  # a watcher outlives a bad batch or a store that is down
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                reason = first if isinstance(e, Nb2PipeError) else f"{type(e).__name__}: {first}"
+                decision = Decision(trigger.name, False, f"cannot check: {reason}")
+            decisions.append(decision)
+            text = str(decision)
+            if decision.fire or self._last.get(trigger.name) != text:
+                self.say(text)
+            self._last[trigger.name] = text
+        self._save()
+        return decisions
+
+    def run_once(self, stop: threading.Event):
+        from nb2pipe.runner import run_pipeline
+
+        fired = [d.trigger for d in self.poll() if d.fire]
+        if not fired:
+            return None
+        started = time.time()
+        self.say(f"run: {self.notebook} (triggered by {', '.join(fired)})")
+        result = run_pipeline(
+            self.notebook,
+            params=self.params,
+            force=True,
+            workspace=self.workspace,
+            observers=self.observers,
+            stop=stop,
+        )
+        for trigger in self.triggers:
+            trigger.ran(started)
+        self._save()
+        self.results.append(result)
+        failure = result.failure()
+        outcome = f": {failure}" if failure is not None else ""
+        self.say(f"run {result.run_id} {result.status} in {result.duration:.1f}s{outcome}")
+        return result
+
+    def watch(self, stop: threading.Event | None = None) -> list:
+        """Poll until `stop` is set, `max_runs` runs were started, or once with `once`."""
+        stop = stop or threading.Event()
+        names = ", ".join(t.name for t in self.triggers)
+        every = "once" if self.once else f"every {self.interval:g}s"
+        self.say(f"started: {self.notebook}, checking {names} {every}")
+        while not stop.is_set():
+            self.run_once(stop)
+            if self.max_runs is not None and len(self.results) >= self.max_runs:
+                self.say(f"stopped: {len(self.results)} run(s), the --max-runs limit")
+                break
+            if self.once:
+                self.say("stopped: --once")
+                break
+            if stop.wait(self.interval):
+                break
+        if stop.is_set():
+            self.say("stopped: signal received")
+        return self.results
+
+
+def watch_until_signal(watcher: Watcher) -> list:
+    """Run `watcher` in the main thread, stopping cleanly on SIGINT or SIGTERM."""
+    import signal
+
+    stop = threading.Event()
+
+    def handler(signum, frame) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return watcher.watch(stop)
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

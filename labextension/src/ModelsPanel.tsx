@@ -1,0 +1,417 @@
+/**
+ * Models: the registry's models, their versions and aliases, a version's model card (rendered
+ * by JupyterLab's own markdown renderer), Publish from a run's model artifact and Promote
+ * (the gate that moves `champion` when the `challenger` wins).
+ */
+import { MimeModel } from '@jupyterlab/rendermime';
+import { Widget } from '@lumino/widgets';
+import * as React from 'react';
+
+import { api, errorText, ModelDetail, PromoteAnswer, RegisteredModel } from './request';
+import { findArtifact, startText, usePipelineRuns, useRunArtifacts } from './runs';
+import { useMlops } from './state';
+
+export function ModelsPanel(): JSX.Element {
+  const { runsVersion, pipeline } = useMlops();
+  const [models, setModels] = React.useState<RegisteredModel[]>([]);
+  const [selected, setSelected] = React.useState('');
+  const [detail, setDetail] = React.useState<ModelDetail | null>(null);
+  const [version, setVersion] = React.useState('');
+  const [error, setError] = React.useState<string | null>(null);
+  const [changes, setChanges] = React.useState(0); // bumped by publish and promote
+
+  React.useEffect(() => {
+    api
+      .models()
+      .then(({ models }) => {
+        setModels(models);
+        setError(null);
+      })
+      .catch(e => setError(errorText(e)));
+  }, [runsVersion, changes]);
+
+  const name = selected && models.some(m => m.name === selected) ? selected : (models[0]?.name ?? '');
+  React.useEffect(() => {
+    if (!name) {
+      setDetail(null);
+      return;
+    }
+    let stale = false;
+    api
+      .model(name)
+      .then(d => !stale && setDetail(d))
+      .catch(e => !stale && setError(errorText(e)));
+    return () => {
+      stale = true;
+    };
+  }, [name, changes]);
+
+  const versions = detail?.name === name ? detail.versions : [];
+  const shown = versions.find(v => v.version === version) ?? versions[0];
+  const changed = (model: string) => {
+    setSelected(model);
+    setVersion('');
+    setChanges(c => c + 1);
+  };
+  const defaultName = name || (pipeline?.ok ? pipeline.pipeline : '');
+
+  return (
+    <div className="jp-mlops-models">
+      {error && (
+        <div className="jp-mlops-error" data-testid="mlops-models-error">
+          {error}
+        </div>
+      )}
+      <ul className="jp-mlops-list" data-testid="mlops-models-list">
+        {models.length === 0 && <li className="jp-mlops-muted">no registered models yet</li>}
+        {models.map(m => (
+          <li
+            key={m.name}
+            className={m.name === name ? 'jp-mod-selected' : ''}
+            data-testid={`mlops-model-${m.name}`}
+            onClick={() => {
+              setSelected(m.name);
+              setVersion('');
+            }}
+          >
+            <span className="jp-mlops-grow">{m.name}</span>
+            {Object.entries(m.aliases).map(([alias, v]) => (
+              <span key={alias} className={`jp-mlops-badge jp-mlops-alias-${alias}`}>
+                {alias} v{v}
+              </span>
+            ))}
+            <span className="jp-mlops-muted">latest v{m.latest_version ?? '?'}</span>
+          </li>
+        ))}
+      </ul>
+
+      {versions.length > 0 && (
+        <details className="jp-mlops-section" open>
+          <summary>Versions of {name}</summary>
+          <table className="jp-mlops-table" data-testid="mlops-model-versions">
+            <tbody>
+              {versions.map(v => (
+                <tr
+                  key={v.version}
+                  data-testid={`mlops-model-version-${v.version}`}
+                  data-aliases={v.aliases.join(' ')}
+                  className={v.version === shown?.version ? 'jp-mod-selected' : ''}
+                  onClick={() => setVersion(v.version)}
+                >
+                  <td>v{v.version}</td>
+                  <td>
+                    {v.aliases.map(a => (
+                      <span key={a} className={`jp-mlops-badge jp-mlops-alias-${a}`}>
+                        {a}
+                      </span>
+                    ))}
+                  </td>
+                  <td className="jp-mlops-muted">{startText(v.created)}</td>
+                  <td className="jp-mlops-muted">{v.tags?.['gate.decision'] ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+      )}
+
+      <PublishForm defaultName={defaultName} onDone={changed} />
+      {name && (
+        <PromoteForm
+          name={name}
+          defaultMetric={shown?.tags?.['gate.metric'] ?? ''}
+          onDone={() => changed(name)}
+        />
+      )}
+      {shown && (
+        <details className="jp-mlops-section" open>
+          <summary>Model card: {name} v{shown.version}</summary>
+          <ModelCard markdown={shown.description || '*no model card*'} />
+        </details>
+      )}
+    </div>
+  );
+}
+
+function ModelCard({ markdown }: { markdown: string }): JSX.Element {
+  const { rendermime } = useMlops().services;
+  const host = React.useRef<HTMLDivElement>(null);
+  React.useEffect(() => {
+    if (!host.current) {
+      return;
+    }
+    const renderer = rendermime.createRenderer('text/markdown');
+    Widget.attach(renderer, host.current);
+    void renderer.renderModel(
+      new MimeModel({ data: { 'text/markdown': markdown }, trusted: false })
+    );
+    return () => renderer.dispose();
+  }, [markdown, rendermime]);
+  return <div ref={host} className="jp-mlops-card" data-testid="mlops-model-card" />;
+}
+
+function PublishForm(props: { defaultName: string; onDone: (name: string) => void }): JSX.Element {
+  const { lastRunId, notebook } = useMlops();
+  const { runs } = usePipelineRuns();
+  const [name, setName] = React.useState('');
+  const [runId, setRunId] = React.useState('');
+  const [step, setStep] = React.useState('');
+  const [artifact, setArtifact] = React.useState('');
+  const [metric, setMetric] = React.useState('');
+  const [result, setResult] = React.useState<string | null>(null);
+  const [error, setError] = React.useState<string | null>(null);
+  const [busy, setBusy] = React.useState(false);
+
+  // default: the last run started here, else the newest tracked one
+  const chosen = runId || lastRunId || runs[0]?.runId || '';
+  const run = runs.find(r => r.runId === chosen);
+  const { steps, metrics: runMetrics } = useRunArtifacts(
+    run ?? (chosen ? { runId: chosen, status: '', label: chosen } : undefined)
+  );
+  const guess = findArtifact(steps, ['joblib']); // estimators are written by the joblib serializer
+  const stepName = steps.some(s => s.step === step) ? step : (guess?.step ?? '');
+  const artifacts = steps.find(s => s.step === stepName)?.artifacts ?? {};
+  const artifactName =
+    artifact in artifacts
+      ? artifact
+      : guess?.step === stepName
+        ? guess.artifact
+        : (Object.keys(artifacts)[0] ?? '');
+  const metrics = Object.keys(runMetrics).sort();
+  const modelName = name || props.defaultName;
+
+  const publish = async () => {
+    setBusy(true);
+    setError(null);
+    setResult(null);
+    try {
+      const answer = await api.publish(modelName, {
+        run_id: chosen,
+        step: stepName,
+        artifact: artifactName,
+        ...(metric ? { metric } : {}),
+        ...(notebook ? { path: notebook.context.path } : {})
+      });
+      setResult(`${modelName} v${answer.version} ${(answer.aliases ?? []).join(' ')}`);
+      props.onDone(modelName);
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const runOptions = [...runs.map(r => ({ id: r.runId, label: r.label }))];
+  if (chosen && !runs.some(r => r.runId === chosen)) {
+    runOptions.unshift({ id: chosen, label: `${chosen} (last run)` });
+  }
+
+  return (
+    <details className="jp-mlops-section" open data-testid="mlops-publish-form">
+      <summary>Publish</summary>
+      <div className="jp-mlops-form">
+        <label className="jp-mlops-field">
+          <span>model</span>
+          <input
+            className="jp-mlops-input"
+            data-testid="mlops-publish-name"
+            value={modelName}
+            onChange={e => setName(e.target.value)}
+          />
+        </label>
+        <label className="jp-mlops-field">
+          <span>run</span>
+          <select
+            className="jp-mlops-input"
+            data-testid="mlops-publish-run"
+            value={chosen}
+            onChange={e => {
+              setRunId(e.target.value);
+              setStep('');
+              setArtifact('');
+            }}
+          >
+            {runOptions.length === 0 && <option value="">no runs yet</option>}
+            {runOptions.map(r => (
+              <option key={r.id} value={r.id}>
+                {r.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="jp-mlops-field">
+          <span>step</span>
+          <select
+            className="jp-mlops-input"
+            data-testid="mlops-publish-step"
+            value={stepName}
+            onChange={e => {
+              setStep(e.target.value);
+              setArtifact('');
+            }}
+          >
+            {!stepName && <option value="">pick a step</option>}
+            {steps.map(s => (
+              <option key={s.step} value={s.step}>
+                {s.step}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="jp-mlops-field">
+          <span>artifact</span>
+          <select
+            className="jp-mlops-input"
+            data-testid="mlops-publish-artifact"
+            value={artifactName}
+            onChange={e => setArtifact(e.target.value)}
+          >
+            {Object.entries(artifacts).map(([a, serializer]) => (
+              <option key={a} value={a}>
+                {a}
+                {serializer ? ` (${serializer})` : ''}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="jp-mlops-field" title="the metric the promotion gate compares">
+          <span>metric</span>
+          <select
+            className="jp-mlops-input"
+            data-testid="mlops-publish-metric"
+            value={metric}
+            onChange={e => setMetric(e.target.value)}
+          >
+            <option value="">none</option>
+            {metrics.map(m => (
+              <option key={m} value={m}>
+                {m}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <div className="jp-mlops-toolbar">
+        <button
+          className="jp-mlops-button jp-mod-accept"
+          data-testid="mlops-publish"
+          disabled={busy || !modelName || !chosen || !stepName || !artifactName}
+          onClick={() => void publish()}
+        >
+          Publish
+        </button>
+        {busy && <span className="jp-mlops-muted">publishing…</span>}
+      </div>
+      {result && (
+        <div className="jp-mlops-note" data-testid="mlops-publish-result">
+          published {result}
+        </div>
+      )}
+      {error && (
+        <div className="jp-mlops-error" data-testid="mlops-publish-error">
+          {error}
+        </div>
+      )}
+    </details>
+  );
+}
+
+function PromoteForm(props: {
+  name: string;
+  defaultMetric: string;
+  onDone: () => void;
+}): JSX.Element {
+  const [metric, setMetric] = React.useState('');
+  const [higher, setHigher] = React.useState(true);
+  const [threshold, setThreshold] = React.useState('0');
+  const [answer, setAnswer] = React.useState<PromoteAnswer | null>(null);
+  const [error, setError] = React.useState<string | null>(null);
+  const [busy, setBusy] = React.useState(false);
+  const chosen = metric || props.defaultMetric;
+
+  const promote = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      setAnswer(
+        await api.promote(props.name, {
+          metric: chosen,
+          greater_is_better: higher,
+          threshold: Number(threshold) || 0
+        })
+      );
+      props.onDone();
+    } catch (e) {
+      setAnswer(null);
+      setError(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <details className="jp-mlops-section" open data-testid="mlops-promote-form">
+      <summary>Promote {props.name}</summary>
+      <div className="jp-mlops-form">
+        <label className="jp-mlops-field">
+          <span>metric</span>
+          <input
+            className="jp-mlops-input"
+            data-testid="mlops-promote-metric"
+            value={chosen}
+            placeholder="e.g. accuracy"
+            onChange={e => setMetric(e.target.value)}
+          />
+        </label>
+        <label className="jp-mlops-field">
+          <span>threshold</span>
+          <input
+            className="jp-mlops-input"
+            type="number"
+            step="any"
+            data-testid="mlops-promote-threshold"
+            value={threshold}
+            onChange={e => setThreshold(e.target.value)}
+          />
+        </label>
+        <label className="jp-mlops-check">
+          <input
+            type="checkbox"
+            data-testid="mlops-promote-higher"
+            checked={higher}
+            onChange={e => setHigher(e.target.checked)}
+          />
+          higher is better
+        </label>
+      </div>
+      <div className="jp-mlops-toolbar">
+        <button
+          className="jp-mlops-button jp-mod-accept"
+          data-testid="mlops-promote"
+          disabled={busy || !chosen}
+          onClick={() => void promote()}
+          title="Move champion to the challenger when it wins on the metric"
+        >
+          Promote
+        </button>
+      </div>
+      {answer && (
+        <div
+          className={answer.promoted ? 'jp-mlops-note' : 'jp-mlops-error'}
+          data-testid="mlops-promote-result"
+          data-promoted={String(answer.promoted)}
+        >
+          {answer.promoted
+            ? `v${answer.challenger} is now champion`
+            : `v${answer.challenger} stays challenger`}
+          {answer.reason ? `: ${answer.reason}` : ''}
+        </div>
+      )}
+      {error && (
+        <div className="jp-mlops-error" data-testid="mlops-promote-error">
+          {error}
+        </div>
+      )}
+    </details>
+  );
+}

@@ -1,0 +1,413 @@
+/**
+ * Pipeline: the current notebook's steps as a graph, its parameters, Compile / Run / Resume /
+ * Cancel, and the live status of the run (polled every second while it goes).
+ */
+import * as React from 'react';
+
+import { PipelineGraph } from './PipelineGraph';
+import { api, errorText, ParamValue, PipelineSummary, RunStatus, StepStatus } from './request';
+import { useMlops } from './state';
+
+const POLL_MS = 1000;
+const GOING = new Set(['starting', 'queued', 'pending', 'running', 'cancelling']);
+
+export function isGoing(status: string | undefined): boolean {
+  return status !== undefined && GOING.has(status);
+}
+
+export function PipelinePanel(): JSX.Element {
+  const {
+    services,
+    notebook,
+    pipeline,
+    pipelineError,
+    pipelineBusy,
+    refreshPipeline,
+    setLastRunId,
+    runEnded
+  } = useMlops();
+  const [params, setParams] = React.useState<Record<string, string>>({});
+  const [force, setForce] = React.useState(false);
+  const [run, setRun] = React.useState<RunStatus | null>(null);
+  const [message, setMessage] = React.useState<string | null>(null);
+  const [busy, setBusy] = React.useState(false);
+
+  const summary = pipeline?.ok ? pipeline : null;
+  const defaults = summary?.parameters ?? {};
+
+  // Each notebook shows its own last run: opening an executed step notebook and coming back
+  // finds the run where it was.
+  const runs = React.useRef(new Map<string, RunStatus>());
+  const path = notebook?.context.path ?? '';
+  React.useEffect(() => {
+    setRun(runs.current.get(path) ?? null);
+    setParams({});
+    setMessage(null);
+    if (!path || runs.current.has(path)) {
+      return;
+    }
+    // Not run from this page: show the notebook's latest run (from the CLI, the magics or
+    // before a reload), live if it still goes.
+    let stale = false;
+    api
+      .pastRuns(path, 1)
+      .then(({ runs: past }) => (past.length ? api.run(past[0].run_id, path) : null))
+      .then(status => {
+        if (status && !stale && !runs.current.has(path)) {
+          setRun(status);
+        }
+      })
+      .catch(() => undefined); // no past runs to show is not an error
+    return () => {
+      stale = true;
+    };
+  }, [path]);
+  React.useEffect(() => {
+    if (run && path) {
+      runs.current.set(path, run);
+    }
+  }, [run, path]);
+
+  // Live status: poll while the run goes.
+  const runId = run?.run_id;
+  const going = isGoing(run?.status);
+  React.useEffect(() => {
+    if (!runId || !going) {
+      return;
+    }
+    let stopped = false;
+    let inFlight = false;
+    const timer = window.setInterval(async () => {
+      if (inFlight) {
+        return;
+      }
+      inFlight = true;
+      try {
+        const status = await api.run(runId, path);
+        if (!stopped) {
+          setRun(status);
+          if (!isGoing(status.status)) {
+            runEnded();
+          }
+        }
+      } catch (error) {
+        if (!stopped) {
+          setMessage(`status of run ${runId}: ${errorText(error)}`);
+        }
+      } finally {
+        inFlight = false;
+      }
+    }, POLL_MS);
+    return () => {
+      stopped = true;
+      window.clearInterval(timer);
+    };
+  }, [runId, going, runEnded, path]);
+
+  const start = async (resume?: string) => {
+    if (!notebook) {
+      return;
+    }
+    setBusy(true);
+    setMessage(null);
+    try {
+      if (notebook.context.model.dirty) {
+        // the server runs the file: what the user sees must be what runs
+        await notebook.context.save();
+      }
+      const values = parseParams(params, defaults);
+      const { run_id } = await api.startRun(notebook.context.path, {
+        params: values,
+        ...(resume ? { resume } : {}),
+        ...(force ? { force } : {})
+      });
+      setLastRunId(run_id);
+      setRun({ run_id, status: 'running', steps: [] });
+    } catch (error) {
+      setMessage(errorText(error));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const cancel = async () => {
+    if (!runId) {
+      return;
+    }
+    try {
+      const answer = await api.cancelRun(runId);
+      setRun(r => (r ? { ...r, status: answer.status } : r));
+    } catch (error) {
+      setMessage(errorText(error));
+    }
+  };
+
+  const open = (path: string) => services.docManager.openOrReveal(path);
+
+  const selectStep = (name: string) => {
+    const step = summary?.steps.find(s => s.name === name);
+    if (!notebook || !step || step.cells.length === 0) {
+      return;
+    }
+    notebook.content.activeCellIndex = step.cells[0] - 1;
+    void notebook.content.scrollToItem(step.cells[0] - 1);
+  };
+
+  if (!notebook) {
+    return <p className="jp-mlops-hint">Open a notebook to see its pipeline.</p>;
+  }
+
+  const statuses: Record<string, string> = {};
+  for (const step of run?.steps ?? []) {
+    statuses[step.name] = step.status;
+  }
+  const failedRun = run && !going && run.status !== 'succeeded' && run.status !== 'done';
+
+  return (
+    <div className="jp-mlops-pipeline">
+      <div className="jp-mlops-row jp-mlops-title">
+        <span className="jp-mlops-notebook" title={notebook.context.path}>
+          {summary ? summary.pipeline : notebook.context.path}
+        </span>
+        {pipelineBusy && <span className="jp-mlops-muted">compiling…</span>}
+      </div>
+      <div className="jp-mlops-toolbar">
+        <button
+          className="jp-mlops-button"
+          data-testid="mlops-compile"
+          onClick={() => void refreshPipeline()}
+          title="Compile the notebook (unsaved edits included) and check it"
+        >
+          Compile
+        </button>
+        <button
+          className="jp-mlops-button jp-mod-accept"
+          data-testid="mlops-run"
+          disabled={busy || going || !summary}
+          onClick={() => void start()}
+          title="Save the notebook and run it as a pipeline"
+        >
+          Run
+        </button>
+        <button
+          className="jp-mlops-button"
+          data-testid="mlops-resume"
+          disabled={busy || going || !failedRun}
+          onClick={() => runId && void start(runId)}
+          title="Continue the last run: finished steps are kept"
+        >
+          Resume
+        </button>
+        <button
+          className="jp-mlops-button jp-mod-warn"
+          data-testid="mlops-cancel"
+          disabled={!going}
+          onClick={() => void cancel()}
+        >
+          Cancel
+        </button>
+        <label className="jp-mlops-check" title="Run every step, ignoring the cache">
+          <input
+            type="checkbox"
+            data-testid="mlops-force"
+            checked={force}
+            onChange={e => setForce(e.target.checked)}
+          />
+          force
+        </label>
+      </div>
+      {summary && (
+        <div className="jp-mlops-muted" data-testid="mlops-pipeline-summary">
+          {summary.steps.length} steps · {summary.edges.length} edges ·{' '}
+          {Object.keys(summary.parameters).length} parameters
+        </div>
+      )}
+      {pipelineError && (
+        <div className="jp-mlops-error" data-testid="mlops-pipeline-error">
+          {pipelineError}
+        </div>
+      )}
+      {pipeline && !pipeline.ok && (
+        <div className="jp-mlops-error" data-testid="mlops-pipeline-error">
+          {pipeline.error.cell ? `cell ${pipeline.error.cell}: ` : ''}
+          {pipeline.error.message}
+        </div>
+      )}
+      {message && (
+        <div className="jp-mlops-error" data-testid="mlops-run-message">
+          {message}
+        </div>
+      )}
+      {summary && (
+        <PipelineGraph summary={summary} statuses={statuses} onSelect={selectStep} />
+      )}
+      {summary && Object.keys(defaults).length > 0 && (
+        <ParamsForm defaults={defaults} values={params} onChange={setParams} />
+      )}
+      {run && <RunView run={run} summary={summary} onOpen={open} />}
+    </div>
+  );
+}
+
+function ParamsForm(props: {
+  defaults: Record<string, ParamValue>;
+  values: Record<string, string>;
+  onChange: (values: Record<string, string>) => void;
+}): JSX.Element {
+  const { defaults, values, onChange } = props;
+  return (
+    <details className="jp-mlops-section" open data-testid="mlops-params">
+      <summary>Parameters</summary>
+      <div className="jp-mlops-form">
+        {Object.entries(defaults).map(([name, value]) => {
+          const shown = values[name] ?? paramText(value);
+          const set = (text: string) => onChange({ ...values, [name]: text });
+          return (
+            <label key={name} className="jp-mlops-field">
+              <span>{name}</span>
+              {typeof value === 'boolean' ? (
+                <input
+                  type="checkbox"
+                  data-testid={`mlops-param-${name}`}
+                  checked={shown === 'true'}
+                  onChange={e => set(String(e.target.checked))}
+                />
+              ) : (
+                <input
+                  type={typeof value === 'number' ? 'number' : 'text'}
+                  step="any"
+                  className="jp-mlops-input"
+                  data-testid={`mlops-param-${name}`}
+                  value={shown}
+                  onChange={e => set(e.target.value)}
+                />
+              )}
+            </label>
+          );
+        })}
+      </div>
+    </details>
+  );
+}
+
+function paramText(value: ParamValue): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** The parameters that differ from the notebook's, typed like the notebook's values. */
+function parseParams(
+  texts: Record<string, string>,
+  defaults: Record<string, ParamValue>
+): Record<string, ParamValue> {
+  const out: Record<string, ParamValue> = {};
+  for (const [name, text] of Object.entries(texts)) {
+    const original = defaults[name];
+    if (text === paramText(original)) {
+      continue;
+    }
+    if (typeof original === 'string') {
+      out[name] = text;
+    } else if (typeof original === 'number') {
+      const number = Number(text);
+      if (text.trim() === '' || !Number.isFinite(number)) {
+        throw new Error(`parameter ${name}: ${JSON.stringify(text)} is not a number`);
+      }
+      out[name] = number;
+    } else if (typeof original === 'boolean') {
+      out[name] = text === 'true';
+    } else {
+      try {
+        out[name] = JSON.parse(text);
+      } catch {
+        throw new Error(`parameter ${name}: ${JSON.stringify(text)} is not valid JSON`);
+      }
+    }
+  }
+  return out;
+}
+
+function RunView(props: {
+  run: RunStatus;
+  summary: PipelineSummary | null;
+  onOpen: (path: string) => void;
+}): JSX.Element {
+  const { run, summary, onOpen } = props;
+  const reported = new Map(run.steps.map(s => [s.name, s]));
+  // every step of the pipeline is listed, those not started yet as pending
+  const names = summary ? summary.steps.map(s => s.name) : [];
+  const rows: StepStatus[] = [
+    ...names.map(name => reported.get(name) ?? { name, status: 'pending' }),
+    ...run.steps.filter(s => !names.includes(s.name))
+  ];
+  return (
+    <div className="jp-mlops-section" data-testid="mlops-run-view">
+      <div className="jp-mlops-row">
+        <span>
+          Run <code>{run.run_id}</code>
+        </span>
+        <span
+          className={`jp-mlops-badge jp-mlops-status-${run.status}`}
+          data-testid="mlops-run-status"
+          data-status={run.status}
+        >
+          {run.status}
+        </span>
+      </div>
+      <table className="jp-mlops-table">
+        <tbody>
+          {rows.map(step => (
+            <tr key={step.name} data-testid={`mlops-step-${step.name}`} data-status={step.status}>
+              <td>{step.name}</td>
+              <td>
+                <span className={`jp-mlops-badge jp-mlops-status-${step.status}`}>
+                  {step.status}
+                </span>
+              </td>
+              <td className="jp-mlops-num">
+                {typeof step.duration === 'number' ? `${step.duration.toFixed(1)} s` : ''}
+              </td>
+              <td>
+                {step.notebook && (
+                  <a
+                    href="#"
+                    data-testid={`mlops-step-open-${step.name}`}
+                    title={`Open the executed notebook ${step.notebook}`}
+                    onClick={e => {
+                      e.preventDefault();
+                      onOpen(step.notebook!);
+                    }}
+                  >
+                    open
+                  </a>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {rows
+        .filter(s => s.status === 'failed' && s.error)
+        .map(s => (
+          <div key={s.name} className="jp-mlops-error" data-testid={`mlops-step-error-${s.name}`}>
+            {s.name}: {typeof s.error === 'string' ? s.error : stepError(s.error)}
+          </div>
+        ))}
+      {run.metrics && Object.keys(run.metrics).length > 0 && (
+        <div className="jp-mlops-metrics" data-testid="mlops-run-metrics">
+          {Object.entries(run.metrics).map(([k, v]) => (
+            <span key={k} className="jp-mlops-chip">
+              {k} = {typeof v === 'number' ? v.toPrecision(4) : String(v)}
+            </span>
+          ))}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function stepError(error: StepStatus['error']): string {
+  if (!error || typeof error === 'string') {
+    return error ?? '';
+  }
+  return (error.cell ? `cell ${error.cell}: ` : '') + (error.message ?? '');
+}

@@ -1,0 +1,13 @@
+import { LabIcon } from '@jupyterlab/ui-components';
+
+/** Three connected steps: the sidebar's tab icon. */
+const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24">
+  <g class="jp-icon3" fill="#616161">
+    <circle cx="6" cy="5" r="3"/>
+    <circle cx="18" cy="12" r="3"/>
+    <circle cx="6" cy="19" r="3"/>
+    <path d="M8.2 6.3l7.6 4.4-.9 1.6-7.6-4.4zM7.3 17.1l7.6-4.4.9 1.6-7.6 4.4z"/>
+  </g>
+</svg>`;
+
+export const pipelineIcon = new LabIcon({ name: 'jupyter-mlops:pipeline', svgstr: svg });

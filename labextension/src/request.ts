@@ -1,0 +1,320 @@
+/**
+ * The one typed client for the server extension's REST routes under `<base_url>mlops/`.
+ *
+ * Modelled on the JupyterLab extension template's `requestAPI`: every call goes through
+ * `ServerConnection.makeRequest`, which sends the token and the XSRF cookie. The routes and
+ * their answers are specified in `jupyter_mlops/SIDEBAR_API.md`.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+/** A request the server refused or could not answer; `message` is its one-line reason. */
+export class MlopsError extends Error {
+  constructor(
+    message: string,
+    readonly status: number
+  ) {
+    super(message);
+  }
+}
+
+/** Call `<base_url>mlops/<endpoint>` and return its JSON answer. */
+export async function requestAPI<T>(
+  endpoint = '',
+  init: RequestInit = {},
+  query: Record<string, string | number | undefined> = {}
+): Promise<T> {
+  const settings = ServerConnection.makeSettings();
+  const search = Object.entries(query)
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+    .join('&');
+  const url =
+    URLExt.join(settings.baseUrl, 'mlops', endpoint) + (search ? `?${search}` : '');
+
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    throw new ServerConnection.NetworkError(error as TypeError);
+  }
+  const text = await response.text();
+  let data: any = text;
+  if (text.length > 0) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      // not JSON (an HTML error page): keep the text for the message below
+    }
+  }
+  if (!response.ok) {
+    const reason =
+      (data && typeof data === 'object' && (data.error || data.message)) ||
+      response.statusText ||
+      String(text).slice(0, 200);
+    throw new MlopsError(
+      typeof reason === 'string' ? reason : JSON.stringify(reason),
+      response.status
+    );
+  }
+  return data as T;
+}
+
+function post<T>(endpoint: string, body: unknown): Promise<T> {
+  return requestAPI<T>(endpoint, { method: 'POST', body: JSON.stringify(body) });
+}
+
+const enc = encodeURIComponent;
+
+// --- types -----------------------------------------------------------------------------------
+
+export interface TagRule {
+  name: string;
+  argument: string | null;
+  group: 'role' | 'step' | 'container' | 'resources' | 'policy' | string;
+  meaning: string;
+  example: string;
+  aliases: string[];
+}
+
+export interface PipelineStep {
+  name: string;
+  cells: number[];
+  upstream: string[];
+  inputs: { name: string; producer: string }[];
+  outputs: string[];
+  params: string[];
+  metrics: string[];
+}
+
+export interface PipelineEdge {
+  from: string;
+  to: string;
+  names: string[];
+}
+
+export type ParamValue = string | number | boolean | null | unknown[] | Record<string, unknown>;
+
+export interface PipelineSummary {
+  ok: true;
+  pipeline: string;
+  parameters: Record<string, ParamValue>;
+  steps: PipelineStep[];
+  edges: PipelineEdge[];
+  layers: string[][];
+}
+
+export interface PipelineProblem {
+  ok: false;
+  error: { file?: string; cell?: number | null; message: string; kind?: string };
+}
+
+export type PipelineAnswer = PipelineSummary | PipelineProblem;
+
+export interface ArtifactInfo {
+  type?: string | null;
+  /** "parquet", "npy", "joblib", "json" or "pickle": chosen by the value's type. */
+  serializer?: string | null;
+  size?: number | null;
+}
+
+export interface StepStatus {
+  name: string;
+  status: string;
+  duration?: number | null;
+  error?: string | { message?: string; cell?: number } | null;
+  notebook?: string | null;
+  /** Served by the server beside the contract's fields, once the step has finished. */
+  artifacts?: Record<string, ArtifactInfo>;
+}
+
+export interface RunStatus {
+  run_id: string;
+  status: string;
+  steps: StepStatus[];
+  metrics?: Record<string, number>;
+  mlflow_run_id?: string | null;
+  start?: number | null;
+  error?: string | null;
+}
+
+/** One of a notebook's past runs (GET runs?path=), newest first. */
+export interface PastRun {
+  run_id: string;
+  pipeline?: string | null;
+  status: string;
+  start?: number | null;
+  end?: number | null;
+  params?: Record<string, unknown>;
+  mlflow_run_id?: string | null;
+}
+
+export interface Experiment {
+  id: string;
+  name: string;
+  last_update?: number | string | null;
+}
+
+export interface RunRow {
+  run_id: string;
+  name: string;
+  status: string;
+  start?: number | string | null;
+  duration?: number | null;
+  params: Record<string, string>;
+  metrics: Record<string, number>;
+  tags: Record<string, string>;
+}
+
+export interface RunsPage {
+  runs: RunRow[];
+  next_page_token?: string | null;
+}
+
+export interface RunsQuery {
+  max_results?: number;
+  page_token?: string;
+  order_by?: string;
+  filter?: string;
+}
+
+export interface MlflowRunDetail {
+  run: RunRow & Record<string, unknown>;
+  children: (RunRow & Record<string, unknown>)[];
+  history: Record<string, [number, number][]>;
+}
+
+export interface ColumnProfile {
+  name: string;
+  dtype: string;
+  missing: number;
+  count: number;
+  mean?: number | null;
+  std?: number | null;
+  min?: number | string | null;
+  max?: number | string | null;
+  top?: string | number | null;
+}
+
+export interface DataProfile {
+  columns: ColumnProfile[];
+  rows: number;
+  charts: Record<string, unknown>[];
+}
+
+export interface DriftFeature {
+  name: string;
+  test: string;
+  statistic: number | null;
+  p_value: number | null;
+  psi: number | null;
+  drifted: boolean;
+}
+
+export interface DriftReport {
+  features: DriftFeature[];
+  drifted: boolean;
+  chart: Record<string, unknown>;
+}
+
+export interface RegisteredModel {
+  name: string;
+  aliases: Record<string, string>;
+  latest_version: string | number | null;
+  description?: string | null;
+}
+
+export interface ModelVersion {
+  version: string;
+  aliases: string[];
+  run_id: string;
+  tags: Record<string, string>;
+  description: string;
+  created?: number | string | null;
+}
+
+export interface ModelDetail {
+  name: string;
+  versions: ModelVersion[];
+}
+
+export interface PublishRequest {
+  run_id: string;
+  step: string;
+  artifact: string;
+  metric?: string;
+  /** The notebook, so that runs this server did not start are found in its project. */
+  path?: string;
+}
+
+export interface PromoteRequest {
+  metric: string;
+  greater_is_better?: boolean;
+  threshold?: number;
+}
+
+export interface PromoteAnswer {
+  promoted: boolean;
+  challenger: string | null;
+  champion: string | null;
+  values: Record<string, number | null>;
+  reason?: string;
+}
+
+// --- calls -----------------------------------------------------------------------------------
+
+export const api = {
+  grammar: () => requestAPI<{ tags: TagRule[] }>('grammar'),
+
+  /** Compile `path`, or its unsaved `content` (notebook JSON) when given. */
+  pipeline: (path: string, content?: unknown) =>
+    post<PipelineAnswer>('pipeline', content === undefined ? { path } : { path, content }),
+
+  startRun: (
+    path: string,
+    options: { params?: Record<string, ParamValue>; resume?: string; force?: boolean } = {}
+  ) => post<{ run_id: string }>('runs', { path, ...options }),
+
+  /** A run's status; `path` (the notebook) finds runs this server did not start. */
+  run: (runId: string, path?: string) =>
+    requestAPI<RunStatus>(`runs/${enc(runId)}`, {}, { path }),
+
+  /** The notebook's past runs, newest first. */
+  pastRuns: (path: string, maxResults = 50) =>
+    requestAPI<{ runs: PastRun[] }>('runs', {}, { path, max_results: maxResults }),
+
+  cancelRun: (runId: string) =>
+    requestAPI<{ status: string }>(`runs/${enc(runId)}`, { method: 'DELETE' }),
+
+  experiments: () => requestAPI<{ experiments: Experiment[] }>('experiments'),
+
+  runs: (experimentId: string, query: RunsQuery = {}) =>
+    requestAPI<RunsPage>(`experiments/${enc(experimentId)}/runs`, {}, { ...query }),
+
+  mlflowRun: (runId: string) => requestAPI<MlflowRunDetail>(`mlflow-runs/${enc(runId)}`),
+
+  profile: (runId: string, step: string, name: string, path?: string) =>
+    requestAPI<DataProfile>('data/profile', {}, { run_id: runId, step, name, path }),
+
+  /** `reference` and `current` are `<nb2pipe run id>:<step>`. */
+  drift: (name: string, reference: string, current: string, path?: string) =>
+    requestAPI<DriftReport>('data/drift', {}, { name, reference, current, path }),
+
+  models: () => requestAPI<{ models: RegisteredModel[] }>('models'),
+
+  model: (name: string) => requestAPI<ModelDetail>(`models/${enc(name)}`),
+
+  publish: (name: string, body: PublishRequest) =>
+    post<{ version: string; aliases: string[] }>(`models/${enc(name)}/publish`, body),
+
+  promote: (name: string, body: PromoteRequest) =>
+    post<PromoteAnswer>(`models/${enc(name)}/promote`, body)
+};
+
+/** The message to show for a failed call. */
+export function errorText(error: unknown): string {
+  if (error instanceof Error) {
+    return error.message;
+  }
+  return String(error);
+}

@@ -1,0 +1,68 @@
+"""Models: publish a step's model, list and read it, and the champion/challenger gate."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def publish(server, run: dict, name: str = "toy"):
+    body = {"run_id": run["run_id"], "step": "train", "artifact": "model", "metric": "r2"}
+    return server.post(f"models/{name}/publish", body)
+
+
+def test_publish_list_detail_and_promote(server, runs):
+    first = publish(server, runs.base)
+    assert first.status_code == 200, first.text
+    assert first.json()["version"] == "1" and first.json()["aliases"] == ["challenger"]
+
+    models = server.get("models").json()["models"]
+    toy = next(m for m in models if m["name"] == "toy")
+    assert toy["aliases"] == {"challenger": "1"} and toy["latest_version"] == "1"
+
+    gate = server.post("models/toy/promote", {"metric": "r2"})
+    assert gate.status_code == 200, gate.text
+    assert gate.json()["promoted"] is True
+    assert gate.json()["challenger"] == "1" and gate.json()["champion"] == "1"
+    assert gate.json()["values"]["challenger"] == pytest.approx(runs.base["metrics"]["r2"])
+
+    second = publish(server, runs.shifted)
+    assert second.json()["version"] == "2", second.text
+    # It must beat the champion by more than 10 points of r2: it cannot.
+    gate = server.post("models/toy/promote", {"metric": "r2", "threshold": 10})
+    assert gate.json()["promoted"] is False and gate.json()["champion"] == "1", gate.text
+
+    detail = server.get("models/toy")
+    assert detail.status_code == 200, detail.text
+    versions = {v["version"]: v for v in detail.json()["versions"]}
+    assert list(versions) == ["2", "1"]
+    assert versions["1"]["aliases"] == ["champion"]
+    assert versions["2"]["aliases"] == ["challenger"]
+    assert detail.json()["aliases"] == {"challenger": "2", "champion": "1"}
+    one = versions["1"]
+    assert one["tags"]["nb2pipe.run_id"] == runs.base["run_id"]
+    assert one["tags"]["nb2pipe.step"] == "train"
+    assert one["metrics"]["r2"] == pytest.approx(runs.base["metrics"]["r2"])
+    assert one["run_id"] and one["created"] > 0
+    card = one["description"]  # the model card, as markdown
+    assert "toy" in card and "r2" in card and "Toy regression" in card
+
+
+def test_model_errors(server, runs):
+    assert server.get("models/no-such-model").status_code == 404
+    assert server.post("models/toy/promote", {}).status_code == 400
+    assert server.post("models/toy/promote", {"metric": "r2", "threshold": "x"}).status_code == 400
+    no_challenger = server.post("models/nobody/promote", {"metric": "r2"})
+    assert no_challenger.status_code == 400, no_challenger.text
+    assert "challenger" in no_challenger.json()["error"]
+    not_a_model = server.post(
+        "models/toy/publish",
+        {"run_id": runs.base["run_id"], "step": "load", "artifact": "df"},
+    )
+    assert not_a_model.status_code == 400 and "predict" in not_a_model.json()["error"]
+    missing = server.post(
+        "models/toy/publish",
+        {"run_id": runs.base["run_id"], "step": "train", "artifact": "nothing"},
+    )
+    assert missing.status_code == 404

@@ -1,0 +1,211 @@
+"""A real JupyterLab server with the extension, and headless Debian Chromium driven by Playwright.
+
+Chromium comes from Debian (`apt-get install -y chromium`); Playwright's own browser download
+(`playwright install`) cannot work here, so the browser is launched by path. Without Chromium,
+or without the built labextension, the UI tests skip on a developer's machine and fail in CI
+(env CI set): a missing browser must never turn CI green.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOK = REPO / "example_notebooks" / "wine_quality.ipynb"
+LABEXTENSION_SRC = REPO / "labextension"
+LABEXTENSION_BUILD = REPO / "jupyter_mlops" / "labextension"
+SCREENSHOTS = REPO / "docs" / "screenshots"
+VIEWPORT = {"width": 1440, "height": 900}
+SERVER_START_TIMEOUT = 120.0
+
+# FACTS.md: without the background-networking flags Chromium floods the closed network.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set: the UI tests must run)", pytrace=False)
+    pytest.skip(reason)
+
+
+def _newest_mtime(folder: Path) -> float:
+    return max((p.stat().st_mtime for p in folder.rglob("*") if p.is_file()), default=0.0)
+
+
+def _build_is_stale() -> bool:
+    built = LABEXTENSION_BUILD / "package.json"
+    if not built.exists():
+        return True
+    sources = [LABEXTENSION_SRC / "src", LABEXTENSION_SRC / "style"]
+    sources_time = max(
+        [_newest_mtime(s) for s in sources] + [(LABEXTENSION_SRC / "package.json").stat().st_mtime]
+    )
+    return sources_time > built.stat().st_mtime
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        _unavailable("chromium is not installed (apt-get install -y chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _unavailable("the playwright Python package is not installed")
+    return path
+
+
+@pytest.fixture(scope="session")
+def labextension(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A labextensions folder holding the freshly built `jupyter-mlops` (built here if stale)."""
+    if _build_is_stale():
+        npm = shutil.which("npm")
+        if npm is None:
+            _unavailable("the labextension is not built and npm is missing (make labextension)")
+        install = "ci" if (LABEXTENSION_SRC / "package-lock.json").exists() else "install"
+        for command in ([npm, install, "--no-audit", "--no-fund"], [npm, "run", "build:prod"]):
+            if command[1] == install and (LABEXTENSION_SRC / "node_modules").is_dir():
+                continue
+            done = subprocess.run(command, cwd=LABEXTENSION_SRC, capture_output=True, text=True)
+            if done.returncode != 0:
+                pytest.fail(
+                    f"{' '.join(command[1:])} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
+                )
+    folder = tmp_path_factory.mktemp("labextensions")
+    (folder / "jupyter-mlops").symlink_to(LABEXTENSION_BUILD, target_is_directory=True)
+    return folder
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Lab:
+    url: str
+    token: str
+    root: Path
+    log: Path
+
+    def api(self, path: str) -> dict:
+        request = urllib.request.Request(
+            f"{self.url}{path}", headers={"Authorization": f"token {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.loads(answer.read())
+
+
+@pytest.fixture(scope="session")
+def lab(labextension: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """`jupyter lab` on a free 127.0.0.1 port, rooted in a copy of the example notebook."""
+    home = tmp_path_factory.mktemp("lab")
+    root = home / "root"
+    root.mkdir()
+    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    settings = home / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    # no "would you like news?" toast over the screenshots, no update check on a closed network
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
+    port = _free_port()
+    token = uuid.uuid4().hex
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_DATA_DIR": str(home / "data"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("MLFLOW_EXPERIMENT_NAME", None)
+    log = home / "jupyter.log"
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        "--ServerApp.allow_root=True",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        '--ServerApp.jpserver_extensions={"jupyter_mlops": True}',
+        f"--LabApp.extra_labextensions_path={labextension}",
+        f"--LabApp.user_settings_dir={home / 'settings'}",
+        f"--LabApp.workspaces_dir={home / 'workspaces'}",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",
+        # the executed step notebooks live in .nb2pipe/runs/: the step links must open them
+        "--ContentsManager.allow_hidden=True",
+    ]
+    with open(log, "w") as out:
+        server = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    found = Lab(url, token, root, log)
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while True:
+            if server.poll() is not None:
+                pytest.fail(
+                    f"jupyter lab exited with {server.returncode}:\n{log.read_text()[-4000:]}"
+                )
+            try:
+                found.api("/api/status")
+                found.api("/mlops/grammar")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"jupyter lab did not answer in time:\n{log.read_text()[-4000:]}")
+                time.sleep(0.5)
+        yield found
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

@@ -1,0 +1,393 @@
+"""The sidebar in a real JupyterLab, driven through headless Chromium as a user would.
+
+One browser page walks the example notebook's story in order: see the steps, run the
+pipeline from the button, find the run in Experiments, profile its data, publish and promote
+its model, retag a cell and see the graph change. Each panel's screenshot lands in
+docs/screenshots/ for the README.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+STEPS = ["load", "scaled_features", "poly_features", "train", "evaluate"]
+RUN_TIMEOUT_S = 240
+UI_TIMEOUT_MS = 30_000
+SIDEBAR_WIDTH = 520
+
+
+def tid(name: str) -> str:
+    return f'[data-testid="{name}"]'
+
+
+@pytest.fixture(scope="module")
+def page(browser, lab):
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{lab.url}/lab/tree/wine_quality.ipynb?token={lab.token}")
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+    # the sidebar's tab in the left bar (JupyterLab gives it data-id = the widget id)
+    page.locator('li[data-id="jupyter-mlops-sidebar"]').click()
+    page.locator(tid("mlops-sidebar")).wait_for()
+    widen_sidebar(page, SIDEBAR_WIDTH)
+    page.errors = errors
+    yield page
+    context.close()
+
+
+def widen_sidebar(page, width: int) -> None:
+    """Drag the handle between the left sidebar and the documents, as a user would."""
+    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
+    box = handle.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(width, y, steps=8)
+    page.mouse.up()
+
+
+def open_tab(page, name: str) -> None:
+    page.locator(tid(f"mlops-tab-{name}")).click()
+    page.locator(tid(f"mlops-panel-{name}")).wait_for(state="visible")
+
+
+def shoot(page, screenshots: Path, name: str, top: bool = True) -> None:
+    """The sidebar beside the notebook, as a user sees the panel."""
+    if top:
+        page.locator(".jp-mlops-panel:visible").evaluate("el => el.scrollTo(0, 0)")
+    page.wait_for_timeout(400)  # let Vega finish drawing
+    page.screenshot(path=str(screenshots / f"{name}.png"))
+
+
+def graph_steps(page) -> list[str]:
+    return page.locator(tid("mlops-pipeline-graph-box")).get_attribute("data-steps").split()
+
+
+def graph_labels(page) -> set[str]:
+    texts = page.locator(f"{tid('mlops-pipeline-graph')} svg text").all_text_contents()
+    return {t.strip() for t in texts}
+
+
+def test_pipeline_panel_shows_the_notebooks_steps(page):
+    open_tab(page, "pipeline")
+    page.locator(f"{tid('mlops-pipeline-graph')} svg").wait_for()
+    page.wait_for_function(
+        "n => document.querySelector('[data-testid=mlops-pipeline-graph-box]')"
+        "?.dataset.steps.split(' ').length === n",
+        arg=len(STEPS),
+    )
+    assert sorted(graph_steps(page)) == sorted(STEPS)
+    assert set(STEPS) <= graph_labels(page)
+    for name in ["test_size", "random_state", "n_estimators", "max_depth", "C"]:
+        assert page.locator(tid(f"mlops-param-{name}")).is_visible()
+
+
+def step_statuses(page) -> dict[str, str]:
+    rows = page.locator(f"{tid('mlops-run-view')} tr[data-status]")
+    return {
+        rows.nth(i).get_attribute("data-testid").removeprefix("mlops-step-"): rows.nth(
+            i
+        ).get_attribute("data-status")
+        for i in range(rows.count())
+    }
+
+
+def run_from_button(page, running_shot: Path | None = None) -> dict:
+    """Click Run and watch the live status until the run ends (`running_shot`: a screenshot
+    of the graph while a step runs)."""
+    open_tab(page, "pipeline")
+    previous = page.locator(f"{tid('mlops-run-view')} code").all_text_contents()
+    page.locator(tid("mlops-run")).click()
+    page.wait_for_function(
+        "old => { const c = document.querySelector('[data-testid=mlops-run-view] code');"
+        " return c && !old.includes(c.textContent); }",
+        arg=previous,
+    )
+    seen: dict[str, set[str]] = {name: set() for name in STEPS}
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    status = ""
+    while time.monotonic() < deadline:
+        status = page.locator(tid("mlops-run-status")).get_attribute("data-status")
+        for name, state in step_statuses(page).items():
+            seen.setdefault(name, set()).add(state)
+            if state == "running" and running_shot is not None:
+                page.wait_for_timeout(400)  # the graph redraws with the new status
+                page.screenshot(path=str(running_shot))
+                running_shot = None
+        if status not in ("starting", "running", "cancelling"):
+            break
+        page.wait_for_timeout(250)
+    run_id = page.locator(f"{tid('mlops-run-view')} code").first.text_content()
+    return {"status": status, "seen": seen, "final": step_statuses(page), "run_id": run_id}
+
+
+@pytest.fixture(scope="module")
+def finished_run(page, screenshots) -> dict:
+    """The example notebook run from the Run button with its own parameters."""
+    return run_from_button(page, running_shot=screenshots / "pipeline-running.png")
+
+
+@pytest.fixture(scope="module")
+def second_run(page, finished_run) -> dict:
+    """A second run with other parameters typed into the parameters form."""
+    open_tab(page, "pipeline")
+    page.locator(tid("mlops-param-test_size")).fill("0.3")
+    page.locator(tid("mlops-param-C")).fill("0.1")
+    return run_from_button(page)
+
+
+def test_run_button_runs_every_step_to_done(page, finished_run, screenshots):
+    assert finished_run["status"] == "succeeded", finished_run
+    assert finished_run["final"] == {name: "done" for name in STEPS}
+    # the status was live: steps were seen before they were done
+    assert any(seen - {"done"} for seen in finished_run["seen"].values()), finished_run["seen"]
+    # every finished step links to its executed notebook
+    for name in STEPS:
+        assert page.locator(tid(f"mlops-step-open-{name}")).is_visible()
+    # the graph shows the run's statuses (the chart redraws with each status change)
+    assert page.locator(tid("mlops-run-metrics")).is_visible()
+    shoot(page, screenshots, "pipeline")
+
+
+def test_step_link_opens_the_executed_notebook(page, finished_run):
+    page.locator(tid("mlops-step-open-evaluate")).click()
+    # every step's executed notebook is <run>/<step>/notebook.ipynb
+    executed = page.locator(".jp-NotebookPanel:visible")
+    executed.locator(".jp-OutputArea-output", has_text="accuracy =").first.wait_for()
+    tabs = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab")
+    assert tabs.filter(has_text="notebook.ipynb").count() == 1
+    # back to the source notebook: its run is still shown
+    tabs.filter(has_text="wine_quality.ipynb").click()
+    page.locator(tid("mlops-step-evaluate")).wait_for()
+    assert step_statuses(page) == {name: "done" for name in STEPS}
+
+
+def test_parameters_form_starts_a_run_with_new_values(second_run):
+    assert second_run["status"] == "succeeded", second_run
+    # test_size feeds step load, so every step runs again: nothing comes from the cache
+    assert second_run["final"] == {name: "done" for name in STEPS}
+
+
+def test_experiments_lists_and_compares_runs(page, finished_run, second_run, screenshots):
+    open_tab(page, "experiments")
+    rows = {
+        run["run_id"]: page.locator(f'{tid("mlops-run-row")}[data-nb2pipe-run="{run["run_id"]}"]')
+        for run in (finished_run, second_run)
+    }
+    deadline = time.monotonic() + 60
+    while not all(r.count() for r in rows.values()) and time.monotonic() < deadline:
+        page.locator(tid("mlops-runs-reload")).click()  # tracking may lag the run a little
+        page.wait_for_timeout(1000)
+    assert all(r.count() == 1 for r in rows.values())
+    assert "accuracy" in page.locator(tid("mlops-runs-table")).inner_text()
+    page.locator(tid("mlops-metric-select")).select_option("accuracy")
+    page.locator(f"{tid('mlops-metric-chart')} svg").wait_for()
+    # sorting by a metric asks the server again
+    page.locator(tid("mlops-runs-sort-accuracy")).click()
+    assert page.locator(tid("mlops-runs-sort-accuracy")).inner_text().endswith("▾")
+    for row in rows.values():
+        row.wait_for()
+        row.locator('input[type="checkbox"]').check()
+    compare = page.locator(tid("mlops-compare"))
+    compare.wait_for()
+    differing = compare.locator("tr.jp-mlops-differs").all_inner_texts()
+    assert any(t.split()[:1] == ["C"] for t in differing), differing
+    assert any(t.split()[:1] == ["test_size"] for t in differing), differing
+    page.locator(f"{tid('mlops-compare-chart')} svg").wait_for()
+    # a filter in MLflow's syntax narrows the table
+    page.locator(tid("mlops-runs-filter")).fill("params.C = '0.1'")
+    page.locator(tid("mlops-runs-filter-apply")).click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=mlops-run-row]').length === 1"
+    )
+    assert rows[second_run["run_id"]].count() == 1
+    page.locator(tid("mlops-runs-filter")).fill("")
+    page.locator(tid("mlops-runs-filter-apply")).click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=mlops-run-row]').length === 2"
+    )
+    shoot(page, screenshots, "experiments")
+
+
+def test_data_profile_of_a_step_artifact(page, finished_run, screenshots):
+    open_tab(page, "data")
+    page.locator(tid("mlops-data-reload")).click()
+    run = page.locator(tid("mlops-data-run"))
+    page.wait_for_function(
+        "id => [...document.querySelectorAll('[data-testid=mlops-data-run] option')]"
+        ".some(o => o.value === id)",
+        arg=finished_run["run_id"],
+    )
+    run.select_option(finished_run["run_id"])
+    page.locator(tid("mlops-data-step")).select_option("load")
+    page.locator(tid("mlops-data-artifact")).select_option("train_df")
+    page.locator(tid("mlops-data-profile-button")).click()
+    profile = page.locator(tid("mlops-data-profile"))
+    profile.wait_for()
+    columns = profile.locator(tid("mlops-profile-column"))
+    assert columns.count() == 14  # 13 measurements + target
+    assert "alcohol" in profile.inner_text()
+    page.locator(f"{tid('mlops-profile-chart-0')} svg").wait_for()
+    shoot(page, screenshots, "data")
+
+
+def test_data_drift_between_two_runs(page, finished_run, second_run, screenshots):
+    open_tab(page, "data")
+    page.locator(tid("mlops-data-run")).select_option(second_run["run_id"])
+    page.locator(tid("mlops-data-step")).select_option("load")
+    page.locator(tid("mlops-data-artifact")).select_option("train_df")
+    page.locator(tid("mlops-drift-reference")).select_option(finished_run["run_id"])
+    page.locator(tid("mlops-data-drift-button")).click()
+    drift = page.locator(tid("mlops-data-drift"))
+    drift.wait_for()
+    assert drift.get_attribute("data-drifted") in ("true", "false")
+    assert "alcohol" in drift.inner_text()
+    page.locator(f"{tid('mlops-drift-chart')} svg").wait_for()
+    page.locator(".jp-mlops-panel:visible").evaluate(
+        """el => {
+          const drift = el.querySelector('[data-testid=mlops-data-drift]');
+          const top = drift.getBoundingClientRect().top - el.getBoundingClientRect().top;
+          el.scrollTo(0, el.scrollTop + top - 150);
+        }"""
+    )
+    shoot(page, screenshots, "data-drift", top=False)
+
+
+def test_publish_and_promote_from_models(page, finished_run, screenshots):
+    open_tab(page, "models")
+    form = page.locator(tid("mlops-publish-form"))
+    page.locator(tid("mlops-publish-name")).fill("wine_quality")
+    page.wait_for_function(
+        "id => [...document.querySelectorAll('[data-testid=mlops-publish-run] option')]"
+        ".some(o => o.value === id)",
+        arg=finished_run["run_id"],
+    )
+    page.locator(tid("mlops-publish-run")).select_option(finished_run["run_id"])
+    # the model artifact is found by its serializer (joblib: an estimator), not by its name
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=mlops-publish-artifact]')?.value === 'model'"
+    )
+    assert page.locator(tid("mlops-publish-step")).input_value() == "train"
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=mlops-publish-metric] option')]"
+        ".some(o => o.value === 'accuracy')"
+    )
+    page.locator(tid("mlops-publish-metric")).select_option("accuracy")
+    page.locator(tid("mlops-publish")).click()
+    result = form.locator(tid("mlops-publish-result"))
+    result.wait_for(timeout=120_000)
+    assert re.search(r"wine_quality v1 challenger", result.inner_text()), result.inner_text()
+
+    model = page.locator(tid("mlops-model-wine_quality"))
+    model.wait_for()
+    model.click()
+    card = page.locator(tid("mlops-model-card"))
+    card.locator(".jp-RenderedMarkdown").wait_for()
+    assert "wine_quality" in card.inner_text()
+
+    assert page.locator(tid("mlops-promote-metric")).input_value() == "accuracy"
+    page.locator(tid("mlops-promote")).click()
+    decision = page.locator(tid("mlops-promote-result"))
+    decision.wait_for(timeout=60_000)
+    assert decision.get_attribute("data-promoted") == "true", decision.inner_text()
+    version = page.locator(tid("mlops-model-version-1"))
+    page.wait_for_function(
+        "() => (document.querySelector('[data-testid=mlops-model-version-1]')"
+        "?.dataset.aliases ?? '').includes('champion')"
+    )
+    assert "challenger" in version.get_attribute("data-aliases")
+    shoot(page, screenshots, "models")
+
+
+def wait_for_run_status(page, wanted: tuple[str, ...], timeout_s: float = RUN_TIMEOUT_S) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = page.locator(tid("mlops-run-status")).get_attribute("data-status")
+        if status in wanted:
+            return status
+        page.wait_for_timeout(250)
+    raise AssertionError(f"run status still {status!r}, not one of {wanted}")
+
+
+def test_cancel_then_resume_a_run(page, second_run):
+    open_tab(page, "pipeline")
+    page.locator(tid("mlops-force")).check()  # every step runs again: time to cancel
+    page.locator(tid("mlops-run")).click()
+    page.wait_for_function(
+        "old => document.querySelector('[data-testid=mlops-run-view] code')?.textContent !== old",
+        arg=second_run["run_id"],
+    )
+    page.locator(f'{tid("mlops-run-view")} tr[data-status="running"]').first.wait_for()
+    page.locator(tid("mlops-cancel")).click()
+    assert wait_for_run_status(page, ("cancelled", "failed", "succeeded")) == "cancelled"
+    statuses = step_statuses(page)
+    assert set(statuses.values()) - {"done"}, statuses  # some steps never ran
+    page.locator(tid("mlops-force")).uncheck()
+    assert page.locator(tid("mlops-resume")).is_enabled()
+    page.locator(tid("mlops-resume")).click()
+    page.wait_for_function(
+        "() => ['starting', 'running'].includes("
+        "document.querySelector('[data-testid=mlops-run-status]')?.dataset.status)"
+    )
+    assert wait_for_run_status(page, ("succeeded", "failed", "cancelled")) == "succeeded"
+    assert set(step_statuses(page).values()) <= {"done", "cached"}
+
+
+def test_cell_tag_editor_changes_the_graph(page, screenshots):
+    open_tab(page, "pipeline")
+    assert "select_model" not in graph_steps(page)
+    # cell 17 (`features_used = max(...)`) carries no tag: it belongs to step train
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(16)
+    cell.scroll_into_view_if_needed()
+    cell.locator(".jp-InputPrompt").click()
+    open_tab(page, "tags")
+    editor = page.locator(tid("mlops-tags-editor"))
+    assert editor.get_attribute("data-cell") == "17"
+    assert page.locator(tid("mlops-tags-step-of-cell")).inner_text() == "in step train"
+    page.locator(tid("mlops-tag-step")).fill("select_model")
+    page.locator(tid("mlops-tag-cpu")).fill("1")
+    page.locator(tid("mlops-tag-memory")).fill("512Mi")
+    page.locator(tid("mlops-tag-cache")).select_option("off")
+    page.locator(tid("mlops-tag-after-poly_features")).check()
+    assert page.locator(tid("mlops-tags-preview")).inner_text().split() == [
+        "step:select_model",
+        "after:poly_features",
+        "cpu:1",
+        "memory:512Mi",
+        "cache:off",
+    ]
+    page.locator(tid("mlops-tags-apply")).click()
+    page.locator(tid("mlops-tags-note")).wait_for()
+    chips = page.locator(tid("mlops-tags-current")).inner_text()
+    assert "step:select_model" in chips and "cache:off" in chips
+    page.wait_for_function(
+        "() => (document.querySelector('[data-testid=mlops-pipeline-graph-box]')"
+        "?.dataset.steps ?? '').split(' ').includes('select_model')"
+    )
+    page.locator(tid("mlops-tags-step-of-cell")).filter(has_text="in step select_model").wait_for()
+    shoot(page, screenshots, "tags")
+
+    open_tab(page, "pipeline")
+    assert "select_model" in graph_steps(page)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=mlops-pipeline-graph] svg text')]"
+        ".some(t => t.textContent.trim() === 'select_model')"
+    )
+    # a bad value never reaches the notebook: the editor refuses it
+    open_tab(page, "tags")
+    page.locator(tid("mlops-tag-memory")).fill("lots")
+    assert page.locator(tid("mlops-tags-apply")).is_disabled()
+    page.locator(tid("mlops-tags-reset")).click()
+
+
+def test_no_uncaught_errors_in_the_page(page):
+    assert not page.errors
