@@ -26,7 +26,8 @@ def main() -> None:
     result = run_pipeline(EXAMPLE, observers=[TerminalProgress(force=True), *_tracking_observers()])
     print(f"2. ran as a pipeline: {result.status} in {result.duration:.1f}s")
     for step in result.steps.values():
-        print(f"   {step.name:<16} {step.status:<7} {step.duration:5.2f}s  {step.notebook}")
+        where = os.path.relpath(step.notebook) if step.notebook else ""
+        print(f"   {step.name:<16} {step.status:<7} {step.duration:5.2f}s  {where}")
     print(f"   metrics: {result.metrics}")
     print(f"   results: {os.path.relpath(result.run_dir)}/")
     failure = result.failure()
