@@ -47,34 +47,11 @@ class CardContext:
     published_at: str = ""
 
 
-def template_dirs() -> list[Path]:
-    """Where `templates/` is: the source tree, or inside the installed nb2pipe package."""
-    here = Path(__file__).resolve().parent
-    dirs = [here.parent / "templates"]
-    try:
-        import nb2pipe
-
-        dirs.append(Path(nb2pipe.__file__).resolve().parent / "templates")
-    except ImportError:
-        pass
-    return [d for d in dirs if (d / TEMPLATE).is_file()]
-
-
 def render(context: CardContext) -> str:
     """The card as Markdown."""
-    import jinja2
+    from nb2pipe.rendering import render_template
 
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(d) for d in template_dirs()]),
-        autoescape=False,  # Markdown, not HTML
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    env.filters["cell"] = table_cell
-    env.filters["number"] = _number
-    return env.get_template(TEMPLATE).render(card=context)
+    return render_template(TEMPLATE, {"cell": table_cell, "number": _number}, card=context)
 
 
 def table_cell(value: Any) -> str:

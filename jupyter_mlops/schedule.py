@@ -57,39 +57,19 @@ def _value(text: str, index: int, low: int, high: int) -> int | None:
     return names.index(text) + low if text in names else None
 
 
-def template_dir() -> Path:
-    """templates/schedule: in the source tree, or inside the installed nb2pipe package."""
-    import nb2pipe
-
-    here = Path(nb2pipe.__file__).resolve().parent
-    for candidate in (here / "templates" / "schedule", here.parents[1] / "templates" / "schedule"):
-        if candidate.is_dir():
-            return candidate
-    raise Nb2PipeError("the schedule templates are missing from this installation")
-
-
 def render(root: Path, notebook: Path, cron: str, params: list[tuple[str, str]] = ()) -> str:
     """The workflow text; nothing is written."""
-    import jinja2
-
     from nb2pipe.ci import PYTHON, _install_commands
     from nb2pipe.compile import compile_notebook
+    from nb2pipe.rendering import render_template
 
     pipeline = compile_notebook(notebook)
     known = {p.name for p in pipeline.params}
     for name, _ in params:
         if name not in known:
             raise Nb2PipeError(f"-p {name}: unknown parameter (parameters: {', '.join(known)})")
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_dir())),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,  # YAML
-    )
-    env.globals["gh"] = lambda expression: "${{ " + expression + " }}"
-    return env.get_template(TEMPLATE).render(
+    return render_template(
+        f"schedule/{TEMPLATE}",
         notebook=notebook.resolve().relative_to(root.resolve()).as_posix(),
         pipeline=pipeline.name,
         workflow_name=f"nb2pipe-schedule-{pipeline.name.replace('_', '-')}",

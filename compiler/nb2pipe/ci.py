@@ -108,31 +108,12 @@ def targets(root: Path, notebooks: list[Path]) -> list[Target]:
     return out
 
 
-def template_dir() -> Path:
-    """templates/ci: in the source tree, or inside the installed package (see pyproject)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "templates" / "ci", here.parents[1] / "templates" / "ci"):
-        if candidate.is_dir():
-            return candidate
-    raise Nb2PipeError("the CI templates are missing from this installation of nb2pipe")
-
-
 def render(root: Path, provider: str, found: list[Target]) -> dict[str, str]:
     """Relative path → text of every file `ci init` writes; nothing is written."""
-    import jinja2
+    from .rendering import render_template
 
     if provider not in PROVIDERS:
         raise Nb2PipeError(f"unknown provider {provider!r} (github or gitlab)")
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_dir())),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,  # YAML, not HTML
-    )
-    # GitHub's own expressions, `${{ … }}`, written without fighting Jinja's delimiters.
-    env.globals["gh"] = lambda expression: "${{ " + expression + " }}"
     context = {
         "targets": found,
         "python": PYTHON,
@@ -140,8 +121,8 @@ def render(root: Path, provider: str, found: list[Target]) -> dict[str, str]:
         "pip_cache": (root / "requirements.txt").is_file() or (root / "pyproject.toml").is_file(),
     }
     workflow, template = PROVIDERS[provider]
-    files = {workflow: env.get_template(template).render(context)}
-    files[PRE_COMMIT[0]] = env.get_template(PRE_COMMIT[1]).render(context)
+    files = {workflow: render_template(f"ci/{template}", **context)}
+    files[PRE_COMMIT[0]] = render_template(f"ci/{PRE_COMMIT[1]}", **context)
     return files
 
 

@@ -20,10 +20,11 @@ from typing import Any
 
 from ..errors import Nb2PipeError
 from ..ir import Pipeline
+from ..rendering import render_template
 from .dockerfile import STEP_NOTEBOOK
 from .kfp import GPU_RESOURCE, LAUNCH, OUTPUT, exposed, param_kind
 from .requirements import producers
-from .templates import default_yaml_representers, render_template
+from .templates import default_yaml_representers
 
 INPUTS_DIR = "/tmp/nb2pipe/inputs"
 OUTPUT_DIR = "/tmp/nb2pipe/output"

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from .. import build
 from ..ir import Pipeline, Step
+from ..rendering import render_template
 from .requirements import Distributions, requirements_files
-from .templates import render_template
 
 DEFAULT_BASE = "python:3.11-slim"
 IMAGE_ROOT = "/opt/nb2pipe"

@@ -1,40 +1,9 @@
-"""The Jinja templates of generated files (`templates/` in the source tree, or in the wheel),
-and the YAML state generated files are written with."""
+"""The YAML state generated files are written with (templates themselves: nb2pipe.rendering)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
-
-
-def template_dirs() -> list[Path]:
-    """`templates/` beside the package (installed wheel) or at the repository root (source)."""
-    package = Path(__file__).resolve().parents[1]
-    dirs = [package / "templates", package.parents[1] / "templates"]
-    return [d for d in dirs if d.is_dir()]
-
-
-def quote(value: Any) -> str:
-    """A value as a JSON scalar: a valid, unambiguous YAML (and Dockerfile LABEL) literal."""
-    return json.dumps(value, ensure_ascii=False)
-
-
-def render_template(template: str, **context: Any) -> str:
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(d) for d in template_dirs()]),
-        autoescape=False,  # YAML and Dockerfiles, not HTML
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    env.filters["q"] = quote
-    return env.get_template(template).render(**context)
 
 
 @contextmanager
