@@ -11,8 +11,25 @@ seconds.
 from __future__ import annotations
 
 from papermill.clientwrap import PapermillNotebookClient
-from papermill.engines import NBClientEngine
+from papermill.engines import NBClientEngine, NotebookExecutionManager
 from papermill.utils import merge_kwargs, remove_args
+
+
+class _ThrottledSaves(NotebookExecutionManager):
+    """Writes the output notebook every `autosave_cell_every` seconds and at the end, instead
+    of at every cell start and end (papermill's rewrite is O(notebook) per cell)."""
+
+    _final = False
+
+    def save(self, **kwargs):
+        elapsed = (self.now() - self.last_save_time).total_seconds()
+        periodic = self.autosave_cell_every and elapsed >= self.autosave_cell_every
+        if self._final or periodic:
+            super().save(**kwargs)
+
+    def notebook_complete(self, **kwargs):
+        self._final = True
+        return super().notebook_complete(**kwargs)
 
 
 class Nb2PipeEngine(NBClientEngine):
@@ -31,9 +48,22 @@ class Nb2PipeEngine(NBClientEngine):
         # here); passed on, it reached nbclient as an unknown trait (a traitlets deprecation
         # warning per step, an error in a future traitlets).
         kwargs.pop("request_save_on_cell_execute", None)
-        return super().execute_notebook(
-            nb, kernel_name, output_path, progress_bar, log_output, autosave_cell_every, **kwargs
+        # papermill's Engine.execute_notebook, with a manager that does not rewrite the whole
+        # output notebook at every cell start and end.
+        nb_man = _ThrottledSaves(
+            nb,
+            output_path=output_path,
+            progress_bar=progress_bar,
+            log_output=log_output,
+            autosave_cell_every=autosave_cell_every,
         )
+        nb_man.notebook_start()
+        try:
+            cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+        finally:
+            nb_man.cleanup_pbar()
+            nb_man.notebook_complete()
+        return nb_man.nb
 
     @classmethod
     def execute_managed_notebook(

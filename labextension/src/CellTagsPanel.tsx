@@ -7,6 +7,7 @@ import { Cell } from '@jupyterlab/cells';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import * as React from 'react';
 
+import { Check, compileError, ErrorLine, Field, NoteLine, Select } from './components';
 import { PipelineGraph } from './PipelineGraph';
 import { errorText } from './request';
 import { useMlops, useSignalTick } from './state';
@@ -73,8 +74,7 @@ export function CellTagsPanel(): JSX.Element {
   };
 
   const text = (name: keyof TagForm, label: string, placeholder: string) => (
-    <label className="jp-mlops-field" title={meaning(grammar, name)}>
-      <span>{label}</span>
+    <Field label={label} title={meaning(grammar, name)}>
       <input
         className={`jp-mlops-input${problems[name] ? ' jp-mod-invalid' : ''}`}
         data-testid={`mlops-tag-${name}`}
@@ -85,7 +85,7 @@ export function CellTagsPanel(): JSX.Element {
         onKeyDown={e => e.key === 'Enter' && void apply()}
       />
       {problems[name] && <em className="jp-mlops-problem">{problems[name]}</em>}
-    </label>
+    </Field>
   );
 
   return (
@@ -106,22 +106,15 @@ export function CellTagsPanel(): JSX.Element {
       </div>
 
       <div className="jp-mlops-form">
-        <label className="jp-mlops-field" title="What the whole cell is">
-          <span>role</span>
-          <select
-            className="jp-mlops-input"
-            data-testid="mlops-tag-role"
+        <Field label="role" title="What the whole cell is">
+          <Select
+            testId="mlops-tag-role"
             value={form.role}
-            onChange={e => set({ role: e.target.value })}
-          >
-            <option value="">step code</option>
-            {roles.map(r => (
-              <option key={r} value={r} title={meaning(grammar, r)}>
-                {r}
-              </option>
-            ))}
-          </select>
-        </label>
+            none="step code"
+            choices={roles.map(r => ({ value: r, label: r, title: meaning(grammar, r) }))}
+            onChange={role => set({ role })}
+          />
+        </Field>
         {text('step', 'step', 'e.g. train')}
 
         <fieldset className="jp-mlops-field" disabled={!stepCell} title={meaning(grammar, 'after')}>
@@ -131,21 +124,17 @@ export function CellTagsPanel(): JSX.Element {
               <span className="jp-mlops-muted">no other steps</span>
             )}
             {[...new Set([...otherSteps, ...form.after])].map(name => (
-              <label key={name} className="jp-mlops-check">
-                <input
-                  type="checkbox"
-                  data-testid={`mlops-tag-after-${name}`}
-                  checked={form.after.includes(name)}
-                  onChange={e =>
-                    set({
-                      after: e.target.checked
-                        ? [...form.after, name]
-                        : form.after.filter(a => a !== name)
-                    })
-                  }
-                />
-                {name}
-              </label>
+              <Check
+                key={name}
+                label={name}
+                testId={`mlops-tag-after-${name}`}
+                checked={form.after.includes(name)}
+                onChange={checked =>
+                  set({
+                    after: checked ? [...form.after, name] : form.after.filter(a => a !== name)
+                  })
+                }
+              />
             ))}
           </div>
         </fieldset>
@@ -156,20 +145,16 @@ export function CellTagsPanel(): JSX.Element {
         {text('gpu', 'gpu', 'e.g. 1')}
 
         <div className="jp-mlops-subhead">execution</div>
-        <label className="jp-mlops-field" title={meaning(grammar, 'cache')}>
-          <span>cache</span>
-          <select
-            className="jp-mlops-input"
-            data-testid="mlops-tag-cache"
+        <Field label="cache" title={meaning(grammar, 'cache')}>
+          <Select
+            testId="mlops-tag-cache"
             value={form.cache}
+            none="default (on)"
+            choices={['on', 'off']}
             disabled={!stepCell}
-            onChange={e => set({ cache: e.target.value })}
-          >
-            <option value="">default (on)</option>
-            <option value="on">on</option>
-            <option value="off">off</option>
-          </select>
-        </label>
+            onChange={cache => set({ cache })}
+          />
+        </Field>
         {text('retries', 'retries', 'e.g. 2')}
         {text('timeout', 'timeout (s)', 'e.g. 600')}
 
@@ -204,17 +189,8 @@ export function CellTagsPanel(): JSX.Element {
           </code>
         )}
       </div>
-      {note && (
-        <div className="jp-mlops-note" data-testid="mlops-tags-note">
-          {note}
-        </div>
-      )}
-      {pipeline && !pipeline.ok && (
-        <div className="jp-mlops-error" data-testid="mlops-tags-error">
-          {pipeline.error.cell ? `cell ${pipeline.error.cell}: ` : ''}
-          {pipeline.error.message}
-        </div>
-      )}
+      <NoteLine note={note} testId="mlops-tags-note" />
+      <ErrorLine error={compileError(pipeline)} testId="mlops-tags-error" />
       {summary && (
         <details className="jp-mlops-section" open>
           <summary>Pipeline</summary>

@@ -4,7 +4,15 @@
  */
 import * as React from 'react';
 
-import { api, DataProfile, DriftReport, errorText } from './request';
+import {
+  artifactsOf,
+  ErrorLine,
+  Field,
+  RunSelect,
+  StepArtifactFields,
+  useAction
+} from './components';
+import { api, DataProfile, DriftReport } from './request';
 import { findArtifact, PipelineRun, usePipelineRuns, useRunArtifacts } from './runs';
 import { useMlops } from './state';
 import { VegaChart } from './VegaChart';
@@ -20,13 +28,12 @@ export function DataPanel(): JSX.Element {
   const [referenceId, setReferenceId] = React.useState('');
   const [profile, setProfile] = React.useState<DataProfile | null>(null);
   const [drift, setDrift] = React.useState<DriftReport | null>(null);
-  const [busy, setBusy] = React.useState(false);
-  const [error, setError] = React.useState<string | null>(null);
+  const { busy, error, act } = useAction();
 
   // default: the last DataFrame the pipeline produced
   const guess = findArtifact(steps, ['parquet']);
   const stepName = steps.some(s => s.step === step) ? step : (guess?.step ?? steps[0]?.step ?? '');
-  const artifacts = steps.find(s => s.step === stepName)?.artifacts ?? {};
+  const artifacts = artifactsOf(steps, stepName);
   const artifactName =
     artifact in artifacts
       ? artifact
@@ -40,98 +47,54 @@ export function DataPanel(): JSX.Element {
     if (!run || !stepName || !artifactName) {
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
-      setProfile(await api.profile(run.runId, stepName, artifactName, path));
-    } catch (e) {
-      setProfile(null);
-      setError(errorText(e));
-    } finally {
-      setBusy(false);
-    }
+    await act(
+      async () => setProfile(await api.profile(run.runId, stepName, artifactName, path)),
+      () => setProfile(null)
+    );
   };
 
   const doDrift = async () => {
     if (!run || !reference || !stepName || !artifactName) {
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
-      setDrift(
-        await api.drift(
-          artifactName,
-          `${reference.runId}:${stepName}`,
-          `${run.runId}:${stepName}`,
-          path
-        )
-      );
-    } catch (e) {
-      setDrift(null);
-      setError(errorText(e));
-    } finally {
-      setBusy(false);
-    }
+    await act(
+      async () =>
+        setDrift(
+          await api.drift(
+            artifactName,
+            `${reference.runId}:${stepName}`,
+            `${run.runId}:${stepName}`,
+            path
+          )
+        ),
+      () => setDrift(null)
+    );
   };
 
   return (
     <div className="jp-mlops-data">
       <div className="jp-mlops-form">
-        <label className="jp-mlops-field">
-          <span>run</span>
-          <select
-            className="jp-mlops-input"
-            data-testid="mlops-data-run"
+        <Field label="run">
+          <RunSelect
+            testId="mlops-data-run"
+            runs={runs}
             value={run?.runId ?? ''}
-            onChange={e => {
-              setRunId(e.target.value);
+            empty="no tracked runs yet"
+            onChange={value => {
+              setRunId(value);
               setProfile(null);
               setDrift(null);
             }}
-          >
-            {runs.length === 0 && <option value="">no tracked runs yet</option>}
-            {runs.map(r => (
-              <option key={r.runId} value={r.runId}>
-                {r.label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="jp-mlops-field">
-          <span>step</span>
-          <select
-            className="jp-mlops-input"
-            data-testid="mlops-data-step"
-            value={stepName}
-            onChange={e => {
-              setStep(e.target.value);
-              setArtifact('');
-            }}
-          >
-            {steps.map(s => (
-              <option key={s.step} value={s.step}>
-                {s.step}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="jp-mlops-field">
-          <span>artifact</span>
-          <select
-            className="jp-mlops-input"
-            data-testid="mlops-data-artifact"
-            value={artifactName}
-            onChange={e => setArtifact(e.target.value)}
-          >
-            {Object.entries(artifacts).map(([name, serializer]) => (
-              <option key={name} value={name}>
-                {name}
-                {serializer ? ` (${serializer})` : ''}
-              </option>
-            ))}
-          </select>
-        </label>
+          />
+        </Field>
+        <StepArtifactFields
+          testId="mlops-data"
+          steps={steps}
+          step={stepName}
+          artifact={artifactName}
+          onStep={setStep}
+          onArtifact={setArtifact}
+        />
       </div>
       <div className="jp-mlops-toolbar">
         <button
@@ -146,32 +109,21 @@ export function DataPanel(): JSX.Element {
           Reload runs
         </button>
       </div>
-      {(error || runsError) && (
-        <div className="jp-mlops-error" data-testid="mlops-data-error">
-          {error ?? runsError}
-        </div>
-      )}
+      <ErrorLine error={error || runsError} testId="mlops-data-error" />
       {profile && <ProfileView profile={profile} />}
 
       <details className="jp-mlops-section" open>
         <summary>Drift</summary>
         <div className="jp-mlops-form">
-          <label className="jp-mlops-field" title="the run whose data is the reference">
-            <span>against</span>
-            <select
-              className="jp-mlops-input"
-              data-testid="mlops-drift-reference"
+          <Field label="against" title="the run whose data is the reference">
+            <RunSelect
+              testId="mlops-drift-reference"
+              runs={others}
               value={reference?.runId ?? ''}
-              onChange={e => setReferenceId(e.target.value)}
-            >
-              {others.length === 0 && <option value="">needs a second run</option>}
-              {others.map(r => (
-                <option key={r.runId} value={r.runId}>
-                  {r.label}
-                </option>
-              ))}
-            </select>
-          </label>
+              empty="needs a second run"
+              onChange={setReferenceId}
+            />
+          </Field>
         </div>
         <div className="jp-mlops-toolbar">
           <button

@@ -4,6 +4,7 @@
  */
 import * as React from 'react';
 
+import { Check, ErrorLine, Select, useLoad } from './components';
 import { api, errorText, Experiment, MlflowRunDetail, RunRow, RunsPage } from './request';
 import { newest, startText } from './runs';
 import { useMlops } from './state';
@@ -82,30 +83,26 @@ export function ExperimentsPanel(): JSX.Element {
   React.useEffect(() => setTokens(['']), [experimentId, sort, filter]);
 
   const token = tokens[tokens.length - 1];
-  React.useEffect(() => {
-    if (!experimentId) {
-      setPage(null);
-      return;
-    }
-    let stale = false;
-    api
-      .runs(experimentId, {
+  useLoad(
+    () => {
+      if (!experimentId) {
+        setPage(null);
+        return null;
+      }
+      return api.runs(experimentId, {
         max_results: PAGE_SIZE,
         page_token: token || undefined,
         order_by: `${sort.key} ${sort.desc ? 'DESC' : 'ASC'}`,
         filter: filter || undefined
-      })
-      .then(p => {
-        if (!stale) {
-          setPage(p);
-          setError(null);
-        }
-      })
-      .catch(e => !stale && setError(errorText(e)));
-    return () => {
-      stale = true;
-    };
-  }, [experimentId, token, sort, filter, runsVersion, reloads]);
+      });
+    },
+    p => {
+      setPage(p);
+      setError(null);
+    },
+    e => setError(errorText(e)),
+    [experimentId, token, sort, filter, runsVersion, reloads]
+  );
 
   const rows = (page?.runs ?? []).filter(r => showSteps || !r.tags['mlflow.parentRunId']);
   const metricNames = [...new Set(rows.flatMap(r => Object.keys(r.metrics)))].sort();
@@ -132,22 +129,16 @@ export function ExperimentsPanel(): JSX.Element {
   return (
     <div className="jp-mlops-experiments">
       <div className="jp-mlops-toolbar">
-        <select
-          className="jp-mlops-input"
-          data-testid="mlops-experiment-select"
+        <Select
+          testId="mlops-experiment-select"
           value={experimentId}
-          onChange={e => {
+          empty="no experiments yet"
+          choices={experiments.map(e => ({ value: e.id, label: e.name }))}
+          onChange={value => {
             chosen.current = true;
-            setExperimentId(e.target.value);
+            setExperimentId(value);
           }}
-        >
-          {experiments.length === 0 && <option value="">no experiments yet</option>}
-          {experiments.map(e => (
-            <option key={e.id} value={e.id}>
-              {e.name}
-            </option>
-          ))}
-        </select>
+        />
         <button
           className="jp-mlops-button"
           data-testid="mlops-runs-reload"
@@ -172,21 +163,15 @@ export function ExperimentsPanel(): JSX.Element {
         >
           Filter
         </button>
-        <label className="jp-mlops-check" title="Also list the nested run of every step">
-          <input
-            type="checkbox"
-            data-testid="mlops-runs-steps"
-            checked={showSteps}
-            onChange={e => setShowSteps(e.target.checked)}
-          />
-          steps
-        </label>
+        <Check
+          label="steps"
+          title="Also list the nested run of every step"
+          testId="mlops-runs-steps"
+          checked={showSteps}
+          onChange={setShowSteps}
+        />
       </div>
-      {error && (
-        <div className="jp-mlops-error" data-testid="mlops-runs-error">
-          {error}
-        </div>
-      )}
+      <ErrorLine error={error} testId="mlops-runs-error" />
       <div className="jp-mlops-scroll">
         <table className="jp-mlops-table" data-testid="mlops-runs-table">
           <thead>
@@ -271,18 +256,12 @@ export function ExperimentsPanel(): JSX.Element {
       {metricNames.length > 0 && (
         <details className="jp-mlops-section" open>
           <summary>Metric</summary>
-          <select
-            className="jp-mlops-input"
-            data-testid="mlops-metric-select"
+          <Select
+            testId="mlops-metric-select"
             value={chartMetric}
-            onChange={e => setMetric(e.target.value)}
-          >
-            {metricNames.map(m => (
-              <option key={m} value={m}>
-                {m}
-              </option>
-            ))}
-          </select>
+            choices={metricNames}
+            onChange={setMetric}
+          />
           <MetricChart rows={rows} metric={chartMetric} />
         </details>
       )}
@@ -354,15 +333,12 @@ function RunComparison(props: {
   const [error, setError] = React.useState<string | null>(null);
   const [a, b] = props.ids;
 
-  React.useEffect(() => {
-    let stale = false;
-    Promise.all([api.mlflowRun(a), api.mlflowRun(b)])
-      .then(found => !stale && setDetails(found))
-      .catch(e => !stale && setError(errorText(e)));
-    return () => {
-      stale = true;
-    };
-  }, [a, b]);
+  useLoad(
+    () => Promise.all([api.mlflowRun(a), api.mlflowRun(b)]),
+    setDetails,
+    e => setError(errorText(e)),
+    [a, b]
+  );
 
   const runs = details.map((d, i) => d?.run ?? (i === 0 ? props.left : props.right));
   if (!runs[0] || !runs[1]) {
@@ -404,7 +380,7 @@ function RunComparison(props: {
     );
   return (
     <div data-testid="mlops-compare">
-      {error && <div className="jp-mlops-error">{error}</div>}
+      <ErrorLine error={error} />
       <div className="jp-mlops-scroll">
       <table className="jp-mlops-table jp-mlops-compare">
         <thead>

@@ -7,8 +7,20 @@ import { MimeModel } from '@jupyterlab/rendermime';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
+import {
+  artifactsOf,
+  Check,
+  ErrorLine,
+  Field,
+  NoteLine,
+  RunSelect,
+  Select,
+  StepArtifactFields,
+  useAction,
+  useLoad
+} from './components';
 import { api, errorText, ModelDetail, PromoteAnswer, RegisteredModel } from './request';
-import { findArtifact, startText, usePipelineRuns, useRunArtifacts } from './runs';
+import { findArtifact, PipelineRun, startText, usePipelineRuns, useRunArtifacts } from './runs';
 import { useMlops } from './state';
 
 export function ModelsPanel(): JSX.Element {
@@ -31,20 +43,18 @@ export function ModelsPanel(): JSX.Element {
   }, [runsVersion, changes]);
 
   const name = selected && models.some(m => m.name === selected) ? selected : (models[0]?.name ?? '');
-  React.useEffect(() => {
-    if (!name) {
-      setDetail(null);
-      return;
-    }
-    let stale = false;
-    api
-      .model(name)
-      .then(d => !stale && setDetail(d))
-      .catch(e => !stale && setError(errorText(e)));
-    return () => {
-      stale = true;
-    };
-  }, [name, changes]);
+  useLoad(
+    () => {
+      if (!name) {
+        setDetail(null);
+        return null;
+      }
+      return api.model(name);
+    },
+    setDetail,
+    e => setError(errorText(e)),
+    [name, changes]
+  );
 
   const versions = detail?.name === name ? detail.versions : [];
   const shown = versions.find(v => v.version === version) ?? versions[0];
@@ -57,11 +67,7 @@ export function ModelsPanel(): JSX.Element {
 
   return (
     <div className="jp-mlops-models">
-      {error && (
-        <div className="jp-mlops-error" data-testid="mlops-models-error">
-          {error}
-        </div>
-      )}
+      <ErrorLine error={error} testId="mlops-models-error" />
       <ul className="jp-mlops-list" data-testid="mlops-models-list">
         {models.length === 0 && <li className="jp-mlops-muted">no registered models yet</li>}
         {models.map(m => (
@@ -159,8 +165,7 @@ function PublishForm(props: { defaultName: string; onDone: (name: string) => voi
   const [artifact, setArtifact] = React.useState('');
   const [metric, setMetric] = React.useState('');
   const [result, setResult] = React.useState<string | null>(null);
-  const [error, setError] = React.useState<string | null>(null);
-  const [busy, setBusy] = React.useState(false);
+  const { busy, error, act } = useAction();
 
   // default: the last run started here, else the newest tracked one
   const chosen = runId || lastRunId || runs[0]?.runId || '';
@@ -170,7 +175,7 @@ function PublishForm(props: { defaultName: string; onDone: (name: string) => voi
   );
   const guess = findArtifact(steps, ['joblib']); // estimators are written by the joblib serializer
   const stepName = steps.some(s => s.step === step) ? step : (guess?.step ?? '');
-  const artifacts = steps.find(s => s.step === stepName)?.artifacts ?? {};
+  const artifacts = artifactsOf(steps, stepName);
   const artifactName =
     artifact in artifacts
       ? artifact
@@ -180,11 +185,9 @@ function PublishForm(props: { defaultName: string; onDone: (name: string) => voi
   const metrics = Object.keys(runMetrics).sort();
   const modelName = name || props.defaultName;
 
-  const publish = async () => {
-    setBusy(true);
-    setError(null);
-    setResult(null);
-    try {
+  const publish = () =>
+    act(async () => {
+      setResult(null);
       const answer = await api.publish(modelName, {
         run_id: chosen,
         step: stepName,
@@ -194,102 +197,56 @@ function PublishForm(props: { defaultName: string; onDone: (name: string) => voi
       });
       setResult(`${modelName} v${answer.version} ${(answer.aliases ?? []).join(' ')}`);
       props.onDone(modelName);
-    } catch (e) {
-      setError(errorText(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
-  const runOptions = [...runs.map(r => ({ id: r.runId, label: r.label }))];
+  const runOptions: PipelineRun[] = [...runs];
   if (chosen && !runs.some(r => r.runId === chosen)) {
-    runOptions.unshift({ id: chosen, label: `${chosen} (last run)` });
+    runOptions.unshift({ runId: chosen, status: '', label: `${chosen} (last run)` });
   }
 
   return (
     <details className="jp-mlops-section" open data-testid="mlops-publish-form">
       <summary>Publish</summary>
       <div className="jp-mlops-form">
-        <label className="jp-mlops-field">
-          <span>model</span>
+        <Field label="model">
           <input
             className="jp-mlops-input"
             data-testid="mlops-publish-name"
             value={modelName}
             onChange={e => setName(e.target.value)}
           />
-        </label>
-        <label className="jp-mlops-field">
-          <span>run</span>
-          <select
-            className="jp-mlops-input"
-            data-testid="mlops-publish-run"
+        </Field>
+        <Field label="run">
+          <RunSelect
+            testId="mlops-publish-run"
+            runs={runOptions}
             value={chosen}
-            onChange={e => {
-              setRunId(e.target.value);
+            empty="no runs yet"
+            onChange={value => {
+              setRunId(value);
               setStep('');
               setArtifact('');
             }}
-          >
-            {runOptions.length === 0 && <option value="">no runs yet</option>}
-            {runOptions.map(r => (
-              <option key={r.id} value={r.id}>
-                {r.label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="jp-mlops-field">
-          <span>step</span>
-          <select
-            className="jp-mlops-input"
-            data-testid="mlops-publish-step"
-            value={stepName}
-            onChange={e => {
-              setStep(e.target.value);
-              setArtifact('');
-            }}
-          >
-            {!stepName && <option value="">pick a step</option>}
-            {steps.map(s => (
-              <option key={s.step} value={s.step}>
-                {s.step}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="jp-mlops-field">
-          <span>artifact</span>
-          <select
-            className="jp-mlops-input"
-            data-testid="mlops-publish-artifact"
-            value={artifactName}
-            onChange={e => setArtifact(e.target.value)}
-          >
-            {Object.entries(artifacts).map(([a, serializer]) => (
-              <option key={a} value={a}>
-                {a}
-                {serializer ? ` (${serializer})` : ''}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="jp-mlops-field" title="the metric the promotion gate compares">
-          <span>metric</span>
-          <select
-            className="jp-mlops-input"
-            data-testid="mlops-publish-metric"
+          />
+        </Field>
+        <StepArtifactFields
+          testId="mlops-publish"
+          steps={steps}
+          step={stepName}
+          artifact={artifactName}
+          onStep={setStep}
+          onArtifact={setArtifact}
+          noStep={stepName ? undefined : 'pick a step'}
+        />
+        <Field label="metric" title="the metric the promotion gate compares">
+          <Select
+            testId="mlops-publish-metric"
             value={metric}
-            onChange={e => setMetric(e.target.value)}
-          >
-            <option value="">none</option>
-            {metrics.map(m => (
-              <option key={m} value={m}>
-                {m}
-              </option>
-            ))}
-          </select>
-        </label>
+            none="none"
+            choices={metrics}
+            onChange={setMetric}
+          />
+        </Field>
       </div>
       <div className="jp-mlops-toolbar">
         <button
@@ -302,16 +259,8 @@ function PublishForm(props: { defaultName: string; onDone: (name: string) => voi
         </button>
         {busy && <span className="jp-mlops-muted">publishing…</span>}
       </div>
-      {result && (
-        <div className="jp-mlops-note" data-testid="mlops-publish-result">
-          published {result}
-        </div>
-      )}
-      {error && (
-        <div className="jp-mlops-error" data-testid="mlops-publish-error">
-          {error}
-        </div>
-      )}
+      <NoteLine note={result && `published ${result}`} testId="mlops-publish-result" />
+      <ErrorLine error={error} testId="mlops-publish-error" />
     </details>
   );
 }
@@ -325,36 +274,29 @@ function PromoteForm(props: {
   const [higher, setHigher] = React.useState(true);
   const [threshold, setThreshold] = React.useState('0');
   const [answer, setAnswer] = React.useState<PromoteAnswer | null>(null);
-  const [error, setError] = React.useState<string | null>(null);
-  const [busy, setBusy] = React.useState(false);
+  const { busy, error, act } = useAction();
   const chosen = metric || props.defaultMetric;
 
-  const promote = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      setAnswer(
-        await api.promote(props.name, {
-          metric: chosen,
-          greater_is_better: higher,
-          threshold: Number(threshold) || 0
-        })
-      );
-      props.onDone();
-    } catch (e) {
-      setAnswer(null);
-      setError(errorText(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const promote = () =>
+    act(
+      async () => {
+        setAnswer(
+          await api.promote(props.name, {
+            metric: chosen,
+            greater_is_better: higher,
+            threshold: Number(threshold) || 0
+          })
+        );
+        props.onDone();
+      },
+      () => setAnswer(null)
+    );
 
   return (
     <details className="jp-mlops-section" open data-testid="mlops-promote-form">
       <summary>Promote {props.name}</summary>
       <div className="jp-mlops-form">
-        <label className="jp-mlops-field">
-          <span>metric</span>
+        <Field label="metric">
           <input
             className="jp-mlops-input"
             data-testid="mlops-promote-metric"
@@ -362,9 +304,8 @@ function PromoteForm(props: {
             placeholder="e.g. accuracy"
             onChange={e => setMetric(e.target.value)}
           />
-        </label>
-        <label className="jp-mlops-field">
-          <span>threshold</span>
+        </Field>
+        <Field label="threshold">
           <input
             className="jp-mlops-input"
             type="number"
@@ -373,16 +314,13 @@ function PromoteForm(props: {
             value={threshold}
             onChange={e => setThreshold(e.target.value)}
           />
-        </label>
-        <label className="jp-mlops-check">
-          <input
-            type="checkbox"
-            data-testid="mlops-promote-higher"
-            checked={higher}
-            onChange={e => setHigher(e.target.checked)}
-          />
-          higher is better
-        </label>
+        </Field>
+        <Check
+          label="higher is better"
+          testId="mlops-promote-higher"
+          checked={higher}
+          onChange={setHigher}
+        />
       </div>
       <div className="jp-mlops-toolbar">
         <button
@@ -407,11 +345,7 @@ function PromoteForm(props: {
           {answer.reason ? `: ${answer.reason}` : ''}
         </div>
       )}
-      {error && (
-        <div className="jp-mlops-error" data-testid="mlops-promote-error">
-          {error}
-        </div>
-      )}
+      <ErrorLine error={error} testId="mlops-promote-error" />
     </details>
   );
 }

@@ -4,6 +4,7 @@
  */
 import * as React from 'react';
 
+import { Check, compileError, ErrorLine, useAction, useLoad } from './components';
 import { PipelineGraph } from './PipelineGraph';
 import { api, errorText, ParamValue, PipelineSummary, RunStatus, StepStatus } from './request';
 import { useMlops } from './state';
@@ -29,8 +30,8 @@ export function PipelinePanel(): JSX.Element {
   const [params, setParams] = React.useState<Record<string, string>>({});
   const [force, setForce] = React.useState(false);
   const [run, setRun] = React.useState<RunStatus | null>(null);
-  const [message, setMessage] = React.useState<string | null>(null);
-  const [busy, setBusy] = React.useState(false);
+  // `message`: why starting, cancelling or watching the run failed
+  const { busy, error: message, setError: setMessage, act } = useAction();
 
   const summary = pipeline?.ok ? pipeline : null;
   const defaults = summary?.parameters ?? {};
@@ -39,29 +40,28 @@ export function PipelinePanel(): JSX.Element {
   // finds the run where it was.
   const runs = React.useRef(new Map<string, RunStatus>());
   const path = notebook?.context.path ?? '';
-  React.useEffect(() => {
-    setRun(runs.current.get(path) ?? null);
-    setParams({});
-    setMessage(null);
-    if (!path || runs.current.has(path)) {
-      return;
-    }
-    // Not run from this page: show the notebook's latest run (from the CLI, the magics or
-    // before a reload), live if it still goes.
-    let stale = false;
-    api
-      .pastRuns(path, 1)
-      .then(({ runs: past }) => (past.length ? api.run(past[0].run_id, path) : null))
-      .then(status => {
-        if (status && !stale && !runs.current.has(path)) {
-          setRun(status);
-        }
-      })
-      .catch(() => undefined); // no past runs to show is not an error
-    return () => {
-      stale = true;
-    };
-  }, [path]);
+  useLoad(
+    () => {
+      setRun(runs.current.get(path) ?? null);
+      setParams({});
+      setMessage(null);
+      if (!path || runs.current.has(path)) {
+        return null;
+      }
+      // Not run from this page: show the notebook's latest run (from the CLI, the magics or
+      // before a reload), live if it still goes.
+      return api
+        .pastRuns(path, 1)
+        .then(({ runs: past }) => (past.length ? api.run(past[0].run_id, path) : null));
+    },
+    status => {
+      if (status && !runs.current.has(path)) {
+        setRun(status);
+      }
+    },
+    () => undefined, // no past runs to show is not an error
+    [path]
+  );
   React.useEffect(() => {
     if (run && path) {
       runs.current.set(path, run);
@@ -108,9 +108,7 @@ export function PipelinePanel(): JSX.Element {
     if (!notebook) {
       return;
     }
-    setBusy(true);
-    setMessage(null);
-    try {
+    await act(async () => {
       if (notebook.context.model.dirty) {
         // the server runs the file: what the user sees must be what runs
         await notebook.context.save();
@@ -123,11 +121,7 @@ export function PipelinePanel(): JSX.Element {
       });
       setLastRunId(run_id);
       setRun({ run_id, status: 'running', steps: [] });
-    } catch (error) {
-      setMessage(errorText(error));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const cancel = async () => {
@@ -206,15 +200,13 @@ export function PipelinePanel(): JSX.Element {
         >
           Cancel
         </button>
-        <label className="jp-mlops-check" title="Run every step, ignoring the cache">
-          <input
-            type="checkbox"
-            data-testid="mlops-force"
-            checked={force}
-            onChange={e => setForce(e.target.checked)}
-          />
-          force
-        </label>
+        <Check
+          label="force"
+          title="Run every step, ignoring the cache"
+          testId="mlops-force"
+          checked={force}
+          onChange={setForce}
+        />
       </div>
       {summary && (
         <div className="jp-mlops-muted" data-testid="mlops-pipeline-summary">
@@ -222,22 +214,9 @@ export function PipelinePanel(): JSX.Element {
           {Object.keys(summary.parameters).length} parameters
         </div>
       )}
-      {pipelineError && (
-        <div className="jp-mlops-error" data-testid="mlops-pipeline-error">
-          {pipelineError}
-        </div>
-      )}
-      {pipeline && !pipeline.ok && (
-        <div className="jp-mlops-error" data-testid="mlops-pipeline-error">
-          {pipeline.error.cell ? `cell ${pipeline.error.cell}: ` : ''}
-          {pipeline.error.message}
-        </div>
-      )}
-      {message && (
-        <div className="jp-mlops-error" data-testid="mlops-run-message">
-          {message}
-        </div>
-      )}
+      <ErrorLine error={pipelineError} testId="mlops-pipeline-error" />
+      <ErrorLine error={compileError(pipeline)} testId="mlops-pipeline-error" />
+      <ErrorLine error={message} testId="mlops-run-message" />
       {summary && (
         <PipelineGraph summary={summary} statuses={statuses} onSelect={selectStep} />
       )}

@@ -8,6 +8,7 @@
  */
 import * as React from 'react';
 
+import { useLoad } from './components';
 import { api, errorText, Experiment, RunRow } from './request';
 import { useMlops } from './state';
 
@@ -81,9 +82,8 @@ export function usePipelineRuns(): {
   const [tick, setTick] = React.useState(0);
   const path = notebook?.context.path;
 
-  React.useEffect(() => {
-    let stale = false;
-    const load = async (): Promise<PipelineRun[]> => {
+  useLoad(
+    async (): Promise<PipelineRun[]> => {
       if (path) {
         try {
           const { runs } = await api.pastRuns(path);
@@ -99,19 +99,14 @@ export function usePipelineRuns(): {
         }
       }
       return trackedRuns();
-    };
-    load()
-      .then(found => {
-        if (!stale) {
-          setRuns(found);
-          setError(null);
-        }
-      })
-      .catch(e => !stale && setError(errorText(e)));
-    return () => {
-      stale = true;
-    };
-  }, [path, runsVersion, lastRunId, tick]);
+    },
+    found => {
+      setRuns(found);
+      setError(null);
+    },
+    e => setError(errorText(e)),
+    [path, runsVersion, lastRunId, tick]
+  );
 
   return { runs, error, reload: () => setTick(t => t + 1) };
 }

@@ -2,43 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from commands import NB2PIPE, error_lines, no_tracking_env, run_script
+from notebooks import EXAMPLES, code, write_notebook
 
-# The console script of the same environment that runs the tests.
-NB2PIPE = Path(sys.executable).with_name("nb2pipe")
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "example_notebooks" / "continuous_training.ipynb"
+__all__ = ["NB2PIPE", "code", "error_lines", "write_notebook"]
 
-
-def code(source: str, *tags: str) -> dict:
-    return {
-        "cell_type": "code",
-        "execution_count": None,
-        "metadata": {"tags": list(tags)} if tags else {},
-        "outputs": [],
-        "source": source,
-    }
-
-
-def write_notebook(path: Path, *cells: dict) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    document = {
-        "cells": list(cells),
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(document, indent=1), encoding="utf-8")
-    return path
+EXAMPLE = EXAMPLES / "continuous_training.ipynb"
 
 
 def frame(n: int = 400, *, seed: int = 0, shift: float = 0.0, mix=(0.5, 0.3, 0.2)):
@@ -74,19 +48,8 @@ def runs_recorded(folder: Path) -> int:
 
 def cli_env(**extra: str) -> dict[str, str]:
     """MLflow tracking of pipeline runs off unless a test asks for it (no stray mlflow.db)."""
-    return {**os.environ, "NB2PIPE_NO_TRACKING": "1", **extra}
+    return no_tracking_env(**extra)
 
 
 def cli(*args, cwd: Path, timeout: float = 240, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(NB2PIPE), *map(str, args)],
-        cwd=cwd,
-        env=cli_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def error_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.startswith("error:")]
+    return run_script("nb2pipe", *args, cwd=cwd, env=cli_env(**env), timeout=timeout)

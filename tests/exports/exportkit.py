@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from commands import run_script
+from notebooks import EXAMPLES, code, write_notebook
 
 from nb2pipe.compile import compile_notebook
 from nb2pipe.exports.argo import render_workflow
@@ -18,36 +20,12 @@ from nb2pipe.exports.dockerfile import build_files
 from nb2pipe.exports.kfp import compile_yaml, kfp_pipeline
 from nb2pipe.ir import Pipeline
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "example_notebooks" / "wine_quality.ipynb"
+__all__ = ["code", "write_notebook"]
+
+EXAMPLE = EXAMPLES / "wine_quality.ipynb"
 GOLDEN = Path(__file__).resolve().parent / "golden"
-NB2PIPE = Path(sys.executable).with_name("nb2pipe")
 BASE_IMAGE = os.environ.get("NB2PIPE_TEST_BASE_IMAGE", "localhost/nb2pipe-test-base:bookworm")
 CONTAINERS_CONF = Path(os.environ.get("NB2PIPE_CONTAINERS_CONF", "/etc/containers/nb2pipe.conf"))
-
-
-def code(source: str, *tags: str) -> dict:
-    return {
-        "cell_type": "code",
-        "execution_count": None,
-        "metadata": {"tags": list(tags)} if tags else {},
-        "outputs": [],
-        "source": source,
-    }
-
-
-def write_notebook(path: Path, *cells: dict) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    document = {
-        "cells": list(cells),
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(document, indent=1), encoding="utf-8")
-    return path
 
 
 # --- the golden pipeline: every tag an export reads ------------------------------------------
@@ -192,14 +170,7 @@ def manifests(run_dir: Path, steps: list[str], name=lambda step: step) -> dict[s
 
 
 def cli(*args, cwd: Path, env: dict | None = None, timeout: float = 900):
-    return subprocess.run(
-        [str(NB2PIPE), *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
+    return run_script("nb2pipe", *args, cwd=cwd, env=env, timeout=timeout)
 
 
 if __name__ == "__main__":  # for the determinism test: render in a fresh interpreter

@@ -57,6 +57,9 @@ def test_export_files_are_the_same_bytes_in_every_process(tmp_path):
     """Rendered twice in fresh interpreters with different hash seeds: no set or dict order,
     time or path leaks into the output."""
     script = Path(__file__).with_name("exportkit.py")
+    # run as a script, exportkit finds its own folder on sys.path but not the shared modules
+    shared = str(Path(__file__).resolve().parents[1])
+    pythonpath = os.pathsep.join(filter(None, [shared, os.environ.get("PYTHONPATH")]))
     outputs = []
     for seed in ("1", "2"):
         folder = tmp_path / f"run{seed}"  # a different folder each time, too
@@ -64,7 +67,7 @@ def test_export_files_are_the_same_bytes_in_every_process(tmp_path):
             [sys.executable, str(script), str(folder)],
             capture_output=True,
             text=True,
-            env={**os.environ, "PYTHONHASHSEED": seed},
+            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": pythonpath},
             check=True,
         )
         outputs.append(json.loads(done.stdout))

@@ -6,46 +6,17 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
+from commands import NB2PIPE, error_lines, no_tracking_env, run_script
+from notebooks import EXAMPLES, code, markdown, write_notebook
+
 from nb2pipe.runner import RunResult, run_pipeline
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "example_notebooks" / "wine_quality.ipynb"
-# The console script of the same environment that runs the tests.
-NB2PIPE = Path(sys.executable).with_name("nb2pipe")
+__all__ = ["NB2PIPE", "code", "error_lines", "markdown", "write_notebook"]
 
-
-def code(source: str, *tags: str) -> dict:
-    """A code cell; `tags` go to metadata.tags."""
-    return {
-        "cell_type": "code",
-        "execution_count": None,
-        "metadata": {"tags": list(tags)} if tags else {},
-        "outputs": [],
-        "source": source,
-    }
-
-
-def markdown(source: str) -> dict:
-    return {"cell_type": "markdown", "metadata": {}, "source": source}
-
-
-def write_notebook(path: Path, *cells: dict) -> Path:
-    """Write `cells` as an nbformat-4 notebook (kernel python3) at `path`; return the path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    document = {
-        "cells": list(cells),
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(document, indent=1), encoding="utf-8")
-    return path
+EXAMPLE = EXAMPLES / "wine_quality.ipynb"
 
 
 def run(notebook: Path, workspace: Path, **kwargs: Any) -> RunResult:
@@ -72,23 +43,12 @@ def cli_env() -> dict[str, str]:
     """The environment of a CLI under test: MLflow tracking (an observer plugged in through an
     entry point, tested in tests/jupyter_mlops) off, so the runner alone is under test and no
     mlflow.db appears beside the notebooks."""
-    return {**os.environ, "NB2PIPE_NO_TRACKING": "1"}
+    return no_tracking_env()
 
 
 def cli(*args: str | os.PathLike, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess:
     """Run the `nb2pipe` console script; stdout and stderr captured as text."""
-    return subprocess.run(
-        [str(NB2PIPE), *map(str, args)],
-        cwd=cwd,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def error_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.startswith("error:")]
+    return run_script("nb2pipe", *args, cwd=cwd, env=cli_env(), timeout=timeout)
 
 
 def temp_files(folder: Path) -> list[Path]:

@@ -5,48 +5,21 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
+from notebooks import code, markdown, write_notebook
+from servers import free_port, jupyter_command, log_tail, start_logged, stop_process, wait_ready
+
+__all__ = ["code", "free_port", "markdown", "write_notebook"]
 
 TOKEN = "mlops-test-token"
 PAGING_EXPERIMENT = "paging"
 PAGING_RUNS = 120
 FINAL = ("succeeded", "failed", "cancelled", "interrupted")
-
-
-def code(source: str, *tags: str) -> dict:
-    return {
-        "cell_type": "code",
-        "execution_count": None,
-        "metadata": {"tags": list(tags)} if tags else {},
-        "outputs": [],
-        "source": source,
-    }
-
-
-def markdown(source: str) -> dict:
-    return {"cell_type": "markdown", "metadata": {}, "source": source}
-
-
-def write_notebook(path: Path, *cells: dict) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    document = {
-        "cells": list(cells),
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(document, indent=1), encoding="utf-8")
-    return path
 
 
 PIPE_CELLS = (
@@ -74,12 +47,6 @@ PIPE_CELLS = (
     code("predicted = model.predict(df[['x']])", "step:evaluate"),
     code("r2 = float(model.score(df[['x']], df['y']))", "metrics"),
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -121,7 +88,7 @@ class Server:
             time.sleep(0.3)
 
     def log_tail(self, lines: int = 60) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        return log_tail(self.log, lines)
 
 
 def make_root(root, outside) -> None:
@@ -160,45 +127,27 @@ def jupyter_server(factory, tracking_uri: str, *options: str, env: dict | None =
     )
     port = free_port()
     log = root.parent / f"jupyter-server-{port}.log"
-    command = [
-        sys.executable,
-        "-m",
-        "jupyter_server",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--ServerApp.root_dir={root}",
-        f"--IdentityProvider.token={TOKEN}",
-        *options,
-    ]
+    command = jupyter_command("jupyter_server", port, TOKEN, root, *options)
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # CI containers run as root
-    with open(log, "wb") as out:
-        process = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
+    process = start_logged(command, log, cwd=root, env=env)
     url = f"http://127.0.0.1:{port}/"
     running = Server(url, root, outside, tracking_uri, log)
-    deadline = time.monotonic() + 90
+
+    def answering() -> bool:
+        headers = {"Authorization": f"token {TOKEN}"}
+        return requests.get(f"{url}api/status", headers=headers, timeout=5).status_code == 200
+
     try:
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"jupyter server exited:\n{running.log_tail()}")
-            try:
-                answer = requests.get(
-                    f"{url}api/status", headers={"Authorization": f"token {TOKEN}"}, timeout=5
-                )
-                if answer.status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"jupyter server not up after 90 s:\n{running.log_tail()}")
-            time.sleep(0.2)
+        wait_ready(
+            process,
+            answering,
+            timeout=90,
+            interval=0.2,
+            errors=(requests.ConnectionError,),
+            name="jupyter server",
+            tail=running.log_tail,
+        )
         yield running
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-NB2PIPE = BIN / "nb2pipe"
+from commands import run_script
+from notebooks import code, markdown, write_notebook
 
-
-def code(source: str, *tags: str, outputs: list | None = None, meta: dict | None = None) -> dict:
-    """A code cell; with `outputs` it looks run and saved (an execution count is set)."""
-    metadata: dict[str, Any] = {"tags": list(tags)} if tags else {}
-    metadata.update(meta or {})
-    return {
-        "cell_type": "code",
-        "execution_count": 1 if outputs else None,
-        "metadata": metadata,
-        "outputs": outputs or [],
-        "source": source,
-    }
+__all__ = ["code", "markdown", "write_notebook"]
 
 
 def stdout(text: str) -> dict:
@@ -38,18 +23,6 @@ def result(text: str) -> dict:
         "metadata": {},
         "output_type": "execute_result",
     }
-
-
-def write_notebook(path: Path, *cells: dict, nb2pipe: dict | None = None) -> Path:
-    metadata: dict[str, Any] = {
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}
-    }
-    if nb2pipe is not None:
-        metadata["nb2pipe"] = nb2pipe
-    document = {"cells": list(cells), "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=1), encoding="utf-8")
-    return path
 
 
 # --- the notebooks ---------------------------------------------------------------------------
@@ -124,10 +97,6 @@ def drift_notebook(folder: Path) -> Path:
     )
 
 
-def markdown(source: str) -> dict:
-    return {"cell_type": "markdown", "metadata": {}, "source": source}
-
-
 # --- running the CLI -------------------------------------------------------------------------
 
 
@@ -136,15 +105,8 @@ def run(
 ) -> subprocess.CompletedProcess:
     """Run a console script of this environment (`nb2pipe`, `papermill`) or `python -m …`."""
     program, *rest = args
-    executable = sys.executable if program == "python" else str(BIN / str(program))
-    return subprocess.run(
-        [executable, *map(str, rest)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
+    env = {**os.environ, **(env or {})}
+    return run_script(program, *rest, cwd=cwd, env=env, timeout=timeout)
 
 
 def nb2pipe(*args: str | os.PathLike, cwd: Path, env: dict | None = None):

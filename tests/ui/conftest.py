@@ -11,10 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -22,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from servers import NotReady, free_port, jupyter_command, start_logged, stop_process, wait_ready
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "example_notebooks" / "wine_quality.ipynb"
@@ -98,12 +96,6 @@ def labextension(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class Lab:
     url: str
@@ -132,7 +124,7 @@ def lab(labextension: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     (settings / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False})
     )
-    port = _free_port()
+    port = free_port()
     token = uuid.uuid4().hex
     env = {
         **os.environ,
@@ -144,17 +136,12 @@ def lab(labextension: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     }
     env.pop("MLFLOW_EXPERIMENT_NAME", None)
     log = home / "jupyter.log"
-    command = [
-        sys.executable,
-        "-m",
+    command = jupyter_command(
         "jupyterlab",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
+        port,
+        token,
+        root,
         "--ServerApp.allow_root=True",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}",
         '--ServerApp.jpserver_extensions={"jupyter_mlops": True}',
         f"--LabApp.extra_labextensions_path={labextension}",
         f"--LabApp.user_settings_dir={home / 'settings'}",
@@ -163,34 +150,29 @@ def lab(labextension: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "--LabApp.extension_manager=readonly",
         # the executed step notebooks live in .nb2pipe/runs/: the step links must open them
         "--ContentsManager.allow_hidden=True",
-    ]
-    with open(log, "w") as out:
-        server = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
+    )
+    server = start_logged(command, log, cwd=root, env=env)
     url = f"http://127.0.0.1:{port}"
     found = Lab(url, token, root, log)
+
+    def answering() -> bool:
+        found.api("/api/status")
+        found.api("/mlops/grammar")
+        return True
+
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while True:
-            if server.poll() is not None:
-                pytest.fail(
-                    f"jupyter lab exited with {server.returncode}:\n{log.read_text()[-4000:]}"
-                )
-            try:
-                found.api("/api/status")
-                found.api("/mlops/grammar")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"jupyter lab did not answer in time:\n{log.read_text()[-4000:]}")
-                time.sleep(0.5)
+        wait_ready(
+            server,
+            answering,
+            timeout=SERVER_START_TIMEOUT,
+            name="jupyter lab",
+            tail=lambda: log.read_text()[-4000:],
+        )
         yield found
+    except NotReady as problem:
+        pytest.fail(str(problem))
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server)
 
 
 @pytest.fixture(scope="session")
