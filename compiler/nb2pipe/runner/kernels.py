@@ -17,6 +17,7 @@ import json
 import os
 import queue
 import threading
+import time
 from dataclasses import dataclass
 
 from ..errors import Nb2PipeError
@@ -180,7 +181,12 @@ class KernelPool:
         # IPC sockets: no TCP ports to race for, and no "unencrypted TCP" warning. Their path
         # must be absolute, since the kernel starts in another working directory.
         sockets = os.path.join(_runtime_dir(), f"nb2pipe-{os.getpid()}-{id(self)}-{next(_ids)}")
-        km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc", ip=sockets)
+        km = AsyncKernelManager(
+            kernel_name=self.kernel_name,
+            transport="ipc",
+            ip=sockets,
+            client_class="nb2pipe.runner.kernels.PromptClient",
+        )
         extra = {"env": {**os.environ, **self.env}} if self.env else {}
         await km.start_kernel(cwd=self.cwd, **extra)
         with self._lock:
@@ -217,6 +223,48 @@ async def _execute(
 
 
 _ids = itertools.count()
+
+
+def _prompt_client_class():
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    class PromptClient(AsyncKernelClient):
+        """A client that is ready as soon as both channels answer.
+
+        jupyter_client's `wait_for_ready` drains IOPub for a fixed 0.2 s after the kernel_info
+        reply: 0.2 s for every step, since papermill connects anew for each notebook. The
+        "idle" status of our own kernel_info request on IOPub proves the same thing (the
+        subscription is live) in a few milliseconds; if it was missed, ask again.
+        """
+
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            deadline = time.monotonic() + (timeout or 60)
+            while time.monotonic() < deadline:
+                msg_id = self.kernel_info()
+                try:
+                    while True:
+                        msg = await self.iopub_channel.get_msg(timeout=0.5)
+                        if (
+                            msg["parent_header"].get("msg_id") == msg_id
+                            and msg["msg_type"] == "status"
+                            and msg["content"].get("execution_state") == "idle"
+                        ):
+                            return
+                except queue.Empty:
+                    if not await self.is_alive():
+                        raise RuntimeError("the kernel died before it answered") from None
+            raise RuntimeError(f"the kernel did not answer within {timeout} s")
+
+    return PromptClient
+
+
+def __getattr__(name: str):
+    # Built on first use: importing this module must not import jupyter_client.
+    if name == "PromptClient":
+        cls = _prompt_client_class()
+        globals()["PromptClient"] = cls
+        return cls
+    raise AttributeError(name)
 
 
 def _runtime_dir() -> str:
