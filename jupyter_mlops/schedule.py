@@ -61,13 +61,14 @@ def render(root: Path, notebook: Path, cron: str, params: list[tuple[str, str]] 
     """The workflow text; nothing is written."""
     from nb2pipe.ci import PYTHON, _install_commands
     from nb2pipe.compile import compile_notebook
+    from nb2pipe.parameters import suggestion
     from nb2pipe.rendering import render_template
 
     pipeline = compile_notebook(notebook)
     known = {p.name for p in pipeline.params}
     for name, _ in params:
         if name not in known:
-            raise Nb2PipeError(f"-p {name}: unknown parameter (parameters: {', '.join(known)})")
+            raise Nb2PipeError(f"-p {name}: unknown parameter ({suggestion(name, known)})")
     return render_template(
         f"schedule/{TEMPLATE}",
         notebook=notebook.resolve().relative_to(root.resolve()).as_posix(),

@@ -265,7 +265,7 @@ class Watcher:
         self._last: dict[str, str] = {}
         from nb2pipe.runner.rundir import Workspace
 
-        space = Workspace(Path(workspace)) if workspace else Workspace.for_notebook(self.notebook)
+        space = Workspace.at(workspace, self.notebook)
         self.state_file = space.root / STATE_DIR / f"{self.notebook.stem}.json"
         self._restore()
 

@@ -109,20 +109,9 @@ def tags() -> None:
 
 
 def _parse_params(pairs: tuple[tuple[str, str], ...], pipeline) -> dict:
-    from .errors import ParameterError
-    from .parameters import coerce
+    from .parameters import from_command_line
 
-    known = {p.name: p for p in pipeline.params}
-    values = {}
-    for name, raw in pairs:
-        if name not in known:
-            import difflib
-
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"parameters: {', '.join(known)}"
-            raise ParameterError(f"-p {name}: unknown parameter ({hint})")
-        values[name] = coerce(known[name], raw)
-    return values
+    return from_command_line(pipeline.params, pairs)
 
 
 source_arg = click.argument(
@@ -608,7 +597,7 @@ def publish(source, name, run_id, step, artifact, metric, workspace):
     from .runner.rundir import Workspace
 
     pipeline, notebook = load_pipeline(source)
-    space = Workspace(Path(workspace).resolve()) if workspace else Workspace.for_notebook(notebook)
+    space = Workspace.at(workspace, notebook)
     if run_id:
         run = space.run(run_id)
     else:

@@ -128,3 +128,25 @@ def coerce(param: Param, raw: str) -> Any:
     if expected not in ("None", actual):
         raise ParameterError(f"parameter {param.name!r} expects {_a(expected)}, got {raw!r}")
     return value
+
+
+def suggestion(name: str, known) -> str:
+    """What to say after an unknown parameter name: the closest known one, else the list."""
+    import difflib
+
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=1)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return f"parameters: {', '.join(known)}" if known else "the notebook has no parameters"
+
+
+def from_command_line(params: list[Param], pairs) -> dict[str, Any]:
+    """`-p NAME VALUE` pairs as typed values; an unknown name or a bad value is one error."""
+    known = {p.name: p for p in params}
+    values = {}
+    for name, raw in pairs:
+        if name not in known:
+            raise ParameterError(f"-p {name}: unknown parameter ({suggestion(name, known)})")
+        values[name] = coerce(known[name], raw)
+    return values

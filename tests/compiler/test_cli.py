@@ -62,7 +62,9 @@ BAD_INPUTS = {
     "dict_without_cells": BadInput(
         _json({"metadata": {}, "nbformat": 4}), r"not a Jupyter notebook \(no 'cells' list\)"
     ),
-    "nbformat_3": BadInput(_json(NBFORMAT3), r".+"),  # the wording: see the xfail test below
+    "nbformat_3": BadInput(
+        _json(NBFORMAT3), r".+"
+    ),  # the wording: test_a_real_nbformat_3_notebook_is_named_as_such
     "nbformat_3_with_cells": BadInput(
         _json({**notebook([]), "nbformat": 3}),
         r"nbformat 3 is not supported; open and save it in Jupyter 4\+ to upgrade",

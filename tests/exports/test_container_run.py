@@ -16,7 +16,6 @@ import pytest
 from exportkit import BASE_IMAGE, cli, code, manifests, podman_env, require_podman, write_notebook
 
 from nb2pipe.compile import compile_notebook
-from nb2pipe.errors import Nb2PipeError
 from nb2pipe.runner import run_pipeline
 from nb2pipe.runner.container import prepare_images, run_step_in_container
 
@@ -139,16 +138,10 @@ def test_build_images_finds_the_images_already_built(podman):
 
 
 def test_run_isolation_container(podman, tmp_path, monkeypatch):
-    """`nb2pipe run --isolation container`: once the scheduler hands steps to the container
-    runner (see the wiring in runner/container.py's report), a whole run goes through images."""
+    """`nb2pipe run --isolation container`: a whole run goes through the steps' images."""
     folder, notebook, pipeline, _, _ = podman
     monkeypatch.setenv("NB2PIPE_BASE_IMAGE", BASE_IMAGE)
-    try:
-        result = run_pipeline(notebook, isolation="container", workspace=folder / ".nb2pipe")
-    except Nb2PipeError as e:
-        if "unknown isolation" in str(e):
-            pytest.skip("the scheduler does not offer --isolation container yet")
-        raise
+    result = run_pipeline(notebook, isolation="container", workspace=folder / ".nb2pipe")
     assert {n: s.status for n, s in result.steps.items()} == {
         "make": "done",
         "total": "done",

@@ -92,6 +92,13 @@ class Workspace:
     def for_notebook(cls, notebook: Path) -> Workspace:
         return cls(project_root(notebook) / WORKSPACE)
 
+    @classmethod
+    def at(cls, workspace: str | os.PathLike | None, notebook: Path) -> Workspace:
+        """The workspace asked for, else the notebook project's. Absolute: run directories
+        are handed to kernels whose working directory is the notebook's folder, where a
+        relative path would put the artifacts somewhere else."""
+        return cls(Path(workspace).resolve()) if workspace else cls.for_notebook(notebook)
+
     def new_run(self) -> RunDir:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         run = RunDir(self.runs / f"{stamp}-{secrets.token_hex(3)}")

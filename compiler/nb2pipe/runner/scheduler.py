@@ -24,6 +24,7 @@ from .. import __version__, ir
 from ..artifacts import read_manifest
 from ..errors import Nb2PipeError, ParameterError, StepFailed
 from ..ir import Pipeline, Step
+from ..parameters import suggestion
 from . import events as ev
 from .execute import Outcome, run_step
 from .fingerprint import Environment, Parts, parts_for
@@ -111,10 +112,7 @@ def resolve_params(pipeline: Pipeline, overrides: dict[str, Any] | None) -> dict
     values = {p.name: p.value for p in pipeline.params}
     for name, value in (overrides or {}).items():
         if name not in values:
-            known = ", ".join(values) or "none"
-            close = difflib.get_close_matches(name, values, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"parameters: {known}"
-            raise ParameterError(f"unknown parameter {name!r} ({hint})")
+            raise ParameterError(f"unknown parameter {name!r} ({suggestion(name, values)})")
         values[name] = value
     return values
 
@@ -140,9 +138,7 @@ def run_pipeline(
     """
     pipeline, notebook = load_pipeline(source)
     values = resolve_params(pipeline, params)
-    # Absolute: the run directory is handed to kernels whose working directory is the
-    # notebook's folder, where a relative path would put the artifacts somewhere else.
-    space = Workspace(Path(workspace).resolve()) if workspace else Workspace.for_notebook(notebook)
+    space = Workspace.at(workspace, notebook)
     names = [s.name for s in pipeline.steps]
     for flag, name in (("--from", from_step), ("--only", only)):
         if name is not None and name not in names:

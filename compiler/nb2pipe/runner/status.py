@@ -16,7 +16,7 @@ def step_status(
 ) -> list[dict]:
     from .scheduler import resolve_params
 
-    space = Workspace(Path(workspace)) if workspace else Workspace.for_notebook(notebook)
+    space = Workspace.at(workspace, notebook)
     env = Environment(space.root / "env-cache.json")
     values = resolve_params(pipeline, params)
     history = space.all_runs(pipeline.name)

@@ -25,6 +25,7 @@ from typing import Any
 
 from ..errors import Nb2PipeError, ParameterError
 from ..ir import Pipeline
+from ..parameters import from_command_line, suggestion
 from .outputs import compare, has_stored_outputs, should_check
 from .sanitize import Sanitizer
 from .spec import DEFAULT_PROFILE, TestSpec, read_spec
@@ -120,7 +121,7 @@ def plan(
         for key, value in spec.profiles[name].items():
             if key not in known:
                 raise ParameterError(
-                    f"profile {name!r}: unknown parameter {key!r} ({_hint(key, known)})",
+                    f"profile {name!r}: unknown parameter {key!r} ({suggestion(key, known)})",
                     file=where,
                 )
             values[key] = _profile_value(known[key], value, name, where)
@@ -130,24 +131,11 @@ def plan(
             f"--profile {profile}: no such profile in metadata.nb2pipe.profiles ({declared})",
             file=where,
         )
-    from ..parameters import coerce
-
-    for key, raw in params:
-        if key not in known:
-            raise ParameterError(f"-p {key}: unknown parameter ({_hint(key, known)})", file=where)
-        try:
-            values[key] = coerce(known[key], raw)
-        except Nb2PipeError as e:
-            raise e.located(where) from None
+    try:
+        values.update(from_command_line(pipeline.params, params))
+    except Nb2PipeError as e:
+        raise e.located(where) from None
     return Plan(path, pipeline, spec, values, name if name in spec.profiles else None)
-
-
-def _hint(name: str, known: Iterable[str]) -> str:
-    known = list(known)
-    close = difflib.get_close_matches(name, known, n=1)
-    if close:
-        return f"did you mean {close[0]!r}?"
-    return f"parameters: {', '.join(known)}" if known else "the notebook has no parameters"
 
 
 def _profile_value(param, value: Any, profile: str, where: str) -> Any:
