@@ -1,13 +1,18 @@
-"""Which names a piece of notebook code reads and assigns, found statically.
+"""Which names a piece of notebook code reads, binds, changes and deletes, found statically.
 
 Cells may hold IPython syntax (`%magic`, `%%cell`, `!shell`): such a cell goes through
 IPython's own input transformer before `ast`, exactly as the kernel would run it. Plain Python
 skips the transformer (and its ~0.2 s import).
 
 Reads are *free* reads: names used before this code binds them, in evaluation order, so
-`df = df.dropna()` reads `df` while `for x in xs: print(x)` does not read `x`. Names used inside
-function bodies are read when the function is called, so they are resolved against everything
-the code binds (`late_reads`).
+`df = df.dropna()` reads `df` while `for x in xs: print(x)` does not read `x`. Names a function
+body reads are read when the function is called (`late_reads`); one that is not bound yet where
+the function is defined may be the upstream value, so it is resolved like a read there.
+
+A name is *written* when it is bound, and also when the code may change the object it names in
+place (`df["x"] = …`, `del df["tmp"]`, `counts["k"] += 1`, `df.dropna(inplace=True)`,
+`names.append(…)`, `model.fit(…)`, a helper that changes its argument): a later reader must get
+the changed object, so the step that changes it is a producer of it (effects.py has the tables).
 """
 
 from __future__ import annotations
@@ -41,6 +46,9 @@ KERNEL_NAMES = frozenset(
 )
 BUILTIN_NAMES = frozenset(dir(builtins)) | KERNEL_NAMES
 
+# `ast.parse` needs ~500 bytes of memory per character of source: a 2 MB cell takes 1 GB, and
+# a 50 MB one exhausts the machine. Cells above this size are refused, not analysed.
+MAX_CELL_CHARS = 400_000
 
 # Magics whose argument is Python run in the user namespace: analyse that code, else the
 # names it assigns would be invisible behind `run_line_magic('time', 'x = f()')`.
@@ -70,6 +78,12 @@ def _unwrap_timing_magics(source: str) -> str:
 
 def to_python(source: str, cell: int | None = None) -> str:
     """The Python the kernel runs for this cell's source (IPython syntax transformed)."""
+    if len(source) > MAX_CELL_CHARS:
+        raise CodeError(
+            f"the cell is too large to analyse ({len(source):,} characters; the limit is "
+            f"{MAX_CELL_CHARS:,}): keep data in a file and read it in the cell",
+            cell=cell,
+        )
     source = _unwrap_timing_magics(source) if "%time" in source or "%%capture" in source else source
     try:
         ast.parse(source)
@@ -87,6 +101,8 @@ def parse(source: str, cell: int | None = None) -> ast.Module:
         return ast.parse(code)
     except SyntaxError as e:
         raise CodeError(f"line {e.lineno}: {e.msg}", cell=cell) from None
+    except (MemoryError, RecursionError):
+        raise CodeError("the cell is too deeply nested to analyse", cell=cell) from None
 
 
 @dataclass
@@ -98,33 +114,86 @@ class Reads:
 
 
 @dataclass
+class Function:
+    """What calling a function defined in the notebook does to names outside it."""
+
+    params: list[str] = field(default_factory=list)  # positional order, then keyword-only
+    changes_params: set[str] = field(default_factory=set)
+    changes_globals: set[str] = field(default_factory=set)
+    draws_random: bool = False
+    seeds_random: bool = False
+    generator: bool = False
+    decorated: bool = False  # a wrapper may keep state on itself (call counts, caches)
+
+
+@dataclass
+class Statement:
+    """A top-level statement of a cell, kept as source so it can be replayed in later steps."""
+
+    source: str
+    cell: int | None
+    replayable: bool = True
+
+
+@dataclass
 class CodeFacts:
     """What one step's (or one cell group's) code does with names."""
 
     reads: list[Reads] = field(default_factory=list)  # free reads, first use order
     late_reads: list[Reads] = field(default_factory=list)  # reads inside function bodies
-    writes: list[str] = field(default_factory=list)  # names bound at top level, first-bind order
+    writes: list[str] = field(default_factory=list)  # bound or changed, first-write order
+    changed: dict[str, int | None] = field(default_factory=dict)  # changed in place -> cell
+    deleted: dict[str, int | None] = field(default_factory=dict)  # `del name` last -> cell
+    write_cells: dict[str, int | None] = field(default_factory=dict)  # name -> last write cell
     modules: set[str] = field(default_factory=set)  # top-level modules imported
     star_import: bool = False
+    star_imports: list[Statement] = field(default_factory=list)  # `from m import *` (and %run)
+    imported: dict[str, str] = field(default_factory=dict)  # name -> import statement binding it
+    origins: dict[str, str] = field(default_factory=dict)  # name -> dotted origin, if imported
+    functions: dict[str, Function] = field(default_factory=dict)  # defined here
+    function_late_reads: dict[str, list[str]] = field(default_factory=dict)
+    seeds_random: bool = False
+    draws_random: bool = False
+    exits: bool = False  # may end the notebook early (`sys.exit()`, `raise SystemExit`)
+    settings: list[Statement] = field(default_factory=list)  # global settings changed
+    unpassable: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     shown: list[str] = field(default_factory=list)  # names printed or shown as bare expressions
 
 
 class NameAnalyser:
-    """Accumulates `CodeFacts` over the statements of several cells, in notebook order."""
+    """Accumulates `CodeFacts` over the statements of several cells, in notebook order.
 
-    def __init__(self, known: frozenset[str] | set[str] = frozenset(), cell: int | None = None):
+    `known` names are bound before the code starts; `origins` maps imported names to their
+    dotted origin (`np` → `numpy`); `functions` holds what earlier code's functions do.
+    """
+
+    def __init__(
+        self,
+        known: frozenset[str] | set[str] = frozenset(),
+        cell: int | None = None,
+        origins: dict[str, str] | None = None,
+        functions: dict[str, Function] | None = None,
+    ):
         self.facts = CodeFacts()
         self._cell = cell
         self._bound: set[str] = set(known)
         self._seen: set[str] = set()
         self._late_seen: set[str] = set()
+        self.origins: dict[str, str] = dict(origins or {})
+        self.functions: dict[str, Function] = dict(functions or {})
+        self._statement: ast.stmt | None = None
+        self._code = ""
 
     def add_cell(self, source: str, cell: int | None) -> ast.Module:
         tree = parse(source, cell)
         self._cell = cell
+        self._code = to_python(source, cell)
         for stmt in tree.body:
-            _Visitor(self).visit(stmt)
-            _collect_shown(stmt, self.facts.shown)
+            self._statement = stmt
+            _visitor(self).visit(stmt)
+            collect_shown(stmt, self.facts.shown)
+        self._statement = None
+        self.facts.origins = dict(self.origins)
         return tree
 
     # --- callbacks from the visitor -------------------------------------------------------
@@ -134,221 +203,104 @@ class NameAnalyser:
             self.facts.reads.append(Reads(name, self._cell))
 
     def late_read(self, name: str) -> None:
+        # Bound earlier in this code: the function sees this code's own value.
+        if name in self._bound:
+            return
         if name not in self._late_seen:
             self._late_seen.add(name)
             self.facts.late_reads.append(Reads(name, self._cell))
 
-    def bind(self, name: str) -> None:
+    def bind(self, name: str, origin: str | None = None, statement: str | None = None) -> None:
         self._bound.add(name)
+        self._write(name)
+        self.facts.changed.pop(name, None)
+        self.facts.unpassable.pop(name, None)
+        if origin is None:
+            self.origins.pop(name, None)
+            self.facts.imported.pop(name, None)
+        else:
+            self.origins[name] = origin
+            if statement is not None:
+                self.facts.imported[name] = statement
+
+    def change(self, name: str) -> None:
+        """The object `name` refers to may be changed in place here."""
+        if name in self.origins:  # a module (or an imported function): a global setting
+            self.setting()
+            return
+        self.read(name)
+        self._bound.add(name)
+        self._write(name)
+        self.facts.changed.setdefault(name, self._cell)
+
+    def delete(self, name: str) -> None:
+        self.read(name)
+        self._bound.discard(name)
+        self._write(name)
+        self.facts.deleted[name] = self._cell
+        self.origins.pop(name, None)
+
+    def _write(self, name: str) -> None:
         if name not in self.facts.writes:
             self.facts.writes.append(name)
+        self.facts.write_cells[name] = self._cell
+        self.facts.deleted.pop(name, None)
+
+    def setting(self) -> None:
+        """The current top-level statement changes a library's or the interpreter's state."""
+        stmt = self._statement
+        if stmt is None:
+            return
+        source = ast.get_source_segment(self._code, stmt) or ast.unparse(stmt)
+        if any(s.source == source and s.cell == self._cell for s in self.facts.settings):
+            return
+        simple = isinstance(stmt, (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign))
+        self.facts.settings.append(Statement(source, self._cell, replayable=simple))
+
+    def star(self, statement: str) -> None:
+        self.facts.star_import = True
+        self.facts.star_imports.append(Statement(statement, self._cell))
+
+    def statement_source(self) -> str | None:
+        stmt = self._statement
+        if stmt is None:
+            return None
+        return ast.get_source_segment(self._code, stmt) or ast.unparse(stmt)
 
 
-class _Visitor(ast.NodeVisitor):
-    """Visits one top-level statement in evaluation order, reporting to a `NameAnalyser`."""
+def _visitor(analyser: NameAnalyser):
+    from .visitor import Visitor  # the visitor builds NameAnalysers for nested scopes
 
-    def __init__(self, sink: NameAnalyser):
-        self.sink = sink
-
-    def visit_Name(self, node: ast.Name) -> None:
-        if isinstance(node.ctx, ast.Load):
-            self.sink.read(node.id)
-        else:
-            self.sink.bind(node.id)
-
-    def visit_Assign(self, node: ast.Assign) -> None:
-        self.visit(node.value)
-        for target in node.targets:
-            self.visit(target)
-
-    def visit_AugAssign(self, node: ast.AugAssign) -> None:
-        self.visit(node.value)
-        if isinstance(node.target, ast.Name):
-            self.sink.read(node.target.id)
-        self.visit(node.target)
-
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-        if node.value is not None:
-            self.visit(node.value)
-            self.visit(node.target)
-
-    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
-        self.visit(node.value)
-        self.visit(node.target)
-
-    def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
-        self.visit(node.iter)
-        self.visit(node.target)
-        for stmt in node.body + node.orelse:
-            self.visit(stmt)
-
-    visit_AsyncFor = visit_For
-
-    def visit_Import(self, node: ast.Import) -> None:
-        for alias in node.names:
-            self.sink.facts.modules.add(alias.name.split(".")[0])
-            self.sink.bind(alias.asname or alias.name.split(".")[0])
-
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        if node.module and not node.level:
-            self.sink.facts.modules.add(node.module.split(".")[0])
-        for alias in node.names:
-            if alias.name == "*":
-                self.sink.facts.star_import = True
-            else:
-                self.sink.bind(alias.asname or alias.name)
-
-    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        for expr in [*node.decorator_list, *node.args.defaults, *node.args.kw_defaults]:
-            if expr is not None:
-                self.visit(expr)
-        self.sink.bind(node.name)
-        self._late_scope(node.args, node.body)
-
-    visit_AsyncFunctionDef = visit_FunctionDef
-
-    def visit_Lambda(self, node: ast.Lambda) -> None:
-        for expr in [*node.args.defaults, *node.args.kw_defaults]:
-            if expr is not None:
-                self.visit(expr)
-        self._late_scope(node.args, [node.body])
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        for expr in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
-            self.visit(expr)
-        self.sink.bind(node.name)
-        self._late_scope(None, node.body)
-
-    def _late_scope(self, args: ast.arguments | None, body: list[ast.AST]) -> None:
-        """Names a function body reads from globals, resolved when it is called."""
-        local = _Scope()
-        if args is not None:
-            for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
-                if a is not None:
-                    local.bound.add(a.arg)
-        for stmt in body:
-            _BindingsCollector(local).visit(stmt)
-        inner = NameAnalyser(local.bound - local.declared_global, self.sink._cell)
-        for stmt in body:
-            _Visitor(inner).visit(stmt)
-        for r in [*inner.facts.reads, *inner.facts.late_reads]:
-            if r.name not in local.bound or r.name in local.declared_global:
-                self.sink.late_read(r.name)
-        for name in local.declared_global & set(inner.facts.writes):
-            self.sink.bind(name)
-        self.sink.facts.modules |= inner.facts.modules
-
-    def _comprehension(self, node, elements: list[ast.AST]) -> None:
-        # The first iterable runs in the enclosing scope; targets are local to the comprehension.
-        first, *rest = node.generators
-        self.visit(first.iter)
-        local = {
-            n.id for gen in node.generators for n in ast.walk(gen.target) if isinstance(n, ast.Name)
-        }
-        outer_bound = set(self.sink._bound)
-        for gen in node.generators:
-            if gen is not first:
-                self.visit(gen.iter)
-            _BindTargets(self.sink).visit(gen.target)
-            for cond in gen.ifs:
-                self.visit(cond)
-        for element in elements:
-            self.visit(element)
-        # Comprehension variables do not leak into the enclosing scope (walrus targets do).
-        leaked = (self.sink._bound - outer_bound) & local
-        self.sink._bound -= leaked
-        for name in leaked:
-            if name in self.sink.facts.writes:
-                self.sink.facts.writes.remove(name)
-
-    def visit_ListComp(self, node: ast.ListComp) -> None:
-        self._comprehension(node, [node.elt])
-
-    visit_SetComp = visit_ListComp
-    visit_GeneratorExp = visit_ListComp
-
-    def visit_DictComp(self, node: ast.DictComp) -> None:
-        self._comprehension(node, [node.key, node.value])
-
-    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
-        if node.type is not None:
-            self.visit(node.type)
-        if node.name:
-            self.sink.bind(node.name)
-        for stmt in node.body:
-            self.visit(stmt)
-
-    def visit_Global(self, node: ast.Global) -> None:
-        pass
-
-    def visit_MatchAs(self, node: ast.MatchAs) -> None:
-        if node.pattern is not None:
-            self.visit(node.pattern)
-        if node.name:
-            self.sink.bind(node.name)
-
-    def visit_MatchStar(self, node: ast.MatchStar) -> None:
-        if node.name:
-            self.sink.bind(node.name)
-
-    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
-        self.generic_visit(node)
-        if node.rest:
-            self.sink.bind(node.rest)
+    return Visitor(analyser)
 
 
-class _BindTargets(_Visitor):
-    """Visits an assignment target: every name in it is bound."""
+def definitions(source: str, cell: int | None = None) -> dict[str, set[str]]:
+    """For each name a helper cell defines at top level, the global names its code reads."""
+    out: dict[str, set[str]] = {}
+    for stmt in parse(source, cell).body:
+        analyser = NameAnalyser(cell=cell)
+        _visitor(analyser).visit(stmt)
+        reads = {r.name for r in [*analyser.facts.reads, *analyser.facts.late_reads]}
+        for name in analyser.facts.writes:
+            out.setdefault(name, set()).update(reads - {name})
+    return out
 
 
-@dataclass
-class _Scope:
-    bound: set[str] = field(default_factory=set)
-    declared_global: set[str] = field(default_factory=set)
+def analyse(
+    cells: list[tuple[str, int | None]],
+    known=frozenset(),
+    origins: dict[str, str] | None = None,
+    functions: dict[str, Function] | None = None,
+) -> CodeFacts:
+    """Facts about a sequence of (source, cell number) run in order in one namespace."""
+    analyser = NameAnalyser(known, origins=origins, functions=functions)
+    for source, cell in cells:
+        analyser.add_cell(source, cell)
+    analyser.facts.origins = dict(analyser.origins)
+    return analyser.facts
 
 
-class _BindingsCollector(ast.NodeVisitor):
-    """Names bound anywhere in a function body (Python makes them local), not in nested scopes."""
-
-    def __init__(self, scope: _Scope):
-        self.scope = scope
-
-    def visit_Name(self, node: ast.Name) -> None:
-        if not isinstance(node.ctx, ast.Load):
-            self.scope.bound.add(node.id)
-
-    def visit_FunctionDef(self, node) -> None:
-        self.scope.bound.add(node.name)
-
-    visit_AsyncFunctionDef = visit_FunctionDef
-    visit_ClassDef = visit_FunctionDef
-
-    def visit_Lambda(self, node) -> None:
-        pass
-
-    def visit_Import(self, node) -> None:
-        for alias in node.names:
-            self.scope.bound.add(alias.asname or alias.name.split(".")[0])
-
-    visit_ImportFrom = visit_Import
-
-    def visit_Global(self, node) -> None:
-        self.scope.declared_global.update(node.names)
-
-    visit_Nonlocal = visit_Global
-
-    def visit_ExceptHandler(self, node) -> None:
-        if node.name:
-            self.scope.bound.add(node.name)
-        self.generic_visit(node)
-
-    def visit_ListComp(self, node) -> None:
-        pass
-
-    visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_ListComp
-
-
-def _collect_shown(stmt: ast.stmt, shown: list[str]) -> None:
+def collect_shown(stmt: ast.stmt, shown: list[str]) -> None:
     """Names a metrics cell shows: `print(acc)`, `display(acc)` or a bare `acc`."""
     names: list[str] = []
     if isinstance(stmt, ast.Expr):
@@ -366,23 +318,3 @@ def _collect_shown(stmt: ast.stmt, shown: list[str]) -> None:
     for name in names:
         if name not in shown:
             shown.append(name)
-
-
-def definitions(source: str, cell: int | None = None) -> dict[str, set[str]]:
-    """For each name a helper cell defines at top level, the global names its code reads."""
-    out: dict[str, set[str]] = {}
-    for stmt in parse(source, cell).body:
-        analyser = NameAnalyser(cell=cell)
-        _Visitor(analyser).visit(stmt)
-        reads = {r.name for r in [*analyser.facts.reads, *analyser.facts.late_reads]}
-        for name in analyser.facts.writes:
-            out.setdefault(name, set()).update(reads - {name})
-    return out
-
-
-def analyse(cells: list[tuple[str, int | None]], known=frozenset()) -> CodeFacts:
-    """Facts about a sequence of (source, cell number) run in order in one namespace."""
-    analyser = NameAnalyser(known)
-    for source, cell in cells:
-        analyser.add_cell(source, cell)
-    return analyser.facts

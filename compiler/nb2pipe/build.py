@@ -35,14 +35,16 @@ def step_notebook(pipeline: Pipeline, step: Step) -> dict:
                     f"{kind}-{cell.number}", cell.source, cell.tags, role=kind, cell=cell.number
                 )
             )
-    cells.append(code_cell("load-inputs", _load_source(step), role="load"))
+    if step.replay:
+        cells.append(code_cell("replay", _replay_source(step), role="replay"))
+    cells.append(code_cell("load-inputs", _load_source(pipeline, step), role="load"))
     for cell in step.cells:
         cell_id = f"cell-{cell.number}"
         if cell.kind == "markdown":
             cells.append(markdown_cell(cell_id, cell.source, cell=cell.number))
         else:
             cells.append(code_cell(cell_id, cell.source, cell.tags, cell=cell.number))
-    cells.append(code_cell("save-outputs", _save_source(step), role="save"))
+    cells.append(code_cell("save-outputs", _save_source(pipeline, step), role="save"))
     return new_notebook(cells, pipeline.kernel, pipeline.language)
 
 
@@ -72,22 +74,58 @@ def _parameters_source(pipeline: Pipeline, step: Step) -> str:
     return "\n".join(lines)
 
 
-def _load_source(step: Step) -> str:
+def _replay_source(step: Step) -> str:
+    lines = [
+        "# nb2pipe: what earlier steps did to the session (imports, settings) that Run All",
+        "# has done by now, re-run here.",
+    ]
+    for cell in step.replay:
+        lines.append(
+            f"{cell.source}  # cell {cell.number}" if "\n" not in cell.source else cell.source
+        )
+    return "\n".join(lines)
+
+
+def _watches_random(pipeline: Pipeline, step: Step) -> bool:
+    """A step outside the random-state chain of a notebook that seeds: watched for draws."""
+    return not step.random_state and any(s.random_state for s in pipeline.steps)
+
+
+def _load_source(pipeline: Pipeline, step: Step) -> str:
     lines = [
         "# nb2pipe: load this step's inputs, as saved by the upstream steps.",
         f"from nb2pipe import artifacts as {RUNTIME_ALIAS}",
     ]
     if step.inputs:
         lines.append("")
-    lines += [
-        f'{i.name} = {RUNTIME_ALIAS}.load({RUN_DIR_PARAM}, "{i.producer}", "{i.name}")'
-        for i in step.inputs
-    ]
+    for i in step.inputs:
+        lines.append(
+            f'{i.name} = {RUNTIME_ALIAS}.load({RUN_DIR_PARAM}, "{i.producer}", "{i.name}")'
+        )
+        if i.changed_later:
+            lines.append(
+                f"{RUNTIME_ALIAS}.check_not_shared({RUN_DIR_PARAM}, "
+                f'"{i.producer}", "{i.name}", {i.changed_later!r}, {i.cell})'
+            )
+    if step.random_from:
+        lines.append("# Continue from the global random state of the step before, as Run All does.")
+        lines.append(f'{RUNTIME_ALIAS}.restore_random_state({RUN_DIR_PARAM}, "{step.random_from}")')
+    elif _watches_random(pipeline, step):
+        lines.append(f"{RUNTIME_ALIAS}.watch_random_state()")
+    if step.guard:
+        lines.append("# Later steps read these too: they must leave this step unchanged.")
+        lines.append(f"{RUNTIME_ALIAS}.watch({', '.join(f'{n}={n}' for n in step.guard)})")
     return "\n".join(lines)
 
 
-def _save_source(step: Step) -> str:
+def _save_source(pipeline: Pipeline, step: Step) -> str:
     lines = ["# nb2pipe: save this step's outputs for downstream steps."]
+    cell = step.first_cell
+    if step.guard:
+        args = ", ".join(f"{n}={n}" for n in step.guard)
+        lines.append(f'{RUNTIME_ALIAS}.check_unchanged("{step.name}", {cell}, {args})')
+    if _watches_random(pipeline, step):
+        lines.append(f'{RUNTIME_ALIAS}.check_random_state({RUN_DIR_PARAM}, "{step.name}", {cell})')
     if step.outputs:
         lines.append(f"{RUNTIME_ALIAS}.save(")
         lines.append(f'    {RUN_DIR_PARAM}, "{step.name}",')
@@ -95,6 +133,8 @@ def _save_source(step: Step) -> str:
         lines.append(")")
     else:
         lines.append(f'{RUNTIME_ALIAS}.save({RUN_DIR_PARAM}, "{step.name}")')
+    if step.random_state:
+        lines.append(f'{RUNTIME_ALIAS}.save_random_state({RUN_DIR_PARAM}, "{step.name}")')
     if step.metrics:
         args = ", ".join(f"{m}={m}" for m in step.metrics)
         lines.append(f'{RUNTIME_ALIAS}.save_metrics({RUN_DIR_PARAM}, "{step.name}", {args})')

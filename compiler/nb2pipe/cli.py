@@ -49,9 +49,17 @@ def compile(notebook: Path, output: Path | None) -> None:
     from .compile import compile_notebook
 
     pipeline = compile_notebook(notebook)
+    _warn(pipeline, notebook)
     output = output or default_output(notebook)
     written = write_compiled(pipeline, output, notebook)
     click.echo(f"compiled {len(pipeline.steps)} steps into {output}/ ({len(written)} files)")
+
+
+def _warn(pipeline, notebook: Path) -> None:
+    from .errors import warning_line
+
+    for hazard in pipeline.warnings:
+        click.echo(warning_line(str(notebook), hazard.cell, hazard.message), err=True)
 
 
 def default_output(notebook: Path) -> Path:
@@ -65,7 +73,9 @@ def show(notebook: Path) -> None:
     from .compile import compile_notebook
     from .show import text
 
-    click.echo(text(compile_notebook(notebook)))
+    pipeline = compile_notebook(notebook)
+    _warn(pipeline, notebook)
+    click.echo(text(pipeline))
 
 
 @main.command()
@@ -92,10 +102,9 @@ def check(notebook: Path, fmt: str) -> None:
         raise
     if fmt == "json":
         click.echo(json.dumps(summary(pipeline), indent=1))
-    else:
-        click.echo(
-            f"ok: {notebook}: {len(pipeline.steps)} steps, {len(pipeline.params)} parameters"
-        )
+        return
+    _warn(pipeline, notebook)
+    click.echo(f"ok: {notebook}: {len(pipeline.steps)} steps, {len(pipeline.params)} parameters")
 
 
 @main.command()
@@ -108,10 +117,10 @@ def tags() -> None:
         click.echo(f"{row['example']:<24} {row['meaning']}{aliases}")
 
 
-def _parse_params(pairs: tuple[tuple[str, str], ...], pipeline) -> dict:
+def _parse_params(pairs: tuple[tuple[str, str], ...], pipeline, raw=()) -> dict:
     from .parameters import from_command_line
 
-    return from_command_line(pipeline.params, pairs)
+    return from_command_line(pipeline.params, pairs, raw)
 
 
 source_arg = click.argument(
@@ -128,9 +137,21 @@ params_opt = click.option(
 )
 
 
+raw_opt = click.option(
+    "-r",
+    "--param-raw",
+    "raw_params",
+    nargs=2,
+    multiple=True,
+    metavar="NAME VALUE",
+    help="Set a parameter to VALUE as text, verbatim (papermill's -r).",
+)
+
+
 @main.command()
 @source_arg
 @params_opt
+@raw_opt
 @click.option("--max-parallel", type=click.IntRange(min=1), help="Steps at once (default: cores).")
 @click.option("--force", is_flag=True, help="Run every step, ignoring the cache.")
 @click.option("--resume", metavar="RUN", help="Continue RUN: finished steps are kept.")
@@ -149,14 +170,16 @@ params_opt = click.option(
     type=click.Path(path_type=Path),
     help="Where runs and the cache live (default: .nb2pipe in the project root).",
 )
-def run(source, params, max_parallel, force, resume, from_step, only, isolation, workspace):
+def run(
+    source, params, raw_params, max_parallel, force, resume, from_step, only, isolation, workspace
+):
     """Compile and run the pipeline locally: parallel, cached, resumable."""
     from .runner import load_pipeline, run_pipeline
-    from .runner.progress import TerminalProgress
+    from .runner.progress import TerminalProgress, WarningPrinter
 
     pipeline, _ = load_pipeline(source)
-    values = _parse_params(params, pipeline)
-    observers = [TerminalProgress(), *_tracking_observers()]
+    values = _parse_params(params, pipeline, raw_params)
+    observers = [TerminalProgress(), WarningPrinter(str(source)), *_tracking_observers()]
     try:
         result = run_pipeline(
             source,  # a path: relative data paths resolve against the notebook's folder
@@ -214,14 +237,15 @@ def _tracking_observers() -> list:
 @main.command()
 @source_arg
 @params_opt
+@raw_opt
 @click.option("--workspace", type=click.Path(path_type=Path))
-def status(source, params, workspace):
+def status(source, params, raw_params, workspace):
     """Say per step whether the next run would execute it, and why."""
     from .runner import load_pipeline
     from .runner.status import step_status
 
     pipeline, notebook = load_pipeline(source)
-    values = _parse_params(params, pipeline)
+    values = _parse_params(params, pipeline, raw_params)
     rows = step_status(pipeline, notebook, values, workspace)
     width = max(len(r["step"]) for r in rows)
     for row in rows:

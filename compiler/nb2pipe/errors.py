@@ -31,6 +31,14 @@ class Nb2PipeError(Exception):
         return ": ".join([*where, self.message])
 
 
+def warning_line(file: str | None, cell: int | None, message: str) -> str:
+    """A hazard that does not stop the pipeline, as one line: ``warning: FILE: cell N: …``."""
+    where = [file] if file else []
+    if cell:
+        where.append(f"cell {cell}")
+    return "warning: " + ": ".join([*where, message])
+
+
 class NotebookError(Nb2PipeError):
     """The file is not a readable Jupyter notebook."""
 

@@ -33,6 +33,18 @@ class Input:
 
     name: str
     producer: str
+    # Other variables of the producer that a step in between changes in place: if `name` was
+    # the same object as one of them there, Run All's `name` has the change (checked at load).
+    changed_later: list[str] = field(default_factory=list)
+    cell: int | None = None  # where this step first reads it
+
+
+@dataclass
+class Hazard:
+    """Something that may make the pipeline differ from Run All, said as a `warning:` line."""
+
+    cell: int | None
+    message: str
 
 
 @dataclass
@@ -46,6 +58,18 @@ class Step:
     params: list[str] = field(default_factory=list)  # parameters its code (or helpers) reads
     metrics: list[str] = field(default_factory=list)
     imports: list[str] = field(default_factory=list)  # top-level modules, sorted
+    # Statements of earlier steps re-run before this step's cells: the imports of names it
+    # uses, star imports, and global settings (`pd.set_option`, `%matplotlib`…), as in Run All.
+    replay: list[Cell] = field(default_factory=list)
+    # Inputs a later step also reads in the same version: a change this step makes to them
+    # unseen by the analysis would be lost, so the runtime checks they come out unchanged.
+    guard: list[str] = field(default_factory=list)
+    # Global random state carried along the notebook order when the notebook seeds it.
+    random_from: str | None = None  # restore the state this step left; None: as imports leave it
+    random_state: bool = False  # save the state this step leaves, for the next one
+    files_read: list[str] = field(default_factory=list)  # paths named in reading code
+    files_written: list[str] = field(default_factory=list)  # paths written (and `outputs:`)
+    changes_settings: bool = False  # its kernel is not reused: settings would leak
     image: str | None = None
     requirements: list[str] = field(default_factory=list)
     resources: Resources = field(default_factory=Resources)
@@ -72,6 +96,7 @@ class Pipeline:
     imports: list[Cell] = field(default_factory=list)
     functions: list[Cell] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
+    warnings: list[Hazard] = field(default_factory=list)
 
     def step(self, name: str) -> Step:
         for step in self.steps:
@@ -177,11 +202,12 @@ def pipeline_from_dict(data: dict) -> Pipeline:
         s["cells"] = cells(s.get("cells"))
         s["inputs"] = [Input(**i) for i in s.get("inputs", [])]
         s["resources"] = Resources(**s.get("resources", {}))
+        s["replay"] = cells(s.get("replay"))
         steps.append(Step(**s))
     rest = {
         k: v
         for k, v in data.items()
-        if k not in ("format", "params", "imports", "functions", "steps")
+        if k not in ("format", "params", "imports", "functions", "steps", "warnings")
     }
     return Pipeline(
         **rest,
@@ -189,6 +215,7 @@ def pipeline_from_dict(data: dict) -> Pipeline:
         imports=cells(data.get("imports")),
         functions=cells(data.get("functions")),
         steps=steps,
+        warnings=[Hazard(**w) for w in data.get("warnings", [])],
     )
 
 

@@ -111,23 +111,60 @@ def _a(type_name: str) -> str:
     return f"an {type_name}" if type_name[0] in "aeiou" else f"a {type_name}"
 
 
+_TRUE = frozenset({"True", "true", "TRUE", "1", "yes", "on"})
+_FALSE = frozenset({"False", "false", "FALSE", "0", "no", "off"})
+
+
 def coerce(param: Param, raw: str) -> Any:
-    """Turn a command-line string (`-p name value`) into a value of the parameter's type."""
+    """Turn a command-line string (`-p name value`) into a value of the parameter's type.
+
+    As papermill's `-p`: `None` sets None whatever the type, and a parameter whose default is
+    None takes any value, typed as papermill would (True/False, int, float, a literal, else the
+    text). `-r NAME VALUE` (`raw=True`) passes the text itself to a string parameter.
+    """
+    if raw == "None":
+        return None
     if param.type == "str":
         return raw
+    if param.type == "None":
+        return _untyped(raw)
+    if param.type == "bool":
+        if raw in _TRUE or raw in _FALSE:
+            return raw in _TRUE
+        raise ParameterError(
+            f"parameter {param.name!r} expects a bool (true/false, True/False, 1/0), got {raw!r}"
+        )
     try:
         value = ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
         raise ParameterError(
             f"parameter {param.name!r} expects {_a(param.type)}, got {raw!r}"
         ) from None
     if param.type == "float" and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    expected = param.type
     actual = TYPES.get(type(value), type(value).__name__)
-    if expected not in ("None", actual):
-        raise ParameterError(f"parameter {param.name!r} expects {_a(expected)}, got {raw!r}")
+    if actual != param.type:
+        raise ParameterError(f"parameter {param.name!r} expects {_a(param.type)}, got {raw!r}")
     return value
+
+
+def _untyped(raw: str) -> Any:
+    """papermill's typing of a `-p` value: booleans, numbers and literals, else the text."""
+    if raw in ("True", "true"):
+        return True
+    if raw in ("False", "false"):
+        return False
+    for kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            pass
+    if raw[:1] in "[{(\"'":
+        try:
+            return ast.literal_eval(raw)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            pass
+    return raw
 
 
 def suggestion(name: str, known) -> str:
@@ -141,12 +178,14 @@ def suggestion(name: str, known) -> str:
     return f"parameters: {', '.join(known)}" if known else "the notebook has no parameters"
 
 
-def from_command_line(params: list[Param], pairs) -> dict[str, Any]:
-    """`-p NAME VALUE` pairs as typed values; an unknown name or a bad value is one error."""
+def from_command_line(params: list[Param], pairs, raw_pairs=()) -> dict[str, Any]:
+    """`-p NAME VALUE` pairs as typed values, `-r NAME VALUE` pairs as text; an unknown name
+    or a bad value is one error."""
     known = {p.name: p for p in params}
     values = {}
-    for name, raw in pairs:
+    for (name, text), raw in [*((p, False) for p in pairs), *((p, True) for p in raw_pairs)]:
         if name not in known:
-            raise ParameterError(f"-p {name}: unknown parameter ({suggestion(name, known)})")
-        values[name] = coerce(known[name], raw)
+            flag = "-r" if raw else "-p"
+            raise ParameterError(f"{flag} {name}: unknown parameter ({suggestion(name, known)})")
+        values[name] = text if raw else coerce(known[name], text)
     return values

@@ -21,7 +21,7 @@ def edges(pipeline: Pipeline) -> list[tuple[str, str, list[str]]]:
     out = []
     for step in pipeline.steps:
         for up in step.upstream:
-            names = sorted(i.name for i in step.inputs if i.producer == up)
+            names = sorted({i.name for i in step.inputs if i.producer == up})
             out.append((up, step.name, names))
     return out
 
@@ -53,13 +53,25 @@ def text(pipeline: Pipeline) -> str:
     if pipe_edges:
         lines.append("edges")
         for up, down, names in pipe_edges:
-            carried = ", ".join(names) if names else "(after: order only)"
+            carried = ", ".join(names) if names else f"({_order(pipeline, up, down)})"
             lines.append(f"  {up} → {down}: {carried}")
         lines.append("")
     lines.append("graph")
     for depth, names in enumerate(layers(pipeline)):
         lines.append(f"  {depth + 1}. " + "  ".join(names))
     return "\n".join(lines)
+
+
+def _order(pipeline: Pipeline, up: str, down: str) -> str:
+    """Why `down` waits for `up` when no variable passes between them."""
+    step, upstream = pipeline.step(down), pipeline.step(up)
+    if up in step.after:
+        return "after: order only"
+    if step.random_from == up:
+        return "global random state"
+    named = set(step.files_read) | set(step.files_written) | {f"{m}.py" for m in step.imports}
+    files = sorted(named & set(upstream.files_written))
+    return f"file {', '.join(files)}" if files else "order"
 
 
 def summary(pipeline: Pipeline) -> dict:
@@ -82,6 +94,7 @@ def summary(pipeline: Pipeline) -> dict:
         ],
         "edges": [{"from": a, "to": b, "names": n} for a, b, n in edges(pipeline)],
         "layers": layers(pipeline),
+        "warnings": [{"cell": w.cell, "message": w.message} for w in pipeline.warnings],
     }
 
 

@@ -5,7 +5,8 @@ through this module. Three dialects are understood:
 
 * ours (see DESIGN.md): ``parameters``, ``imports``, ``functions``, ``step:NAME``,
   ``after:A,B``, ``skip``, ``metrics``, ``image:REF``, ``requirements:PKG,PKG``, ``cpu:N``,
-  ``memory:SIZE``, ``gpu:N``, ``cache:off``, ``retries:N``, ``timeout:SECONDS``;
+  ``memory:SIZE``, ``gpu:N``, ``cache:off``, ``retries:N``, ``timeout:SECONDS``,
+  ``inputs:PATH,PATH`` and ``outputs:PATH,PATH`` (files, beyond the paths found in the code);
 * Kubeflow Kale's: ``block:NAME``, ``prev:NAME``, ``pipeline-parameters``,
   ``pipeline-metrics``, ``limit:KEY:VALUE`` (plus ``imports``/``functions``/``skip``/``image:``);
 * papermill's ``parameters``.
@@ -56,6 +57,8 @@ PREFIXES = {
     "cache": "cache",
     "retries": "retries",
     "timeout": "timeout",
+    "inputs": "inputs",
+    "outputs": "outputs",
 }
 
 _ON = {"on", "true", "yes", "enabled"}
@@ -110,6 +113,8 @@ class CellTags:
     cache: bool | None = None
     retries: int | None = None
     timeout: float | None = None
+    inputs: list[str] = field(default_factory=list)  # files the step reads
+    outputs: list[str] = field(default_factory=list)  # files the step writes
     foreign: list[str] = field(default_factory=list)
 
     @property
@@ -125,6 +130,8 @@ class CellTags:
             or self.cache is not None
             or self.retries is not None
             or self.timeout is not None
+            or self.inputs
+            or self.outputs
         )
 
 
@@ -217,6 +224,11 @@ def _apply_prefixed(out: CellTags, kind: str, value: str, tag: str, fail) -> Non
         if not value.isdigit():
             raise fail(f"bad tag {tag!r}: retries is a whole number, e.g. retries:2")
         out.retries = int(value)
+    elif kind in ("inputs", "outputs"):
+        for path in filter(None, (v.strip() for v in value.split(","))):
+            if "\0" in path or "\n" in path:
+                raise fail(f"bad path {path!r} in {tag!r}")
+            getattr(out, kind).append(path)
     elif kind == "timeout":
         try:
             seconds = float(value)
@@ -257,6 +269,8 @@ def grammar() -> list[dict]:
         ("cache", "on|off", "policy", "reuse earlier results when nothing changed"),
         ("retries", "N", "policy", "re-run a failed step up to N times"),
         ("timeout", "SECONDS", "policy", "fail the step after this long"),
+        ("inputs", "PATH[,PATH]", "files", "files the step reads: edits re-run it"),
+        ("outputs", "PATH[,PATH]", "files", "files the step writes: readers run after it"),
     ]
     aliases = {
         "parameters": ["pipeline-parameters"],
@@ -291,4 +305,6 @@ _EXAMPLES = {
     "cache": "off",
     "retries": "2",
     "timeout": "600",
+    "inputs": "data/train.csv",
+    "outputs": "reports/summary.csv",
 }

@@ -40,13 +40,15 @@ def test_augmented_assignment_reads_its_target():
     assert reads("total += step") == ["step", "total"]
     assert writes("total += step") == ["total"]
     assert reads("stats.count += 1") == ["stats"]
-    assert writes("stats.count += 1") == []
+    assert writes("stats.count += 1") == ["stats"]  # the object changes: a new version
 
 
-def test_attribute_and_subscript_assignment_read_the_object():
+def test_attribute_and_subscript_assignment_read_and_change_the_object():
     assert reads("df['x'] = values") == ["values", "df"]
-    assert writes("df['x'] = values") == []
+    assert writes("df['x'] = values") == ["df"]
+    assert facts("df['x'] = values").changed == {"df": 1}
     assert reads("model.coef_ = w") == ["w", "model"]
+    assert writes("model.coef_ = w") == ["model"]
 
 
 def test_tuple_unpacking_binds_every_name():
@@ -345,3 +347,104 @@ def test_name_analyser_accumulates_over_cells():
 def test_kernel_names_are_builtins():
     for name in ["print", "len", "display", "get_ipython", "In", "Out", "__name__"]:
         assert name in BUILTIN_NAMES
+
+
+# --- in-place changes, deletions, and what calls do (effects.py) -------------------------------
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "df.dropna(inplace=True)",
+        "df['a'].fillna(0, inplace=True)",
+        "names.append(1)",
+        "model.fit(X, y)",
+        "pipe.named_steps['clf'].fit(X, y)",
+        "obj.custom_method()",
+        "rng.normal()",
+        "np.copyto(df, other)",
+        "np.add(a, b, out=df)",
+    ],
+)
+def test_calls_that_may_change_an_object(source):
+    f = analyse([("import numpy as np\n" + source, 1)])
+    changed = set(f.changed)
+    assert changed & {"df", "names", "model", "pipe", "obj", "rng"}, source
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "df.head()",
+        "df.describe()",
+        "df.groupby('k').agg('mean').reset_index()",
+        "df['a'].sum()",
+        "df.drop(columns='a')",
+        "model.predict(X)",
+        "print(df)",
+        "len(names)",
+        "df.plot()",
+    ],
+)
+def test_calls_that_only_read(source):
+    assert facts(source).changed == {}
+
+
+def test_a_module_is_never_changed_data_but_a_setting():
+    f = analyse(
+        [("import pandas as pd\npd.options.display.max_rows = 5\npd.set_option('a', 1)", 1)]
+    )
+    assert f.changed == {}
+    assert [s.source for s in f.settings] == [
+        "pd.options.display.max_rows = 5",
+        "pd.set_option('a', 1)",
+    ]
+
+
+def test_a_function_that_changes_its_argument_or_a_global():
+    f = facts(
+        "def add(frame, value=1):\n    frame['f'] = value\n"
+        "def bump():\n    counts['k'] += 1\n"
+        "add(df)\nbump()"
+    )
+    assert f.functions["add"].changes_params == {"frame"}
+    assert f.functions["bump"].changes_globals == {"counts"}
+    assert set(f.changed) == {"df", "counts"}
+
+
+def test_del_of_a_whole_name_is_a_deletion():
+    f = facts("del x")
+    assert f.deleted == {"x": 1}
+    assert facts("del x\nx = 2").deleted == {}
+
+
+def test_random_state_seeds_and_draws():
+    seeded = analyse([("import numpy as np\nnp.random.seed(0)", 1)])
+    assert seeded.seeds_random and not seeded.draws_random
+    drawn = analyse([("import random\nx = random.random()", 1)])
+    assert drawn.draws_random and not drawn.seeds_random
+    own = analyse([("import numpy as np\nrng = np.random.default_rng(0)\nx = rng.random()", 1)])
+    assert not own.draws_random
+    explicit = analyse([("from sklearn.svm import SVC\nm = SVC(random_state=0)", 1)])
+    assert not explicit.draws_random
+
+
+def test_values_that_cannot_be_saved_are_noted_with_their_cell():
+    f = analyse([("import threading\nlock = threading.Lock()", 4)])
+    assert f.unpassable == {"lock": ("a lock", 4)}
+    assert analyse([("lock = 1", 5)]).unpassable == {}
+
+
+def test_imported_names_remember_their_import_statement():
+    f = facts("import numpy as np\nfrom os import path as p")
+    assert f.imported == {"np": "import numpy as np", "p": "from os import path as p"}
+    assert f.origins == {"np": "numpy", "p": "os.path"}
+
+
+def test_a_function_body_read_of_a_name_bound_earlier_is_not_a_late_read():
+    assert late("x = 1\ndef f():\n    return x + y\n") == ["y"]
+
+
+def test_huge_cells_are_refused_before_parsing():
+    with pytest.raises(CodeError, match="too large to analyse"):
+        parse("x = 1\n" * 100_000, cell=3)

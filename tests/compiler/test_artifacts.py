@@ -339,8 +339,12 @@ class UpperText(artifacts.Serializer):
 @pytest.fixture
 def registry(monkeypatch):
     """A copy of the registry, so a test's registrations do not leak into others."""
-    monkeypatch.setattr(artifacts, "SERIALIZERS", dict(artifacts.SERIALIZERS))
-    return artifacts.SERIALIZERS
+    from nb2pipe.artifacts import serializers
+
+    copy = dict(serializers.SERIALIZERS)
+    monkeypatch.setattr(serializers, "SERIALIZERS", copy)
+    monkeypatch.setattr(artifacts, "SERIALIZERS", copy)
+    return copy
 
 
 def test_registered_serializer_takes_precedence(tmp_path, registry):

@@ -128,11 +128,12 @@ BAD_INPUTS = {
     "syntax_error": BadInput(
         _cells(code("x = 1", "step:a"), code("y = (", "step:b")), "line 1: .+", cell=2
     ),
-    "code_before_first_step": BadInput(
-        _cells(code("x = 1"), code("y = 2", "step:a")),
-        "code cell before the first step: .+",
+    "metrics_before_first_step": BadInput(
+        _cells(code("x = 1", "metrics"), code("y = 2", "step:a")),
+        "a metrics or step-settings tag before the first step: .+",
         cell=1,
     ),
+    "empty": BadInput(_cells(), "the notebook has no code to run: .+", cell=None),
 }
 
 
@@ -388,7 +389,7 @@ def test_check_json_shape():
     result = invoke("check", "--format", "json", EXAMPLE)
     assert result.exit_code == 0
     data = json.loads(result.stdout)
-    assert set(data) == {"ok", "pipeline", "parameters", "steps", "edges", "layers"}
+    assert set(data) == {"ok", "pipeline", "parameters", "steps", "edges", "layers", "warnings"}
     assert data["ok"] is True
     assert data["pipeline"] == "wine_quality"
     assert data["parameters"] == {

@@ -276,10 +276,9 @@ def test_only_a_parameters_cell_tagged(make_notebook):
     assert step.params == ["n"]
 
 
-def test_notebook_without_code_has_no_steps(make_notebook):
-    pipeline = compile_notebook(make_notebook(markdown("# Just notes")))
-    assert pipeline.steps == []
-    assert pipeline.description == "# Just notes"
+def test_notebook_without_code_is_refused(make_notebook):
+    with pytest.raises(GraphError, match="the notebook has no code to run"):
+        compile_notebook(make_notebook(markdown("# Just notes")))
 
 
 # --- description, skip, raw ------------------------------------------------------------------
@@ -578,10 +577,13 @@ def test_bad_tag_names_its_cell(make_notebook):
     assert str(e) == f"{e.file}: cell 2: {e.message}"
 
 
-def test_code_before_the_first_step(make_notebook):
-    e = error(make_notebook, code("x = 1"), code("y = 2", "step:a"), kind=TagError)
-    assert e.cell == 1
-    assert "code cell before the first step" in e.message
+def test_code_before_the_first_step_is_left_out_with_a_warning(make_notebook):
+    # Kale ignores untagged cells before the first step; we do too, but say so.
+    pipeline = compile_notebook(make_notebook(code("x = 1"), code("y = 2", "step:a")))
+    assert [c.number for c in pipeline.step("a").cells] == [2]
+    [warning] = pipeline.warnings
+    assert warning.cell == 1
+    assert warning.message.startswith("left out of the pipeline: it comes before the first")
 
 
 def test_second_parameters_cell(make_notebook):
@@ -681,4 +683,4 @@ def test_downstream(wine):
 
 
 def test_input_dataclass_in_ir(wine):
-    assert Input("model", "train") in wine.step("evaluate").inputs
+    assert Input("model", "train", cell=19) in wine.step("evaluate").inputs

@@ -209,6 +209,16 @@ def test_long_expression_is_shortened_in_the_message():
         (Param("sizes", [1], "list"), "[1, 2]", [1, 2]),
         (Param("shape", (1, 2), "tuple"), "(3, 4)", (3, 4)),
         (Param("maybe", None, "None"), "7", 7),
+        # papermill's conventions: a None default takes any value, typed as papermill types it
+        (Param("msg", None, "None"), "hello", "hello"),
+        (Param("msg", None, "None"), "1.5", 1.5),
+        (Param("msg", None, "None"), "true", True),
+        (Param("msg", None, "None"), "[1, 2]", [1, 2]),
+        (Param("flag", False, "bool"), "true", True),
+        (Param("flag", True, "bool"), "0", False),
+        (Param("flag", False, "bool"), "1", True),
+        (Param("name", "a", "str"), "None", None),  # papermill's spelling of None
+        (Param("n", 3, "int"), "None", None),
     ],
 )
 def test_coerce(param, raw, value):
@@ -223,7 +233,7 @@ def test_coerce(param, raw, value):
         (Param("n", 3, "int"), "five"),
         (Param("n", 3, "int"), "1.5"),
         (Param("lr", 0.1, "float"), "[1]"),
-        (Param("flag", True, "bool"), "1"),
+        (Param("flag", True, "bool"), "maybe"),
         (Param("sizes", [1], "list"), "(1,"),
     ],
 )

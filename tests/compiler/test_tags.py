@@ -299,6 +299,8 @@ def test_foreign_tags_keep_their_order_and_spelling():
 # --- grammar ----------------------------------------------------------------------------------
 
 OURS = {
+    "inputs",
+    "outputs",
     "parameters",
     "imports",
     "functions",
@@ -328,7 +330,7 @@ def test_grammar_rows_have_the_same_shape_and_are_json():
     rows = grammar()
     for row in rows:
         assert set(row) == {"name", "argument", "group", "meaning", "example", "aliases"}
-        assert row["group"] in {"role", "step", "container", "resources", "policy"}
+        assert row["group"] in {"role", "step", "container", "resources", "policy", "files"}
         assert row["meaning"]
         assert isinstance(row["aliases"], list)
     assert json.loads(json.dumps(rows)) == rows

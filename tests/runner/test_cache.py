@@ -48,11 +48,13 @@ def test_nothing_changed_reuses_every_step(cache_base, cached_workspace, tmp_pat
     for name, step in result.steps.items():
         assert step.cached_from == cache_base.result.run_id
         assert meta(result, name)["cache_hit"] is True
-    # The artifacts are the earlier files themselves (hard links), not copies.
+    # The artifacts are copies with the same bytes, never the earlier files themselves: a later
+    # write to one run (an editor's autosave, a user's edit) cannot change the other.
     base_run = cached_workspace / "runs" / cache_base.result.run_id
-    base_file = base_run / "double" / "artifacts" / "b.npy"
-    new_file = result.run_dir / "double" / "artifacts" / "b.npy"
-    assert os.stat(new_file).st_ino == os.stat(base_file).st_ino
+    for item in ["double/artifacts/b.npy", "double/notebook.ipynb", "double/log.txt"]:
+        base_file, new_file = base_run / item, result.run_dir / item
+        assert new_file.read_bytes() == base_file.read_bytes()
+        assert os.stat(new_file).st_ino != os.stat(base_file).st_ino
 
 
 def test_all_cached_run_starts_no_kernel_and_imports_no_papermill(cache_base, cached_workspace):

@@ -29,7 +29,10 @@ STEP_NOTEBOOK = f"{IMAGE_ROOT}/step.ipynb"  # where the image holds its step not
 RUNTIME_MODULES = (
     "__init__.py",
     "errors.py",
-    "artifacts.py",
+    "artifacts/__init__.py",
+    "artifacts/serializers.py",
+    "artifacts/guard.py",
+    "artifacts/randomness.py",
     "exports/__init__.py",
     "exports/launch.py",
 )

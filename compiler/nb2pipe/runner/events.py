@@ -18,6 +18,9 @@ STEP_CACHED = "step_cached"
 STEP_FINISHED = "step_finished"
 STEP_FAILED = "step_failed"
 STEP_SKIPPED = "step_skipped"
+# A hazard that may make the run differ from Run All (data: "cell", "message"); the compiler's
+# are sent when the run starts, a step's own when it finishes.
+WARNING = "warning"
 RUN_FINISHED = "run_finished"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,15 +67,23 @@ def run_step(
                 execution_timeout=step.timeout,
                 request_save_on_cell_execute=False,
             )
-        return Outcome(True, start, time.time())
-    except PapermillExecutionError as e:
-        cell = _failed_cell(out)
-        message = f"{e.ename}: {e.evalue}".strip().rstrip(":")
+        stopped = _stopped_at(out)
+        return Outcome(True, start, time.time(), extra={"stopped": stopped} if stopped else {})
+    except PapermillExecutionError:
+        failure = _first_error(out)
+        if failure is None:  # only cells tagged raises-exception raised, as their author expects
+            _drop_error_banner(out)
+            return Outcome(True, start, time.time())
+        cell, ename, evalue = failure
+        located = re.match(r"cell (\d+): ", evalue or "")
+        if cell is None and located:  # a check of the save cell names the step's cell
+            cell, evalue = int(located.group(1)), evalue[located.end() :]
+        message = f"{ename}: {evalue}".strip().rstrip(":")
         return Outcome(
             False,
             start,
             time.time(),
-            {"message": message, "cell": cell, "ename": e.ename, "evalue": e.evalue},
+            {"message": message, "cell": cell, "ename": ename, "evalue": evalue},
         )
     except Exception as e:  # a dead kernel, a timeout, a kernel that never started
         healthy = False
@@ -95,7 +104,8 @@ def run_step(
         )
     finally:
         if kernel is not None:
-            pool.release(kernel, healthy=healthy)
+            # A step that changed global settings would leak them into the next step there.
+            pool.release(kernel, healthy=healthy and not step.changes_settings)
 
 
 def import_papermill():
@@ -118,6 +128,54 @@ def _alive(kernel: Kernel) -> bool:
     from .kernels import _is_alive
 
     return _is_alive(kernel)
+
+
+def _error_cells(executed: Path) -> list[dict]:
+    import json
+
+    try:
+        nb = json.loads(executed.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return nb.get("cells", [])
+
+
+def _first_error(executed: Path) -> tuple[int | None, str, str] | None:
+    """(source cell, ename, evalue) of the first error not expected by a raises-exception tag."""
+    for cell in _error_cells(executed):
+        if "raises-exception" in cell.get("metadata", {}).get("tags", []):
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                number = (cell.get("metadata", {}).get("nb2pipe") or {}).get("cell")
+                return number, output.get("ename", ""), output.get("evalue", "")
+    return None
+
+
+def _stopped_at(executed: Path) -> int | None:
+    """The cell that ended the notebook with `sys.exit(0)` (papermill: not an error)."""
+    for cell in _error_cells(executed):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error" and output.get("ename") == "SystemExit":
+                return (cell.get("metadata", {}).get("nb2pipe") or {}).get("cell") or 0
+    return None
+
+
+def _drop_error_banner(executed: Path) -> None:
+    """papermill marks any error output as a failure and prepends a banner saying so."""
+    import json
+
+    from ..notebook import dumps, write_atomic
+
+    try:
+        nb = json.loads(executed.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    marker = "papermill-error-cell-tag"
+    nb["cells"] = [
+        c for c in nb.get("cells", []) if marker not in c.get("metadata", {}).get("tags", [])
+    ]
+    write_atomic(executed, dumps(nb))
 
 
 def _failed_cell(executed: Path, last_started: bool = False) -> int | None:

@@ -1,9 +1,10 @@
-"""Is this step up to date? The one module that decides.
+"""A step's fingerprint: the hash of everything that determines its outputs.
 
-A step's fingerprint hashes what determines its outputs: its normalised code (comments,
-formatting and markdown ignored; the shared imports and helpers included), the values of the
-parameters it uses, the hashes of its input artifacts and its environment (Python version and
-the versions of the distributions it imports). Same fingerprint → same outputs → reuse them.
+Its normalised code (comments, formatting and markdown ignored; the shared imports and helpers
+and the statements replayed from earlier steps included), the values of the parameters it uses,
+the hashes of its input artifacts, the files it reads and the local modules it imports (by
+content), and its environment (Python version and the versions of the distributions it
+imports). Same fingerprint → same outputs → reuse them. cache.py decides with it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ..analysis import to_python
 from ..ir import Cell, Pipeline, Step
 
 # Bump when the generated load/save cells change meaning, so old results are not reused.
-RUNTIME_VERSION = 1
+RUNTIME_VERSION = 2
 
 
 def normalised_code(cells: list[Cell]) -> str:
@@ -49,6 +50,7 @@ class Parts:
     params: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, str] = field(default_factory=dict)  # "producer.name" -> sha256
     env: str = ""
+    files: dict[str, str] = field(default_factory=dict)  # path read / local module -> sha256
 
     def fingerprint(self) -> str:
         payload = json.dumps(
@@ -57,6 +59,7 @@ class Parts:
                 "params": self.params,
                 "inputs": self.inputs,
                 "env": self.env,
+                "files": self.files,
                 "runtime": RUNTIME_VERSION,
             },
             sort_keys=True,
@@ -65,7 +68,13 @@ class Parts:
         return _sha(payload)
 
     def to_dict(self) -> dict:
-        return {"code": self.code, "params": self.params, "inputs": self.inputs, "env": self.env}
+        return {
+            "code": self.code,
+            "params": self.params,
+            "inputs": self.inputs,
+            "env": self.env,
+            "files": self.files,
+        }
 
 
 def parts_for(
@@ -74,10 +83,19 @@ def parts_for(
     params: dict[str, Any],
     input_hashes: dict[str, str],
     env: Environment,
+    files: dict[str, str] | None = None,
 ) -> Parts:
-    code = normalised_code(pipeline.imports + pipeline.functions + step.cells)
+    code = normalised_code(pipeline.imports + pipeline.functions + step.replay + step.cells)
+    if step.random_from or step.random_state:  # the load/save cells change meaning
+        code += f"\n# random state from {step.random_from}"
     used = {name: _jsonable(params[name]) for name in step.params}
-    return Parts(_sha(code), used, dict(sorted(input_hashes.items())), env.hash(step.imports))
+    return Parts(
+        _sha(code),
+        used,
+        dict(sorted(input_hashes.items())),
+        env.hash(step.imports),
+        dict(sorted((files or {}).items())),
+    )
 
 
 def _jsonable(value: Any) -> Any:
@@ -86,6 +104,9 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return value
+
+
+GONE = "its earlier results are gone"
 
 
 def reasons(current: Parts, previous: dict | None, *, cache: bool = True) -> list[str]:
@@ -104,9 +125,16 @@ def reasons(current: Parts, previous: dict | None, *, cache: bool = True) -> lis
     for key, digest in current.inputs.items():
         if old_inputs.get(key) != digest:
             out.append(f"upstream changed ({key})")
+    old_files = previous.get("files", {})
+    for path, digest in current.files.items():
+        if path not in old_files:
+            out.append(f"reads {path}, which it did not before")
+        elif old_files[path] != digest:
+            kind = "module" if path.endswith(".py") else "file"
+            out.append(f"{kind} {path} changed")
     if previous.get("env") != current.env:
         out.append("environment changed")
-    return out or ["its earlier results are gone"]
+    return out or [GONE]
 
 
 class Environment:

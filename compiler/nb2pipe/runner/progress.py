@@ -59,6 +59,8 @@ class TerminalProgress:
         if event.kind == ev.RUN_FINISHED:
             self._progress.stop()
             return
+        if event.kind not in _STYLE:
+            return
         symbol, color, word = _STYLE[event.kind]
         result = event.data.get("result")
         detail = ""
@@ -73,3 +75,21 @@ class TerminalProgress:
         )
         if event.kind != ev.STEP_STARTED:
             self._progress.advance(self._task)
+
+
+class WarningPrinter:
+    """An observer printing each hazard of a run as one `warning: FILE: cell N: …` line,
+    whether or not the stream is a terminal."""
+
+    def __init__(self, file: str | None, stream=None):
+        self.file = file
+        self.stream = stream or sys.stderr
+
+    def __call__(self, event: ev.Event) -> None:
+        if event.kind == ev.WARNING:
+            from ..errors import warning_line
+
+            message = event.data["message"]
+            if event.step:
+                message = f"step {event.step!r}: {message}"
+            print(warning_line(self.file, event.data.get("cell"), message), file=self.stream)

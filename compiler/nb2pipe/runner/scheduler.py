@@ -26,9 +26,10 @@ from ..errors import Nb2PipeError, ParameterError, StepFailed
 from ..ir import Pipeline, Step
 from ..parameters import suggestion
 from . import events as ev
+from .cache import StepCache
 from .execute import Outcome, run_step
-from .fingerprint import Environment, Parts, parts_for
-from .rundir import DONE, RunDir, Workspace, link_tree
+from .fingerprint import Parts
+from .rundir import DONE, RunDir, Workspace
 
 
 @dataclass
@@ -194,12 +195,13 @@ class _Run:
         self.max_parallel = max(1, max_parallel)
         self.isolation = isolation
         self.emit = ev.Broadcaster(list(observers))
-        self.env = Environment(space.root / "env-cache.json")
+        self.cache = StepCache(space, pipeline, notebook, params)
         self.results: dict[str, StepResult] = {}
         self.parts: dict[str, Parts] = {}
         self.engine: str | None = None
         self.images: dict[str, str] = {}  # step -> image, with --isolation container
         self.pool = None
+        self.stopped_at: int | None = None  # the cell where a step ended the notebook
         # Which steps must run whatever the cache says, and which are part of this run at all.
         self.forced: set[str] = set()
         self.selected = [s.name for s in pipeline.steps]
@@ -253,12 +255,17 @@ class _Run:
                 },
             )
         )
+        for hazard in self.pipeline.warnings:
+            self.emit(
+                ev.Event(
+                    ev.WARNING, self.run.id, data={"cell": hazard.cell, "message": hazard.message}
+                )
+            )
         status = "failed"
         try:
             self._schedule()
-            status = (
-                "succeeded" if all(r.status in DONE for r in self.results.values()) else "failed"
-            )
+            ok = all(r.status in DONE or self._stopped(r) for r in self.results.values())
+            status = "succeeded" if ok else "failed"
         except _Cancelled:
             status = "cancelled"
         except KeyboardInterrupt:
@@ -271,6 +278,7 @@ class _Run:
                     self._write_meta(name, result)
             if self.pool is not None:
                 self.pool.shutdown()
+            self.cache.save()
             end = time.time()
             info.update(status=status, end=end, duration=end - start)
             self.run.write_info(info)
@@ -335,6 +343,8 @@ class _Run:
                         running[self._submit(workers, step, attempt=attempts[name] + 1)] = name
                         continue
                     self._finish(step, outcome, attempts[name])
+                if self.stopped_at is not None:
+                    self._skip_after_stop(pending)
                 if self.pool is not None:
                     self.pool.expect(sum(1 for n in pending if self._may_run(n)))
         except BaseException:
@@ -377,43 +387,49 @@ class _Run:
         self.pool.expect(len(remaining))
 
     # --- one step ------------------------------------------------------------------------
-    def _inputs(self, step: Step) -> dict[str, str]:
-        hashes = {}
-        for item in step.inputs:
-            manifest = read_manifest(self.run.path, item.producer) or {}
-            entry = manifest.get("artifacts", {}).get(item.name)
-            hashes[f"{item.producer}.{item.name}"] = entry["sha256"] if entry else "missing"
-        return hashes
-
     def _try_cache(self, step: Step) -> bool:
-        parts = parts_for(self.pipeline, step, self.params, self._inputs(step), self.env)
-        if self.images:  # a result made in another image (or a kernel) proves nothing here
-            parts.env = f"{parts.env}+{self.images[step.name]}"
+        runs = {u: self.run.path for u in step.upstream}
+        inputs = self.cache.input_hashes(step, runs)
+        parts = self.cache.parts(step, inputs, self.images.get(step.name))
         self.parts[step.name] = parts
         if not step.cache or step.name in self.forced:
             return False
-        hit = self.space.cached(parts.fingerprint())
+        hit = self.cache.find(step, parts)
+        self._report_cache_warnings()
         if hit is None:
             return False
-        source_run, source_step = hit
-        if source_run.path != self.run.path:
-            target = self.run.step_dir(step.name)
-            shutil.rmtree(target, ignore_errors=True)
-            link_tree(source_run.step_dir(source_step), target)
-        earlier = source_run.meta(source_step) or {}
+        try:
+            self.cache.reuse(hit, self.run, step.name)
+        except (OSError, Nb2PipeError) as e:
+            self.emit(
+                ev.Event(
+                    ev.WARNING,
+                    self.run.id,
+                    step.name,
+                    {"cell": None, "message": f"could not reuse run {hit.run.id} ({e}); running"},
+                )
+            )
+            return False
+        earlier = hit.run.meta(hit.step) or {}
         result = StepResult(
             step.name,
             "cached",
             0.0,
             parts.fingerprint(),
-            cached_from=earlier.get("cached_from") or source_run.id,
+            cached_from=hit.cached_from,
             notebook=self.run.notebook(step.name),
         )
         self._collect(result)
         self.results[step.name] = result
-        self._write_meta(step.name, result)
+        self._write_meta(step.name, result, files_written=earlier.get("files_written") or {})
         self.emit(ev.Event(ev.STEP_CACHED, self.run.id, step.name, {"result": result}))
         return True
+
+    def _report_cache_warnings(self) -> None:
+        for step, message in self.cache.warnings:
+            data = {"cell": None, "message": f"{message}; running the step again"}
+            self.emit(ev.Event(ev.WARNING, self.run.id, step, data))
+        self.cache.warnings.clear()
 
     def _submit(self, workers: ThreadPoolExecutor, step: Step, attempt: int = 1) -> Future:
         step_dir = self.run.step_dir(step.name)
@@ -452,14 +468,22 @@ class _Run:
     def _finish(self, step: Step, outcome: Outcome, attempts: int) -> None:
         result = self.results[step.name]
         result.duration = outcome.end - outcome.start
+        stopped = outcome.extra.get("stopped")
+        if outcome.ok and stopped is not None:
+            self.stopped_at = stopped
         if outcome.ok:
             result.status = "done"
             self._collect(result)
             self._write_meta(
-                step.name, result, start=outcome.start, end=outcome.end, attempts=attempts
+                step.name,
+                result,
+                start=outcome.start,
+                end=outcome.end,
+                attempts=attempts,
+                files_written=self.cache.written(step),
             )
-            if step.cache:
-                self.space.remember(result.fingerprint, self.run, step.name)
+            if step.cache and stopped is None:
+                self.cache.remember(self.parts[step.name], self.run, step.name)
             self.emit(ev.Event(ev.STEP_FINISHED, self.run.id, step.name, {"result": result}))
         else:
             result.status = "failed"
@@ -468,6 +492,22 @@ class _Run:
                 step.name, result, start=outcome.start, end=outcome.end, attempts=attempts
             )
             self.emit(ev.Event(ev.STEP_FAILED, self.run.id, step.name, {"result": result}))
+
+    def _skip_after_stop(self, pending: list[str]) -> None:
+        """Run All runs nothing after a cell that calls `sys.exit(0)`: neither do we."""
+        for name in list(pending):
+            step = self.pipeline.step(name)
+            if step.first_cell > self.stopped_at:
+                pending.remove(name)
+                message = f"not run: the notebook stops at cell {self.stopped_at} (sys.exit)"
+                result = StepResult(name, "skipped", error={"message": message, "stopped": True})
+                self.results[name] = result
+                self._write_meta(name, result)
+                self.emit(ev.Event(ev.STEP_SKIPPED, self.run.id, name, {"result": result}))
+
+    @staticmethod
+    def _stopped(result: StepResult) -> bool:
+        return result.status == "skipped" and bool((result.error or {}).get("stopped"))
 
     def _skip(self, step: Step, failed_upstream: list[str]) -> None:
         result = StepResult(
@@ -484,6 +524,9 @@ class _Run:
         manifest = read_manifest(self.run.path, result.name) or {}
         result.metrics = dict(manifest.get("metrics", {}))
         result.artifacts = dict(manifest.get("artifacts", {}))
+        for hazard in manifest.get("warnings", []):
+            data = {"cell": hazard.get("cell"), "message": hazard.get("message", "")}
+            self.emit(ev.Event(ev.WARNING, self.run.id, result.name, data))
 
     def _write_meta(self, name: str, result: StepResult, **extra) -> None:
         meta = (self.run.meta(name) or {}) if result.status != "running" else {}

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import read_manifest
 from ..ir import Pipeline
-from .fingerprint import Environment, parts_for, reasons
+from .cache import StepCache
+from .fingerprint import GONE, reasons
 from .rundir import DONE, RunDir, Workspace
 
 
@@ -17,34 +17,31 @@ def step_status(
     from .scheduler import resolve_params
 
     space = Workspace.at(workspace, notebook)
-    env = Environment(space.root / "env-cache.json")
     values = resolve_params(pipeline, params)
+    cache = StepCache(space, pipeline, notebook, values)
     history = space.all_runs(pipeline.name)
-    hits: dict[str, tuple[RunDir, str]] = {}
+    found: dict[str, Path] = {}  # step -> the run whose results a run would reuse
     rows = []
     for step in pipeline.steps:
-        upstream_runs = [u for u in step.upstream if u not in hits]
-        inputs = {}
-        for item in step.inputs:
-            hit = hits.get(item.producer)
-            manifest = read_manifest(hit[0].path, hit[1]) if hit else None
-            entry = (manifest or {}).get("artifacts", {}).get(item.name)
-            inputs[f"{item.producer}.{item.name}"] = entry["sha256"] if entry else "pending"
-        parts = parts_for(pipeline, step, values, inputs, env)
-        hit = space.cached(parts.fingerprint()) if step.cache and not upstream_runs else None
+        will_run = [u for u in step.upstream if u not in found]
+        parts = cache.parts(step, cache.input_hashes(step, found))
+        hit = cache.find(step, parts, drop=False) if step.cache and not will_run else None
+        problems = [message for name, message in cache.warnings if name == step.name]
+        cache.warnings.clear()
         if hit is not None:
-            hits[step.name] = hit
+            found[step.name] = hit.run.path
             rows.append(
-                {"step": step.name, "run": False, "reasons": [f"cached from run {hit[0].id}"]}
+                {"step": step.name, "run": False, "reasons": [f"cached from run {hit.run.id}"]}
             )
             continue
         previous = _last_finished(history, step.name)
-        why = reasons(parts, previous, cache=step.cache)
-        if upstream_runs:
-            why = [f"upstream will run ({', '.join(upstream_runs)})"] + [
-                r for r in why if not r.startswith("upstream changed")
+        why = problems + reasons(parts, previous, cache=step.cache)
+        if will_run:
+            why = [f"upstream will run ({', '.join(will_run)})"] + [
+                r for r in why if not r.startswith("upstream changed") and r != GONE
             ]
         rows.append({"step": step.name, "run": True, "reasons": why})
+    cache.save()
     return rows
 
 

@@ -1,0 +1,360 @@
+"""Load and save the values that flow between pipeline steps.
+
+Generated step notebooks call `load` for their inputs and `save` for their outputs. Each value
+is written to ``<run_dir>/<step>/artifacts/<name>.<ext>`` in a format chosen by its type
+(serializers.py), and listed with its sha256 in ``manifest.json`` next to it. The manifest is
+written last, so a step's outputs count only once its manifest exists. The load and save cells
+also carry global random state along (randomness.py) and check that inputs a later step reads
+come out unchanged (guard.py).
+
+This package is imported in every step kernel, so at module level it imports only the standard
+library: pandas, pyarrow, numpy, joblib and cloudpickle are imported by the serializer that
+needs them, and types are recognised without importing their libraries.
+"""
+
+import functools
+import hashlib
+import json
+import math
+import numbers
+import os
+import sys
+import types
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from nb2pipe.errors import ArtifactError  # one exception family for the whole package
+
+from . import guard, randomness
+from .serializers import (
+    SERIALIZERS,
+    PickleSerializer,
+    Serializer,
+    candidates,
+    register,
+    serializer_for,
+    type_name,
+)
+
+__all__ = [
+    "MANIFEST",
+    "SERIALIZERS",
+    "Serializer",
+    "check_unchanged",
+    "file_sha256",
+    "load",
+    "read_manifest",
+    "register",
+    "restore_random_state",
+    "save",
+    "save_metrics",
+    "save_random_state",
+    "serializer_for",
+    "watch",
+    "watch_random_state",
+]
+
+MANIFEST = "manifest.json"
+_CHUNK = 1 << 20
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The sha256 hex digest of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_manifest(run_dir: str | os.PathLike[str], step: str) -> dict[str, Any] | None:
+    """The manifest of `step`, or None if the step has not written one."""
+    path = _artifacts_dir(run_dir, step) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except ValueError as exc:
+        raise ArtifactError(f"step {step!r}: manifest is not valid JSON: {path} ({exc})") from exc
+    manifest.setdefault("artifacts", {})
+    manifest.setdefault("metrics", {})
+    return manifest
+
+
+def save(run_dir: str | os.PathLike[str], step: str, /, **values: Any) -> dict[str, Any]:
+    """Write each value as an artifact of `step`, then record them in its manifest."""
+    directory = _artifacts_dir(run_dir, step)
+    directory.mkdir(parents=True, exist_ok=True)
+    entries = {}
+    for name, value in values.items():  # a loop, not a comprehension: warnings' stacklevel
+        entries[name] = _save_one(directory, step, name, value)
+    manifest = read_manifest(run_dir, step) or {"artifacts": {}, "metrics": {}}
+    # A name saved again in another format leaves its old file behind; drop it once replaced.
+    stale = [
+        old["file"]
+        for name, old in manifest["artifacts"].items()
+        if name in entries and old["file"] != entries[name]["file"]
+    ]
+    manifest["artifacts"].update(entries)
+    if len(values) > 1:
+        manifest["aliases"] = guard.aliases(values)
+    _write_manifest(directory, manifest)
+    for file in stale:
+        (directory / file).unlink(missing_ok=True)
+    return manifest
+
+
+def load(run_dir: str | os.PathLike[str], step: str, name: str) -> Any:
+    """Return artifact `name` of `step`, after checking it against its sha256."""
+    manifest = read_manifest(run_dir, step)
+    directory = _artifacts_dir(run_dir, step)
+    if manifest is None:
+        raise ArtifactError(
+            f"step {step!r} has no manifest (not finished?): {directory / MANIFEST}"
+        )
+    entry = manifest["artifacts"].get(name)
+    if entry is None:
+        known = ", ".join(sorted(manifest["artifacts"])) or "none"
+        raise ArtifactError(f"step {step!r} saved no artifact {name!r} (it saved: {known})")
+    path = directory / _file_name(entry, step)
+    where = f"artifact {name!r} of step {step!r}"
+    if not path.is_file():
+        raise ArtifactError(f"{where} is missing: {path}")
+    if file_sha256(path) != entry["sha256"]:
+        raise ArtifactError(f"{where} does not match its sha256 in the manifest: {path}")
+    serializer = SERIALIZERS.get(entry["serializer"])
+    if serializer is None:
+        raise ArtifactError(f"{where} needs serializer {entry['serializer']!r}, not registered")
+    return _rebind(serializer.load(path))
+
+
+def _rebind(value: Any) -> Any:
+    """Give a function (or class) defined in an earlier step the globals of this one.
+
+    cloudpickle gives an unpickled notebook function a private copy of the globals it used
+    when it was saved; in Run All it reads the notebook's globals when it is called. The
+    compiler loads what such a function reads into this step; here it is made to see them.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        return value
+    if isinstance(value, types.FunctionType) and value.__module__ == "__main__":
+        return _with_globals(value, vars(main))
+    if isinstance(value, type) and value.__module__ == "__main__":
+        for attribute, member in list(vars(value).items()):
+            if isinstance(member, types.FunctionType) and member.__module__ == "__main__":
+                setattr(value, attribute, _with_globals(member, vars(main)))
+    return value
+
+
+def _with_globals(function: types.FunctionType, namespace: dict) -> types.FunctionType:
+    if function.__globals__ is namespace:
+        return function
+    copy = types.FunctionType(
+        function.__code__,
+        namespace,
+        function.__name__,
+        function.__defaults__,
+        function.__closure__,
+    )
+    copy.__kwdefaults__ = function.__kwdefaults__
+    copy.__qualname__ = function.__qualname__
+    copy.__annotations__ = function.__annotations__
+    copy.__doc__ = function.__doc__
+    copy.__dict__.update(function.__dict__)
+    for cell in function.__closure__ or ():
+        try:
+            if cell.cell_contents is function:  # a wrapper that refers to itself
+                cell.cell_contents = copy
+        except ValueError:
+            pass  # an empty cell
+    return copy
+
+
+def save_metrics(run_dir: str | os.PathLike[str], step: str, /, **values: Any) -> dict[str, float]:
+    """Record finite numbers as metrics of `step`; skip anything else with a warning."""
+    kept = {}
+    for name, value in values.items():
+        number = _as_metric(value)
+        if number is None:
+            warnings.warn(
+                f"nb2pipe: metric {name!r} of step {step!r} is skipped: {value!r:.60} "
+                "is not a finite number",
+                stacklevel=2,
+            )
+        else:
+            kept[name] = number
+    directory = _artifacts_dir(run_dir, step)
+    directory.mkdir(parents=True, exist_ok=True)
+    manifest = read_manifest(run_dir, step) or {"artifacts": {}, "metrics": {}}
+    manifest["metrics"].update(kept)
+    _write_manifest(directory, manifest)
+    return manifest["metrics"]
+
+
+def _as_metric(value: Any) -> float | None:
+    np = sys.modules.get("numpy")
+    # numpy registers its integer and floating scalars as numbers.Real, but not numpy.bool_.
+    if not (isinstance(value, numbers.Real) or (np is not None and isinstance(value, np.bool_))):
+        return None
+    try:
+        number = float(value)
+    except (OverflowError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _artifacts_dir(run_dir: str | os.PathLike[str], step: str) -> Path:
+    # A step name is one path component, so no artifact lands outside the run directory.
+    if step in ("", ".", "..") or Path(step).name != step:
+        raise ArtifactError(f"invalid step name {step!r}")
+    return Path(run_dir) / step / "artifacts"
+
+
+def _save_one(directory: Path, step: str, name: str, value: Any) -> dict[str, Any]:
+    if not name.isidentifier():
+        raise ArtifactError(f"step {step!r}: invalid artifact name {name!r}")
+    error: Exception | None = None
+    for serializer in candidates(value):
+        if isinstance(serializer, PickleSerializer):
+            warnings.warn(
+                f"nb2pipe: artifact {name!r} of type {type_name(value)} is saved with "
+                "cloudpickle, which may not load under other library versions; convert it to a "
+                "DataFrame, array or JSON value, or register a serializer for its type",
+                stacklevel=3,
+            )
+        file = f"{name}.{serializer.extension}"
+        if file == MANIFEST:  # an artifact called "manifest" must not overwrite the manifest
+            file = f"{name}.artifact.{serializer.extension}"
+        path = directory / file
+        try:
+            extra = _write_atomic(path, functools.partial(serializer.dump, value))
+        except OSError:
+            raise  # a full disk will not get better with another format
+        except Exception as exc:
+            if isinstance(serializer, PickleSerializer):
+                raise ArtifactError(
+                    f"step {step!r}: {name!r} ({type_name(value)}) cannot be passed to the "
+                    f"steps that read it: {exc}. Create it in the step that uses it"
+                ) from None
+            # The type fits but this value does not (e.g. a column mixing ints and strings,
+            # which Arrow cannot type): pass it on to the next serializer that accepts it.
+            warnings.warn(
+                f"nb2pipe: artifact {name!r} could not be saved as {serializer.name} ({exc}); "
+                "trying the next serializer",
+                stacklevel=3,
+            )
+            error = exc
+            continue
+        core = {
+            "file": file,
+            "serializer": serializer.name,
+            "sha256": file_sha256(path),
+            "size": path.stat().st_size,
+            "type": type_name(value),
+        }
+        return {**(extra or {}), **core}
+    raise ArtifactError(f"step {step!r}: no serializer could save artifact {name!r}") from error
+
+
+def _write_atomic(path: Path, write: Callable[[Path], Any]) -> Any:
+    """Run `write` on a temp file next to `path`, fsync it, then rename it over `path`."""
+    # Not tempfile.mkstemp: its 0600 mode would stay on the artifact and hide it from other
+    # users (e.g. a container reading the run directory); a plain create honours the umask.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    try:
+        result = write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return result
+
+
+def _write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
+    text = json.dumps(manifest, sort_keys=True, indent=1) + "\n"
+    _write_atomic(directory / MANIFEST, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    if os.name == "posix":  # make the renames themselves durable
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _file_name(entry: dict[str, Any], step: str) -> str:
+    """A manifest's file name, refused if it would lead out of the artifacts folder."""
+    file = entry.get("file")
+    if not isinstance(file, str) or not file or Path(file).name != file or file in (".", ".."):
+        raise ArtifactError(f"step {step!r}: the manifest names a bad file {file!r}")
+    return file
+
+
+# --- what the load and save cells of a step notebook call besides load/save -----------------
+
+
+def watch(**values: Any) -> None:
+    """Remember inputs that a later step reads too: they must come out of this step unchanged."""
+    guard.watch(**values)
+
+
+def check_not_shared(
+    run_dir: str | os.PathLike[str], step: str, name: str, changed: list[str], cell: int | None
+) -> None:
+    """Fail if input `name` was the same object as one that a later step changed in place."""
+    guard.check_not_shared(read_manifest(run_dir, step) or {}, step, name, changed, cell)
+
+
+def check_unchanged(step: str, cell: int | None = None, /, **values: Any) -> None:
+    """Fail the step if a watched input changed in place (see guard.py)."""
+    guard.check_unchanged(step, cell, **values)
+
+
+def save_random_state(run_dir: str | os.PathLike[str], step: str) -> None:
+    """Record the global random state this step leaves, for the next step that draws."""
+    directory = _artifacts_dir(run_dir, step)
+    directory.mkdir(parents=True, exist_ok=True)
+    entry = randomness.save(directory, _write_atomic)
+    manifest = read_manifest(run_dir, step) or {"artifacts": {}, "metrics": {}}
+    manifest["random_state"] = entry
+    _write_manifest(directory, manifest)
+
+
+def restore_random_state(run_dir: str | os.PathLike[str], step: str | None) -> None:
+    """Continue from the random state `step` left (None: a fresh state, as a new process)."""
+    if step is None:
+        randomness.fresh()
+        return
+    manifest = read_manifest(run_dir, step) or {}
+    randomness.restore(_artifacts_dir(run_dir, step), manifest.get("random_state"), step)
+
+
+def watch_random_state() -> None:
+    """Start each step from fresh random state, and notice whether it draws from it."""
+    randomness.fresh()
+    randomness.watch()
+
+
+def check_random_state(run_dir: str | os.PathLike[str], step: str, cell: int | None) -> None:
+    if randomness.drew():
+        warn(
+            run_dir,
+            step,
+            cell,
+            "drew from global random state that the notebook seeds, in a way nb2pipe did not "
+            "expect, so its random numbers differ from Run All's; pass random_state= (or use "
+            "np.random.default_rng(seed)) in this step",
+        )
+
+
+def warn(run_dir: str | os.PathLike[str], step: str, cell: int | None, message: str) -> None:
+    """Record a hazard found at run time; the runner prints it as a `warning:` line."""
+    directory = _artifacts_dir(run_dir, step)
+    directory.mkdir(parents=True, exist_ok=True)
+    manifest = read_manifest(run_dir, step) or {"artifacts": {}, "metrics": {}}
+    manifest.setdefault("warnings", []).append({"cell": cell, "message": message})
+    _write_manifest(directory, manifest)

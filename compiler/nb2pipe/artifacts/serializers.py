@@ -1,0 +1,227 @@
+"""The on-disk formats of artifacts, chosen by the value's type: one registry, tried in order.
+
+pandas → Parquet (pyarrow), numpy → .npy, scikit-learn/XGBoost estimators → joblib, JSON-able
+values → JSON, anything else → cloudpickle. Types are recognised without importing their
+libraries (this module is imported in every step kernel).
+"""
+
+import json
+import pickle
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from nb2pipe.errors import ArtifactError
+
+
+class Serializer:
+    """One on-disk format: which values it takes and how it writes and reads them."""
+
+    name: str = ""
+    extension: str = ""
+
+    def accepts(self, value: Any) -> bool:
+        """Whether this format stores `value` so that `load` gives back an equal value."""
+        raise NotImplementedError
+
+    def dump(self, value: Any, path: Path) -> dict[str, Any] | None:
+        """Write `value` to `path`; may return extra fields for its manifest entry."""
+        raise NotImplementedError
+
+    def load(self, path: Path) -> Any:
+        """Read back a value written by `dump`."""
+        raise NotImplementedError
+
+
+def _is_str_or_none(names: Any) -> bool:
+    return all(n is None or isinstance(n, str) for n in names)
+
+
+class ParquetSerializer(Serializer):
+    """pandas DataFrame and Series, through pyarrow; the index is kept."""
+
+    name, extension = "parquet", "parquet"
+    _column = "__nb2pipe_series__"  # a Series is stored as a one-column frame
+
+    def accepts(self, value: Any) -> bool:
+        pd = sys.modules.get("pandas")
+        if pd is None:
+            return False
+        # Exact types: subclasses (GeoDataFrame, ...) carry state that parquet would drop.
+        if type(value) is pd.DataFrame:
+            # Parquet names are strings: other labels would come back renamed.
+            return (
+                all(isinstance(c, str) for c in value.columns)
+                and _is_str_or_none(value.columns.names)
+                and _is_str_or_none(value.index.names)
+            )
+        if type(value) is pd.Series:
+            # The name travels as JSON in the file's metadata.
+            return type(value.name) in (type(None), str, int, float, bool) and _is_str_or_none(
+                value.index.names
+            )
+        return False
+
+    def dump(self, value: Any, path: Path) -> dict[str, Any] | None:
+        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        is_series = isinstance(value, pd.Series)
+        frame = value.to_frame(name=self._column) if is_series else value
+        # preserve_index=None keeps a RangeIndex as metadata and any other index as columns.
+        table = pa.Table.from_pandas(frame, preserve_index=None)
+        if is_series:
+            # In the file, not only the manifest, so the file can be read on its own.
+            marker = json.dumps({"kind": "series", "name": value.name}).encode()
+            table = table.replace_schema_metadata({**table.schema.metadata, b"nb2pipe": marker})
+        pq.write_table(table, path)
+        return {"kind": "series"} if is_series else None
+
+    def load(self, path: Path) -> Any:
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path)
+        marker = json.loads((table.schema.metadata or {}).get(b"nb2pipe", b"{}"))
+        frame = table.to_pandas()
+        if marker.get("kind") != "series":
+            return frame
+        return frame[self._column].rename(marker["name"])
+
+
+class NpySerializer(Serializer):
+    """numpy arrays of plain (non-object) dtype."""
+
+    name, extension = "npy", "npy"
+
+    def accepts(self, value: Any) -> bool:
+        np = sys.modules.get("numpy")
+        # Subclasses (masked arrays, matrix) would lose their type; object arrays need pickle.
+        return np is not None and type(value) is np.ndarray and not value.dtype.hasobject
+
+    def dump(self, value: Any, path: Path) -> None:
+        import numpy as np
+
+        # A file object, because np.save appends ".npy" to a path that lacks it (our temp name).
+        with open(path, "wb") as f:
+            np.save(f, value, allow_pickle=False)
+
+    def load(self, path: Path) -> Any:
+        import numpy as np
+
+        return np.load(path, allow_pickle=False)
+
+
+class JoblibSerializer(Serializer):
+    """scikit-learn estimators and XGBoost/LightGBM models."""
+
+    name, extension = "joblib", "joblib"
+
+    def accepts(self, value: Any) -> bool:
+        if type(value).__module__.partition(".")[0] in ("xgboost", "lightgbm"):
+            return True
+        # Any class built on a scikit-learn base, found without importing sklearn.
+        roots = {cls.__module__.partition(".")[0] for cls in type(value).__mro__}
+        return "sklearn" in roots and hasattr(value, "fit")
+
+    def dump(self, value: Any, path: Path) -> None:
+        import joblib
+
+        joblib.dump(value, path)
+
+    def load(self, path: Path) -> Any:
+        import joblib
+
+        return joblib.load(path)
+
+
+def _plain_json(value: Any) -> bool:
+    kind = type(value)
+    if kind in (type(None), bool, int, float, str):
+        return True
+    if kind is list:
+        return all(_plain_json(v) for v in value)
+    if kind is dict:
+        return all(type(k) is str and _plain_json(v) for k, v in value.items())
+    return False
+
+
+class JsonSerializer(Serializer):
+    """None, bool, int, float, str, and lists and str-keyed dicts of them."""
+
+    name, extension = "json", "json"
+
+    def accepts(self, value: Any) -> bool:
+        # Exact types and a round trip: tuples, int keys, enums, numpy scalars and NaN would
+        # otherwise come back as something else.
+        try:
+            return _plain_json(value) and json.loads(json.dumps(value, allow_nan=False)) == value
+        except (ValueError, RecursionError):
+            return False
+
+    def dump(self, value: Any, path: Path) -> None:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(value, f, ensure_ascii=False, allow_nan=False)
+
+    def load(self, path: Path) -> Any:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+
+
+class PickleSerializer(Serializer):
+    """Anything else, with cloudpickle (which also stores functions and classes by value)."""
+
+    name, extension = "pickle", "pkl"
+
+    def accepts(self, value: Any) -> bool:
+        return True
+
+    def dump(self, value: Any, path: Path) -> None:
+        import cloudpickle
+
+        with open(path, "wb") as f:
+            cloudpickle.dump(value, f)
+
+    def load(self, path: Path) -> Any:
+        with open(path, "rb") as f:
+            return pickle.load(f)  # cloudpickle output is plain pickle
+
+
+# Tried in order; the first serializer that accepts a value writes it.
+SERIALIZERS: dict[str, Serializer] = {
+    s.name: s
+    for s in (
+        ParquetSerializer(),
+        NpySerializer(),
+        JoblibSerializer(),
+        JsonSerializer(),
+        PickleSerializer(),
+    )
+}
+
+
+def register(serializer: Serializer, before: str | None = None) -> None:
+    """Add `serializer` in front of the one named `before` (default: in front of all)."""
+    items = [(n, s) for n, s in SERIALIZERS.items() if n != serializer.name]
+    names = [n for n, _ in items]
+    if before is not None and before not in names:
+        raise ValueError(f"no serializer named {before!r}; known: {', '.join(names)}")
+    items.insert(0 if before is None else names.index(before), (serializer.name, serializer))
+    SERIALIZERS.clear()
+    SERIALIZERS.update(items)
+
+
+def candidates(value: Any) -> Iterator[Serializer]:
+    return (s for s in SERIALIZERS.values() if s.accepts(value))
+
+
+def serializer_for(value: Any) -> Serializer:
+    """The serializer that `save` tries first for `value`, chosen by its type."""
+    for serializer in candidates(value):
+        return serializer
+    raise ArtifactError(f"no serializer accepts a value of type {type_name(value)}")
+
+
+def type_name(value: Any) -> str:
+    return f"{type(value).__module__}.{type(value).__qualname__}"

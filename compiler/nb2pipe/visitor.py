@@ -1,0 +1,460 @@
+"""The AST walk behind `analysis.NameAnalyser`: one top-level statement at a time, in the order
+Python evaluates it, reporting reads, bindings, in-place changes and deletions to the analyser,
+and what calls do (effects.py) to its facts."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from . import effects
+from .analysis import BUILTIN_NAMES, Function, NameAnalyser
+
+
+def base_name(node: ast.AST) -> str | None:
+    """`df` for `df`, `df["a"]`, `df.loc[m, "c"]`, `cfg.model.size`; None through a call."""
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _is_true(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True
+
+
+class Visitor(ast.NodeVisitor):
+    """Visits one top-level statement in evaluation order, reporting to a `NameAnalyser`."""
+
+    def __init__(self, sink: NameAnalyser):
+        self.sink = sink
+
+    # --- names ---------------------------------------------------------------------------
+    def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Load):
+            self.sink.read(node.id)
+        elif isinstance(node.ctx, ast.Del):
+            self.sink.delete(node.id)
+        else:
+            self.sink.bind(node.id)
+
+    def _store(self, target: ast.AST, value: ast.AST | None) -> None:
+        """Bind an assignment target; note a value that cannot be passed to another step."""
+        if isinstance(target, ast.Name):
+            self.sink.bind(target.id)
+            kind = self._unpassable(value) if value is not None else None
+            if kind:
+                self.sink.facts.unpassable[target.id] = (kind, self.sink._cell)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self._store(element, None)
+        elif isinstance(target, ast.Starred):
+            self._store(target.value, None)
+        else:
+            self.visit(target)
+
+    def _changed_target(self, node: ast.Attribute | ast.Subscript) -> None:
+        """`x.a = …`, `x[k] = …`, `del x[k]`: reads what the target needs, changes `x`."""
+        self.visit(node.value)
+        if isinstance(node, ast.Subscript):
+            self.visit(node.slice)
+        name = base_name(node)
+        if name is not None:
+            self.sink.change(name)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        if isinstance(node.ctx, ast.Load):
+            self.generic_visit(node)
+        else:
+            self._changed_target(node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if isinstance(node.ctx, ast.Load):
+            self.generic_visit(node)
+        else:
+            self._changed_target(node)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.visit(node.value)
+        for target in node.targets:
+            self._store(target, node.value)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self.visit(node.value)
+        if isinstance(node.target, ast.Name):
+            self.sink.read(node.target.id)
+            self.sink.bind(node.target.id)
+        else:
+            self._changed_target(node.target)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self.visit(node.value)
+            self._store(node.target, node.value)
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self.visit(node.value)
+        self._store(node.target, node.value)
+
+    def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
+        self.visit(node.iter)
+        self._store(node.target, None)
+        for stmt in node.body + node.orelse:
+            self.visit(stmt)
+
+    visit_AsyncFor = visit_For
+
+    def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
+        for item in node.items:
+            self.visit(item.context_expr)
+            if item.optional_vars is not None:
+                self._store(item.optional_vars, None)
+                kind = self._unpassable(item.context_expr)
+                if kind and isinstance(item.optional_vars, ast.Name):
+                    closed = f"{kind} (closed at the end of its `with` block)"
+                    self.sink.facts.unpassable[item.optional_vars.id] = (closed, self.sink._cell)
+        for stmt in node.body:
+            self.visit(stmt)
+
+    visit_AsyncWith = visit_With
+
+    # --- imports ---------------------------------------------------------------------------
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self.sink.facts.modules.add(alias.name.split(".")[0])
+            if alias.asname:
+                name, origin = alias.asname, alias.name
+                statement = f"import {alias.name} as {alias.asname}"
+            else:
+                name = origin = alias.name.split(".")[0]
+                statement = f"import {alias.name}"
+            self.sink.bind(name, origin=origin, statement=statement)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        module = "." * node.level + (node.module or "")
+        if node.module and not node.level:
+            self.sink.facts.modules.add(node.module.split(".")[0])
+        for alias in node.names:
+            if alias.name == "*":
+                self.sink.star(f"from {module} import *")
+                continue
+            name = alias.asname or alias.name
+            statement = f"from {module} import {alias.name}" + (
+                f" as {alias.asname}" if alias.asname else ""
+            )
+            self.sink.bind(name, origin=f"{module}.{alias.name}", statement=statement)
+
+    # --- calls -----------------------------------------------------------------------------
+    def origin(self, node: ast.AST) -> str | None:
+        """The dotted origin of `np.random.seed` (`numpy.random.seed`), if it is imported."""
+        if isinstance(node, ast.Attribute):
+            parent = self.origin(node.value)
+            return f"{parent}.{node.attr}" if parent else None
+        if isinstance(node, ast.Name):
+            if node.id in self.sink.origins:
+                return self.sink.origins[node.id]
+            if node.id in BUILTIN_NAMES and node.id not in self.sink._bound:
+                return node.id
+        return None
+
+    def _unpassable(self, value: ast.AST | None) -> str | None:
+        if isinstance(value, ast.GeneratorExp):
+            return "a generator"
+        if not isinstance(value, ast.Call):
+            return None
+        if isinstance(value.func, ast.Name) and value.func.id in self.sink.functions:
+            return "a generator" if self.sink.functions[value.func.id].generator else None
+        if isinstance(value.func, ast.Attribute) and value.func.attr == "open":
+            if self.origin(value.func) is None:  # Path(...).open(), zipfile.open(...)
+                return "an open file"
+        origin = self.origin(value.func)
+        return effects.unpassable(origin) if origin else None
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self.generic_visit(node)
+        facts = self.sink.facts
+        seeded = any(k.arg in ("random_state", "seed") for k in node.keywords)
+        origin = self.origin(node.func)
+        if origin:
+            if origin in effects.EXITS:
+                facts.exits = True
+            if origin in effects.SEEDS:
+                facts.seeds_random = True
+            elif effects.draws_random(origin) and not seeded:
+                facts.draws_random = True
+            if effects.is_setting(origin):
+                self.sink.setting()
+            if origin in effects.MUTATES_FIRST_ARGUMENT and node.args:
+                self._change(node.args[0])
+        self._magic(node)
+        if isinstance(node.func, ast.Attribute):
+            self._method_call(node, seeded)
+        for keyword in node.keywords:
+            if keyword.arg == "out":
+                self._change(keyword.value)
+        if isinstance(node.func, ast.Name) and node.func.id in self.sink.functions:
+            self._user_function_call(node, self.sink.functions[node.func.id])
+
+    def _change(self, node: ast.AST) -> None:
+        name = base_name(node)
+        if name is not None:
+            self.sink.change(name)
+
+    def _method_call(self, node: ast.Call, seeded: bool) -> None:
+        method = node.func.attr
+        receiver = node.func.value
+        if method in effects.DRAWING_METHODS and not seeded:
+            self.sink.facts.draws_random = True
+        if method == "shuffle" and node.args:  # rng.shuffle(x) changes x
+            self._change(node.args[0])
+        name = base_name(receiver)
+        if name is None or name in self.sink.origins:
+            return
+        inplace = any(k.arg == "inplace" and _is_true(k.value) for k in node.keywords)
+        direct = isinstance(receiver, ast.Name)
+        if (
+            inplace
+            or method in effects.MUTATING_METHODS
+            or (direct and method not in effects.PURE_METHODS)
+        ):
+            self.sink.change(name)
+
+    def _user_function_call(self, node: ast.Call, function: Function) -> None:
+        for index, arg in enumerate(node.args):
+            if index < len(function.params) and function.params[index] in function.changes_params:
+                self._change(arg)
+        for keyword in node.keywords:
+            if keyword.arg in function.changes_params:
+                self._change(keyword.value)
+        for name in sorted(function.changes_globals):
+            self.sink.change(name)
+        if function.decorated:  # `@lru_cache`, a call counter: the wrapper may change itself
+            self.sink.change(node.func.id)
+        self.sink.facts.draws_random |= function.draws_random
+        self.sink.facts.seeds_random |= function.seeds_random
+
+    def _magic(self, node: ast.Call) -> None:
+        """`%matplotlib inline` and friends arrive as `get_ipython().run_line_magic(…)`."""
+        func = node.func
+        if not (
+            isinstance(func, ast.Attribute)
+            and func.attr in ("run_line_magic", "run_cell_magic")
+            and isinstance(func.value, ast.Call)
+            and isinstance(func.value.func, ast.Name)
+            and func.value.func.id == "get_ipython"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            return
+        magic = str(node.args[0].value)
+        if magic in effects.SETTING_MAGICS or magic == "cd":
+            self.sink.setting()
+        elif magic == "run":
+            # `%run script.py` defines whatever the script defines: like a star import.
+            self.sink.star(self.sink.statement_source() or "")
+
+    def visit_Raise(self, node: ast.Raise) -> None:
+        self.generic_visit(node)
+        raised = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+        if isinstance(raised, ast.Name) and raised.id == "SystemExit":
+            self.sink.facts.exits = True
+
+    # --- scopes ----------------------------------------------------------------------------
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        for expr in [*node.decorator_list, *node.args.defaults, *node.args.kw_defaults]:
+            if expr is not None:
+                self.visit(expr)
+        function, globals_bound = self._late_scope(node.args, node.body, node.name)
+        function.generator = _is_generator(node)
+        function.decorated = bool(node.decorator_list)
+        self.sink.bind(node.name)
+        for name in globals_bound:
+            self.sink.bind(name)
+        self.sink.functions[node.name] = function
+        self.sink.facts.functions[node.name] = function
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        for expr in [*node.args.defaults, *node.args.kw_defaults]:
+            if expr is not None:
+                self.visit(expr)
+        for name in self._late_scope(node.args, [node.body])[1]:
+            self.sink.bind(name)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for expr in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
+            self.visit(expr)
+        globals_bound = self._late_scope(None, node.body, node.name)[1]
+        self.sink.bind(node.name)
+        for name in globals_bound:
+            self.sink.bind(name)
+
+    def _late_scope(
+        self, args: ast.arguments | None, body: list[ast.AST], name: str | None = None
+    ) -> tuple[Function, list[str]]:
+        """Names a body reads from globals (resolved when it is called), what it changes, and
+        the globals it binds (`global x; x = …`), for the caller to bind after its name."""
+        local = _Scope()
+        params: list[str] = []
+        if args is not None:
+            for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
+                if a is not None:
+                    params.append(a.arg)
+        local.bound.update(params)
+        for stmt in body:
+            _BindingsCollector(local).visit(stmt)
+        outer = self.sink
+        inner = NameAnalyser(
+            local.bound - local.declared_global,
+            outer._cell,
+            origins={k: v for k, v in outer.origins.items() if k not in local.bound},
+            functions=outer.functions,
+        )
+        for stmt in body:
+            Visitor(inner).visit(stmt)
+        free = [
+            r.name
+            for r in [*inner.facts.reads, *inner.facts.late_reads]
+            if r.name not in local.bound or r.name in local.declared_global
+        ]
+        for read in free:
+            outer.late_read(read)
+        if name is not None:
+            outer.facts.function_late_reads[name] = sorted(set(free) - BUILTIN_NAMES - {name})
+        globals_bound = [n for n in inner.facts.writes if n in local.declared_global]
+        outer.facts.modules |= inner.facts.modules
+        changed = set(inner.facts.changed)
+        function = Function(
+            params=params,
+            changes_params=changed & set(params),
+            changes_globals={n for n in changed if n not in local.bound}
+            | (local.declared_global & set(inner.facts.writes)),
+            draws_random=inner.facts.draws_random,
+            seeds_random=inner.facts.seeds_random,
+        )
+        return function, globals_bound
+
+    def _comprehension(self, node, elements: list[ast.AST]) -> None:
+        # The first iterable runs in the enclosing scope; targets are local to the comprehension.
+        first, *rest = node.generators
+        self.visit(first.iter)
+        local = {
+            n.id for gen in node.generators for n in ast.walk(gen.target) if isinstance(n, ast.Name)
+        }
+        sink = self.sink
+        outer_bound = set(sink._bound)
+        outer_writes = list(sink.facts.writes)
+        for gen in node.generators:
+            if gen is not first:
+                self.visit(gen.iter)
+            _BindTargets(sink).visit(gen.target)
+            for cond in gen.ifs:
+                self.visit(cond)
+        for element in elements:
+            self.visit(element)
+        # Comprehension variables do not leak into the enclosing scope (walrus targets do).
+        leaked = (sink._bound - outer_bound) & local
+        sink._bound -= leaked
+        for name in leaked:
+            if name in sink.facts.writes and name not in outer_writes:
+                sink.facts.writes.remove(name)
+            sink.facts.changed.pop(name, None)
+
+    def visit_ListComp(self, node: ast.ListComp) -> None:
+        self._comprehension(node, [node.elt])
+
+    visit_SetComp = visit_ListComp
+    visit_GeneratorExp = visit_ListComp
+
+    def visit_DictComp(self, node: ast.DictComp) -> None:
+        self._comprehension(node, [node.key, node.value])
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.type is not None:
+            self.visit(node.type)
+        if node.name:
+            self.sink.bind(node.name)
+        for stmt in node.body:
+            self.visit(stmt)
+
+    def visit_Global(self, node: ast.Global) -> None:
+        pass
+
+    def visit_MatchAs(self, node: ast.MatchAs) -> None:
+        if node.pattern is not None:
+            self.visit(node.pattern)
+        if node.name:
+            self.sink.bind(node.name)
+
+    def visit_MatchStar(self, node: ast.MatchStar) -> None:
+        if node.name:
+            self.sink.bind(node.name)
+
+    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
+        self.generic_visit(node)
+        if node.rest:
+            self.sink.bind(node.rest)
+
+
+class _BindTargets(Visitor):
+    """Visits an assignment target: every name in it is bound."""
+
+
+@dataclass
+class _Scope:
+    bound: set[str] = field(default_factory=set)
+    declared_global: set[str] = field(default_factory=set)
+
+
+class _BindingsCollector(ast.NodeVisitor):
+    """Names bound anywhere in a function body (Python makes them local), not in nested scopes."""
+
+    def __init__(self, scope: _Scope):
+        self.scope = scope
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if not isinstance(node.ctx, ast.Load):
+            self.scope.bound.add(node.id)
+
+    def visit_FunctionDef(self, node) -> None:
+        self.scope.bound.add(node.name)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+    visit_ClassDef = visit_FunctionDef
+
+    def visit_Lambda(self, node) -> None:
+        pass
+
+    def visit_Import(self, node) -> None:
+        for alias in node.names:
+            self.scope.bound.add(alias.asname or alias.name.split(".")[0])
+
+    visit_ImportFrom = visit_Import
+
+    def visit_Global(self, node) -> None:
+        self.scope.declared_global.update(node.names)
+
+    visit_Nonlocal = visit_Global
+
+    def visit_ExceptHandler(self, node) -> None:
+        if node.name:
+            self.scope.bound.add(node.name)
+        self.generic_visit(node)
+
+    def visit_ListComp(self, node) -> None:
+        pass
+
+    visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_ListComp
+
+
+def _is_generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether the function's own body (not a nested one) yields."""
+    todo: list[ast.AST] = list(node.body)
+    while todo:
+        item = todo.pop()
+        if isinstance(item, (ast.Yield, ast.YieldFrom)):
+            return True
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        todo.extend(ast.iter_child_nodes(item))
+    return False
