@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import config
+from . import config, sqlite_store
 
 # MLflow's limits (mlflow.utils.validation): per log_batch call and per value.
 MAX_METRICS_PER_BATCH = 1000
@@ -74,10 +74,11 @@ def now_ms() -> int:
 
 
 def client(uri: str):
-    """An `MlflowClient` for tracking and registry at `uri`."""
+    """An `MlflowClient` for tracking and registry at `uri` (an SQLite store made safely)."""
     wait_for_import()
     from mlflow.tracking import MlflowClient
 
+    sqlite_store.prepare(uri)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
@@ -186,6 +187,7 @@ def fluent_uri(uri: str) -> Iterator[None]:
     from mlflow.tracking._model_registry import utils as registry_utils
     from mlflow.tracking._tracking_service import utils as tracking_utils
 
+    sqlite_store.prepare(uri)
     names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
     env = {name: os.environ.get(name) for name in names}
     globals_ = (tracking_utils._tracking_uri, registry_utils._registry_uri)
