@@ -8,7 +8,6 @@ subprocess that logs fully cached runs, and a user re-syncing by hand. All write
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from nb2pipe.runner.rundir import RunDir, read_json
 
 from . import config, datasets, journal, provenance, store
 from .errors import TrackingError, translated
+from .redact import redact_uri
 
 RUN_STATUS = {"succeeded": "FINISHED", "failed": "FAILED", "interrupted": "KILLED"}
 STEP_STATUS = {
@@ -49,28 +49,27 @@ def sync_run(
         raise TrackingError(f"{run.path}: run is not finished (status {info.get('status')!r})")
     source = Path(info.get("source") or run.path)
     uri = tracking_uri or config.tracking_uri(source.parent)
-    if not force and info.get("mlflow_run_id") and info.get("mlflow_tracking_uri") == _safe(uri):
+    if (
+        not force
+        and info.get("mlflow_run_id")
+        and info.get("mlflow_tracking_uri") == redact_uri(uri)
+    ):
         return info["mlflow_run_id"]
     name = experiment or config.experiment_name(info.get("pipeline"), source.parent)
     origin = info.get("provenance") or provenance.collect(config.project_root(source))
-    with translated(f"log run {run.id}", _safe(uri)):
+    with translated(f"log run {run.id}", redact_uri(uri)):
         client = store.client(uri)
         experiment_id = store.experiment_id(client, name, uri)
-        logged = _Logger(client, experiment_id, run, info, source, origin).log()
+        logged = _Logger(client, uri, experiment_id, run, info, source, origin).log()
     info = run.info()  # re-read: keep anything written since
     info.update(
         mlflow_run_id=logged.run_id,
         mlflow_step_runs=logged.step_runs,
         mlflow_experiment_id=experiment_id,
-        mlflow_tracking_uri=_safe(uri),
+        mlflow_tracking_uri=redact_uri(uri),
     )
     run.write_info(info)
     return logged.run_id
-
-
-def _safe(uri: str) -> str:
-    """The URI without any ``user:password@`` part (it is written to disk)."""
-    return re.sub(r"//[^/@]*@", "//", uri)
 
 
 def _ms(seconds: float | None) -> int | None:
@@ -88,8 +87,9 @@ class _Logged:
 
 
 class _Logger:
-    def __init__(self, client, experiment_id: str, run: RunDir, info: dict, source: Path, origin):
+    def __init__(self, client, uri, experiment_id, run: RunDir, info: dict, source: Path, origin):
         self.client = client
+        self.uri = uri
         self.experiment_id = experiment_id
         self.run = run
         self.info = info
@@ -131,13 +131,12 @@ class _Logger:
         )
         logged = _Logged(parent.info.run_id)
         latest: dict[str, store.Metric] = {}
-        with store.quiet_urls():  # one "View run" link for the pipeline, not one per step
-            for step in info.get("steps", []):
-                if (self.run.step_dir(step) / "meta.json").exists():
-                    step_id, metrics = self.log_step(step, logged.run_id)
-                    logged.step_runs[step] = step_id
-                    for m in metrics:
-                        latest[m.key] = m
+        for step in info.get("steps", []):
+            if (self.run.step_dir(step) / "meta.json").exists():
+                step_id, metrics = self.log_step(step, logged.run_id)
+                logged.step_runs[step] = step_id
+                for m in metrics:
+                    latest[m.key] = m
         end = info.get("end")
         metrics = list(latest.values())
         if info.get("duration") is not None:
@@ -145,7 +144,7 @@ class _Logger:
         store.log_batch(self.client, logged.run_id, metrics, params=info.get("params", {}))
         if (self.run.path / "pipeline.yaml").exists():
             self.client.log_artifact(logged.run_id, str(self.run.path / "pipeline.yaml"))
-        self.client.set_terminated(logged.run_id, RUN_STATUS[info["status"]], _ms(end))
+        store.end_run(self.client, self.uri, logged.run_id, RUN_STATUS[info["status"]], _ms(end))
         return logged
 
     def log_step(self, step: str, parent_id: str) -> tuple[str, list[store.Metric]]:
@@ -217,7 +216,8 @@ class _Logger:
                     self.client.log_artifact(run_id, str(path), artifact_path)
         for model in record.models:
             self._adopt(model.get("run_id"), run_id)
-        self.client.set_terminated(run_id, STEP_STATUS.get(status, "FINISHED"), _ms(end))
+        with store.quiet_urls():  # one "View run" link for the pipeline, not one per step
+            self.client.set_terminated(run_id, STEP_STATUS.get(status, "FINISHED"), _ms(end))
         return run_id, metrics
 
     def datasets(self, step: str, manifest: dict, parts: dict) -> list:

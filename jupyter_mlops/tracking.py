@@ -6,6 +6,8 @@ really executes it starts importing mlflow in the background (hidden behind the 
 the run finishes it logs the whole run directory with `sync_run`, batched, from this one
 process. A run where every step came from the cache never imports mlflow here: a detached
 ``python -m jupyter_mlops.tracking sync RUN_DIR`` logs it, so a no-change re-run stays instant.
+The detached process gets the tracking URI in its environment: a URI may hold a password, and
+command lines are public on a shared machine.
 
 Command line: ``python -m jupyter_mlops.tracking sync RUN_DIR [--tracking-uri URI]
 [--experiment NAME] [--force]``.
@@ -24,6 +26,7 @@ from nb2pipe.runner import events as ev
 from nb2pipe.runner.rundir import RunDir
 
 from . import config, provenance, store
+from .redact import one_line, refuse_credentials
 from .runsync import sync_run
 
 __all__ = ["MlflowTracker", "observer", "sync_run"]
@@ -114,12 +117,10 @@ class MlflowTracker:
             self.mlflow_run_id = sync_run(
                 self.run_dir, tracking_uri=self._uri, experiment=self._experiment
             )
-        except Nb2PipeError as e:
-            self._warn(e)
         except Exception as e:  # a tracking server that is down must not fail the run
-            self._warn(f"{type(e).__name__}: {e}")
+            self._warn(one_line(e))
 
-    def _warn(self, problem) -> None:
+    def _warn(self, problem: str) -> None:
         warnings.warn(
             f"jupyter-mlops: run {self.run_dir.name} not tracked: {problem}; retry with "
             f"`python -m jupyter_mlops.tracking sync {self.run_dir}`",
@@ -128,13 +129,17 @@ class MlflowTracker:
 
     def _sync_detached(self) -> subprocess.Popen:
         command = [sys.executable, "-m", "jupyter_mlops.tracking", "sync", str(self.run_dir)]
-        command += ["--tracking-uri", self._uri, "--experiment", self._experiment]
+        # The URI may hold a password: it goes in the environment, never on the command line
+        # (every user of the machine can read command lines, with `ps`).
+        env = {**os.environ, "MLFLOW_TRACKING_URI": self._uri}
+        env["MLFLOW_EXPERIMENT_NAME"] = self._experiment
         with open(self.run_dir / SYNC_LOG, "ab") as log:
             return subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                env=env,
                 start_new_session=True,  # outlives the runner, ignores its Ctrl-C
                 close_fds=True,
             )
@@ -149,11 +154,14 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     sync = commands.add_parser("sync", help="log a finished run directory")
     sync.add_argument("run_dir", type=Path)
-    sync.add_argument("--tracking-uri")
+    sync.add_argument(
+        "--tracking-uri", help="default: MLFLOW_TRACKING_URI, then pyproject.toml (no passwords)"
+    )
     sync.add_argument("--experiment")
     sync.add_argument("--force", action="store_true", help="log again even if already logged")
     args = parser.parse_args(argv)
     try:
+        refuse_credentials("--tracking-uri", args.tracking_uri)
         run_id = sync_run(
             args.run_dir,
             tracking_uri=args.tracking_uri,
@@ -161,8 +169,11 @@ def main(argv: list[str] | None = None) -> int:
             force=args.force,
         )
     except Nb2PipeError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {one_line(e)}", file=sys.stderr)
         return e.exit_code
+    except Exception as e:  # the store failed: one line, never a traceback with a URL in it
+        print(f"error: {args.run_dir}: not tracked: {one_line(e)}", file=sys.stderr)
+        return 1
     print(f"logged {args.run_dir} as MLflow run {run_id}")
     return 0
 
