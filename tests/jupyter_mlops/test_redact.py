@@ -190,3 +190,38 @@ def _no_sync_running(folder: Path) -> bool:
         except OSError:
             continue
     return True
+
+
+ENGINE = """#!{python}
+import json, os, sys
+record = {{"argv": sys.argv[1:], "uri": os.environ.get("MLFLOW_TRACKING_URI")}}
+with open({record!r}, "w") as out:
+    json.dump(record, out)
+"""
+
+
+def test_a_container_step_gets_the_uri_through_the_environment_only(tmp_path: Path):
+    from nb2pipe.compile import compile_notebook
+    from nb2pipe.runner.container import run_step_in_container
+
+    canary = f"canary-{uuid.uuid4().hex[:12]}"
+    uri = f"http://ana:{canary}@mlflow.example.org"
+    pipeline = compile_notebook(write_notebook(tmp_path / "one.ipynb", code("x = 1", "step:only")))
+    engine = tmp_path / "engine"  # stands in for podman: records how it was called
+    record = tmp_path / "engine.json"
+    engine.write_text(ENGINE.format(python=sys.executable, record=str(record)))
+    engine.chmod(0o755)
+    outcome = run_step_in_container(
+        pipeline,
+        pipeline.step("only"),
+        {},
+        tmp_path / "run",
+        "nb2pipe-one-only:0",
+        str(engine),
+        env={"MLFLOW_TRACKING_URI": uri},
+    )
+    assert outcome.ok, outcome.error
+    called = json.loads(record.read_text())
+    assert called["uri"] == uri  # the engine passes it on with `-e MLFLOW_TRACKING_URI`
+    assert "MLFLOW_TRACKING_URI" in called["argv"]
+    assert not [arg for arg in called["argv"] if canary in arg]
