@@ -10,6 +10,8 @@ from collections.abc import Iterator
 
 from nb2pipe.errors import Nb2PipeError
 
+from .redact import redact_uri
+
 
 class TrackingError(Nb2PipeError):
     """The tracking store or registry refused or failed a request."""
@@ -60,6 +62,7 @@ def translated(action: str, uri: str) -> Iterator[None]:
         if status is None:
             raise
         action = _actions.get()[0]
+        uri = redact_uri(uri)  # the message reaches terminals and logs
         who = os.environ.get("MLFLOW_TRACKING_USERNAME")
         if status == 401:
             message = (

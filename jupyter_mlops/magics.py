@@ -26,6 +26,8 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from nb2pipe.errors import Nb2PipeError
 
+from .redact import one_line
+
 SUBCOMMANDS = ("experiment", "track", "log", "runs", "compare", "publish", "promote", "registry")
 SCALARS = (int, float, str, bool)
 
@@ -124,6 +126,12 @@ def analyse_cell(code: str) -> tuple[dict[str, Any], set[str], set[str]]:
     return literals, stored, loaded - stored
 
 
+def _from_the_store(error: BaseException) -> bool:
+    """An error raised by MLflow or the libraries it reaches its store with."""
+    module = type(error).__module__.split(".", 1)[0]
+    return module in ("mlflow", "requests", "urllib3", "sqlalchemy", "sqlite3", "psycopg2")
+
+
 @magics_class
 class MlopsMagics(Magics):
     @line_cell_magic
@@ -147,6 +155,12 @@ class MlopsMagics(Magics):
             return getattr(self, f"_{args.command}")(args, cell)
         except Nb2PipeError as e:
             raise UsageError(str(e)) from None
+        except Exception as e:
+            # The store's own errors quote its URL, password included, and a traceback is
+            # saved with the notebook: one line, masked. The cell's own errors stay as they are.
+            if args.command == "track" or not _from_the_store(e):
+                raise
+            raise UsageError(f"%mlops {args.command}: {one_line(e)}") from None
 
     # --- subcommands ---------------------------------------------------------------------
     def _experiment(self, args, cell):

@@ -209,7 +209,7 @@ def publish_model(
         client.log_text(run_id, card, f"model_cards/{name}-v{version}.md")
         client.set_registered_model_alias(name, alias, version)
         if step:
-            client.set_terminated(run_id, "FINISHED")
+            store.end_run(client, uri, run_id, "FINISHED")
             journal.StepJournal(*step).model({"name": name, "version": version, "run_id": run_id})
     return PublishedModel(name, version, f"models:/{name}/{version}", run_id, alias, card, values)
 

@@ -1,32 +1,45 @@
-"""`sync_run`: log a finished run directory to MLflow — one run, one nested run per step.
+"""`sync_run`: log a finished run directory to MLflow, exactly once, whoever asks and how often.
 
 Everything comes from the run directory (run.json, each step's meta.json, artifact manifest
 and tracking journal), so the same function serves the runner's observer, the detached
 subprocess that logs fully cached runs, and a user re-syncing by hand. All writes go through
 `log_batch` from this one process: no SQLite contention between parallel steps.
+
+Exactly once: `runlog.RunLogger` finds the MLflow runs an earlier sync made (by the tag
+``nb2pipe.run_id``) and continues them. Two syncs of one run never overlap: each holds an
+exclusive lock on ``<run>/tracking.lock``. A sync leaves ``<run>/tracking.pending`` behind until
+it has finished, so a sync that was killed (its MLflow run left RUNNING) or that failed (the
+server was down) is found again: `catch_up` finishes such runs after the next successful sync
+in the same workspace, and `not_tracked` lets the runner say so instead of staying silent.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+import json
+import os
+import socket
 from pathlib import Path
-from typing import Any
 
 from nb2pipe.runner.rundir import RunDir, read_json
 
-from . import config, datasets, journal, provenance, store
+from . import config, provenance, store
 from .errors import TrackingError, translated
+from .filelock import LockTimeout, locked
+from .redact import one_line, redact_uri
+from .runlog import RUN_STATUS, Logged, RunLogger
 
-RUN_STATUS = {"succeeded": "FINISHED", "failed": "FAILED", "interrupted": "KILLED"}
-STEP_STATUS = {
-    "done": "FINISHED",
-    "cached": "FINISHED",
-    "failed": "FAILED",
-    "skipped": "KILLED",
-    "interrupted": "KILLED",
-}
-DURATION = "nb2pipe.duration_s"
+LOCK = "tracking.lock"
+PENDING = "tracking.pending"
+LOCK_WAIT = 300.0  # seconds to wait for another sync of the same run (a slow server)
+CATCH_UP_LIMIT = 5  # earlier runs finished per sync at most: a sync stays short
+
+
+class SyncBusy(TrackingError):
+    """Another process is logging the same run right now."""
+
+
+class RunNotFinished(TrackingError):
+    """The run is still going: nothing to log yet."""
 
 
 def sync_run(
@@ -35,221 +48,143 @@ def sync_run(
     tracking_uri: str | None = None,
     experiment: str | None = None,
     force: bool = False,
+    wait: float = LOCK_WAIT,
 ) -> str:
     """Log the finished run in `run_dir` to MLflow; return the pipeline's MLflow run id.
 
-    The id is written back into run.json (``mlflow_run_id``); a run already logged to the
-    same store is not logged twice unless `force`.
+    The ids are written back into run.json (``mlflow_run_id``, ``mlflow_step_runs``). A run
+    already logged as it is now is not sent again; with `force` every step is checked against
+    the store anyway. Logging again never makes a second MLflow run.
     """
     run = RunDir(Path(run_dir).resolve())
     info = run.info()
     if not info:
         raise TrackingError(f"{run.path}: not an nb2pipe run directory (no run.json)")
-    if info.get("status") not in RUN_STATUS:
-        raise TrackingError(f"{run.path}: run is not finished (status {info.get('status')!r})")
+    status = finished_status(info, run.path)
     source = Path(info.get("source") or run.path)
     uri = tracking_uri or config.tracking_uri(source.parent)
-    if not force and info.get("mlflow_run_id") and info.get("mlflow_tracking_uri") == _safe(uri):
+    if not force and _up_to_date(run, info, status, uri):
         return info["mlflow_run_id"]
     name = experiment or config.experiment_name(info.get("pipeline"), source.parent)
-    origin = info.get("provenance") or provenance.collect(config.project_root(source))
-    with translated(f"log run {run.id}", _safe(uri)):
-        client = store.client(uri)
-        experiment_id = store.experiment_id(client, name, uri)
-        logged = _Logger(client, experiment_id, run, info, source, origin).log()
-    info = run.info()  # re-read: keep anything written since
-    info.update(
-        mlflow_run_id=logged.run_id,
-        mlflow_step_runs=logged.step_runs,
-        mlflow_experiment_id=experiment_id,
-        mlflow_tracking_uri=_safe(uri),
-    )
-    run.write_info(info)
+    try:
+        with locked(run.path / LOCK, timeout=wait):
+            info = run.info()  # again, under the lock: another sync may just have finished
+            status = finished_status(info, run.path)
+            if not force and _up_to_date(run, info, status, uri):
+                return info["mlflow_run_id"]
+            _mark_pending(run, uri, name)
+            try:
+                logged = _log(run, info, status, source, uri, name)
+            except Exception as e:
+                _mark_pending(run, uri, name, error=e)
+                raise
+            _record(run, logged, status, uri)
+            (run.path / PENDING).unlink(missing_ok=True)
+    except LockTimeout:
+        raise SyncBusy(
+            f"{run.path}: another process is logging this run to MLflow; retry later with "
+            f"`python -m jupyter_mlops.tracking sync {run.path}`"
+        ) from None
     return logged.run_id
 
 
-def _safe(uri: str) -> str:
-    """The URI without any ``user:password@`` part (it is written to disk)."""
-    return re.sub(r"//[^/@]*@", "//", uri)
+def finished_status(info: dict, where: Path) -> str:
+    """The run's final status; a "running" run whose runner is gone counts as interrupted."""
+    status = info.get("status")
+    if status in RUN_STATUS:
+        return status
+    if status == "running" and _runner_gone(info):
+        return "interrupted"
+    raise RunNotFinished(f"{where}: run is not finished (status {status!r})")
 
 
-def _ms(seconds: float | None) -> int | None:
-    return int(seconds * 1000) if seconds is not None else None
-
-
-def _flag(value: Any) -> str:
-    return "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-
-
-@dataclass
-class _Logged:
-    run_id: str
-    step_runs: dict[str, str] = field(default_factory=dict)
-
-
-class _Logger:
-    def __init__(self, client, experiment_id: str, run: RunDir, info: dict, source: Path, origin):
-        self.client = client
-        self.experiment_id = experiment_id
-        self.run = run
-        self.info = info
-        self.source = source
-        self.origin = origin
-
-    def common_tags(self) -> dict[str, str]:
-        o = self.origin
-        return {
-            "mlflow.source.name": str(self.source),
-            "mlflow.source.type": "NOTEBOOK",
-            "mlflow.user": _flag(o.get("user")),
-            "mlflow.source.git.commit": _flag(o.get("git_commit")),
-            "nb2pipe.git_dirty": _flag(o.get("git_dirty")),
-            "nb2pipe.host": _flag(o.get("host")),
-            "nb2pipe.python": _flag(o.get("python")),
-            "nb2pipe.version": _flag(self.info.get("nb2pipe") or o.get("nb2pipe")),
-            "nb2pipe.run_id": self.run.id,
-            "nb2pipe.pipeline": _flag(self.info.get("pipeline")),
-        }
-
-    def log(self) -> _Logged:
-        info = self.info
-        tags = {
-            **self.common_tags(),
-            "nb2pipe.run_dir": str(self.run.path),
-            "nb2pipe.status": info["status"],
-            "nb2pipe.isolation": _flag(info.get("isolation")),
-            "nb2pipe.max_parallel": _flag(info.get("max_parallel")),
-        }
-        description = _description(self.run.path / "pipeline.yaml")
-        if description:
-            tags["mlflow.note.content"] = description
-        parent = self.client.create_run(
-            self.experiment_id,
-            start_time=_ms(info.get("start")),
-            tags={k: v for k, v in tags.items() if v},
-            run_name=f"{info.get('pipeline', 'pipeline')} {self.run.id}",
-        )
-        logged = _Logged(parent.info.run_id)
-        latest: dict[str, store.Metric] = {}
-        with store.quiet_urls():  # one "View run" link for the pipeline, not one per step
-            for step in info.get("steps", []):
-                if (self.run.step_dir(step) / "meta.json").exists():
-                    step_id, metrics = self.log_step(step, logged.run_id)
-                    logged.step_runs[step] = step_id
-                    for m in metrics:
-                        latest[m.key] = m
-        end = info.get("end")
-        metrics = list(latest.values())
-        if info.get("duration") is not None:
-            metrics.append(store.Metric(DURATION, float(info["duration"]), _ms(end) or 0))
-        store.log_batch(self.client, logged.run_id, metrics, params=info.get("params", {}))
-        if (self.run.path / "pipeline.yaml").exists():
-            self.client.log_artifact(logged.run_id, str(self.run.path / "pipeline.yaml"))
-        self.client.set_terminated(logged.run_id, RUN_STATUS[info["status"]], _ms(end))
-        return logged
-
-    def log_step(self, step: str, parent_id: str) -> tuple[str, list[store.Metric]]:
-        run = self.run
-        meta = run.meta(step) or {}
-        manifest = read_json(run.artifacts(step) / "manifest.json") or {}
-        record = journal.read(run.step_dir(step))
-        status = meta.get("status", "unknown")
-        cached = bool(meta.get("cache_hit"))
-        start = meta.get("start", self.info.get("start"))
-        end = meta.get("end", start)
-        error = meta.get("error") or {}
-        tags = {
-            **self.common_tags(),
-            "mlflow.parentRunId": parent_id,
-            "nb2pipe.step": step,
-            "nb2pipe.status": status,
-            "nb2pipe.fingerprint": _flag(meta.get("fingerprint")),
-            "nb2pipe.cache_hit": _flag(cached),
-            "nb2pipe.cached_from": _flag(meta.get("cached_from")),
-            "nb2pipe.attempts": _flag(meta.get("attempts")),
-            "nb2pipe.error": _flag(error.get("message")),
-            "nb2pipe.error_cell": _flag(error.get("cell")),
-        }
-        for name, entry in manifest.get("artifacts", {}).items():
-            path = run.artifacts(step) / entry["file"]
-            tags[f"nb2pipe.artifact.{name}.uri"] = path.as_uri()
-            tags[f"nb2pipe.artifact.{name}.sha256"] = entry.get("sha256", "")
-            tags[f"nb2pipe.artifact.{name}.serializer"] = entry.get("serializer", "")
-        parts = meta.get("parts") or {}
-        for ref, sha in (parts.get("inputs") or {}).items():
-            tags[f"nb2pipe.input.{ref}.sha256"] = sha
-        if record.models:
-            tags["nb2pipe.models"] = ", ".join(
-                f"{m.get('name')}:{m.get('version')}" for m in record.models
-            )
-        tags.update(record.tags)
-        child = self.client.create_run(
-            self.experiment_id,
-            start_time=_ms(start),
-            tags={k: v for k, v in tags.items() if v},
-            run_name=step,
-        )
-        run_id = child.info.run_id
-        params = {**record.params, **(parts.get("params") or {})}
-        when = _ms(end) or store.now_ms()
-        metrics = [
-            store.Metric(k, float(v), when, 0) for k, v in manifest.get("metrics", {}).items()
-        ]
-        metrics += record.metrics
-        duration = meta.get("duration")
-        all_metrics = list(metrics)
-        if duration is not None:
-            all_metrics.append(store.Metric(DURATION, float(duration), when))
-        store.log_batch(self.client, run_id, all_metrics, params=params)
-        inputs = self.datasets(step, manifest, parts)
-        if inputs:
-            self.client.log_inputs(run_id, datasets=inputs)
-        if not cached:  # a cached step's files were logged with the run that made them
-            for name in ("notebook.ipynb", "log.txt"):
-                if (run.step_dir(step) / name).exists():
-                    self.client.log_artifact(run_id, str(run.step_dir(step) / name))
-            if (run.artifacts(step) / "manifest.json").exists():
-                self.client.log_artifact(run_id, str(run.artifacts(step) / "manifest.json"))
-            for path, artifact_path in record.artifacts:
-                if path.is_dir():
-                    self.client.log_artifacts(run_id, str(path), artifact_path or path.name)
-                elif path.exists():
-                    self.client.log_artifact(run_id, str(path), artifact_path)
-        for model in record.models:
-            self._adopt(model.get("run_id"), run_id)
-        self.client.set_terminated(run_id, STEP_STATUS.get(status, "FINISHED"), _ms(end))
-        return run_id, metrics
-
-    def datasets(self, step: str, manifest: dict, parts: dict) -> list:
-        out = []
-        for name, entry in manifest.get("artifacts", {}).items():
-            if entry.get("serializer") == "parquet":
-                path = self.run.artifacts(step) / entry["file"]
-                out.append(datasets.dataset_input(step, name, path, entry["sha256"], "output"))
-        for ref in parts.get("inputs") or {}:
-            producer, _, name = ref.partition(".")
-            upstream = read_json(self.run.artifacts(producer) / "manifest.json") or {}
-            entry = upstream.get("artifacts", {}).get(name)
-            if entry and entry.get("serializer") == "parquet":
-                path = self.run.artifacts(producer) / entry["file"]
-                out.append(datasets.dataset_input(producer, name, path, entry["sha256"], "input"))
-        return out
-
-    def _adopt(self, model_run_id: str | None, step_run_id: str) -> None:
-        """Nest the run a step published a model from under that step's run."""
-        if not model_run_id:
-            return
-        try:
-            self.client.set_tag(model_run_id, "mlflow.parentRunId", step_run_id)
-        except Exception:
-            pass  # published to another store, or since deleted: the tag is a convenience
-
-
-def _description(pipeline_yaml: Path) -> str:
+def _runner_gone(info: dict) -> bool:
+    """Whether run.json names a runner process of this machine that no longer exists."""
+    pid = info.get("pid")
+    if not isinstance(pid, int) or info.get("host") not in (None, socket.gethostname()):
+        return False
     try:
-        import yaml
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists, under another user
+    return False
 
-        data = yaml.safe_load(pipeline_yaml.read_text(encoding="utf-8")) or {}
-    except Exception:
-        return ""
-    return str(data.get("description") or "")
+
+def _up_to_date(run: RunDir, info: dict, status: str, uri: str) -> bool:
+    return (
+        bool(info.get("mlflow_run_id"))
+        and info.get("mlflow_tracking_uri") == redact_uri(uri)
+        and info.get("mlflow_synced") == _synced(info, status)
+        and not (run.path / PENDING).exists()
+    )
+
+
+def _synced(info: dict, status: str) -> dict:
+    """What a sync logged, to tell whether the run changed since (``--resume`` rewrites it)."""
+    return {"status": status, "end": info.get("end")}
+
+
+def _log(run: RunDir, info: dict, status: str, source: Path, uri: str, name: str) -> Logged:
+    origin = info.get("provenance") or provenance.collect(config.project_root(source))
+    with translated(f"log run {run.id}", uri):
+        client = store.client(uri)
+        experiment_id = store.experiment_id(client, name, uri)
+        return RunLogger(client, uri, experiment_id, run, info, status, source, origin).log()
+
+
+def _record(run: RunDir, logged: Logged, status: str, uri: str) -> None:
+    info = run.info()  # re-read: keep anything the runner wrote since
+    info.update(
+        mlflow_run_id=logged.run_id,
+        mlflow_step_runs=logged.step_runs,
+        mlflow_experiment_id=logged.experiment_id,
+        mlflow_tracking_uri=redact_uri(uri),
+        mlflow_synced=_synced(info, status),
+    )
+    run.write_info(info)
+
+
+def _mark_pending(run: RunDir, uri: str, experiment: str, error: BaseException | None = None):
+    record = {"tracking_uri": redact_uri(uri), "experiment": experiment}
+    if error is not None:
+        record["error"] = one_line(error)
+    path = run.path / PENDING
+    tmp = path.with_name(f".{PENDING}.{os.getpid()}")
+    tmp.write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def not_tracked(runs: Path, exclude: Path | None = None) -> list[tuple[Path, str]]:
+    """Runs of a workspace whose last sync failed, newest first, with the error it met."""
+    out = []
+    for marker in sorted(Path(runs).glob(f"*/{PENDING}"), reverse=True):
+        if marker.parent == exclude:
+            continue
+        error = (read_json(marker) or {}).get("error")
+        if error:
+            out.append((marker.parent, error))
+    return out
+
+
+def catch_up(runs: Path, uri: str, *, exclude: Path | None = None) -> list[str]:
+    """Finish logging the runs of a workspace (to the store at `uri`) whose sync was killed or
+    failed; return their run ids. Stops at the first failure: the store is still unreachable."""
+    done = []
+    markers = sorted(Path(runs).glob(f"*/{PENDING}"), reverse=True)  # ids start with the time
+    for marker in markers[: CATCH_UP_LIMIT + 1]:
+        run_dir = marker.parent
+        record = read_json(marker) or {}
+        if run_dir == exclude or record.get("tracking_uri") != redact_uri(uri):
+            continue
+        try:
+            sync_run(run_dir, tracking_uri=uri, experiment=record.get("experiment"), wait=0)
+        except (SyncBusy, RunNotFinished):
+            continue  # its own sync is under way, or it is being resumed
+        except Exception:
+            break
+        done.append(run_dir.name)
+        if len(done) >= CATCH_UP_LIMIT:
+            break
+    return done

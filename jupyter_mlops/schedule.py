@@ -8,7 +8,6 @@ regenerated workflow diffs cleanly; an existing file is only replaced with ``for
 from __future__ import annotations
 
 import re
-import shlex
 from pathlib import Path
 
 from nb2pipe.errors import Nb2PipeError
@@ -58,24 +57,32 @@ def _value(text: str, index: int, low: int, high: int) -> int | None:
 
 
 def render(root: Path, notebook: Path, cron: str, params: list[tuple[str, str]] = ()) -> str:
-    """The workflow text; nothing is written."""
-    from nb2pipe.ci import PYTHON, _install_commands
+    """The workflow text; nothing is written.
+
+    The notebook's path and the parameter values go into the workflow's shell script quoted,
+    each one argument; what a workflow cannot carry (a line break, ``${{``) is refused.
+    """
+    from nb2pipe.ci import PYTHON, _install_commands, ci_value, command_path
     from nb2pipe.compile import compile_notebook
     from nb2pipe.parameters import suggestion
     from nb2pipe.rendering import render_template
 
+    relative = notebook.resolve().relative_to(root.resolve()).as_posix()
+    ci_value(relative, "the notebook's path", file=str(notebook))
     pipeline = compile_notebook(notebook)
     known = {p.name for p in pipeline.params}
-    for name, _ in params:
+    command = ["nb2pipe", "run", command_path(relative), "--force", "--workspace", "reports/runs"]
+    for name, value in params:
         if name not in known:
             raise Nb2PipeError(f"-p {name}: unknown parameter ({suggestion(name, known)})")
+        command += ["-p", name, ci_value(str(value), f"-p {name}: the value")]
     return render_template(
         f"schedule/{TEMPLATE}",
-        notebook=notebook.resolve().relative_to(root.resolve()).as_posix(),
+        notebook=relative,
         pipeline=pipeline.name,
         workflow_name=f"nb2pipe-schedule-{pipeline.name.replace('_', '-')}",
         cron=check_cron(cron),
-        params=[(name, shlex.quote(str(value))) for name, value in params],
+        command=command,
         python=PYTHON,
         install=_install_commands(root),
         pip_cache=(root / "requirements.txt").is_file() or (root / "pyproject.toml").is_file(),
@@ -95,15 +102,18 @@ def write_schedule(
     Default path: ``.github/workflows/nb2pipe-schedule-<pipeline>.yml`` in the notebook's
     project root (the nearest folder with pyproject.toml or .git).
     """
+    import yaml
+
+    from nb2pipe.ci import printable
     from nb2pipe.notebook import write_atomic
     from nb2pipe.runner.rundir import project_root
 
     notebook = Path(notebook)
     if not notebook.is_file():
-        raise Nb2PipeError("no such notebook", file=str(notebook))
+        raise Nb2PipeError("no such notebook", file=printable(str(notebook)))
     root = project_root(notebook)
     text = render(root, notebook, cron, list(params))
-    name = text.split("\nname: ", 1)[1].split("\n", 1)[0]
+    name = yaml.safe_load(text)["name"]  # the workflow parses, and names its file
     target = Path(output) if output else root / ".github" / "workflows" / f"{name}.yml"
     if target.exists() and not force:
         if target.read_text(encoding="utf-8") == text:

@@ -36,6 +36,7 @@ from typing import Any
 from nb2pipe.errors import Nb2PipeError
 
 from .prediction_log import DEFAULT_LOG
+from .redact import redact_uri
 from .registry import CHAMPION
 from .scoring import ModelServer, jsonable
 
@@ -93,7 +94,9 @@ def resolve(spec: str, tracking_uri: str | None = None) -> ServedModel:
             model = client.get_registered_model(name)
         except MlflowException as e:
             if e.error_code == "RESOURCE_DOES_NOT_EXIST":
-                raise ServingError(f"no registered model named {name!r} in {uri}") from None
+                raise ServingError(
+                    f"no registered model named {name!r} in {redact_uri(uri)}"
+                ) from None
             raise
         try:
             found = (

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import config, provenance, store
 from .errors import translated
+from .redact import one_line
 
 AUTO_TAG = "jupyter_mlops.auto_run"
 
@@ -115,8 +116,9 @@ class TrackedRun:
         self.ended = True
         self.flush()
         if self._id is not None:
-            with translated("end the run", self.session.uri):
-                store.client(self.session.uri).set_terminated(self._id, status)
+            uri = self.session.uri
+            with translated("end the run", uri):
+                store.end_run(store.client(uri), uri, self._id, status)
 
     def __enter__(self) -> TrackedRun:
         return self
@@ -257,7 +259,8 @@ def _quietly(action) -> None:
     try:
         action()
     except Exception as e:  # a hook must not break the next cell or the exit
-        warnings.warn(f"jupyter-mlops: {e}", stacklevel=2)
+        # one line, credentials masked: the warning is saved with the notebook's outputs
+        warnings.warn(f"jupyter-mlops: {one_line(e)}", stacklevel=2)
 
 
 SESSION = Session()

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import config
+from . import config, redact, sqlite_store
 
 # MLflow's limits (mlflow.utils.validation): per log_batch call and per value.
 MAX_METRICS_PER_BATCH = 1000
@@ -74,11 +74,36 @@ def now_ms() -> int:
 
 
 def client(uri: str):
-    """An `MlflowClient` for tracking and registry at `uri`."""
+    """An `MlflowClient` for tracking and registry at `uri` (an SQLite store made safely)."""
     wait_for_import()
     from mlflow.tracking import MlflowClient
 
+    _redact_mlflow_logs()
+    sqlite_store.prepare(uri)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def _redact_mlflow_logs() -> None:
+    """MLflow's log records quote the URLs it calls, password included: mask them."""
+    import logging
+
+    redact.redact_logs(logging.getLogger("mlflow"), logging.getLogger())
+
+
+def end_run(mlflow_client, uri: str, run_id: str, status: str, end_ms: int | None = None):
+    """Terminate a run; for a server, print MLflow's "View run" links without credentials.
+
+    MLflow's own links are built from the tracking URI as given, ``user:password@`` included.
+    """
+    name = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"
+    show = os.environ.get(name, "").strip().lower() not in ("1", "true")
+    with quiet_urls():
+        mlflow_client.set_terminated(run_id, status, end_ms)
+    if show and uri.startswith(("http://", "https://")):
+        run = mlflow_client.get_run(run_id)
+        experiment = f"{redact.redact_uri(uri).rstrip('/')}/#/experiments/{run.info.experiment_id}"
+        print(f"🏃 View run {run.info.run_name} at: {experiment}/runs/{run_id}")
+        print(f"🧪 View experiment at: {experiment}")
 
 
 def experiment_id(mlflow_client, name: str, uri: str) -> str:
@@ -186,6 +211,8 @@ def fluent_uri(uri: str) -> Iterator[None]:
     from mlflow.tracking._model_registry import utils as registry_utils
     from mlflow.tracking._tracking_service import utils as tracking_utils
 
+    _redact_mlflow_logs()
+    sqlite_store.prepare(uri)
     names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
     env = {name: os.environ.get(name) for name in names}
     globals_ = (tracking_utils._tracking_uri, registry_utils._registry_uri)

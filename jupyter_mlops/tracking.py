@@ -6,9 +6,11 @@ really executes it starts importing mlflow in the background (hidden behind the 
 the run finishes it logs the whole run directory with `sync_run`, batched, from this one
 process. A run where every step came from the cache never imports mlflow here: a detached
 ``python -m jupyter_mlops.tracking sync RUN_DIR`` logs it, so a no-change re-run stays instant.
+The detached process gets the tracking URI in its environment: a URI may hold a password, and
+command lines are public on a shared machine.
 
 Command line: ``python -m jupyter_mlops.tracking sync RUN_DIR [--tracking-uri URI]
-[--experiment NAME] [--force]``.
+[--experiment NAME] [--force] [--catch-up]``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from nb2pipe.runner import events as ev
 from nb2pipe.runner.rundir import RunDir
 
 from . import config, provenance, store
-from .runsync import sync_run
+from .redact import one_line, refuse_credentials
+from .runsync import catch_up, not_tracked, sync_run
 
 __all__ = ["MlflowTracker", "observer", "sync_run"]
 
@@ -102,6 +105,7 @@ class MlflowTracker:
         info = run.info()
         info["provenance"] = self._origin
         run.write_info(info)
+        self._report_untracked()
         result = event.data.get("result")
         executed = result is None or any(s.status in EXECUTED for s in result.steps.values())
         interrupted = result is not None and result.status == "interrupted"
@@ -114,27 +118,43 @@ class MlflowTracker:
             self.mlflow_run_id = sync_run(
                 self.run_dir, tracking_uri=self._uri, experiment=self._experiment
             )
-        except Nb2PipeError as e:
-            self._warn(e)
         except Exception as e:  # a tracking server that is down must not fail the run
-            self._warn(f"{type(e).__name__}: {e}")
+            self._warn(f"run {self.run_dir.name} not tracked: {one_line(e)}", self.run_dir)
+            return
+        # Runs whose tracking an earlier process started but never finished (killed, or the
+        # store was down then): the store answers now, so finish them too.
+        catch_up(self.run_dir.parent, self._uri, exclude=self.run_dir)
 
-    def _warn(self, problem) -> None:
+    def _report_untracked(self) -> None:
+        """Say so when earlier runs of this workspace could not be logged (their detached
+        sync wrote the reason only into their tracking.log)."""
+        failed = not_tracked(self.run_dir.parent, exclude=self.run_dir)
+        if failed:
+            newest, error = failed[0]
+            more = f" and {len(failed) - 1} earlier" if len(failed) > 1 else ""
+            self._warn(f"run {newest.name}{more} not tracked: {error}", newest)
+
+    def _warn(self, message: str, run_dir: Path) -> None:
         warnings.warn(
-            f"jupyter-mlops: run {self.run_dir.name} not tracked: {problem}; retry with "
-            f"`python -m jupyter_mlops.tracking sync {self.run_dir}`",
+            f"jupyter-mlops: {message}; retry with "
+            f"`python -m jupyter_mlops.tracking sync {run_dir}`",
             stacklevel=3,
         )
 
     def _sync_detached(self) -> subprocess.Popen:
         command = [sys.executable, "-m", "jupyter_mlops.tracking", "sync", str(self.run_dir)]
-        command += ["--tracking-uri", self._uri, "--experiment", self._experiment]
+        command.append("--catch-up")
+        # The URI may hold a password: it goes in the environment, never on the command line
+        # (every user of the machine can read command lines, with `ps`).
+        env = {**os.environ, "MLFLOW_TRACKING_URI": self._uri}
+        env["MLFLOW_EXPERIMENT_NAME"] = self._experiment
         with open(self.run_dir / SYNC_LOG, "ab") as log:
             return subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                env=env,
                 start_new_session=True,  # outlives the runner, ignores its Ctrl-C
                 close_fds=True,
             )
@@ -149,11 +169,21 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     sync = commands.add_parser("sync", help="log a finished run directory")
     sync.add_argument("run_dir", type=Path)
-    sync.add_argument("--tracking-uri")
+    sync.add_argument(
+        "--tracking-uri", help="default: MLFLOW_TRACKING_URI, then pyproject.toml (no passwords)"
+    )
     sync.add_argument("--experiment")
-    sync.add_argument("--force", action="store_true", help="log again even if already logged")
+    sync.add_argument(
+        "--force", action="store_true", help="check every step against the store again"
+    )
+    sync.add_argument(
+        "--catch-up",
+        action="store_true",
+        help="then finish logging earlier runs of the workspace whose sync was cut short",
+    )
     args = parser.parse_args(argv)
     try:
+        refuse_credentials("--tracking-uri", args.tracking_uri)
         run_id = sync_run(
             args.run_dir,
             tracking_uri=args.tracking_uri,
@@ -161,10 +191,22 @@ def main(argv: list[str] | None = None) -> int:
             force=args.force,
         )
     except Nb2PipeError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {one_line(e)}", file=sys.stderr)
         return e.exit_code
+    except Exception as e:  # the store failed: one line, never a traceback with a URL in it
+        print(f"error: {args.run_dir}: not tracked: {one_line(e)}", file=sys.stderr)
+        return 1
     print(f"logged {args.run_dir} as MLflow run {run_id}")
+    if args.catch_up:
+        uri = args.tracking_uri or config.tracking_uri(_source_folder(args.run_dir))
+        for caught in catch_up(args.run_dir.resolve().parent, uri, exclude=args.run_dir.resolve()):
+            print(f"logged earlier run {caught}, whose tracking had been cut short")
     return 0
+
+
+def _source_folder(run_dir: Path) -> Path:
+    source = RunDir(run_dir.resolve()).info().get("source")
+    return Path(source).parent if source else run_dir
 
 
 if __name__ == "__main__":

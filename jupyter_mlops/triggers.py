@@ -27,6 +27,8 @@ from typing import Any
 
 from nb2pipe.errors import Nb2PipeError
 
+from .redact import one_line
+
 STATE_DIR = "watch"  # in the workspace: what each notebook's watcher has seen
 SETTLE_SECONDS = 1.0  # a file modified more recently may still be being written
 _TEMPORARY = (".tmp", ".part", ".partial", ".crdownload", "~")
@@ -295,9 +297,8 @@ class Watcher:
             try:
                 decision = trigger.check()
             except Exception as e:  # a watcher outlives a bad batch or a store that is down
-                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                reason = first if isinstance(e, Nb2PipeError) else f"{type(e).__name__}: {first}"
-                decision = Decision(trigger.name, False, f"cannot check: {reason}")
+                # one_line: a store's error quotes its URL, password included
+                decision = Decision(trigger.name, False, f"cannot check: {one_line(e)}")
             decisions.append(decision)
             text = str(decision)
             if decision.fire or self._last.get(trigger.name) != text:

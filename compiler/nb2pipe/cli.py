@@ -467,14 +467,20 @@ def validate_command(data: Path, schema: Path, infer: bool, margin: float) -> No
     show_default=True,
     help="Where each prediction's inputs and outputs are appended (JSON lines).",
 )
-@click.option("--tracking-uri", metavar="URI", help="The registry (default: as configured).")
+@click.option(
+    "--tracking-uri",
+    metavar="URI",
+    help="The registry (default: as configured); credentials go in the environment.",
+)
 def serve_command(model: str, port: int, host: str, log: Path, tracking_uri: str | None) -> None:
     """Serve a registered model over REST (MLflow's protocol); log every prediction.
 
     MODEL is NAME (its champion), NAME@ALIAS or NAME/VERSION. Stop with Ctrl-C or SIGTERM.
     """
+    from jupyter_mlops.redact import refuse_credentials
     from jupyter_mlops.serving import serve
 
+    refuse_credentials("--tracking-uri", tracking_uri)
     serve(model, host=host, port=port, log=log, tracking_uri=tracking_uri, echo=click.echo)
 
 

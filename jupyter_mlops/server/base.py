@@ -12,7 +12,6 @@ import json
 import logging
 import math
 import os
-import re
 import threading
 import traceback
 import warnings
@@ -25,17 +24,9 @@ import tornado
 from jupyter_server.base.handlers import APIHandler
 from tornado.ioloop import IOLoop
 
-STATE = "jupyter_mlops"  # key of the extension's state in the web app's settings
+from jupyter_mlops.redact import redact, redact_logs
 
-SECRET_ENV = (
-    "MLFLOW_TRACKING_PASSWORD",
-    "MLFLOW_TRACKING_TOKEN",
-    "MLFLOW_TRACKING_CLIENT_CERT_PATH",
-    "AWS_SECRET_ACCESS_KEY",
-    "AZURE_STORAGE_ACCESS_KEY",
-    "AZURE_STORAGE_CONNECTION_STRING",
-)
-_USERINFO = re.compile(r"(?<=//)[^/@\s]+@")
+STATE = "jupyter_mlops"  # key of the extension's state in the web app's settings
 
 # MLflow's error codes (MlflowException.error_code) → our status.
 _MLFLOW_STATUS = {
@@ -89,26 +80,10 @@ class ServerState:
 
 def safe(text: str, root: Path | None = None) -> str:
     """`text` without credentials, and with paths inside the server root made relative."""
-    text = _USERINFO.sub("", str(text))
-    for name in SECRET_ENV:
-        secret = os.environ.get(name)
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
+    text = redact(str(text))
     if root is not None:
         text = text.replace(f"{os.path.realpath(root)}{os.sep}", "")
     return text
-
-
-class _Redact(logging.Filter):
-    """Rewrites a log record's message and traceback through `safe`."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if safe(message) != message:
-            record.msg, record.args = safe(message), ()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = safe(logging.Formatter().formatException(record.exc_info))
-        return True
 
 
 _redacting = False
@@ -121,6 +96,7 @@ def redact_credentials(*loggers: logging.Logger) -> None:
     messages, and those travel on into warnings (e.g. "run not tracked: ...") and log records.
     """
     global _redacting
+    redact_logs(*loggers)
     if _redacting:
         return
     _redacting = True
@@ -130,9 +106,6 @@ def redact_credentials(*loggers: logging.Logger) -> None:
         shown(safe(str(message)), category, filename, lineno, file, line)
 
     warnings.showwarning = showwarning
-    for logger in loggers:
-        for handler in logger.handlers:
-            handler.addFilter(_Redact())
 
 
 def one_line(text: str, limit: int = 400) -> str:

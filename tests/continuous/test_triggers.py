@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from ctkit import NB2PIPE, cli, cli_env, error_lines, frame, marker_notebook, runs_recorded
+from workflows import INJECTIONS, REFUSED, github_scripts, load, pwned, run_scripts
 
 from jupyter_mlops.prediction_log import PredictionLog
 from jupyter_mlops.schedule import check_cron, write_schedule
@@ -283,3 +284,40 @@ def test_a_check_that_fails_is_logged_and_the_watcher_carries_on(tmp_path):
     text = [line.split(" ", 3)[3] for line in lines]
     assert text[1] == f"drift: cannot check: no such data file: {reference} -> no run"
     assert text[-1] == "stopped: --once"
+
+
+@pytest.mark.parametrize("name", INJECTIONS)
+def test_schedule_quotes_a_hostile_path_and_value_as_one_argument(tmp_path, name):
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    notebook = marker_notebook(project / "nbs", name=name)
+    nb = notebook.read_text().replace('"cells": [', '"cells": [\n' + _parameters_cell(), 1)
+    notebook.write_text(nb)
+    value = "north$(touch pwned) 'east'; `touch pwned`"
+    done = cli("schedule", notebook, "--cron", "0 3 * * 1", "-p", "region", value, cwd=project)
+    assert done.returncode == 0, done.stderr
+    [path] = (project / ".github" / "workflows").glob("*.yml")
+    calls = run_scripts(github_scripts(load(path)), tmp_path / "ci")
+    nbs = f"nbs/{name}"
+    assert calls == [["run", nbs, "--force", "--workspace", "reports/runs", "-p", "region", value]]
+    assert not pwned(tmp_path)
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_schedule_refuses_a_path_a_workflow_cannot_carry(tmp_path, name):
+    (tmp_path / ".git").mkdir()
+    notebook = marker_notebook(tmp_path, name=name)
+    done = cli("schedule", notebook, "--cron", "0 3 * * 1", cwd=tmp_path, timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    [line] = done.stderr.splitlines()
+    assert line.startswith("error: ") and "(rename it)" in line
+    assert not (tmp_path / ".github").exists()
+
+
+def test_schedule_refuses_a_parameter_value_with_a_line_break(tmp_path):
+    notebook = marker_notebook(tmp_path)
+    nb = notebook.read_text().replace('"cells": [', '"cells": [\n' + _parameters_cell(), 1)
+    notebook.write_text(nb)
+    with pytest.raises(Nb2PipeError, match="-p region: the value holds a line break"):
+        write_schedule(notebook, "0 3 * * 1", params=[("region", "a\nrm -rf ~")])
+    assert not (tmp_path / ".github").exists()

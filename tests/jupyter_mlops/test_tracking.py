@@ -285,10 +285,18 @@ def test_sync_command_is_idempotent_and_reports_bad_input_in_one_line(
     again = sync(str(result.run_dir))
     assert again.returncode == 0, again.stderr
     assert tracker.mlflow_run_id in again.stdout  # already logged to this store: not twice
+    # --force checks every step against the store again, and still makes no second run
     forced = sync(str(result.run_dir), "--force")
-    assert forced.returncode == 0
-    new_id = json.loads((result.run_dir / "run.json").read_text())["mlflow_run_id"]
-    assert new_id != tracker.mlflow_run_id and client.get_run(new_id).info.status == "FINISHED"
+    assert forced.returncode == 0, forced.stderr
+    assert json.loads((result.run_dir / "run.json").read_text())["mlflow_run_id"] == (
+        tracker.mlflow_run_id
+    )
+    parent = client.get_run(tracker.mlflow_run_id)
+    assert parent.info.status == "FINISHED"
+    logged = client.search_runs(
+        [parent.info.experiment_id], f"tags.`nb2pipe.run_id` = '{result.run_id}'"
+    )
+    assert len(logged) == 2  # the pipeline and its one step
 
     bad = sync(str(tmp_path))
     assert bad.returncode == 2

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import shlex
+
 import pytest
 import yaml
 from nbtestkit import code, nb2pipe, passing_notebook, write_notebook
+from workflows import INJECTIONS, REFUSED, github_scripts, gitlab_scripts, pwned, run_scripts
 
 WORKFLOW = ".github/workflows/nb2pipe.yml"
 GITLAB = ".gitlab-ci.yml"
@@ -166,3 +170,84 @@ def test_no_tagged_notebook(tmp_path):
         f"error: no tagged notebook under {tmp_path} (none has a step: tag); "
         "name one with --notebook"
     )
+
+
+# --- values from paths and notebooks reach the shell as one argument, or are refused ----------
+
+
+def injected_project(folder, name: str, model_source: str = "model = 1"):
+    """A project whose only pipeline notebook is called `name` (in a subfolder)."""
+    write_notebook(
+        folder / "nbs" / name,
+        code(model_source, "step:train"),
+        code("score = 1.0", "metrics"),
+    )
+    return folder
+
+
+@pytest.mark.parametrize("provider", ["github", "gitlab"])
+@pytest.mark.parametrize("name", INJECTIONS)
+def test_a_hostile_notebook_path_stays_one_argument(tmp_path, provider, name):
+    project = injected_project(tmp_path / "project", name)
+    out = nb2pipe("ci", "init", "--provider", provider, cwd=project)
+    assert out.returncode == 0, out.stderr
+    path = f"nbs/{name}"
+    if provider == "github":
+        scripts = github_scripts(load(project / WORKFLOW))
+    else:
+        scripts = gitlab_scripts(load(project / GITLAB))
+    calls = run_scripts(scripts, tmp_path / "ci")
+    assert [call[0] for call in calls] == ["check", "test", "run", "promote", "promote"]
+    assert calls[0] == ["check", path]
+    assert calls[1][:2] == ["test", path]
+    assert calls[2] == ["run", path, "--workspace", "reports/runs"]
+    assert calls[3][2:] == ["--metric", "score", "--dry-run"]
+    assert calls[4][2:] == ["--metric", "score"]
+    hooks = load(project / PRE_COMMIT)["repos"][1]["hooks"]
+    # pre-commit splits `entry` like a shell (shlex) and runs it without one
+    assert [shlex.split(h["entry"]) for h in hooks] == [["nb2pipe", "check", path]]
+    assert re.fullmatch(hooks[0]["files"], path)
+    assert not pwned(tmp_path)
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_a_path_a_workflow_cannot_carry_is_refused_in_one_line(tmp_path, name):
+    project = injected_project(tmp_path, name)
+    line = one_error(nb2pipe("ci", "init", cwd=project))
+    assert line.startswith("error: ") and "(rename it)" in line
+    assert not (project / WORKFLOW).exists() and not (project / PRE_COMMIT).exists()
+
+
+def test_the_model_name_is_read_from_the_call_never_from_a_comment(tmp_path):
+    source = (
+        "import jupyter_mlops\n"
+        "model = 1\n"
+        "# jupyter_mlops.publish_model(model, 'evil; touch pwned')\n"
+        "text = \"publish_model(model, 'evil2; touch pwned')\"\n"
+        "jupyter_mlops.publish_model(model, \"mo'del $(touch pwned)\", metric='score')"
+    )
+    project = injected_project(tmp_path / "project", "train.ipynb", source)
+    assert nb2pipe("ci", "init", cwd=project).returncode == 0
+    calls = run_scripts(github_scripts(load(project / WORKFLOW)), tmp_path / "ci")
+    promotes = [call for call in calls if call[0] == "promote"]
+    assert promotes == [
+        ["promote", "mo'del $(touch pwned)", "--metric", "score", "--dry-run"],
+        ["promote", "mo'del $(touch pwned)", "--metric", "score"],
+    ]
+    assert not pwned(tmp_path)
+
+
+def test_a_model_name_only_in_a_comment_is_not_used(tmp_path):
+    source = "model = 1\n# jupyter_mlops.publish_model(model, 'x; touch pwned', metric='score')"
+    project = injected_project(tmp_path, "train.ipynb", source)
+    assert nb2pipe("ci", "init", cwd=project).returncode == 0
+    text = (project / WORKFLOW).read_text()
+    assert "touch pwned" not in text
+    assert "nb2pipe promote train --metric score --dry-run" in text  # the pipeline's name
+
+
+def test_a_model_name_with_a_line_break_is_refused(tmp_path):
+    source = "import jupyter_mlops\nmodel = 1\njupyter_mlops.publish_model(model, 'a\\nb')"
+    project = injected_project(tmp_path, "train.ipynb", source)
+    line = one_error(nb2pipe("ci", "init", cwd=project))
+    assert line.startswith("error: nbs/train.ipynb: cell 1: publish_model's model name 'a\\nb'")

@@ -54,8 +54,10 @@ def run_step_in_container(
     environment = {"NB2PIPE_STEP": step.name, "NB2PIPE_RUN_DIR": str(run_dir), **(env or {})}
     cmd = [engine, "run", "--rm", "--name", name, "--network", "none", "--pull", "never"]
     cmd += ["-v", f"{run_dir}:{run_dir}", *_user_options(engine)]
-    for key, value in sorted(environment.items()):
-        cmd += ["-e", f"{key}={value}"]
+    for key in sorted(environment):
+        # `-e NAME` takes the value from the engine's environment: a value (a tracking URI
+        # with a password) never appears on a command line, which every user can read.
+        cmd += ["-e", key]
     if workdir is not None:
         workdir = Path(workdir).resolve()
         cmd += ["-v", f"{workdir}:{workdir}:ro", "-w", str(workdir)]
@@ -71,7 +73,9 @@ def run_step_in_container(
         _running[name] = engine
     try:
         with open(log_path, "w", encoding="utf-8") as log:
-            code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT).returncode
+            code = subprocess.run(
+                cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **environment}
+            ).returncode
     except OSError as e:  # the engine itself is missing
         return Outcome(False, start, time.time(), {"message": f"cannot run {engine}: {e}"})
     finally:
