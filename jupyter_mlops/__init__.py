@@ -59,9 +59,11 @@ def _jupyter_server_extension_points() -> list[dict]:
 
 def _load_jupyter_server_extension(server_app) -> None:
     """Register the ``/mlops/`` routes; importing them never imports mlflow."""
+    from .server.readonly import protect_runs
     from .server.routes import setup_route_handlers
 
     setup_route_handlers(server_app.web_app)
+    protect_runs(server_app)
     server_app.log.info("jupyter_mlops: /mlops/ routes registered")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import ir
+from . import pipeline_file
 from .errors import Nb2PipeError
 from .ir import Pipeline, Step
 from .notebook import code_cell, dumps, markdown_cell, new_notebook, write_atomic
@@ -147,7 +147,7 @@ def render(pipeline: Pipeline, out_dir: Path, notebook_path: Path | None = None)
         pipeline.source = Path(
             os.path.relpath(notebook_path.resolve(), out_dir.resolve())
         ).as_posix()
-    files = {"pipeline.yaml": ir.dump(pipeline)}
+    files = {"pipeline.yaml": pipeline_file.dump(pipeline)}
     for step in pipeline.steps:
         files[f"steps/{step.name}.ipynb"] = dumps(step_notebook(pipeline, step))
     return files

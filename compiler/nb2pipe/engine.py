@@ -10,6 +10,8 @@ seconds.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, NotebookExecutionManager
 from papermill.utils import merge_kwargs, remove_args
@@ -42,6 +44,7 @@ class Nb2PipeEngine(NBClientEngine):
         progress_bar=True,
         log_output=False,
         autosave_cell_every=30,
+        keep=None,
         **kwargs,
     ):
         # papermill's execute_notebook consumes this option itself (False: output_path is None
@@ -58,6 +61,8 @@ class Nb2PipeEngine(NBClientEngine):
             autosave_cell_every=autosave_cell_every,
         )
         nb_man.notebook_start()
+        if keep is not None:  # the caller writes the executed notebook itself
+            keep.append(nb_man.nb)
         try:
             cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
         finally:
@@ -120,7 +125,9 @@ def _write_partial(nb, path, error: BaseException) -> None:
     copy = nbformat.from_dict(nb)
     copy.cells.insert(0, banner)
     try:
-        nbformat.write(copy, str(path))
+        from .notebook import write_atomic
+
+        write_atomic(Path(path), nbformat.writes(copy))
     except Exception:
         pass  # best effort: the step's error is reported either way
 

@@ -31,6 +31,26 @@ class Nb2PipeError(Exception):
         return ": ".join([*where, self.message])
 
 
+def os_problem(error: OSError) -> str:
+    """What an OSError means for a user, in words: "the disk is full", not "[Errno 28]"."""
+    import errno
+
+    words = {
+        errno.ENOSPC: "the disk is full (no space left on device)",
+        errno.EDQUOT: "the disk quota is exceeded",
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+    }.get(error.errno)
+    if words is None and error.errno is None and "requested and" in str(error):
+        # numpy and pyarrow report a full disk as a short write, without an errno
+        words = "the disk is full (a write was cut short)"
+    if words is None:
+        return str(error)
+    where = f" writing {error.filename}" if error.filename else ""
+    return words + where
+
+
 def warning_line(file: str | None, cell: int | None, message: str) -> str:
     """A hazard that does not stop the pipeline, as one line: ``warning: FILE: cell N: …``."""
     where = [file] if file else []

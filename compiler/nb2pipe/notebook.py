@@ -72,12 +72,20 @@ def parse_notebook(data, path: str | os.PathLike) -> SourceNotebook:
             raise NotebookError(
                 "malformed cell (no valid 'cell_type')", file=str(path), cell=number
             )
-        tags = (cell.get("metadata") or {}).get("tags") or []
+        metadata = cell.get("metadata") or {}
+        tags = metadata.get("tags") or [] if isinstance(metadata, dict) else None
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise NotebookError("cell tags must be a list of strings", file=str(path), cell=number)
-        cells.append(
-            SourceCell(number, cell["cell_type"], _text(cell.get("source", "")), tuple(tags))
-        )
+        source = cell.get("source", "")
+        if not isinstance(source, str) and not (
+            isinstance(source, list) and all(isinstance(line, str) for line in source)
+        ):
+            raise NotebookError(
+                "malformed cell: its source must be text or a list of text lines",
+                file=str(path),
+                cell=number,
+            )
+        cells.append(SourceCell(number, cell["cell_type"], _text(source), tuple(tags)))
     meta = data.get("metadata") or {}
     kernelspec = meta.get("kernelspec") or {}
     return SourceNotebook(

@@ -1,3 +1,4 @@
+import errno
 import json
 import subprocess
 import sys
@@ -286,10 +287,10 @@ def test_failed_write_keeps_previous_artifact_and_no_temp_file(tmp_path, monkeyp
 
     def broken_dump(value, path):
         path.write_bytes(b"partial")
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(artifacts.SERIALIZERS["json"], "dump", broken_dump)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(ArtifactError, match="the disk is full \\(no space left on device\\)"):
         save(tmp_path, "train", x=[2])
     assert sorted(p.name for p in artifact_dir(tmp_path).iterdir()) == ["manifest.json", "x.json"]
     assert load(tmp_path, "train", "x") == [1]

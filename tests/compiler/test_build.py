@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from nbfactory import EXAMPLE, KALE, UNTAGGED, code, markdown, write_notebook
 
-from nb2pipe import ir
+from nb2pipe import pipeline_file
 from nb2pipe.build import RUN_DIR_PARAM, render, step_notebook, write_compiled
 from nb2pipe.compile import compile_notebook
 from nb2pipe.errors import Nb2PipeError
@@ -151,7 +151,7 @@ def test_source_is_relative_to_the_output_dir(tmp_path):
     pipeline = compile_notebook(nb)
     text = render(pipeline, tmp_path / "project" / "build" / "churn", nb)["pipeline.yaml"]
     assert "source: ../../notebooks/churn.ipynb\n" in text
-    assert ir.load(text).source == "../../notebooks/churn.ipynb"
+    assert pipeline_file.load(text).source == "../../notebooks/churn.ipynb"
 
 
 def test_pipeline_yaml_is_readable(wine, tmp_path):
@@ -252,7 +252,7 @@ def test_compiled_example_runs_step_by_step_with_papermill(tmp_path):
 
     out = tmp_path / "wine_pipeline"
     write_compiled(compile_notebook(EXAMPLE), out, EXAMPLE)
-    pipeline = ir.load((out / "pipeline.yaml").read_text(encoding="utf-8"))
+    pipeline = pipeline_file.load((out / "pipeline.yaml").read_text(encoding="utf-8"))
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     for step in pipeline.steps:  # upstream first

@@ -77,6 +77,16 @@ BAD_INPUTS = {
         r"malformed cell \(no valid 'cell_type'\)",
         cell=1,
     ),
+    "null_in_source": BadInput(
+        _json(notebook([code("x = 1", "step:a"), {**code(""), "source": ["y = 1\n", None]}])),
+        "malformed cell: its source must be text or a list of text lines",
+        cell=2,
+    ),
+    "huge_cell": BadInput(
+        _cells(code("x = [" + "1, " * 200_000 + "]", "step:a")),
+        r"the cell is too large to analyse \(600,006 characters; the limit is 400,000\).+",
+        cell=1,
+    ),
     "tags_not_a_list": BadInput(
         _json(notebook([{**code("x = 1"), "metadata": {"tags": "step:a"}}])),
         "cell tags must be a list of strings",

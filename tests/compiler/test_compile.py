@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from nbfactory import EXAMPLE, KALE, UNTAGGED, code, markdown, raw
 
-from nb2pipe import ir
+from nb2pipe import pipeline_file
 from nb2pipe.compile import IMPLICIT_STEP, compile_notebook, pipeline_name
 from nb2pipe.errors import CodeError, GraphError, Nb2PipeError, ParameterError, TagError
 from nb2pipe.ir import Input
@@ -651,9 +651,9 @@ def test_pipeline_name(stem, name):
 @pytest.mark.parametrize("path", [EXAMPLE, KALE, UNTAGGED], ids=lambda p: p.stem)
 def test_ir_round_trips_through_yaml(path):
     pipeline = compile_notebook(path)
-    text = ir.dump(pipeline)
-    assert ir.load(text) == pipeline
-    assert ir.dump(ir.load(text)) == text
+    text = pipeline_file.dump(pipeline)
+    assert pipeline_file.load(text) == pipeline
+    assert pipeline_file.dump(pipeline_file.load(text)) == text
 
 
 def test_ir_round_trips_tuples_sets_and_settings(make_notebook):
@@ -663,7 +663,7 @@ def test_ir_round_trips_tuples_sets_and_settings(make_notebook):
         code("k = 1", "step:b", "after:a"),
     )
     pipeline = compile_notebook(nb)
-    loaded = ir.load(ir.dump(pipeline))
+    loaded = pipeline_file.load(pipeline_file.dump(pipeline))
     assert loaded == pipeline
     assert loaded.param("shape").value == (2, -3)
     assert loaded.param("tags").value == {"a", "b"}
@@ -673,7 +673,7 @@ def test_ir_round_trips_tuples_sets_and_settings(make_notebook):
 def test_ir_round_trips_nested_tuples(make_notebook):
     nb = make_notebook(code("sizes = [(1, 2)]", "parameters"), code("print(sizes)", "step:a"))
     pipeline = compile_notebook(nb)
-    assert ir.load(ir.dump(pipeline)).param("sizes").value == [(1, 2)]
+    assert pipeline_file.load(pipeline_file.dump(pipeline)).param("sizes").value == [(1, 2)]
 
 
 def test_downstream(wine):

@@ -161,3 +161,29 @@ def test_cache_off_step_always_runs(tmp_path: Path):
     assert statuses(first) == {"clock": "done", "plain": "done"}
     assert statuses(second) == {"clock": "done", "plain": "cached"}
     assert meta(second, "clock")["cache_hit"] is False
+
+
+def test_a_corrupt_cached_artifact_is_not_reused(cache_base, cached_workspace):
+    """A byte flipped in an artifact that no step of the next run would load is still found:
+    the cache verifies what it reuses, warns, and runs the step again."""
+    base_run = cached_workspace / "runs" / cache_base.result.run_id
+    artifact = base_run / "double" / "artifacts" / "b.npy"
+    data = bytearray(artifact.read_bytes())
+    data[-1] ^= 0xFF
+    artifact.chmod(0o644)
+    artifact.write_bytes(bytes(data))
+    seen = []
+    result = run(cache_base.notebook, cached_workspace, observers=[seen.append])
+    assert result.ok
+    assert statuses(result)["double"] == "done" and statuses(result)["total"] == "cached"
+    [warning] = [e for e in seen if e.kind == ev.WARNING]
+    assert warning.step == "double"
+    assert "corrupt artifact 'b'" in warning.data["message"]
+    assert "running the step again" in warning.data["message"]
+    assert result.metrics == cache_base.result.metrics
+
+
+def test_finished_records_are_read_only(cache_base):
+    step = cache_base.result.run_dir / "double"
+    for item in [step / "notebook.ipynb", step / "log.txt", step / "artifacts" / "b.npy"]:
+        assert item.stat().st_mode & 0o222 == 0, item

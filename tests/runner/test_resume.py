@@ -14,18 +14,20 @@ import pytest
 from runkit import NB2PIPE, cli_env, code, meta, run, statuses, temp_files, write_notebook
 
 from nb2pipe.errors import Nb2PipeError
+from nb2pipe.runner.rundir import RunDir
 
 pytestmark = pytest.mark.slow
 
 
 def slow_notebook(folder: Path) -> Path:
-    # first ──► slow ──► last; `slow` sleeps `delay` seconds (30 unless overridden).
+    # first ──► slow ──► last; `slow` sleeps as many seconds as delay.txt says (30). A resumed
+    # run keeps its parameters, so the delay lives in a file: editing it re-runs `slow` only.
+    (folder / "delay.txt").write_text("30")
     return write_notebook(
         folder / "slow.ipynb",
-        code("delay = 30  # seconds", "parameters"),
         code("import time\nimport numpy as np", "imports"),
         code("a = np.arange(5)", "step:first"),
-        code("time.sleep(delay)\nb = a * 2", "step:slow"),
+        code("time.sleep(float(open('delay.txt').read()))\nb = a * 2", "step:slow"),
         code("c = float(b.sum())", "step:last"),
         code("c_value = c", "metrics"),
     )
@@ -95,8 +97,12 @@ def test_killed_run_resumes_without_rerunning_finished_steps(tmp_path, sig):
 
     if sig == signal.SIGKILL:
         assert returncode == -signal.SIGKILL
-        # Nobody was left to tidy up: the killed step still reads "running".
+        # Nobody was left to tidy up: the killed step still reads "running" on disk, until
+        # anyone reads the run: the process is gone, so it is marked interrupted.
         assert read_meta(run_dir, "slow")["status"] == "running"
+        assert RunDir(run_dir).info()["status"] == "interrupted"
+        assert read_meta(run_dir, "slow")["status"] == "interrupted"
+        assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
     else:
         assert returncode == 130
         assert stopped_after < 15  # the 30 s step was stopped, not waited for
@@ -111,13 +117,14 @@ def test_killed_run_resumes_without_rerunning_finished_steps(tmp_path, sig):
     assert not (run_dir / "last").exists()
     assert temp_files(tmp_path) == []
     assert notebook.read_bytes() == source
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".nb2pipe", "slow.ipynb"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".nb2pipe", "delay.txt", "slow.ipynb"]
 
     artifact = run_dir / "first" / "artifacts" / "a.npy"
     before = os.stat(artifact)
 
-    # The sleep is a parameter: a new value changes `slow`'s fingerprint only.
-    result = run(notebook, workspace, resume=run_dir.name, params={"delay": 0})
+    # The delay is a file `slow` reads: a new value changes `slow`'s fingerprint only.
+    (tmp_path / "delay.txt").write_text("0")
+    result = run(notebook, workspace, resume=run_dir.name)
 
     assert result.ok, result.failure()
     assert result.run_id == run_dir.name
@@ -134,3 +141,24 @@ def test_resume_of_unknown_run_is_an_error(tmp_path):
     notebook = slow_notebook(tmp_path)
     with pytest.raises(Nb2PipeError, match=r"--resume 20000101-000000-abcdef: no such run"):
         run(notebook, tmp_path / ".nb2pipe", resume="20000101-000000-abcdef")
+
+
+def test_resume_keeps_the_run_s_parameters_and_other_values_start_a_new_run(tmp_path):
+    (tmp_path / "delay.txt").write_text("0")
+    notebook = write_notebook(
+        tmp_path / "p.ipynb",
+        code("k = 1", "parameters"),
+        code("x = k * 10", "step:a"),
+        code("x_value = x", "metrics"),
+    )
+    workspace = tmp_path / ".nb2pipe"
+    first = run(notebook, workspace, params={"k": 3})
+    resumed = run(notebook, workspace, resume=first.run_id)  # no values: the run's own
+    assert resumed.run_id == first.run_id
+    assert resumed.params == {"k": 3} and resumed.metrics == {"x_value": 30.0}
+    seen: list = []
+    other = run(notebook, workspace, resume=first.run_id, params={"k": 4}, observers=[seen.append])
+    assert other.run_id != first.run_id and other.metrics == {"x_value": 40.0}
+    notes = [e.data["message"] for e in seen if e.kind == "warning"]
+    assert notes == [f"other parameters than run {first.run_id}: started a new run"]
+    assert json.loads((first.run_dir / "run.json").read_text())["params"] == {"k": 3}

@@ -40,7 +40,10 @@ def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory, tracking_uri: str):
-    with jupyter_server(tmp_path_factory, tracking_uri) as running:
+    # Hidden files served, as `make lab` does: runs live under .nb2pipe/, and the server must
+    # still refuse to save into them.
+    options = ["--ContentsManager.allow_hidden=True"]
+    with jupyter_server(tmp_path_factory, tracking_uri, *options) as running:
         yield running
 
 

@@ -58,11 +58,16 @@ class Server:
     log: Path
 
     def request(self, method: str, route: str, *, token: str | None = TOKEN, **kwargs):
+        """A request to the sidebar's routes, `/mlops/<route>`."""
+        return self.jupyter(method, f"mlops/{route}", token=token, **kwargs)
+
+    def jupyter(self, method: str, path: str, *, token: str | None = TOKEN, **kwargs):
+        """A request to any route of the Jupyter server (`api/contents/…`)."""
         headers = dict(kwargs.pop("headers", {}))
         if token is not None:
             headers["Authorization"] = f"token {token}"
         kwargs.setdefault("timeout", 120)
-        return requests.request(method, f"{self.url}mlops/{route}", headers=headers, **kwargs)
+        return requests.request(method, f"{self.url}{path}", headers=headers, **kwargs)
 
     def get(self, route: str, **kwargs):
         return self.request("GET", route, **kwargs)

@@ -108,3 +108,32 @@ def test_past_runs_and_runs_not_started_here(server, runs):
     assert status["steps"][0]["notebook"] == f".nb2pipe/runs/{copy}/load/notebook.ipynb"
     assert status["metrics"]["r2"] == runs.base["metrics"]["r2"]
     assert server.get(f"runs/{copy}", params={"path": "pipe.ipynb"}).json()["run_id"] == copy
+
+
+def test_resume_keeps_the_run_s_parameters(server, runs):
+    shifted = runs.shifted
+    answer = server.post("runs", {"path": "pipe.ipynb", "resume": shifted["run_id"]})
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["run_id"] == shifted["run_id"]
+    status = server.wait_run(shifted["run_id"])
+    assert status["status"] == "succeeded" and status["params"] == shifted["params"]
+    assert {s["status"] for s in status["steps"]} <= {"done", "cached"}
+    # Other values make another run; the resumed one keeps what it ran with.
+    other = server.post(
+        "runs", {"path": "pipe.ipynb", "resume": shifted["run_id"], "params": {"shift": "5"}}
+    )
+    assert other.status_code == 202 and other.json()["run_id"] != shifted["run_id"]
+    assert server.wait_run(other.json()["run_id"])["params"]["shift"] == 5.0
+    assert server.get(f"runs/{shifted['run_id']}").json()["params"] == shifted["params"]
+
+
+def test_an_executed_notebook_cannot_be_saved_over(server, runs):
+    step = runs.base["steps"][0]
+    path = server.root / step["notebook"]
+    before = path.read_bytes()
+    model = server.jupyter("GET", f"api/contents/{step['notebook']}").json()
+    assert model["type"] == "notebook"  # readable…
+    answer = server.jupyter("PUT", f"api/contents/{step['notebook']}", json=model)
+    assert answer.status_code == 403, answer.text  # …but not writable: autosave is refused
+    assert "read-only records" in answer.text
+    assert path.read_bytes() == before

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nb2pipe.errors import ArtifactError  # one exception family for the whole package
+from nb2pipe.errors import ArtifactError, os_problem  # one exception family for the package
 
 from . import guard, randomness
 from .serializers import (
@@ -120,6 +120,8 @@ def load(run_dir: str | os.PathLike[str], step: str, name: str) -> Any:
         raise ArtifactError(f"step {step!r} saved no artifact {name!r} (it saved: {known})")
     path = directory / _file_name(entry, step)
     where = f"artifact {name!r} of step {step!r}"
+    if path.is_symlink():  # the manifest lists files the step wrote, never links elsewhere
+        raise ArtifactError(f"{where} is a link, not the file the step wrote: {path}")
     if not path.is_file():
         raise ArtifactError(f"{where} is missing: {path}")
     if file_sha256(path) != entry["sha256"]:
@@ -231,8 +233,11 @@ def _save_one(directory: Path, step: str, name: str, value: Any) -> dict[str, An
         path = directory / file
         try:
             extra = _write_atomic(path, functools.partial(serializer.dump, value))
-        except OSError:
-            raise  # a full disk will not get better with another format
+        except OSError as exc:  # a full disk will not get better with another format
+            raise ArtifactError(
+                f"step {step!r}: artifact {name!r} could not be written to {directory}: "
+                f"{os_problem(exc)}"
+            ) from None
         except Exception as exc:
             if isinstance(serializer, PickleSerializer):
                 raise ArtifactError(

@@ -47,16 +47,20 @@ def run_step(
     kernel: Kernel | None = None
     start = time.time()
     healthy = True
+    executed: list = []  # the engine hands back the executed notebook: we write it ourselves
     try:
         kernel = pool.acquire()
         start = time.time()
         with open(log_path, "w", encoding="utf-8") as log:
+            # No output path for papermill: it would write the notebook in place (a full disk
+            # leaves half a file); ours is written atomically below, in success and failure.
             papermill.execute_notebook(
                 notebook,
-                str(out),
+                None,
                 parameters=parameters,
                 engine_name="nb2pipe",
                 km=kernel.km,
+                keep=executed,
                 partial_output_path=str(out),
                 prepare_code=pool.prepare_code(step.name, str(run_dir), env),
                 kernel_name=pipeline.kernel,
@@ -67,9 +71,11 @@ def run_step(
                 execution_timeout=step.timeout,
                 request_save_on_cell_execute=False,
             )
+        _write_executed(executed, out)
         stopped = _stopped_at(out)
         return Outcome(True, start, time.time(), extra={"stopped": stopped} if stopped else {})
     except PapermillExecutionError:
+        _write_executed(executed, out)
         failure = _first_error(out)
         if failure is None:  # only cells tagged raises-exception raised, as their author expects
             _drop_error_banner(out)
@@ -90,6 +96,10 @@ def run_step(
         name = type(e).__name__
         died = name == "DeadKernelError" or (kernel is not None and not _alive(kernel))
         message = "the kernel died (killed, or out of memory)" if died else f"{name}: {e}"
+        if isinstance(e, OSError) and not died:
+            from ..errors import os_problem
+
+            message = os_problem(e)
         return Outcome(
             False,
             start,
@@ -106,6 +116,15 @@ def run_step(
         if kernel is not None:
             # A step that changed global settings would leak them into the next step there.
             pool.release(kernel, healthy=healthy and not step.changes_settings)
+
+
+def _write_executed(executed: list, path: Path) -> None:
+    if executed:
+        import nbformat
+
+        from ..notebook import write_atomic
+
+        write_atomic(path, nbformat.writes(executed[-1]))
 
 
 def import_papermill():

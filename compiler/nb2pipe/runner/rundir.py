@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +75,24 @@ class RunDir:
         write_json(self.path / step / "meta.json", meta)
 
     def info(self) -> dict:
-        return read_json(self.path / "run.json") or {}
+        """run.json; a run left "running" by a process that is gone (killed, out of memory,
+        the machine rebooted) is marked "interrupted" here, the first time anyone reads it."""
+        info = read_json(self.path / "run.json") or {}
+        if info.get("status") == "running" and process_alive(info) is False:
+            info = self._interrupted(info)
+        return info
+
+    def _interrupted(self, info: dict) -> dict:
+        info = {**info, "status": "interrupted", "note": "the process running it stopped"}
+        try:
+            for meta_file in self.path.glob("*/meta.json"):
+                meta = read_json(meta_file)
+                if meta and meta.get("status") == "running":
+                    write_json(meta_file, {**meta, "status": "interrupted"})
+            write_json(self.path / "run.json", info)
+        except OSError:
+            pass  # read-only or full: say it all the same
+        return info
 
     def write_info(self, info: dict) -> None:
         write_json(self.path / "run.json", info)
@@ -119,3 +137,47 @@ class Workspace:
         if pipeline is not None:
             runs = [r for r in runs if r.info().get("pipeline") == pipeline]
         return runs
+
+
+def process_marks() -> dict:
+    """What run.json records of the process running a run, to tell later whether it is alive."""
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "process_start": _started(os.getpid()),
+    }
+
+
+def process_alive(info: dict) -> bool | None:
+    """Whether the process that wrote `info` still runs; None when this machine cannot tell."""
+    pid, host = info.get("pid"), info.get("host")
+    if not isinstance(pid, int) or isinstance(pid, bool) or host != socket.gethostname():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        pass
+    started = info.get("process_start")
+    return started is None or _started(pid) in (None, started)  # a reused pid is not the run
+
+
+def _started(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (Linux), to tell a reused pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat[stat.rindex(")") + 2 :].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def seal(step_dir: Path) -> None:
+    """Make a finished step's record read-only (executed notebook, log, artifacts), so that an
+    editor's autosave or a slip of the hand cannot rewrite what the run computed."""
+    for item in [step_dir / "notebook.ipynb", step_dir / "log.txt", *step_dir.glob("artifacts/*")]:
+        try:
+            if item.is_file() and not item.is_symlink():
+                item.chmod(item.stat().st_mode & ~0o222)
+        except OSError:
+            pass  # a file system without modes: the record is still whole

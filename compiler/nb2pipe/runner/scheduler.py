@@ -20,16 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, ir
+from .. import __version__, pipeline_file
 from ..artifacts import read_manifest
-from ..errors import Nb2PipeError, ParameterError, StepFailed
+from ..errors import Nb2PipeError, ParameterError, StepFailed, os_problem
 from ..ir import Pipeline, Step
 from ..parameters import suggestion
 from . import events as ev
 from .cache import StepCache
 from .execute import Outcome, run_step
 from .fingerprint import Parts
-from .rundir import DONE, RunDir, Workspace
+from .rundir import DONE, RunDir, Workspace, process_alive, process_marks, seal
 
 
 @dataclass
@@ -98,15 +98,32 @@ def load_pipeline(source: str | os.PathLike | Pipeline) -> tuple[Pipeline, Path]
     path = Path(source)
     if path.suffix in (".yaml", ".yml"):
         try:
-            pipeline = ir.load(path.read_text(encoding="utf-8"))
+            pipeline = pipeline_file.load(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise Nb2PipeError("no such file", file=str(path)) from None
-        except Exception as e:
-            raise Nb2PipeError(f"not a compiled pipeline.yaml ({e})", file=str(path)) from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise Nb2PipeError(f"cannot read it ({e})", file=str(path)) from None
+        except Nb2PipeError as e:
+            raise e.located(str(path)) from None
         return pipeline, (path.parent / pipeline.source).resolve()
     from ..compile import compile_notebook
 
     return compile_notebook(path), path.resolve()
+
+
+def typed_params(pipeline: Pipeline, stored: dict[str, Any]) -> dict[str, Any]:
+    """Parameter values read back from run.json (JSON) with their declared types again."""
+    types = {p.name: p.type for p in pipeline.params}
+    out = {}
+    for name, value in stored.items():
+        if name not in types:
+            continue  # the notebook dropped it since: the resume check compares the rest
+        if types[name] == "tuple" and isinstance(value, list):
+            value = tuple(value)
+        elif types[name] == "set" and isinstance(value, list):
+            value = set(value)
+        out[name] = value
+    return out
 
 
 def resolve_params(pipeline: Pipeline, overrides: dict[str, Any] | None) -> dict[str, Any]:
@@ -148,12 +165,26 @@ def run_pipeline(
             raise Nb2PipeError(f"{flag} {name}: no such step ({hint})", file=str(notebook))
     if isolation not in ("kernel", "process", "container"):
         raise Nb2PipeError(f"unknown isolation {isolation!r} (kernel, process or container)")
-    if resume:
-        run = space.run(resume)
-        if run is None:
-            raise Nb2PipeError(f"--resume {resume}: no such run in {space.runs}")
-    else:
-        run = space.new_run()
+    notes: list[str] = []
+    run = space.run(resume) if resume else None
+    if resume and run is None:
+        raise Nb2PipeError(f"--resume {resume}: no such run in {space.runs}")
+    if run is not None:
+        info = run.info()
+        if info.get("status") == "running" and process_alive(info) is not False:
+            raise Nb2PipeError(f"--resume {resume}: that run is still running")
+        # A resumed run keeps its own parameters: other values make it another run.
+        own = resolve_params(pipeline, typed_params(pipeline, info.get("params") or {}))
+        if params and values != own:
+            notes.append(f"other parameters than run {run.id}: started a new run")
+            run = None
+        else:
+            values = own
+    if run is None:
+        try:
+            run = space.new_run()
+        except OSError as e:
+            raise Nb2PipeError(f"cannot create a run in {space.runs}: {os_problem(e)}") from None
     return _Run(
         pipeline,
         notebook,
@@ -167,6 +198,7 @@ def run_pipeline(
         isolation,
         observers,
         stop,
+        notes,
     ).execute()
 
 
@@ -185,8 +217,10 @@ class _Run:
         isolation,
         observers,
         stop=None,
+        notes=(),
     ):
         self.stop = stop
+        self.notes = list(notes)
         self.pipeline: Pipeline = pipeline
         self.notebook: Path = notebook
         self.params = params
@@ -237,11 +271,17 @@ class _Run:
             "nb2pipe": __version__,
             "isolation": self.isolation,
             "max_parallel": self.max_parallel,
+            **process_marks(),
         }
-        self.run.write_info(info)
         from ..notebook import write_atomic
 
-        write_atomic(self.run.path / "pipeline.yaml", ir.dump(self.pipeline))
+        try:
+            self.run.write_info(info)
+            write_atomic(self.run.path / "pipeline.yaml", pipeline_file.dump(self.pipeline))
+        except OSError as e:
+            raise StepFailed(
+                f"run {self.run.id} could not start: {os_problem(e)}", file=str(self.notebook)
+            ) from None
         self.emit(
             ev.Event(
                 ev.RUN_STARTED,
@@ -255,6 +295,8 @@ class _Run:
                 },
             )
         )
+        for note in self.notes:
+            self.emit(ev.Event(ev.WARNING, self.run.id, data={"cell": None, "message": note}))
         for hazard in self.pipeline.warnings:
             self.emit(
                 ev.Event(
@@ -262,6 +304,7 @@ class _Run:
                 )
             )
         status = "failed"
+        storage: OSError | None = None  # a full disk, a lost permission: the run cannot go on
         try:
             self._schedule()
             ok = all(r.status in DONE or self._stopped(r) for r in self.results.values())
@@ -271,17 +314,22 @@ class _Run:
         except KeyboardInterrupt:
             status = "interrupted"
             raise
+        except OSError as e:
+            storage = e
         finally:
-            for name, result in self.results.items():
-                if result.status == "running":
-                    result.status = "interrupted"
-                    self._write_meta(name, result)
             if self.pool is not None:
                 self.pool.shutdown()
-            self.cache.save()
             end = time.time()
             info.update(status=status, end=end, duration=end - start)
-            self.run.write_info(info)
+            try:
+                for name, result in self.results.items():
+                    if result.status == "running":
+                        result.status = "interrupted"
+                        self._write_meta(name, result)
+                self.cache.save()
+                self.run.write_info(info)
+            except OSError as e:  # the last record could not be written; say so, one line
+                storage = storage or e
             result = RunResult(
                 self.run.id,
                 self.run.path,
@@ -294,6 +342,10 @@ class _Run:
                 self.notebook,
             )
             self.emit(ev.Event(ev.RUN_FINISHED, self.run.id, data={"result": result}))
+        if storage is not None:
+            raise StepFailed(
+                f"run {self.run.id} stopped: {os_problem(storage)}", file=str(self.notebook)
+            )
         return result
 
     def _schedule(self) -> None:
@@ -422,6 +474,7 @@ class _Run:
         self._collect(result)
         self.results[step.name] = result
         self._write_meta(step.name, result, files_written=earlier.get("files_written") or {})
+        seal(self.run.step_dir(step.name))
         self.emit(ev.Event(ev.STEP_CACHED, self.run.id, step.name, {"result": result}))
         return True
 
@@ -482,6 +535,7 @@ class _Run:
                 attempts=attempts,
                 files_written=self.cache.written(step),
             )
+            seal(self.run.step_dir(step.name))
             if step.cache and stopped is None:
                 self.cache.remember(self.parts[step.name], self.run, step.name)
             self.emit(ev.Event(ev.STEP_FINISHED, self.run.id, step.name, {"result": result}))
