@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml requirements/dev.lock
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m nb2pipe.demo
+	$(BIN)/python example_notebooks/demo.py
 
 test: $(STAMP) $(LABEXT_OUT)
 	$(BIN)/ruff check .

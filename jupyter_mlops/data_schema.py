@@ -163,7 +163,7 @@ def save_schema(
     schema = infer_schema(df, margin=margin, max_categories=max_categories)
     target = Path(path) if path is not None else default_schema_path()
     header = _HEADER.format(what=target.name.removesuffix(SCHEMA_SUFFIX), rows=len(df))
-    from nb2pipe.notebook import write_atomic
+    from nb2pipe.fileio import write_atomic
 
     write_atomic(target, header + schema.to_yaml())
     return target

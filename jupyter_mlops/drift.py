@@ -176,7 +176,7 @@ if (window.vegaEmbed) {{
 
     def save(self, folder: str | os.PathLike) -> list[Path]:
         """Write drift_report.html and drift_report.json into `folder`; their paths."""
-        from nb2pipe.notebook import write_atomic
+        from nb2pipe.fileio import write_atomic
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)

@@ -133,7 +133,7 @@ def _record_in_step(decision, published) -> None:
     from dataclasses import asdict
 
     from nb2pipe import artifacts
-    from nb2pipe.runner.rundir import write_json
+    from nb2pipe.fileio import write_json
 
     run_dir, step = where
     numbers = decision_metrics(decision)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from nb2pipe.errors import Nb2PipeError
+from nb2pipe.fileio import plain
 
 FEEDBACK_SUFFIX = ".feedback.jsonl"
 MONITORING_SUFFIX = "-monitoring"
@@ -54,7 +55,7 @@ def record_feedback(
         pairs = list(zip(ids, labels, strict=True))
     now = time.time()
     lines = "".join(
-        json.dumps({"id": str(i), "label": _plain(v), "ts": now}, sort_keys=True) + "\n"
+        json.dumps({"id": str(i), "label": plain(v), "ts": now}, sort_keys=True) + "\n"
         for i, v in pairs
     )
     path = feedback_path(log)
@@ -62,10 +63,6 @@ def record_feedback(
     with open(path, "a", encoding="utf-8") as f:
         f.write(lines)
     return len(pairs)
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
 
 
 def labelled(log: str | os.PathLike, since: float | None = None):

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nb2pipe.runner.rundir import RunDir, read_json
+from nb2pipe.fileio import read_json
+from nb2pipe.runner.rundir import RunDir
 
 from . import config, flavors, journal, modelcard, provenance, store
 from .errors import ModelGateError, TrackingError, translated

@@ -20,7 +20,8 @@ import os
 import socket
 from pathlib import Path
 
-from nb2pipe.runner.rundir import RunDir, read_json
+from nb2pipe.fileio import read_json
+from nb2pipe.runner.rundir import RunDir
 
 from . import config, provenance, store
 from .errors import TrackingError, translated

@@ -105,7 +105,7 @@ def write_schedule(
     import yaml
 
     from nb2pipe.ci import printable
-    from nb2pipe.notebook import write_atomic
+    from nb2pipe.fileio import write_atomic
     from nb2pipe.runner.rundir import project_root
 
     notebook = Path(notebook)

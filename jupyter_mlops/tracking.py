@@ -23,6 +23,7 @@ from pathlib import Path
 
 from nb2pipe.errors import Nb2PipeError
 from nb2pipe.runner import events as ev
+from nb2pipe.runner.events import Observer
 from nb2pipe.runner.rundir import RunDir
 
 from . import config, provenance, store
@@ -43,7 +44,7 @@ def observer() -> MlflowTracker | None:
     return MlflowTracker()
 
 
-class MlflowTracker:
+class MlflowTracker(Observer):
     """Observer that logs each pipeline run to MLflow once it has finished.
 
     `tracking_uri` and `experiment` default to `jupyter_mlops.config` resolved from the

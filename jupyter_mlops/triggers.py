@@ -274,7 +274,7 @@ class Watcher:
     def _restore(self) -> None:
         """Carry on where the last watcher of this notebook stopped (how `--once` from cron
         sees the files that arrived since its previous invocation)."""
-        from nb2pipe.runner.rundir import read_json
+        from nb2pipe.fileio import read_json
 
         saved = read_json(self.state_file) or {}
         for trigger in self.triggers:
@@ -282,7 +282,7 @@ class Watcher:
                 trigger.restore(saved[trigger.key])
 
     def _save(self) -> None:
-        from nb2pipe.runner.rundir import read_json, write_json
+        from nb2pipe.fileio import read_json, write_json
 
         saved = read_json(self.state_file) or {}
         saved.update({t.key: t.state() for t in self.triggers})

@@ -204,13 +204,13 @@ def _problems(cases) -> list[Problem]:
             entry["dtype"] = str(value)
             continue
         entry["count"] += 1
-        plain = _plain(value)
+        plain_value = example_value(value)
         if (
-            plain is not None
-            and plain not in entry["examples"]
+            plain_value is not None
+            and plain_value not in entry["examples"]
             and len(entry["examples"]) < EXAMPLES
         ):
-            entry["examples"].append(plain)
+            entry["examples"].append(plain_value)
     # A column of the wrong dtype fails its value checks as a consequence: report the cause.
     mistyped = {column for column, kind in found if kind == WRONG_DTYPE}
     problems = []
@@ -270,7 +270,7 @@ def _bound(check: str) -> str:
     return f"{words[name]} {arg}" if name in words else check
 
 
-def _plain(value: Any) -> Any:
+def example_value(value: Any) -> Any:
     """A JSON-able example value (numpy scalars, timestamps, NaN made plain)."""
     if value is None:
         return None
@@ -306,7 +306,7 @@ def _record_in_step(report: ValidationReport) -> None:
     where = journal.current_step()
     if where is None:
         return
-    from nb2pipe.runner.rundir import write_json
+    from nb2pipe.fileio import write_json
 
     run_dir, step = where
     path = run_dir / step / REPORT_FILE

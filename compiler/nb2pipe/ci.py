@@ -258,7 +258,7 @@ def init(
     root: Path, provider: str = "github", notebooks: list[Path] = (), force: bool = False
 ) -> list[Path]:
     """Write the workflow and the pre-commit config into `root`; return the paths written."""
-    from .notebook import write_atomic
+    from .fileio import write_atomic
 
     root = Path(root)
     if provider not in PROVIDERS:

@@ -7,10 +7,8 @@ one-space indent), so Jupyter and papermill open it unchanged and it diffs clean
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,32 +141,3 @@ def new_notebook(cells: list[dict], kernel: str, language: str) -> dict:
 def dumps(notebook: dict) -> str:
     """Serialize exactly as nbformat does, so the bytes are stable."""
     return json.dumps(notebook, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
-
-
-@functools.cache
-def _umask() -> int:
-    """The process umask, read once (setting it to read it is not thread-safe later on)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except OSError:
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        # mkstemp makes the file private (0600); give it the usual mode for new files instead.
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -11,10 +11,9 @@ when the notebook seeds it; files written by one step order the steps that name 
 from __future__ import annotations
 
 import difflib
-import os
 from collections import deque
 
-from . import analysis, paths
+from . import analysis, carried
 from .analysis import BUILTIN_NAMES, CodeFacts, Reads
 from .errors import GraphError, Nb2PipeError, TagError
 from .grouping import Group
@@ -45,16 +44,16 @@ class Resolver:
         self._check_shared()
         for index, group in enumerate(self.groups):
             self._resolve_step(index, group)
-        self._replay()
-        self._random_chain()
-        self._stops()
-        self._files()
+        carried.replay(self)
+        carried.random_chain(self)
+        carried.stops(self)
+        carried.files(self)
         self._link()
         self._guards()
         self._shared_objects()
         self._check_after()
         self.pipeline.steps = self._ordered()
-        self._warn_skipped()
+        carried.warn_left_out(self)
 
     def warn(self, cell: int | None, message: str) -> None:
         self.pipeline.warnings.append(Hazard(cell, message))
@@ -82,7 +81,7 @@ class Resolver:
         for group in self.groups:
             group.step.params = sorted(set(group.step.params) | shared_params)
 
-    def _producer(self, name: str, earlier: list[Group]) -> Group | None:
+    def producer(self, name: str, earlier: list[Group]) -> Group | None:
         return next((g for g in reversed(earlier) if name in g.facts.writes), None)
 
     def _resolve_step(self, index: int, group: Group) -> None:
@@ -103,7 +102,7 @@ class Resolver:
             if name in seen:
                 continue
             seen.add(name)
-            producer = self._producer(name, earlier)
+            producer = self.producer(name, earlier)
             if producer is not None:
                 for late in self._take(step, read, producer):
                     queue.append((Reads(late, read.cell), False))
@@ -180,105 +179,6 @@ class Resolver:
                 pass
         return message
 
-    # --- statements replayed in later steps ----------------------------------------------
-    def _replay(self) -> None:
-        """Star imports and global settings of earlier steps, re-run where Run All has them."""
-        carried: list[Cell] = []
-        for index, group in enumerate(self.groups):
-            step, facts = group.step, group.facts
-            for cell in carried:
-                if not any(c.source == cell.source for c in step.replay):
-                    step.replay.append(cell)
-            step.replay.sort(key=lambda c: c.number)
-            later = index + 1 < len(self.groups)
-            for statement in facts.star_imports:
-                carried.append(Cell(statement.cell or 0, "code", statement.source))
-            for statement in facts.settings:
-                step.changes_settings = True
-                if not later:
-                    continue
-                reads = self._settings_reads(statement, index)
-                if statement.replayable and reads is not None:
-                    carried += reads
-                    carried.append(Cell(statement.cell or 0, "code", statement.source))
-                else:
-                    self.warn(
-                        statement.cell,
-                        "changes a global setting inside a block or from a value computed in "
-                        "the step; later steps do not see it, as Run All's later cells do: "
-                        "move it to the imports cell",
-                    )
-
-    def _settings_reads(self, statement, index: int) -> list[Cell] | None:
-        """Imports a settings statement needs to be replayed; None if it reads step data."""
-        try:
-            facts = analysis.analyse([(statement.source, statement.cell)])
-        except Nb2PipeError:
-            return None
-        needed: list[Cell] = []
-        for read in facts.reads:
-            name = read.name
-            if name in BUILTIN_NAMES or name in self.imported.writes or name in self.params:
-                continue
-            producer = self._producer(name, self.groups[: index + 1])
-            if producer is None or name not in producer.facts.imported:
-                return None
-            cell = producer.facts.write_cells.get(name) or 0
-            needed.append(Cell(cell, "code", producer.facts.imported[name]))
-        return needed
-
-    # --- global random state ---------------------------------------------------------------
-    def _random_chain(self) -> None:
-        """When the notebook seeds a global generator, the steps that may draw from it take
-        the state in notebook order, each from the one before, as in Run All."""
-        seeded = self.shared.seeds_random or any(g.facts.seeds_random for g in self.groups)
-        if not seeded:
-            return
-        started = self.shared.seeds_random
-        previous: str | None = None
-        for group in self.groups:
-            facts, step = group.facts, group.step
-            started = started or facts.seeds_random
-            if not started or not (facts.seeds_random or facts.draws_random):
-                continue
-            step.random_from = previous
-            step.random_state = True
-            if previous is not None:
-                self.order[step.name].add(previous)
-            previous = step.name
-
-    # --- files -----------------------------------------------------------------------------
-    def _stops(self) -> None:
-        """A step that may end the notebook (`sys.exit`) runs before every later step: Run All
-        runs nothing after it, so neither may the pipeline (the runner skips them)."""
-        for index, group in enumerate(self.groups):
-            if group.facts.exits:
-                for later in self.groups[index + 1 :]:
-                    self.order[later.step.name].add(group.step.name)
-
-    def _files(self) -> None:
-        constants = {p.name: p.value for p in self.pipeline.params if isinstance(p.value, str)}
-        writers: dict[str, str] = {}  # path -> the latest step (so far) that writes it
-        for group in self.groups:
-            step = group.step
-            found = paths.Files()
-            for cell in step.code_cells():
-                tree = analysis.parse(cell.source, cell.number)
-                scanned = paths.scan(tree, constants)
-                found.read |= scanned.read
-                found.written |= scanned.written
-            step.files_read = sorted(set(step.files_read) | found.read - found.written)
-            step.files_written = sorted(set(step.files_written) | found.written)
-            named = set(step.files_read) | set(step.files_written)
-            named |= {f"{m}.py" for m in group.facts.modules}
-            for path in named:
-                writer = writers.get(os.path.normpath(path))
-                if writer is not None and writer != step.name:
-                    self.order[step.name].add(writer)
-            for path in step.files_written:
-                writers[os.path.normpath(path)] = step.name
-
-    # --- edges -----------------------------------------------------------------------------
     def _link(self) -> None:
         by_name = {g.step.name: g.step for g in self.groups}
         for group in self.groups:
@@ -355,40 +255,6 @@ class Resolver:
             done.add(ready.name)
             pending.remove(ready)
         return placed
-
-    # --- cells left out --------------------------------------------------------------------
-    def _warn_skipped(self) -> None:
-        """A left-out cell that changes what a later step reads makes the pipeline differ."""
-        chained = [g.step for g in self.groups if g.step.random_state]
-        for cell in self.left_out:
-            if "skip" not in cell.tags:
-                continue  # left out for coming before the first step: warned already
-            try:
-                facts = analysis.analyse([(cell.source, cell.number)], origins=self.shared.origins)
-            except Nb2PipeError:
-                continue
-            later = [s for s in chained if s.first_cell > cell.number]
-            if facts.draws_random and later:
-                self.warn(
-                    cell.number,
-                    "tagged skip but draws from the global random state that the notebook "
-                    f"seeds; the pipeline leaves it out, so step {later[0].name!r} gets other "
-                    "random numbers than in Run All",
-                )
-                continue
-            for group in self.groups:
-                if group.step.first_cell < cell.number:
-                    continue
-                used = {i.name for i in group.step.inputs} | set(group.step.params)
-                hit = sorted(set(facts.writes) & used)
-                if hit:
-                    self.warn(
-                        cell.number,
-                        f"tagged skip but changes {hit[0]!r}, which step {group.step.name!r} "
-                        "reads later; the pipeline leaves this cell out, so that step gets "
-                        f"{hit[0]!r} without this change",
-                    )
-                    break
 
 
 def _find_cycle(graph: dict[str, list[str]]) -> list[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import math
 import os
 import threading
 import traceback
@@ -25,6 +24,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado.ioloop import IOLoop
 
 from jupyter_mlops.redact import redact, redact_logs
+from nb2pipe.fileio import plain
 
 STATE = "jupyter_mlops"  # key of the extension's state in the web app's settings
 
@@ -136,25 +136,6 @@ def describe(exc: BaseException | None, status: int) -> tuple[int, str]:
     if exc is None:
         return status, responses.get(status, "error")
     return 500, f"internal error ({type(exc).__name__}): {exc}"
-
-
-def plain(value: Any) -> Any:
-    """`value` as strict JSON data: numpy scalars unwrapped, NaN and infinities as null."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [plain(v) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if hasattr(value, "item") and type(value).__module__ == "numpy":
-        return plain(value.item())
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
 
 
 class MlopsHandler(APIHandler):

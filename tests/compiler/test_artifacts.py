@@ -342,7 +342,7 @@ def registry(monkeypatch):
     """A copy of the registry, so a test's registrations do not leak into others."""
     from nb2pipe.artifacts import serializers
 
-    copy = dict(serializers.SERIALIZERS)
+    copy = serializers.SERIALIZERS.copy()
     monkeypatch.setattr(serializers, "SERIALIZERS", copy)
     monkeypatch.setattr(artifacts, "SERIALIZERS", copy)
     return copy

@@ -9,9 +9,10 @@ from exportkit import SNAPSHOT, golden_notebook
 
 from nb2pipe.compile import compile_notebook
 from nb2pipe.errors import Nb2PipeError
-from nb2pipe.exports import ExportTargets, export_targets
+from nb2pipe.exports import export_targets
 from nb2pipe.exports.dockerfile import build_files
 from nb2pipe.exports.images import find_engine, image_name, image_tags
+from nb2pipe.plugins import Registry
 
 
 def test_the_built_in_targets_are_registered():
@@ -33,7 +34,7 @@ def test_a_new_target_is_one_register_call():
         def export(self, pipeline, images):
             return "\n".join(images)
 
-    targets = ExportTargets()
+    targets = Registry("export target")
     targets.register("echo", Echo())
     assert targets.get("echo").export(None, {"a": "x", "b": "y"}) == "a\nb"
 

@@ -21,13 +21,13 @@ import os
 import sys
 import types
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from nb2pipe.errors import ArtifactError, os_problem  # one exception family for the package
+from nb2pipe.fileio import sync_folder, write_with
 
-from . import guard, randomness
+from . import guard, randomness, serializers
 from .serializers import (
     SERIALIZERS,
     PickleSerializer,
@@ -126,10 +126,9 @@ def load(run_dir: str | os.PathLike[str], step: str, name: str) -> Any:
         raise ArtifactError(f"{where} is missing: {path}")
     if file_sha256(path) != entry["sha256"]:
         raise ArtifactError(f"{where} does not match its sha256 in the manifest: {path}")
-    serializer = SERIALIZERS.get(entry["serializer"])
-    if serializer is None:
-        raise ArtifactError(f"{where} needs serializer {entry['serializer']!r}, not registered")
-    return _rebind(serializer.load(path))
+    if entry.get("serializer") not in serializers.SERIALIZERS:
+        raise ArtifactError(f"{where} needs serializer {entry.get('serializer')!r}, not registered")
+    return _rebind(serializers.SERIALIZERS[entry["serializer"]].load(path))
 
 
 def _rebind(value: Any) -> Any:
@@ -232,7 +231,7 @@ def _save_one(directory: Path, step: str, name: str, value: Any) -> dict[str, An
             file = f"{name}.artifact.{serializer.extension}"
         path = directory / file
         try:
-            extra = _write_atomic(path, functools.partial(serializer.dump, value))
+            extra = write_with(path, functools.partial(serializer.dump, value))
         except OSError as exc:  # a full disk will not get better with another format
             raise ArtifactError(
                 f"step {step!r}: artifact {name!r} could not be written to {directory}: "
@@ -264,31 +263,10 @@ def _save_one(directory: Path, step: str, name: str, value: Any) -> dict[str, An
     raise ArtifactError(f"step {step!r}: no serializer could save artifact {name!r}") from error
 
 
-def _write_atomic(path: Path, write: Callable[[Path], Any]) -> Any:
-    """Run `write` on a temp file next to `path`, fsync it, then rename it over `path`."""
-    # Not tempfile.mkstemp: its 0600 mode would stay on the artifact and hide it from other
-    # users (e.g. a container reading the run directory); a plain create honours the umask.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    try:
-        result = write(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return result
-
-
 def _write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
     text = json.dumps(manifest, sort_keys=True, indent=1) + "\n"
-    _write_atomic(directory / MANIFEST, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    if os.name == "posix":  # make the renames themselves durable
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    write_with(directory / MANIFEST, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    sync_folder(directory)  # make the renames themselves durable
 
 
 def _file_name(entry: dict[str, Any], step: str) -> str:
@@ -323,7 +301,7 @@ def save_random_state(run_dir: str | os.PathLike[str], step: str) -> None:
     """Record the global random state this step leaves, for the next step that draws."""
     directory = _artifacts_dir(run_dir, step)
     directory.mkdir(parents=True, exist_ok=True)
-    entry = randomness.save(directory, _write_atomic)
+    entry = randomness.save(directory, write_with)
     manifest = read_manifest(run_dir, step) or {"artifacts": {}, "metrics": {}}
     manifest["random_state"] = entry
     _write_manifest(directory, manifest)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from nb2pipe.errors import ArtifactError
+from nb2pipe.plugins import Registry
 
 
 class Serializer:
@@ -188,28 +189,28 @@ class PickleSerializer(Serializer):
             return pickle.load(f)  # cloudpickle output is plain pickle
 
 
-# Tried in order; the first serializer that accepts a value writes it.
-SERIALIZERS: dict[str, Serializer] = {
-    s.name: s
-    for s in (
-        ParquetSerializer(),
-        NpySerializer(),
-        JoblibSerializer(),
-        JsonSerializer(),
-        PickleSerializer(),
-    )
-}
+# Tried in order; the first serializer that accepts a value writes it. Other packages add
+# theirs under the ``nb2pipe.serializers`` entry-point group (tried after these).
+SERIALIZERS = Registry(
+    "serializer",
+    "nb2pipe.serializers",
+    {
+        s.name: s
+        for s in (
+            ParquetSerializer(),
+            NpySerializer(),
+            JoblibSerializer(),
+            JsonSerializer(),
+            PickleSerializer(),
+        )
+    },
+)
 
 
 def register(serializer: Serializer, before: str | None = None) -> None:
     """Add `serializer` in front of the one named `before` (default: in front of all)."""
-    items = [(n, s) for n, s in SERIALIZERS.items() if n != serializer.name]
-    names = [n for n, _ in items]
-    if before is not None and before not in names:
-        raise ValueError(f"no serializer named {before!r}; known: {', '.join(names)}")
-    items.insert(0 if before is None else names.index(before), (serializer.name, serializer))
-    SERIALIZERS.clear()
-    SERIALIZERS.update(items)
+    first = next(iter(SERIALIZERS), None)
+    SERIALIZERS.register(serializer.name, serializer, before=before or first)
 
 
 def candidates(value: Any) -> Iterator[Serializer]:

@@ -1,21 +1,17 @@
 """Export targets: where a compiled pipeline can run besides the local runner.
 
-A small registry in papermill's style (`papermill.engines`): a name → target mapping with one
-obvious place to add a kind, filled with the built-in targets and then from the
-``nb2pipe.export_targets`` entry-point group. Built-in targets are registered as
-``"module:attribute"`` strings and imported on first use, so importing this package costs
-nothing: it is also part of the runtime copied into step images (see `images.py`), where only
-the standard library exists besides the step's own requirements.
+`export_targets` is a `nb2pipe.plugins.Registry`: the built-in targets (declared in
+`plugins.KINDS`) and those other packages add under the ``nb2pipe.export_targets`` entry-point
+group, each imported on first use, so importing this package costs nothing: it is also part of
+the runtime copied into step images (see `images.py`), where only the standard library exists
+besides the step's own requirements.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any, Protocol
 
-from ..errors import Nb2PipeError
-
-ENTRY_POINT_GROUP = "nb2pipe.export_targets"
+from ..plugins import registry
 
 
 class ExportTarget(Protocol):
@@ -29,44 +25,4 @@ class ExportTarget(Protocol):
         ...
 
 
-class ExportTargets:
-    """The registry: `get(name)` gives a target, `register` adds one."""
-
-    def __init__(self) -> None:
-        self._targets: dict[str, ExportTarget | str] = {}
-        self._entry_points_loaded = False
-
-    def register(self, name: str, target: ExportTarget | str) -> None:
-        """Add `target` (an object, or a ``"module:attribute"`` path loaded on first use)."""
-        self._targets[name] = target
-
-    def register_entry_points(self) -> None:
-        """Add the targets other packages declare under ``nb2pipe.export_targets``."""
-        if self._entry_points_loaded:
-            return
-        self._entry_points_loaded = True
-        from importlib.metadata import entry_points
-
-        for entry in entry_points(group=ENTRY_POINT_GROUP):
-            self._targets.setdefault(entry.name, entry.value)
-
-    def names(self) -> list[str]:
-        self.register_entry_points()
-        return sorted(self._targets)
-
-    def get(self, name: str) -> ExportTarget:
-        self.register_entry_points()
-        target = self._targets.get(name)
-        if target is None:
-            known = ", ".join(self.names())
-            raise Nb2PipeError(f"unknown export target {name!r} (known: {known})")
-        if isinstance(target, str):
-            module, _, attribute = target.partition(":")
-            target = getattr(importlib.import_module(module), attribute)()
-            self._targets[name] = target
-        return target
-
-
-export_targets = ExportTargets()
-export_targets.register("kfp", "nb2pipe.exports.kfp:KfpTarget")
-export_targets.register("argo", "nb2pipe.exports.argo:ArgoTarget")
+export_targets = registry("export target")

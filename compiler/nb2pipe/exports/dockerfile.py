@@ -29,6 +29,10 @@ STEP_NOTEBOOK = f"{IMAGE_ROOT}/step.ipynb"  # where the image holds its step not
 RUNTIME_MODULES = (
     "__init__.py",
     "errors.py",
+    "executed.py",
+    "fileio.py",
+    "notebook.py",
+    "plugins.py",
     "artifacts/__init__.py",
     "artifacts/serializers.py",
     "artifacts/guard.py",

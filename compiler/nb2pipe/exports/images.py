@@ -57,7 +57,7 @@ def image_tags(pipeline: Pipeline, files: dict[str, str], registry: str = "") ->
 def write_files(files: dict[str, str], out_dir: Path) -> None:
     """Write the build context (atomically, readable by all: COPY keeps the mode), and remove
     the requirements and Dockerfiles of steps that no longer exist."""
-    from ..notebook import write_atomic
+    from ..fileio import write_atomic
 
     for rel, text in files.items():
         path = out_dir / rel

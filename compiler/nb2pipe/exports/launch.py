@@ -25,6 +25,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from nb2pipe import executed as executed_notebook  # copied into every image with this file
+
 RUN_DIR_PARAM = "nb2pipe_run_dir"  # = nb2pipe.build.RUN_DIR_PARAM (not importable in images)
 EXIT_STEP_FAILED = 1
 
@@ -128,7 +130,11 @@ def _execute(step, notebook, executed, parameters, kernel, timeout) -> None:
             request_save_on_cell_execute=False,
         )
     except PapermillExecutionError as e:
-        raise StepError(explain(step, e.ename, e.evalue)) from None
+        failure = executed_notebook.failure(Path(executed))
+        if failure is None:  # only cells tagged raises-exception raised, as expected
+            executed_notebook.drop_error_banner(Path(executed))
+            return
+        raise StepError(explain(step, failure.ename or e.ename, failure.evalue)) from None
 
 
 def _parser() -> argparse.ArgumentParser:

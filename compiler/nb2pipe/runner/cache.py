@@ -140,7 +140,7 @@ class StepCache:
         _copy_tree(source, target, expected)
 
     def remember(self, parts: Parts, run: RunDir, step: str) -> None:
-        from ..notebook import write_atomic
+        from ..fileio import write_atomic
 
         write_atomic(self.space.cache / parts.fingerprint(), f"{run.id}/{step}\n")
 

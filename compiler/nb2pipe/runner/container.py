@@ -19,10 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .. import executed as executed_notebook
 from ..exports.dockerfile import STEP_NOTEBOOK
 from ..exports.launch import missing_module, missing_module_name
+from ..fileio import plain
 from ..ir import Pipeline, Step
 from .execute import Outcome
+from .isolation import Isolation
 
 # Containers started by this process and still running: name -> engine (see stop_containers).
 _running: dict[str, str] = {}
@@ -50,7 +53,7 @@ def run_step_in_container(
     step_dir.mkdir(parents=True, exist_ok=True)
     executed = step_dir / "notebook.ipynb"
     name = f"nb2pipe-{run_dir.name}-{step.name}-{secrets.token_hex(3)}".replace("_", "-")
-    parameters = {p: _plain(params[p]) for p in step.params}
+    parameters = {p: plain(params[p]) for p in step.params}
     environment = {"NB2PIPE_STEP": step.name, "NB2PIPE_RUN_DIR": str(run_dir), **(env or {})}
     cmd = [engine, "run", "--rm", "--name", name, "--network", "none", "--pull", "never"]
     cmd += ["-v", f"{run_dir}:{run_dir}", *_user_options(engine)]
@@ -131,33 +134,19 @@ def _user_options(engine: str) -> list[str]:
 
 def _error(executed: Path, log_path: Path, image: str, code: int) -> dict[str, Any]:
     """The failure as the kernel runner reports it: one-line message, cell, ename, evalue."""
-    cell, ename, evalue = _raised(executed)
-    if ename is not None:
-        module = missing_module_name(ename, evalue)
+    failure = executed_notebook.failure(executed)
+    cell = failure.cell if failure else None
+    if failure is not None:
+        module = missing_module_name(failure.ename, failure.evalue)
+        error = failure.as_error()
         if module is not None:
-            message = missing_module(module, _distribution(module))
-        else:
-            message = f"{ename}: {evalue}".strip().rstrip(":")
-        return {"message": message, "cell": cell, "ename": ename, "evalue": evalue}
+            error["message"] = missing_module(module, _distribution(module))
+        return error
     lines = [line.strip() for line in _read(log_path).splitlines() if line.strip()]
     last = lines[-1] if lines else f"the container exited with code {code}"
     if not executed.exists() and any(m in line.lower() for line in lines for m in _MISSING_IMAGE):
         last = f"image {image} is not built here (run `nb2pipe build-images`)"
     return {"message": last, "cell": cell, "ename": None, "evalue": None}
-
-
-def _raised(executed: Path) -> tuple[int | None, str | None, str | None]:
-    """(source cell number, ename, evalue) of the cell that raised in the executed notebook."""
-    try:
-        notebook = json.loads(executed.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None, None, None
-    for cell in notebook.get("cells", []):
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                number = (cell.get("metadata", {}).get("nb2pipe") or {}).get("cell")
-                return number, output.get("ename"), output.get("evalue")
-    return None, None, None
 
 
 def _distribution(module: str) -> str | None:
@@ -178,5 +167,25 @@ def _read(path: Path) -> str:
         return ""
 
 
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, (tuple, set, frozenset)) else value
+class Containers(Isolation):
+    """Each step in its own image, built first (only those missing)."""
+
+    name = "container"
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.engine = ""
+        self.images: dict[str, str] = {}
+
+    def prepare(self) -> None:
+        self.engine, self.images = prepare_images(self.pipeline, self.notebook, self.workspace)
+
+    def image(self, step: Step) -> str | None:
+        return self.images.get(step.name)
+
+    def run(self, step, params, run_dir, env) -> Outcome:
+        image = self.images[step.name]
+        return run_step_in_container(self.pipeline, step, params, run_dir, image, self.engine, env)
+
+    def shutdown(self) -> None:
+        stop_containers()

@@ -33,14 +33,51 @@ class Event:
     time: float = field(default_factory=time.time)
 
 
-Observer = Callable[[Event], None]
+class Observer:
+    """What the runner reports to. Every method is optional: subclass and override.
+
+    `__call__(event)` receives each `Event`, from the scheduling thread only, in order.
+    `step_env(step)` returns environment variables for the kernel of `step` before it starts
+    (the MLflow observer uses it to tell the step's own logging where to write).
+    A plain function `f(event)` is an observer too.
+    """
+
+    def __call__(self, event: Event) -> None:
+        pass
+
+    def step_env(self, step: str) -> dict[str, str]:
+        return {}
+
+
+class _FunctionObserver(Observer):
+    def __init__(self, function: Callable[[Event], None]):
+        self.function = function
+
+    def __call__(self, event: Event) -> None:
+        self.function(event)
+
+    def __repr__(self) -> str:
+        return repr(self.function)
+
+
+def as_observer(observer: Observer | Callable[[Event], None]) -> Observer:
+    return observer if isinstance(observer, Observer) else _FunctionObserver(observer)
+
+
+def plugged_in() -> list[Observer]:
+    """The observers other packages add under the ``nb2pipe.observers`` entry-point group:
+    each entry is a factory returning an observer, or None when it is switched off."""
+    from ..plugins import registry
+
+    made = (factory() for factory in registry("observer").values())
+    return [as_observer(o) for o in made if o is not None]
 
 
 class Broadcaster:
     """Sends each event to every observer; one failing observer does not stop the run."""
 
-    def __init__(self, observers: list[Observer]):
-        self.observers = list(observers)
+    def __init__(self, observers: list[Observer | Callable[[Event], None]]):
+        self.observers = [as_observer(o) for o in observers]
         self.errors: list[tuple[Observer, BaseException]] = []
 
     def __call__(self, event: Event) -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import executed as executed_notebook
 from ..build import RUN_DIR_PARAM, step_notebook
 from ..ir import Pipeline, Step
 from .kernels import Kernel, KernelPool
@@ -72,25 +72,15 @@ def run_step(
                 request_save_on_cell_execute=False,
             )
         _write_executed(executed, out)
-        stopped = _stopped_at(out)
+        stopped = executed_notebook.stopped_at(out)
         return Outcome(True, start, time.time(), extra={"stopped": stopped} if stopped else {})
     except PapermillExecutionError:
         _write_executed(executed, out)
-        failure = _first_error(out)
+        failure = executed_notebook.failure(out)
         if failure is None:  # only cells tagged raises-exception raised, as their author expects
-            _drop_error_banner(out)
+            executed_notebook.drop_error_banner(out)
             return Outcome(True, start, time.time())
-        cell, ename, evalue = failure
-        located = re.match(r"cell (\d+): ", evalue or "")
-        if cell is None and located:  # a check of the save cell names the step's cell
-            cell, evalue = int(located.group(1)), evalue[located.end() :]
-        message = f"{ename}: {evalue}".strip().rstrip(":")
-        return Outcome(
-            False,
-            start,
-            time.time(),
-            {"message": message, "cell": cell, "ename": ename, "evalue": evalue},
-        )
+        return Outcome(False, start, time.time(), failure.as_error())
     except Exception as e:  # a dead kernel, a timeout, a kernel that never started
         healthy = False
         name = type(e).__name__
@@ -106,7 +96,7 @@ def run_step(
             time.time(),
             {
                 "message": message,
-                "cell": _failed_cell(out, last_started=died),
+                "cell": executed_notebook.last_started(out) if died else None,
                 "ename": name,
                 "evalue": str(e),
             },
@@ -122,7 +112,7 @@ def _write_executed(executed: list, path: Path) -> None:
     if executed:
         import nbformat
 
-        from ..notebook import write_atomic
+        from ..fileio import write_atomic
 
         write_atomic(path, nbformat.writes(executed[-1]))
 
@@ -147,70 +137,3 @@ def _alive(kernel: Kernel) -> bool:
     from .kernels import _is_alive
 
     return _is_alive(kernel)
-
-
-def _error_cells(executed: Path) -> list[dict]:
-    import json
-
-    try:
-        nb = json.loads(executed.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    return nb.get("cells", [])
-
-
-def _first_error(executed: Path) -> tuple[int | None, str, str] | None:
-    """(source cell, ename, evalue) of the first error not expected by a raises-exception tag."""
-    for cell in _error_cells(executed):
-        if "raises-exception" in cell.get("metadata", {}).get("tags", []):
-            continue
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                number = (cell.get("metadata", {}).get("nb2pipe") or {}).get("cell")
-                return number, output.get("ename", ""), output.get("evalue", "")
-    return None
-
-
-def _stopped_at(executed: Path) -> int | None:
-    """The cell that ended the notebook with `sys.exit(0)` (papermill: not an error)."""
-    for cell in _error_cells(executed):
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error" and output.get("ename") == "SystemExit":
-                return (cell.get("metadata", {}).get("nb2pipe") or {}).get("cell") or 0
-    return None
-
-
-def _drop_error_banner(executed: Path) -> None:
-    """papermill marks any error output as a failure and prepends a banner saying so."""
-    import json
-
-    from ..notebook import dumps, write_atomic
-
-    try:
-        nb = json.loads(executed.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return
-    marker = "papermill-error-cell-tag"
-    nb["cells"] = [
-        c for c in nb.get("cells", []) if marker not in c.get("metadata", {}).get("tags", [])
-    ]
-    write_atomic(executed, dumps(nb))
-
-
-def _failed_cell(executed: Path, last_started: bool = False) -> int | None:
-    """The source-notebook number of the cell that failed, read from the executed notebook:
-    the cell with an error output, or (a dead kernel leaves none) the last cell that started."""
-    import json
-
-    try:
-        nb = json.loads(executed.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    started = None
-    for cell in nb.get("cells", []):
-        number = (cell.get("metadata", {}).get("nb2pipe") or {}).get("cell")
-        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-            return number
-        if cell.get("execution_count") is not None and number is not None:
-            started = number
-    return started if last_started else None

@@ -77,7 +77,7 @@ class FileHashes:
 
     def save(self) -> None:
         if self._dirty and self.cache_file is not None and self._known is not None:
-            from ..notebook import write_atomic
+            from ..fileio import write_atomic
 
             try:
                 write_atomic(self.cache_file, json.dumps(self._known))

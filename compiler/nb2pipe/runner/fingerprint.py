@@ -190,7 +190,7 @@ class Environment:
 
         self._mapping = {k: sorted(set(v)) for k, v in metadata.packages_distributions().items()}
         if self.cache_file is not None:
-            from ..notebook import write_atomic
+            from ..fileio import write_atomic
 
             write_atomic(self.cache_file, json.dumps({"key": key, "mapping": self._mapping}))
         return self._mapping

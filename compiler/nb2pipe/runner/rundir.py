@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import socket
@@ -22,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..notebook import write_atomic
+from ..fileio import read_json, write_json
 
 WORKSPACE = ".nb2pipe"
 DONE = ("done", "cached")
@@ -35,17 +34,6 @@ def project_root(notebook: Path) -> Path:
         if (candidate / "pyproject.toml").exists() or (candidate / ".git").exists():
             return candidate
     return folder
-
-
-def write_json(path: Path, data: dict) -> None:
-    write_atomic(path, json.dumps(data, indent=1, sort_keys=True, default=str) + "\n")
-
-
-def read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
 
 
 @dataclass

@@ -74,7 +74,7 @@ def to_element(reports: list[NotebookReport]) -> ET.Element:
 
 def write_junit(reports: list[NotebookReport], path: str | os.PathLike) -> Path:
     """Write the report to `path` (parent folders created), atomically."""
-    from ..notebook import write_atomic
+    from ..fileio import write_atomic
 
     element = to_element(reports)
     ET.indent(element)

@@ -1,0 +1,50 @@
+"""The `nb2pipe` command line: the CI door to the same engine the magics and sidebar use.
+
+One module per family of commands (compiling, running, testing, exporting); other packages add
+theirs through the ``nb2pipe.commands`` entry-point group — jupyter_mlops adds validate, serve,
+watch, schedule, publish and promote — loaded only when named or listed. Imports stay light:
+commands import what they need when they run, so `nb2pipe check` in a pre-commit hook never
+pays for papermill or MLflow.
+"""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import Nb2PipeError
+from ..plugins import registry
+
+plugin_commands = registry("command")
+
+
+class Group(click.Group):
+    """Turns our errors into one `error: …` line and an exit code; never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except Nb2PipeError as e:
+            click.echo(f"error: {e}", err=True)
+            ctx.exit(e.exit_code)
+
+
+class _Main(Group):
+    """The top-level group: our commands, and those plugged in (imported when used)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(plugin_commands.names()))
+
+    def get_command(self, ctx: click.Context, name: str):
+        command = super().get_command(ctx, name)
+        if command is None and name in plugin_commands:
+            command = plugin_commands.get(name)
+        return command
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="jupyter-mlops", prog_name="nb2pipe")
+def main() -> None:
+    """Compile a tagged notebook into a pipeline of standalone step notebooks, and run it."""
+
+
+from . import compiling, exporting, running, testing  # noqa: E402,F401  (each adds its commands)

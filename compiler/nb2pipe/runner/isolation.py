@@ -1,0 +1,132 @@
+"""Where a step executes: the one interface the scheduler uses, and its strategies.
+
+The scheduler decides *what* runs and *when*; an `Isolation` decides *where*: a warm kernel
+reset between steps (`kernel`), a kernel that has run nothing else (`process`), the step's own
+container image (`container`, in container.py). Each is a small class; a new one (a cluster
+executor) is one more subclass listed in `ISOLATIONS`.
+
+`run` is called from the scheduler's worker threads, one call per step attempt, and never
+raises for a failing step: it returns an `Outcome`.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from ..errors import Nb2PipeError
+from ..ir import Pipeline, Step
+from .execute import Outcome
+
+
+class Isolation:
+    name = ""
+
+    def __init__(self, pipeline: Pipeline, notebook: Path, workspace: Path, max_parallel: int):
+        self.pipeline = pipeline
+        self.notebook = notebook
+        self.workspace = workspace
+        self.max_parallel = max_parallel
+
+    def prepare(self) -> None:
+        """Before any step: what must exist first (images to build)."""
+
+    def image(self, step: Step) -> str | None:
+        """The image a step runs in, when its results depend on it (part of its fingerprint)."""
+        return None
+
+    def expect(self, steps: int) -> None:
+        """At most `steps` more steps may need to run (warm up that many places to run)."""
+
+    def run(
+        self, step: Step, params: dict[str, Any], run_dir: Path, env: dict[str, str]
+    ) -> Outcome:
+        raise NotImplementedError
+
+    def shutdown(self) -> None:
+        """Stop everything still running: the run is over, or interrupted."""
+
+
+class WarmKernels(Isolation):
+    """Steps in warm kernels: started ahead of need, with the shared imports already run,
+    reset before each step (kernels.py)."""
+
+    name = "kernel"
+    fresh = False  # True: a kernel runs one step only
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.pool = None
+        self._lock = threading.Lock()
+
+    def _pool(self):
+        with self._lock:
+            if self.pool is None:
+                from .kernels import KernelPool
+
+                warmup = "\n".join(c.source for c in self.pipeline.imports)
+                warmup += "\nfrom nb2pipe import artifacts as _nb2pipe_artifacts\n"
+                if any("pandas" in s.imports for s in self.pipeline.steps):
+                    # DataFrames travel as Parquet: pay pyarrow's ~0.5 s import before a step.
+                    warmup += "import pyarrow.parquet\n"
+                self.pool = KernelPool(
+                    self.pipeline.kernel,
+                    str(self.notebook.parent),
+                    warmup,
+                    self.max_parallel,
+                    fresh=self.fresh,
+                )
+                # papermill costs ~3 s to import: do it while the kernels start.
+                threading.Thread(target=_import_papermill, daemon=True).start()
+            return self.pool
+
+    def expect(self, steps: int) -> None:
+        if steps or self.pool is not None:
+            self._pool().expect(steps)
+
+    def run(self, step, params, run_dir, env) -> Outcome:
+        from .execute import run_step
+
+        return run_step(self.pipeline, step, params, run_dir, self._pool(), env)
+
+    def shutdown(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
+class FreshKernels(WarmKernels):
+    """Every step in a kernel that has run nothing else, still started ahead of need."""
+
+    name = "process"
+    fresh = True
+
+
+ISOLATIONS: dict[str, str | type[Isolation]] = {
+    "kernel": WarmKernels,
+    "process": FreshKernels,
+    "container": "nb2pipe.runner.container:Containers",
+}
+
+
+def isolation(name: str) -> type[Isolation]:
+    """The strategy called `name`; an `Nb2PipeError` listing them for anything else."""
+    found = ISOLATIONS.get(name)
+    if found is None:
+        raise Nb2PipeError(f"unknown isolation {name!r} ({', '.join(ISOLATIONS)})")
+    if isinstance(found, str):
+        import importlib
+
+        module, _, attribute = found.partition(":")
+        found = getattr(importlib.import_module(module), attribute)
+    return found
+
+
+def _import_papermill() -> None:
+    try:
+        from .execute import import_papermill
+
+        import_papermill()
+        import papermill.engines  # noqa: F401
+    except Exception:
+        pass  # the step that needs it reports the real error

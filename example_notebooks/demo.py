@@ -1,0 +1,59 @@
+"""`make demo`: the example notebook compiled, run as a pipeline, tracked, its model published.
+
+Run from the project root: `.venv/bin/python example_notebooks/demo.py`. It uses only public
+entry points — what a user would type, as Python.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from jupyter_mlops.config import tracking_uri
+from jupyter_mlops.publishing import promote, publish_from_run
+from jupyter_mlops.redact import redact_uri
+from nb2pipe.build import write_compiled
+from nb2pipe.compile import compile_notebook
+from nb2pipe.runner import run_pipeline
+from nb2pipe.runner.events import plugged_in
+from nb2pipe.runner.progress import TerminalProgress
+from nb2pipe.runner.rundir import RunDir
+from nb2pipe.show import text
+
+EXAMPLE = Path("example_notebooks/wine_quality.ipynb")
+MODEL_NAME = "wine-quality"
+
+
+def main() -> None:
+    pipeline = compile_notebook(EXAMPLE)
+    out = EXAMPLE.with_name(f"{EXAMPLE.stem}_pipeline")
+    write_compiled(pipeline, out, EXAMPLE)
+    print(text(pipeline))
+    print(f"\n1. compiled into {out}/ (pipeline.yaml and one notebook per step)\n")
+
+    result = run_pipeline(EXAMPLE, observers=[TerminalProgress(force=True), *plugged_in()])
+    print(f"2. ran as a pipeline: {result.status} in {result.duration:.1f}s")
+    for step in result.steps.values():
+        where = os.path.relpath(step.notebook) if step.notebook else ""
+        print(f"   {step.name:<16} {step.status:<7} {step.duration:5.2f}s  {where}")
+    print(f"   metrics: {result.metrics}")
+    print(f"   results: {os.path.relpath(result.run_dir)}/")
+    failure = result.failure()
+    if failure is not None:
+        raise SystemExit(f"error: {failure}")
+
+    uri = tracking_uri(EXAMPLE.parent)
+    published = publish_from_run(
+        RunDir(result.run_dir), MODEL_NAME, metric="f1_macro", tracking_uri=uri
+    )
+    print(
+        f"3. published {published.name} version {published.version} "
+        f"(alias {published.alias}) with its model card, in {redact_uri(uri)}"
+    )
+    decision = promote(MODEL_NAME, "f1_macro", tracking_uri=uri)
+    print(f"4. model gate: {decision}")
+    print("   see it all with: .venv/bin/mlflow ui --backend-store-uri " + redact_uri(uri))
+
+
+if __name__ == "__main__":
+    main()
