@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from jupyter_mlops.config import tracking_uri
-from jupyter_mlops.publishing import promote, publish_from_run
-from jupyter_mlops.redact import redact_uri
+from jupyter_mlops.registry.publish_run import promote, publish_from_run
+from jupyter_mlops.tracking.config import tracking_uri
+from jupyter_mlops.tracking.redact import redact_uri
 from nb2pipe.build import write_compiled
 from nb2pipe.compile import compile_notebook
 from nb2pipe.runner import run_pipeline

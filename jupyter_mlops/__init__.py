@@ -4,7 +4,11 @@ Importing the package, and ``%load_ext jupyter_mlops``, never imports mlflow: th
 it when it first needs to talk to the tracking store.
 """
 
-from .api import (
+from jupyter_mlops.data.drift import drift_report
+from jupyter_mlops.data.validation import validate
+from jupyter_mlops.retrain.step_gate import gate
+from jupyter_mlops.serving.monitoring import live_metric, record_feedback
+from jupyter_mlops.tracking.api import (
     end_run,
     flush,
     log_artifact,
@@ -17,10 +21,6 @@ from .api import (
     set_tracking_uri,
     start_run,
 )
-from .drift import drift_report
-from .model_gate import gate
-from .monitoring import live_metric, record_feedback
-from .validation import validate
 
 __version__ = "0.1.0"
 
@@ -47,7 +47,7 @@ __all__ = [
 
 def load_ipython_extension(ipython) -> None:
     """``%load_ext jupyter_mlops``: register the ``%mlops`` / ``%%mlops`` magics."""
-    from .magics import MlopsMagics
+    from jupyter_mlops.magics import MlopsMagics
 
     ipython.register_magics(MlopsMagics)
 
@@ -59,8 +59,8 @@ def _jupyter_server_extension_points() -> list[dict]:
 
 def _load_jupyter_server_extension(server_app) -> None:
     """Register the ``/mlops/`` routes; importing them never imports mlflow."""
-    from .server.readonly import protect_runs
-    from .server.routes import setup_route_handlers
+    from jupyter_mlops.server.readonly import protect_runs
+    from jupyter_mlops.server.routes import setup_route_handlers
 
     setup_route_handlers(server_app.web_app)
     protect_runs(server_app)

@@ -41,7 +41,7 @@ from nb2pipe.errors import Nb2PipeError
 )
 def validate_command(data: Path, schema: Path, infer: bool, margin: float) -> None:
     """Check DATA (.csv, .parquet, .jsonl, a prediction log) against a schema (exit 0 or 2)."""
-    from .validation import (
+    from jupyter_mlops.data.validation import (
         DataValidationError,
         read_data,
         save_schema,
@@ -84,8 +84,8 @@ def serve_command(model: str, port: int, host: str, log: Path, tracking_uri: str
 
     MODEL is NAME (its champion), NAME@ALIAS or NAME/VERSION. Stop with Ctrl-C or SIGTERM.
     """
-    from .redact import refuse_credentials
-    from .serving import serve
+    from jupyter_mlops.serving.server import serve
+    from jupyter_mlops.tracking.redact import refuse_credentials
 
     refuse_credentials("--tracking-uri", tracking_uri)
     serve(model, host=host, port=port, log=log, tracking_uri=tracking_uri, echo=click.echo)
@@ -149,15 +149,14 @@ def watch_command(
     Every check is logged, one line each. Stops on Ctrl-C / SIGTERM, after --max-runs runs,
     or after one check with --once; exit 1 if the last run failed.
     """
-    from nb2pipe.runner import load_pipeline
-
-    from .triggers import (
+    from jupyter_mlops.retrain.triggers import (
         DriftTrigger,
         MetricTrigger,
         NewFiles,
         Watcher,
         watch_until_signal,
     )
+    from nb2pipe.runner import load_pipeline
 
     if (reference or metric) and log is None:
         raise Nb2PipeError("--reference and --metric need --log, the prediction log to read")
@@ -207,7 +206,7 @@ def watch_command(
 @click.option("--force", is_flag=True, help="Overwrite an existing, different workflow.")
 def schedule_command(notebook: Path, cron: str, params, output: Path | None, force: bool) -> None:
     """Write a CI workflow (GitHub Actions) that runs the pipeline on a cron schedule."""
-    from .schedule import write_schedule
+    from jupyter_mlops.retrain.schedule import write_schedule
 
     path = write_schedule(notebook, cron, output=output, params=list(params), force=force)
     click.echo(f"wrote {relative(path)}: runs {notebook} on cron {cron!r} (UTC)")
@@ -223,11 +222,10 @@ def schedule_command(notebook: Path, cron: str, params, output: Path | None, for
 @click.option("--workspace", type=click.Path(path_type=Path))
 def publish(source, name, run_id, step, artifact, metric, workspace):
     """Publish the model of a finished run: registered, documented, aliased `challenger`."""
+    from jupyter_mlops.registry.publish_run import publish_from_run
+    from jupyter_mlops.tracking.config import tracking_uri
     from nb2pipe.runner import load_pipeline
     from nb2pipe.runner.rundir import Workspace
-
-    from .config import tracking_uri
-    from .publishing import publish_from_run
 
     pipeline, notebook = load_pipeline(source)
     space = Workspace.at(workspace, notebook)
@@ -273,8 +271,8 @@ def publish(source, name, run_id, step, artifact, metric, workspace):
 )
 def promote(name, metric, lower_is_better, threshold, dry_run):
     """The model gate: move alias `champion` to the `challenger` only when it wins."""
-    from .config import tracking_uri
-    from .publishing import promote as gate
+    from jupyter_mlops.registry.publish_run import promote as gate
+    from jupyter_mlops.tracking.config import tracking_uri
 
     decision = gate(
         name,

@@ -8,9 +8,8 @@ import os
 import re
 from collections.abc import Iterator
 
+from jupyter_mlops.tracking.redact import redact_uri
 from nb2pipe.errors import Nb2PipeError
-
-from .redact import redact_uri
 
 
 class TrackingError(Nb2PipeError):

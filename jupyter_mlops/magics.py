@@ -24,9 +24,8 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
+from jupyter_mlops.tracking.redact import one_line
 from nb2pipe.errors import Nb2PipeError
-
-from .redact import one_line
 
 SUBCOMMANDS = ("experiment", "track", "log", "runs", "compare", "publish", "promote", "registry")
 SCALARS = (int, float, str, bool)
@@ -164,7 +163,7 @@ class MlopsMagics(Magics):
 
     # --- subcommands ---------------------------------------------------------------------
     def _experiment(self, args, cell):
-        from . import api
+        from jupyter_mlops.tracking import api
 
         api.set_experiment(args.name)
         print(f"experiment: {args.name}")
@@ -172,7 +171,7 @@ class MlopsMagics(Magics):
     def _track(self, args, cell):
         if cell is None:
             raise UsageError("%mlops track: a cell magic: put %%mlops track on a cell's first line")
-        from . import api, store
+        from jupyter_mlops.tracking import api, store
 
         code = self.shell.transform_cell(cell)
         tree = ast.parse(code)  # a SyntaxError is the user's to see, before any run starts
@@ -226,7 +225,7 @@ class MlopsMagics(Magics):
         return eval(compile(last, "<%%mlops track>", "eval"), ns) if last is not None else None
 
     def _log(self, args, cell):
-        from . import api, store
+        from jupyter_mlops.tracking import api, store
 
         params, metrics = {}, {}
         for pair in args.pairs:
@@ -253,8 +252,8 @@ class MlopsMagics(Magics):
             return text
 
     def _runs(self, args, cell):
-        from . import api
-        from .display import fmt, show_table, when
+        from jupyter_mlops.display import fmt, show_table, when
+        from jupyter_mlops.tracking import api
 
         runs = api.recent_runs(args.n, args.experiment)
         if not runs:
@@ -276,14 +275,14 @@ class MlopsMagics(Magics):
         show_table(headers, rows, f"{len(runs)} latest runs")
 
     def _compare(self, args, cell):
-        from .compare import compare_runs
-        from .display import show_table
+        from jupyter_mlops.display import show_table
+        from jupyter_mlops.tracking.compare import compare_runs
 
         headers, rows = compare_runs(*args.runs)
         show_table(headers, rows, "* marks values that differ")
 
     def _publish(self, args, cell):
-        from . import api, store
+        from jupyter_mlops.tracking import api, store
 
         ns = self.shell.user_ns
         if args.var not in ns:
@@ -309,7 +308,7 @@ class MlopsMagics(Magics):
         )
 
     def _promote(self, args, cell):
-        from . import api
+        from jupyter_mlops.tracking import api
 
         decision = api.promote(
             args.name,
@@ -320,8 +319,8 @@ class MlopsMagics(Magics):
         print(decision)
 
     def _registry(self, args, cell):
-        from . import registry
-        from .display import fmt, show_table, when
+        from jupyter_mlops.display import fmt, show_table, when
+        from jupyter_mlops.registry import publish as registry
 
         if args.name is None:
             models = registry.models()

@@ -23,7 +23,7 @@ import tornado
 from jupyter_server.base.handlers import APIHandler
 from tornado.ioloop import IOLoop
 
-from jupyter_mlops.redact import redact, redact_logs
+from jupyter_mlops.tracking.redact import redact, redact_logs
 from nb2pipe.fileio import plain
 
 STATE = "jupyter_mlops"  # key of the extension's state in the web app's settings
@@ -63,14 +63,14 @@ class ServerState:
     def tracking_uri(self) -> str:
         """The server's tracking URI (never the caller's), resolved from the server root."""
         if self._uri is None:
-            from jupyter_mlops import config
+            from jupyter_mlops.tracking import config
 
             self._uri = config.tracking_uri(self.root)
         return self._uri
 
     def client(self):
         """An MlflowClient for the server's store (imports mlflow on first use)."""
-        from jupyter_mlops import store
+        from jupyter_mlops.tracking import store
 
         # One import for every thread: store.client waits for it. Two request threads importing
         # mlflow at once can see half-initialised modules.

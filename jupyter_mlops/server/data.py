@@ -11,21 +11,20 @@ from typing import Any
 
 import tornado
 
-from .base import ApiError, MlopsHandler
-from .paths import artifact_name, find_run, run_id, step_name
+from jupyter_mlops.server.base import ApiError, MlopsHandler
+from jupyter_mlops.server.paths import artifact_name, find_run, run_id, step_name
 
 
 def _load(state, run: str, step: str, name: str, path: str | None):
+    from jupyter_mlops.data.stats import as_frame
     from nb2pipe.artifacts import load
-
-    from .stats import as_frame
 
     found = find_run(state, run, path)
     return as_frame(load(found.path, step, name), f"artifact {name!r} of step {step!r}")
 
 
 def profile(state, run: str, step: str, name: str, path: str | None) -> dict[str, Any]:
-    from .stats import profile as profile_of
+    from jupyter_mlops.data.stats import profile as profile_of
 
     return {
         "run_id": run,
@@ -36,7 +35,7 @@ def profile(state, run: str, step: str, name: str, path: str | None) -> dict[str
 
 
 def drift(state, name: str, reference: tuple, current: tuple, path, alpha) -> dict[str, Any]:
-    from .stats import drift as drift_between
+    from jupyter_mlops.data.stats import drift as drift_between
 
     before = _load(state, *reference, name, path)
     after = _load(state, *current, name, path)

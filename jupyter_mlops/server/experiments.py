@@ -11,7 +11,7 @@ from typing import Any
 
 import tornado
 
-from .base import ApiError, MlopsHandler
+from jupyter_mlops.server.base import ApiError, MlopsHandler
 
 # `metrics.accuracy DESC`, `params.lr`, `attributes.start_time ASC`, `` metrics.`f1 score` ``
 _ORDER_BY = re.compile(

@@ -12,8 +12,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from .base import one_line, safe
-from .paths import relative
+from jupyter_mlops.server.base import one_line, safe
+from jupyter_mlops.server.paths import relative
 
 ACTIVE = ("starting", "running", "cancelling")
 
@@ -107,7 +107,7 @@ class LiveRun:
             }
             mlflow_run_id = self.mlflow_run_id
         if mlflow_run_id is None and self.run_dir is not None and self.status not in ACTIVE:
-            # Logged later (`python -m jupyter_mlops.tracking sync` after the store was down):
+            # Logged later (`python -m jupyter_mlops.tracking.observer sync` after the store was down):
             # the sync records the id in run.json.
             from nb2pipe.runner.rundir import RunDir
 

@@ -1,7 +1,7 @@
 """Models panel routes: registered models, versions, aliases and model cards; publish, promote.
 
 Reading goes straight to MlflowClient. Publishing and the champion/challenger gate go through
-`jupyter_mlops.publishing`, the same code as ``nb2pipe publish``/``promote`` and `make demo`,
+`jupyter_mlops.registry.publish_run`, the same code as ``nb2pipe publish``/``promote`` and `make demo`,
 pointed at the server's tracking URI.
 """
 
@@ -12,11 +12,11 @@ from typing import Any
 
 import tornado
 
-from .base import ApiError, MlopsHandler
-from .experiments import next_token, seconds
-from .paths import artifact_name, find_run, step_name
+from jupyter_mlops.server.base import ApiError, MlopsHandler
+from jupyter_mlops.server.experiments import next_token, seconds
+from jupyter_mlops.server.paths import artifact_name, find_run, step_name
 
-METRIC_TAG = "metric."  # as jupyter_mlops.registry tags each version with its metrics
+METRIC_TAG = "metric."  # as jupyter_mlops.registry.publish tags each version with its metrics
 
 
 def _quoted(name: str) -> str:
@@ -99,7 +99,7 @@ def model_detail(state, name: str) -> dict[str, Any]:
 
 def publish(state, name: str, run, step: str, artifact: str, metric, description) -> dict:
     """Publish artifact `artifact` of `step` in nb2pipe run `run` as a new version of `name`."""
-    from jupyter_mlops.publishing import publish_from_run
+    from jupyter_mlops.registry.publish_run import publish_from_run
 
     published = publish_from_run(
         run,
@@ -121,7 +121,7 @@ def publish(state, name: str, run, step: str, artifact: str, metric, description
 
 
 def promote(state, name: str, metric: str, greater_is_better: bool, threshold: float) -> dict:
-    from jupyter_mlops import publishing
+    from jupyter_mlops.registry import publish_run as publishing
 
     decision = publishing.promote(
         name,

@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path, PurePosixPath
 
-from .base import ApiError
+from jupyter_mlops.server.base import ApiError
 
 # Run ids (`20260101-120000-ab12cd`), step names and artifact names: one safe path component.
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")

@@ -7,8 +7,8 @@ from typing import Any
 
 import tornado
 
-from .base import ApiError, MlopsHandler, one_line, safe
-from .paths import resolve
+from jupyter_mlops.server.base import ApiError, MlopsHandler, one_line, safe
+from jupyter_mlops.server.paths import resolve
 
 
 class GrammarHandler(MlopsHandler):

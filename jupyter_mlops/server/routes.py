@@ -8,12 +8,16 @@ from pathlib import Path
 
 from jupyter_server.utils import url_path_join
 
-from .base import STATE, ServerState, redact_credentials
-from .data import DriftHandler, ProfileHandler
-from .experiments import ExperimentRunsHandler, ExperimentsHandler, MlflowRunHandler
-from .models import ModelHandler, ModelsHandler, PromoteHandler, PublishHandler
-from .pipeline import GrammarHandler, PipelineHandler
-from .runs import RunHandler, RunsHandler
+from jupyter_mlops.server.base import STATE, ServerState, redact_credentials
+from jupyter_mlops.server.data import DriftHandler, ProfileHandler
+from jupyter_mlops.server.experiments import (
+    ExperimentRunsHandler,
+    ExperimentsHandler,
+    MlflowRunHandler,
+)
+from jupyter_mlops.server.models import ModelHandler, ModelsHandler, PromoteHandler, PublishHandler
+from jupyter_mlops.server.pipeline import GrammarHandler, PipelineHandler
+from jupyter_mlops.server.runs import RunHandler, RunsHandler
 
 PREFIX = "mlops"
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import tornado
 
-from .base import ApiError, MlopsHandler, ServerState, one_line, safe
-from .live import ACTIVE, LiveRun, artifacts_of, error_of, step_entry
-from .paths import find_run, relative, resolve, run_id, workspace_for
+from jupyter_mlops.server.base import ApiError, MlopsHandler, ServerState, one_line, safe
+from jupyter_mlops.server.live import ACTIVE, LiveRun, artifacts_of, error_of, step_entry
+from jupyter_mlops.server.paths import find_run, relative, resolve, run_id, workspace_for
 
 KEEP_FINISHED = 200  # finished runs kept in memory; older ones are still read from disk
 START_TIMEOUT = 120.0  # seconds for run_pipeline to compile and create the run directory
@@ -66,7 +66,7 @@ def prepare(notebook: Path, params: object) -> dict[str, Any]:
 def tracker(state: ServerState):
     """The MLflow observer, pointed at the server's store; None when tracking is off."""
     try:
-        from jupyter_mlops import tracking
+        from jupyter_mlops.tracking import observer as tracking
     except ImportError:
         return None
     if tracking.observer() is None:  # NB2PIPE_NO_TRACKING

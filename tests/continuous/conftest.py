@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_mlops.session import SESSION
+from jupyter_mlops.tracking.session import SESSION
 
 
 @pytest.fixture(autouse=True)

@@ -8,9 +8,9 @@ import re
 import pytest
 from ctkit import frame
 
-from jupyter_mlops.drift import DriftReport, drift_report
-from jupyter_mlops.prediction_log import PredictionLog
-from jupyter_mlops.validation import DataSchemaError
+from jupyter_mlops.data.drift import DriftReport, drift_report
+from jupyter_mlops.data.validation import DataSchemaError
+from jupyter_mlops.serving.prediction_log import PredictionLog
 
 REFERENCE = frame(1000, seed=1)
 

@@ -7,10 +7,10 @@ import json
 import pytest
 from ctkit import code, write_notebook
 
-from jupyter_mlops import journal
 from jupyter_mlops.errors import ModelGateError
-from jupyter_mlops.model_gate import decision_metrics, evaluate, greater_is_better, score
-from jupyter_mlops.registry import CHALLENGER, CHAMPION, GateDecision
+from jupyter_mlops.registry.publish import CHALLENGER, CHAMPION, GateDecision
+from jupyter_mlops.retrain.step_gate import decision_metrics, evaluate, greater_is_better, score
+from jupyter_mlops.tracking import journal
 from nb2pipe.runner import run_pipeline
 
 
@@ -25,7 +25,7 @@ def gate_notebook(folder, model_name: str):
             "from sklearn.model_selection import train_test_split\n"
             "from sklearn.pipeline import make_pipeline\n"
             "from sklearn.preprocessing import StandardScaler\n"
-            "from jupyter_mlops.model_gate import gate",
+            "from jupyter_mlops.retrain.step_gate import gate",
             "imports",
         ),
         code(

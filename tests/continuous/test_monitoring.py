@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_mlops.monitoring import (
+from jupyter_mlops.retrain.triggers import MetricTrigger
+from jupyter_mlops.serving.monitoring import (
     MonitoringError,
     feedback_path,
     labelled,
     live_metric,
     record_feedback,
 )
-from jupyter_mlops.prediction_log import PredictionLog
-from jupyter_mlops.triggers import MetricTrigger
+from jupyter_mlops.serving.prediction_log import PredictionLog
 
 HOUR = 3600.0
 T0 = 1_700_000_000.0 - (1_700_000_000.0 % HOUR)  # on the hour

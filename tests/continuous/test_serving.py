@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from ctkit import cli, error_lines, marker_notebook, runs_recorded
 
-from jupyter_mlops.drift import drift_report
-from jupyter_mlops.monitoring import live_metric
-from jupyter_mlops.prediction_log import read_log
-from jupyter_mlops.serving import ServingError, parse_spec, resolve, start_server
+from jupyter_mlops.data.drift import drift_report
+from jupyter_mlops.serving.monitoring import live_metric
+from jupyter_mlops.serving.prediction_log import read_log
+from jupyter_mlops.serving.server import ServingError, parse_spec, resolve, start_server
 
 pytestmark = pytest.mark.slow
 MODEL = "served"
@@ -37,7 +37,7 @@ def served(tmp_path_factory):
     from sklearn.linear_model import LogisticRegression
 
     import jupyter_mlops
-    from jupyter_mlops.session import SESSION
+    from jupyter_mlops.tracking.session import SESSION
 
     root = tmp_path_factory.mktemp("serving")
     uri = f"sqlite:///{root / 'mlflow.db'}"

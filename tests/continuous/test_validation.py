@@ -10,8 +10,7 @@ import pytest
 import yaml
 from ctkit import cli, code, error_lines, frame, write_notebook
 
-from jupyter_mlops import journal
-from jupyter_mlops.validation import (
+from jupyter_mlops.data.validation import (
     DataSchemaError,
     DataValidationError,
     default_schema_path,
@@ -21,6 +20,7 @@ from jupyter_mlops.validation import (
     validate_frame,
     validation_failures,
 )
+from jupyter_mlops.tracking import journal
 from nb2pipe.runner import run_pipeline
 
 # Each kind of skew: how to make it from clean data, the column and words the report names.
@@ -206,7 +206,7 @@ def test_cli_validates_and_infers(tmp_path):
 def validation_notebook(folder):
     """load ──► check_<kind> ──► after_<kind>, for clean data and for each kind of skew."""
     cells = [
-        code("import pandas as pd\nfrom jupyter_mlops.validation import validate", "imports"),
+        code("import pandas as pd\nfrom jupyter_mlops.data.validation import validate", "imports"),
         code("base = pd.read_csv('data.csv')", "step:load"),
     ]
     for kind, (make, _) in {"clean": ("pass", ""), **SKEWS}.items():
@@ -222,7 +222,7 @@ def validation_notebook(folder):
 
 @pytest.mark.slow
 def test_each_kind_of_skew_stops_a_real_pipeline_run(tmp_path, tracking_uri):
-    from jupyter_mlops.tracking import MlflowTracker
+    from jupyter_mlops.tracking.observer import MlflowTracker
 
     frame(200, seed=1).to_csv(tmp_path / "data.csv", index=False)
     save_schema(pd.read_csv(tmp_path / "data.csv"), tmp_path / "data.schema.yaml")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from mlopskit import Server, start_server, stop_server
 
-from jupyter_mlops.session import SESSION
+from jupyter_mlops.tracking.session import SESSION
 
 ADMIN = ("admin", "admin-password-for-tests")
 READER = ("reader", "reader-password-for-tests")

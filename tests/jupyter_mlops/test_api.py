@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import jupyter_mlops
-from jupyter_mlops import journal
-from jupyter_mlops.session import SESSION
+from jupyter_mlops.tracking import journal
+from jupyter_mlops.tracking.session import SESSION
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_a_torn_last_line_is_ignored(in_step: Path):
 
 def test_importing_the_api_does_not_import_mlflow():
     code = (
-        "import sys, jupyter_mlops, jupyter_mlops.magics, jupyter_mlops.tracking\n"
+        "import sys, jupyter_mlops, jupyter_mlops.magics, jupyter_mlops.tracking.observer\n"
         "jupyter_mlops.log_metrics(x=1)  # inside a step: journal only\n"
         "assert 'mlflow' not in sys.modules, 'mlflow imported'\n"
     )

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from jupyter_mlops import config
+from jupyter_mlops.tracking import config
 
 
 def test_embedded_store_in_project_root(tmp_path: Path):

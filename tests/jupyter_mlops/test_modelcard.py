@@ -3,8 +3,8 @@ from pathlib import Path
 import pandas as pd
 from mlopskit import code, markdown, write_notebook
 
-from jupyter_mlops import modelcard
-from jupyter_mlops.modelcard import CardContext
+from jupyter_mlops.registry import modelcard
+from jupyter_mlops.registry.modelcard import CardContext
 
 
 def test_the_card_has_every_section():

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 import jupyter_mlops
-from jupyter_mlops import store
 from jupyter_mlops.errors import RegistryPermissionError
-from jupyter_mlops.registry import CHALLENGER
-from jupyter_mlops.session import SESSION
+from jupyter_mlops.registry.publish import CHALLENGER
+from jupyter_mlops.tracking import store
+from jupyter_mlops.tracking.session import SESSION
 from nb2pipe.errors import Nb2PipeError
 
 pytestmark = pytest.mark.slow

@@ -22,7 +22,7 @@ from commands import NB2PIPE
 from mlopskit import code, wait_for, write_notebook
 from servers import free_port
 
-from jupyter_mlops.redact import has_credentials, redact, redact_uri
+from jupyter_mlops.tracking.redact import has_credentials, redact, redact_uri
 
 
 @pytest.mark.parametrize(
@@ -161,7 +161,7 @@ def test_a_password_in_the_tracking_uri_is_written_nowhere(mlflow_server, tmp_pa
 
     # A password on our own command line is refused (this test put it there, not watched).
     refused = subprocess.run(
-        [sys.executable, "-m", "jupyter_mlops.tracking", "sync", str(run_dir(later))]
+        [sys.executable, "-m", "jupyter_mlops.tracking.observer", "sync", str(run_dir(later))]
         + ["--tracking-uri", reachable],
         capture_output=True,
         text=True,
@@ -179,7 +179,7 @@ def test_a_password_in_the_tracking_uri_is_written_nowhere(mlflow_server, tmp_pa
 
 def _is_sync(cmdline: bytes, folder: bytes) -> bool:
     """A detached sync of a run under `folder` (not another test's, on a shared machine)."""
-    return b"jupyter_mlops.tracking\0sync" in cmdline and folder in cmdline
+    return b"jupyter_mlops.tracking.observer\0sync" in cmdline and folder in cmdline
 
 
 def _no_sync_running(folder: Path) -> bool:

@@ -9,9 +9,9 @@ import pytest
 from mlopskit import code, markdown, write_notebook
 
 import jupyter_mlops
-from jupyter_mlops import store
 from jupyter_mlops.errors import ModelGateError
-from jupyter_mlops.registry import CHALLENGER, CHAMPION
+from jupyter_mlops.registry.publish import CHALLENGER, CHAMPION
+from jupyter_mlops.tracking import store
 
 PURPOSE = "# Iris species\n\nTells the three iris species apart from four measurements."
 
@@ -171,7 +171,7 @@ def test_the_gate_moves_champion_only_when_the_challenger_wins(
 def test_a_model_published_in_a_pipeline_step_carries_its_lineage(
     tracking_uri: str, client, unique: str, tmp_path: Path
 ):
-    from jupyter_mlops.tracking import MlflowTracker
+    from jupyter_mlops.tracking.observer import MlflowTracker
     from nb2pipe.runner import run_pipeline
 
     notebook = write_notebook(

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from mlopskit import code, write_notebook
 
-from jupyter_mlops import runsync
-from jupyter_mlops.tracking import MlflowTracker
+from jupyter_mlops.tracking import sync as runsync
+from jupyter_mlops.tracking.observer import MlflowTracker
 from nb2pipe.runner import run_pipeline
 
 
@@ -88,7 +88,8 @@ def test_resume_continues_the_same_mlflow_runs(tracking_uri, client, unique, tmp
 
 KILL_WHILE_LOGGING = """
 import os, signal, sys
-from jupyter_mlops import runlog, runsync
+from jupyter_mlops.tracking import runlog
+from jupyter_mlops.tracking import sync as runsync
 
 def killed(self, *args, **kwargs):  # the runner dies after the pipeline's run was created
     os.kill(os.getpid(), signal.SIGKILL)
@@ -182,7 +183,7 @@ def test_a_run_still_going_is_not_logged(tracking_uri, tmp_path: Path):
 
 
 def test_a_sync_waits_for_another_sync_of_the_same_run(tracking_uri, tmp_path: Path):
-    from jupyter_mlops.filelock import locked
+    from jupyter_mlops.tracking.filelock import locked
 
     run_dir = fabricated_run(tmp_path / ".nb2pipe", "interrupted")
     with locked(run_dir / runsync.LOCK), pytest.raises(runsync.SyncBusy, match="another process"):

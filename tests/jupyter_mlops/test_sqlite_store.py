@@ -20,8 +20,8 @@ import pytest
 from commands import NB2PIPE
 from mlopskit import code, wait_for, write_notebook
 
-from jupyter_mlops import sqlite_store, store
 from jupyter_mlops.errors import TrackingError
+from jupyter_mlops.tracking import sqlite_store, store
 
 TRIALS = 5
 AT_ONCE = 3
@@ -125,7 +125,7 @@ def finished_run(workspace: Path, notebook: Path) -> Path:
 def sync_cli(run_dir: Path, uri: str) -> subprocess.CompletedProcess:
     env = {**tracked_env(), "MLFLOW_TRACKING_URI": uri}
     return subprocess.run(
-        [sys.executable, "-m", "jupyter_mlops.tracking", "sync", str(run_dir)],
+        [sys.executable, "-m", "jupyter_mlops.tracking.observer", "sync", str(run_dir)],
         capture_output=True,
         text=True,
         env=env,

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from mlopskit import code, markdown, wait_for, write_notebook
 
-from jupyter_mlops import tracking
-from jupyter_mlops.tracking import MlflowTracker
+from jupyter_mlops.tracking import observer as tracking
+from jupyter_mlops.tracking.observer import MlflowTracker
 from nb2pipe import __version__ as nb2pipe_version
 from nb2pipe.runner import run_pipeline
 
@@ -158,7 +158,7 @@ RERUN = """
 import json, sys, time
 from pathlib import Path
 from nb2pipe.runner import run_pipeline
-from jupyter_mlops.tracking import MlflowTracker
+from jupyter_mlops.tracking.observer import MlflowTracker
 
 notebook, workspace, uri, experiment = sys.argv[1:]
 tracker = MlflowTracker(tracking_uri=uri, experiment=experiment)
@@ -276,7 +276,7 @@ def test_sync_command_is_idempotent_and_reports_bad_input_in_one_line(
 
     def sync(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "jupyter_mlops.tracking", "sync", *args],
+            [sys.executable, "-m", "jupyter_mlops.tracking.observer", "sync", *args],
             capture_output=True,
             text=True,
             env={**os.environ, "MLFLOW_EXPERIMENT_NAME": unique},

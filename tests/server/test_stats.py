@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from jupyter_mlops.data.stats import drift, profile, psi
 from jupyter_mlops.server.base import ApiError, describe, plain, safe
-from jupyter_mlops.server.stats import drift, profile, psi
 
 
 def frame(shift: float = 0.0, rows: int = 500, seed: int = 0) -> pd.DataFrame:

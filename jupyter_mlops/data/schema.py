@@ -34,7 +34,7 @@ class DataSchemaError(Nb2PipeError):
 
 def _notebook() -> Path | None:
     """The notebook being run: the pipeline's source inside a step, else the kernel's notebook."""
-    from . import journal
+    from jupyter_mlops.tracking import journal
 
     step = journal.current_step()
     if step is not None:
@@ -42,7 +42,7 @@ def _notebook() -> Path | None:
 
         source = RunDir(step[0]).info().get("source")
         return Path(source) if source else None
-    from .session import notebook_path
+    from jupyter_mlops.tracking.session import notebook_path
 
     return notebook_path()
 
@@ -176,7 +176,7 @@ def load_schema(path: str | os.PathLike):
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DataSchemaError(
-            f"no schema file {path} (write one with jupyter_mlops.validation.save_schema)"
+            f"no schema file {path} (write one with jupyter_mlops.data.validation.save_schema)"
         ) from None
     except (OSError, UnicodeDecodeError) as e:
         raise DataSchemaError(f"cannot read the schema file {path}: {e}") from None
@@ -240,7 +240,7 @@ def read_data(path: str | os.PathLike):
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
         if suffix in (".jsonl", ".json"):
-            from .prediction_log import is_prediction_log, logged_inputs
+            from jupyter_mlops.serving.prediction_log import is_prediction_log, logged_inputs
 
             if is_prediction_log(path):
                 return logged_inputs(path)

@@ -20,14 +20,13 @@ import os
 import socket
 from pathlib import Path
 
+from jupyter_mlops.errors import TrackingError, translated
+from jupyter_mlops.tracking import config, provenance, store
+from jupyter_mlops.tracking.filelock import LockTimeout, locked
+from jupyter_mlops.tracking.redact import one_line, redact_uri
+from jupyter_mlops.tracking.runlog import RUN_STATUS, Logged, RunLogger
 from nb2pipe.fileio import read_json
 from nb2pipe.runner.rundir import RunDir
-
-from . import config, provenance, store
-from .errors import TrackingError, translated
-from .filelock import LockTimeout, locked
-from .redact import one_line, redact_uri
-from .runlog import RUN_STATUS, Logged, RunLogger
 
 LOCK = "tracking.lock"
 PENDING = "tracking.pending"
@@ -84,7 +83,7 @@ def sync_run(
     except LockTimeout:
         raise SyncBusy(
             f"{run.path}: another process is logging this run to MLflow; retry later with "
-            f"`python -m jupyter_mlops.tracking sync {run.path}`"
+            f"`python -m jupyter_mlops.tracking.observer sync {run.path}`"
         ) from None
     return logged.run_id
 

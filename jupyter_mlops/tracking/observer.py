@@ -5,11 +5,11 @@ group ``nb2pipe.observers``. The tracker logs nothing while steps run. At the fi
 really executes it starts importing mlflow in the background (hidden behind the kernels); when
 the run finishes it logs the whole run directory with `sync_run`, batched, from this one
 process. A run where every step came from the cache never imports mlflow here: a detached
-``python -m jupyter_mlops.tracking sync RUN_DIR`` logs it, so a no-change re-run stays instant.
+``python -m jupyter_mlops.tracking.observer sync RUN_DIR`` logs it, so a no-change re-run stays instant.
 The detached process gets the tracking URI in its environment: a URI may hold a password, and
 command lines are public on a shared machine.
 
-Command line: ``python -m jupyter_mlops.tracking sync RUN_DIR [--tracking-uri URI]
+Command line: ``python -m jupyter_mlops.tracking.observer sync RUN_DIR [--tracking-uri URI]
 [--experiment NAME] [--force] [--catch-up]``.
 """
 
@@ -21,14 +21,13 @@ import sys
 import warnings
 from pathlib import Path
 
+from jupyter_mlops.tracking import config, provenance, store
+from jupyter_mlops.tracking.redact import one_line, refuse_credentials
+from jupyter_mlops.tracking.sync import catch_up, not_tracked, sync_run
 from nb2pipe.errors import Nb2PipeError
 from nb2pipe.runner import events as ev
 from nb2pipe.runner.events import Observer
 from nb2pipe.runner.rundir import RunDir
-
-from . import config, provenance, store
-from .redact import one_line, refuse_credentials
-from .runsync import catch_up, not_tracked, sync_run
 
 __all__ = ["MlflowTracker", "observer", "sync_run"]
 
@@ -47,7 +46,7 @@ def observer() -> MlflowTracker | None:
 class MlflowTracker(Observer):
     """Observer that logs each pipeline run to MLflow once it has finished.
 
-    `tracking_uri` and `experiment` default to `jupyter_mlops.config` resolved from the
+    `tracking_uri` and `experiment` default to `jupyter_mlops.tracking.config` resolved from the
     notebook's folder. With ``detach_cached=False`` fully cached and interrupted runs are
     logged in-process too.
     """
@@ -138,12 +137,18 @@ class MlflowTracker(Observer):
     def _warn(self, message: str, run_dir: Path) -> None:
         warnings.warn(
             f"jupyter-mlops: {message}; retry with "
-            f"`python -m jupyter_mlops.tracking sync {run_dir}`",
+            f"`python -m jupyter_mlops.tracking.observer sync {run_dir}`",
             stacklevel=3,
         )
 
     def _sync_detached(self) -> subprocess.Popen:
-        command = [sys.executable, "-m", "jupyter_mlops.tracking", "sync", str(self.run_dir)]
+        command = [
+            sys.executable,
+            "-m",
+            "jupyter_mlops.tracking.observer",
+            "sync",
+            str(self.run_dir),
+        ]
         command.append("--catch-up")
         # The URI may hold a password: it goes in the environment, never on the command line
         # (every user of the machine can read command lines, with `ps`).
@@ -165,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="python -m jupyter_mlops.tracking", description="Log nb2pipe runs to MLflow."
+        prog="python -m jupyter_mlops.tracking.observer", description="Log nb2pipe runs to MLflow."
     )
     commands = parser.add_subparsers(dest="command", required=True)
     sync = commands.add_parser("sync", help="log a finished run directory")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import store
-from .errors import TrackingError, translated
+from jupyter_mlops.errors import TrackingError, translated
+from jupyter_mlops.tracking import store
 
 
 def find_run(client, ref: str, experiment_ids: list[str]):
@@ -30,7 +30,7 @@ def find_run(client, ref: str, experiment_ids: list[str]):
 
 def compare_runs(first: str, second: str) -> tuple[list[str], list[list[Any]]]:
     """Header and rows: one row per parameter and metric of either run."""
-    from .session import SESSION
+    from jupyter_mlops.tracking.session import SESSION
 
     SESSION.flush()
     uri = SESSION.uri

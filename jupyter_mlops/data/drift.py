@@ -1,6 +1,6 @@
 """Drift between a reference dataset and a current one, feature by feature.
 
-The statistics are the Data panel's (`jupyter_mlops.server.stats.drift`): Kolmogorov–Smirnov
+The statistics are the Data panel's (`jupyter_mlops.data.stats.drift`): Kolmogorov–Smirnov
 for numeric features, chi-squared for categorical ones, and the population stability index
 (PSI) for both. A feature has drifted when its test rejects *and* its PSI reaches
 `psi_threshold`: the test alone flags negligible shifts once samples are large, as serving
@@ -97,7 +97,7 @@ class DriftReport:
 
     def summary_chart(self) -> dict:
         """Vega-Lite: PSI per feature, drifted ones highlighted."""
-        from .server.charts import drift_summary
+        from jupyter_mlops.data.charts import drift_summary
 
         return drift_summary([asdict(f) for f in self.features])
 
@@ -200,14 +200,14 @@ if (window.vegaEmbed) {{
         with tempfile.TemporaryDirectory(prefix="drift-") as tmp:
             files = self.save(tmp)
             if run_id is None:
-                from . import api
+                from jupyter_mlops.tracking import api
 
                 for path in files:
                     api.log_artifact(path, "drift")
                 api.log_metrics(self.metrics())
                 return
-            from . import config, store
-            from .errors import translated
+            from jupyter_mlops.errors import translated
+            from jupyter_mlops.tracking import config, store
 
             uri = tracking_uri or config.tracking_uri()
             with translated("log a drift report", uri):
@@ -228,7 +228,7 @@ def as_frame(data: Any, what: str):
     """A DataFrame from a DataFrame or a data file (.csv, .parquet, .jsonl, a prediction log)."""
     import pandas as pd
 
-    from .data_schema import DataSchemaError, read_data
+    from jupyter_mlops.data.schema import DataSchemaError, read_data
 
     if isinstance(data, pd.DataFrame):
         return data
@@ -250,8 +250,8 @@ def drift_report(
     Only columns present in both are compared (`columns` narrows them further); the others
     are listed in `missing_columns`.
     """
-    from .data_schema import DataSchemaError
-    from .server.stats import drift
+    from jupyter_mlops.data.schema import DataSchemaError
+    from jupyter_mlops.data.stats import drift
 
     ref, cur = as_frame(reference, "reference"), as_frame(current, "current")
     for name, frame in (("reference", ref), ("current", cur)):

@@ -56,10 +56,10 @@ def publish_from_run(
     tracking_uri: str | None = None,
 ):
     """Publish artifact `artifact` of `step` in nb2pipe run `run` as a new version of `name`."""
+    from jupyter_mlops.registry import publish as registry
+    from jupyter_mlops.tracking import config, store
+    from jupyter_mlops.tracking.session import SESSION
     from nb2pipe.artifacts import load, read_manifest
-
-    from . import config, registry, store
-    from .session import SESSION
 
     if step is None or artifact is None:
         step, artifact = find_model(run)
@@ -107,8 +107,8 @@ def promote(
     dry_run: bool = False,
 ):
     """The model gate, taking turns with other publishers of this process."""
-    from . import registry
-    from .session import SESSION
+    from jupyter_mlops.registry import publish as registry
+    from jupyter_mlops.tracking.session import SESSION
 
     with _LOCK:
         if tracking_uri:

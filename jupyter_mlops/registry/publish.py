@@ -13,12 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jupyter_mlops.errors import ModelGateError, TrackingError, translated
+from jupyter_mlops.registry import flavors, modelcard
+from jupyter_mlops.registry.promote import (
+    CHALLENGER,
+    CHAMPION,
+    METRIC_TAG,
+    GateDecision,
+    promote,
+    tag_number,
+)
+from jupyter_mlops.tracking import config, journal, provenance, store
 from nb2pipe.fileio import read_json
 from nb2pipe.runner.rundir import RunDir
-
-from . import config, flavors, journal, modelcard, provenance, store
-from .errors import ModelGateError, TrackingError, translated
-from .gate import CHALLENGER, CHAMPION, METRIC_TAG, GateDecision, promote, tag_number
 
 __all__ = [
     "CHALLENGER",
@@ -91,7 +98,7 @@ def _in_step(run_dir: Path, step: str) -> _Where:
 
 
 def _interactive() -> _Where:
-    from .session import SESSION, notebook_path
+    from jupyter_mlops.tracking.session import SESSION, notebook_path
 
     notebook = notebook_path()
     where = _Where(notebook=notebook, purpose=modelcard.purpose_from_notebook(notebook))
@@ -153,7 +160,7 @@ def publish_model(
     if step:  # the runner's tracker points the step's kernel at its store
         uri = config.tracking_uri(where.notebook.parent if where.notebook else None)
     else:
-        from .session import SESSION
+        from jupyter_mlops.tracking.session import SESSION
 
         uri = SESSION.uri
     origin = provenance.collect(config.project_root(where.notebook or Path.cwd()))
@@ -222,7 +229,7 @@ def _metric_list(values: dict[str, float]) -> list[store.Metric]:
 
 def _session_run(params: dict[str, Any], metrics: dict[str, float]) -> str:
     """Interactively, the model goes into the session's current run, with the values given."""
-    from .session import SESSION
+    from jupyter_mlops.tracking.session import SESSION
 
     run = SESSION.current()
     run.add_params(params)
@@ -323,6 +330,6 @@ def versions(name: str) -> list[dict[str, Any]]:
 
 
 def _read_uri() -> str:
-    from .session import SESSION
+    from jupyter_mlops.tracking.session import SESSION
 
     return SESSION.uri

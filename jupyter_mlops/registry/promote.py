@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from . import config, journal, provenance, store
-from .errors import ModelGateError, translated
+from jupyter_mlops.errors import ModelGateError, translated
+from jupyter_mlops.tracking import config, journal, provenance, store
 
 CHALLENGER = "challenger"
 CHAMPION = "champion"
@@ -76,7 +76,7 @@ def promote(
     recorded as tags on the challenger version. `dry_run` decides and changes nothing (CI's gate
     job on a pull request).
     """
-    from .session import SESSION
+    from jupyter_mlops.tracking.session import SESSION
 
     uri = SESSION.uri if journal.current_step() is None else config.tracking_uri()
     with translated(f"move the aliases of model {name!r}", uri):

@@ -17,9 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nb2pipe.errors import Nb2PipeError
-
-from .data_schema import (
+from jupyter_mlops.data.schema import (
     DataSchemaError,
     check_frame,
     conform,
@@ -29,6 +27,7 @@ from .data_schema import (
     read_data,
     save_schema,
 )
+from nb2pipe.errors import Nb2PipeError
 
 __all__ = [
     "DataSchemaError",
@@ -301,7 +300,7 @@ def validate(df, schema_path: str | os.PathLike | None = None) -> ValidationRepo
 
 
 def _record_in_step(report: ValidationReport) -> None:
-    from . import journal
+    from jupyter_mlops.tracking import journal
 
     where = journal.current_step()
     if where is None:

@@ -17,8 +17,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from .errors import TrackingError
-from .filelock import locked
+from jupyter_mlops.errors import TrackingError
+from jupyter_mlops.tracking.filelock import locked
 
 PREFIX = "sqlite:///"
 LOCK_SUFFIX = ".lock"

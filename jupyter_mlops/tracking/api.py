@@ -13,8 +13,8 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import journal, store
-from .session import SESSION, TrackedRun
+from jupyter_mlops.tracking import journal, store
+from jupyter_mlops.tracking.session import SESSION, TrackedRun
 
 __all__ = [
     "flush",
@@ -85,7 +85,7 @@ def log_metrics(
 def log_artifact(path: str | os.PathLike, artifact_path: str | None = None) -> None:
     """Log a file or folder as an artifact of the current run (or step)."""
     if not os.path.exists(path):
-        from .errors import TrackingError
+        from jupyter_mlops.errors import TrackingError
 
         raise TrackingError(f"log_artifact: no such file or folder: {path}")
     step = _step()
@@ -95,7 +95,7 @@ def log_artifact(path: str | os.PathLike, artifact_path: str | None = None) -> N
     run = SESSION.current()
     run.flush()
     uri = SESSION.uri
-    from .errors import translated
+    from jupyter_mlops.errors import translated
 
     with translated("log an artifact", uri):
         client = store.client(uri)
@@ -152,7 +152,7 @@ def flush() -> None:
 
 def recent_runs(n: int = 10, experiment: str | None = None) -> list[dict[str, Any]]:
     """The `n` latest runs of the experiment, newest first, as plain dicts."""
-    from .errors import translated
+    from jupyter_mlops.errors import translated
 
     SESSION.flush()
     uri = SESSION.uri
@@ -186,9 +186,9 @@ def recent_runs(n: int = 10, experiment: str | None = None) -> list[dict[str, An
 def publish_model(model: Any, name: str, *, metric: str | None = None, **options: Any):
     """Log, register and document `model` as a new version of `name` with alias `challenger`.
 
-    See `jupyter_mlops.registry.publish_model` for the options.
+    See `jupyter_mlops.registry.publish.publish_model` for the options.
     """
-    from . import registry
+    from jupyter_mlops.registry import publish as registry
 
     SESSION.flush()
     return registry.publish_model(model, name, metric=metric, **options)
@@ -196,6 +196,6 @@ def publish_model(model: Any, name: str, *, metric: str | None = None, **options
 
 def promote(name: str, metric: str, greater_is_better: bool = True, threshold: float = 0.0):
     """Move alias `champion` to the challenger if it beats the champion on `metric`."""
-    from . import registry
+    from jupyter_mlops.registry import publish as registry
 
     return registry.promote(name, metric, greater_is_better=greater_is_better, threshold=threshold)

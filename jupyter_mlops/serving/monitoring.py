@@ -69,7 +69,7 @@ def labelled(log: str | os.PathLike, since: float | None = None):
     """Predictions that have a label: id, ts, model, version, prediction, label."""
     import pandas as pd
 
-    from .prediction_log import read_lines, read_log
+    from jupyter_mlops.serving.prediction_log import read_lines, read_log
 
     if not Path(log).is_file():
         raise MonitoringError(f"no prediction log at {log}")
@@ -117,7 +117,7 @@ def live_metric(
     """
     import pandas as pd
 
-    from .model_gate import score
+    from jupyter_mlops.retrain.step_gate import score
 
     seconds = window_seconds(window)
     frame = labelled(log, since)
@@ -152,8 +152,8 @@ def live_metric(
 def log_live_metric(result, metric: str, *, tracking_uri: str | None = None) -> dict[str, str]:
     """Log each window of `live_metric`'s result to its version's monitoring run (points
     already logged are not logged again); return model/version → monitoring run id."""
-    from . import config, store
-    from .errors import translated
+    from jupyter_mlops.errors import translated
+    from jupyter_mlops.tracking import config, store
 
     uri = tracking_uri or config.tracking_uri()
     key = f"live_{metric}"
@@ -184,7 +184,7 @@ def log_live_metric(result, metric: str, *, tracking_uri: str | None = None) -> 
 
 
 def _monitoring_run(client, uri: str, model: str, version: str) -> str:
-    from . import store
+    from jupyter_mlops.tracking import store
 
     experiment = store.experiment_id(client, f"{model}{MONITORING_SUFFIX}", uri)
     found = client.search_runs(

@@ -25,9 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jupyter_mlops.tracking.redact import one_line
 from nb2pipe.errors import Nb2PipeError
-
-from .redact import one_line
 
 STATE_DIR = "watch"  # in the workspace: what each notebook's watcher has seen
 SETTLE_SECONDS = 1.0  # a file modified more recently may still be being written
@@ -140,7 +139,7 @@ class DriftTrigger(_SinceLastRun):
         min_rows: int = 30,
     ):
         super().__init__(log)
-        from . import drift
+        from jupyter_mlops.data import drift
 
         self.reference = reference
         self.alpha = drift.ALPHA if alpha is None else alpha
@@ -151,7 +150,7 @@ class DriftTrigger(_SinceLastRun):
         self._load_reference()
 
     def _load_reference(self):
-        from .drift import as_frame
+        from jupyter_mlops.data.drift import as_frame
 
         if isinstance(self.reference, (str, os.PathLike)):
             stamp = Path(self.reference).stat().st_mtime if Path(self.reference).exists() else None
@@ -162,8 +161,8 @@ class DriftTrigger(_SinceLastRun):
         return self._frame
 
     def check(self) -> Decision:
-        from .drift import drift_report
-        from .prediction_log import logged_inputs
+        from jupyter_mlops.data.drift import drift_report
+        from jupyter_mlops.serving.prediction_log import logged_inputs
 
         current = logged_inputs(self.log, self.since)
         if len(current) < self.min_rows:
@@ -195,7 +194,7 @@ class MetricTrigger(_SinceLastRun):
         super().__init__(log)
         if (below is None) == (above is None):
             raise Nb2PipeError(f"--metric {metric}: give exactly one of --below or --above")
-        from .monitoring import window_seconds
+        from jupyter_mlops.serving.monitoring import window_seconds
 
         window_seconds(window)
         self.metric = metric
@@ -203,7 +202,7 @@ class MetricTrigger(_SinceLastRun):
         self.window, self.min_count, self.track = window, min_count, track
 
     def check(self) -> Decision:
-        from .monitoring import live_metric
+        from jupyter_mlops.serving.monitoring import live_metric
 
         if not self.log.is_file():
             return Decision(self.name, False, f"no prediction log at {self.log} yet")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .errors import ModelGateError
+from jupyter_mlops.errors import ModelGateError
 
 GATE_FILE = "gate.json"
 
@@ -91,7 +91,7 @@ def gate(
     Returns the registry's `GateDecision`. `publish_options` go to `publish_model`
     (params, description, tags, ...); the held-out `X_test` documents the model's inputs.
     """
-    from . import registry
+    from jupyter_mlops.registry import publish as registry
 
     higher = _higher(metric) if greater_is_better is None else greater_is_better
     value = evaluate(model, X_test, y_test, metric)
@@ -125,7 +125,7 @@ def decision_metrics(decision) -> dict[str, float]:
 
 
 def _record_in_step(decision, published) -> None:
-    from . import journal
+    from jupyter_mlops.tracking import journal
 
     where = journal.current_step()
     if where is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import charts
+from jupyter_mlops.data import charts
 
 BINS = 20
 TOP_VALUES = 20
@@ -54,7 +54,7 @@ def as_frame(value: Any, what: str):
     """`value` as a DataFrame (a Series becomes one column), or a 400 naming its type."""
     import pandas as pd
 
-    from .base import ApiError
+    from jupyter_mlops.server.base import ApiError
 
     if isinstance(value, pd.Series):
         return value.to_frame(name=str(value.name) if value.name is not None else "value")

@@ -33,12 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jupyter_mlops.registry.publish import CHAMPION
+from jupyter_mlops.serving.http import ModelServer, jsonable
+from jupyter_mlops.serving.prediction_log import DEFAULT_LOG
+from jupyter_mlops.tracking.redact import redact_uri
 from nb2pipe.errors import Nb2PipeError
-
-from .prediction_log import DEFAULT_LOG
-from .redact import redact_uri
-from .registry import CHAMPION
-from .scoring import ModelServer, jsonable
 
 READY_TIMEOUT = 120.0
 
@@ -83,8 +82,8 @@ def resolve(spec: str, tracking_uri: str | None = None) -> ServedModel:
     """The registered version `spec` names, or a one-line `ServingError`."""
     from mlflow.exceptions import MlflowException
 
-    from . import config, store
-    from .errors import translated
+    from jupyter_mlops.errors import translated
+    from jupyter_mlops.tracking import config, store
 
     name, alias, version = parse_spec(spec)
     uri = tracking_uri or config.tracking_uri()
@@ -121,8 +120,8 @@ def resolve(spec: str, tracking_uri: str | None = None) -> ServedModel:
 
 def load(spec: str, tracking_uri: str | None = None) -> tuple[ServedModel, Any]:
     """Resolve `spec` and load that version with mlflow.pyfunc."""
-    from . import config, store
-    from .errors import translated
+    from jupyter_mlops.errors import translated
+    from jupyter_mlops.tracking import config, store
 
     uri = tracking_uri or config.tracking_uri()
     model = resolve(spec, uri)
@@ -265,7 +264,7 @@ def start_server(
     timeout: float = READY_TIMEOUT,
 ) -> ServerProcess:
     """Start ``nb2pipe serve`` in its own process on 127.0.0.1; return once it answers /ping."""
-    from . import config
+    from jupyter_mlops.tracking import config
 
     port = port or free_port()
     log = Path(log).resolve()

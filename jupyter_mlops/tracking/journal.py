@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .store import Metric, as_number, now_ms, param_value, tag_value
+from jupyter_mlops.tracking.store import Metric, as_number, now_ms, param_value, tag_value
 
 FILE = "tracking.jsonl"
 TRACKED_FILES = "tracked"  # copies of files given to log_artifact, inside the step folder

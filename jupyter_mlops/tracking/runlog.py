@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jupyter_mlops.tracking import datasets, journal, store
 from nb2pipe.fileio import read_json
 from nb2pipe.runner.rundir import RunDir
-
-from . import datasets, journal, store
 
 RUN_STATUS = {
     "succeeded": "FINISHED",

@@ -19,7 +19,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .prediction_log import PredictionLog
+from jupyter_mlops.serving.prediction_log import PredictionLog
 
 MAX_BODY = 64 * 1024 * 1024
 
@@ -123,7 +123,7 @@ class ModelServer:
         from mlflow.exceptions import MlflowException
         from mlflow.protos.databricks_pb2 import BAD_REQUEST
 
-        from .monitoring import record_feedback
+        from jupyter_mlops.serving.monitoring import record_feedback
 
         try:
             decoded = json.loads(body)

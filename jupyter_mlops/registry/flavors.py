@@ -12,7 +12,8 @@ import sys
 import warnings
 from typing import Any
 
-from . import modelcard, store
+from jupyter_mlops.registry import modelcard
+from jupyter_mlops.tracking import store
 
 MODEL_NAME = "model"  # the model's name inside its run
 

@@ -15,12 +15,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import config, redact, sqlite_store
+from jupyter_mlops.tracking import config, redact, sqlite_store
 
 # MLflow's limits (mlflow.utils.validation): per log_batch call and per value.
 MAX_METRICS_PER_BATCH = 1000
-MAX_PARAMS_TAGS_PER_BATCH = 100
-MAX_ENTITIES_PER_BATCH = 1000
 MAX_PARAM_LENGTH = 6000
 MAX_TAG_LENGTH = 8000
 
@@ -158,29 +156,18 @@ def log_batch(
     metrics: Sequence[Metric] = (),
     params: Mapping[str, Any] | None = None,
     tags: Mapping[str, Any] | None = None,
-) -> int:
-    """Log everything in as few `log_batch` calls as MLflow's limits allow; return the calls."""
+) -> None:
+    """Log metrics, params and tags in one `MlflowClient.log_batch` (which splits them into
+    as many requests as MLflow's per-request limits need)."""
     from mlflow.entities import Metric as MlflowMetric
     from mlflow.entities import Param, RunTag
 
-    small = [Param(k, param_value(v)) for k, v in (params or {}).items()]
-    small += [RunTag(k, tag_value(v)) for k, v in (tags or {}).items()]
-    big = [MlflowMetric(m.key, m.value, m.timestamp, m.step) for m in metrics]
-    calls = 0
-    while small or big or calls == 0:
-        head, small = small[:MAX_PARAMS_TAGS_PER_BATCH], small[MAX_PARAMS_TAGS_PER_BATCH:]
-        room = min(MAX_METRICS_PER_BATCH, MAX_ENTITIES_PER_BATCH - len(head))
-        chunk, big = big[:room], big[room:]
-        if not head and not chunk:
-            break
-        mlflow_client.log_batch(
-            run_id,
-            metrics=chunk,
-            params=[p for p in head if isinstance(p, Param)],
-            tags=[t for t in head if isinstance(t, RunTag)],
-        )
-        calls += 1
-    return calls
+    mlflow_client.log_batch(
+        run_id,
+        metrics=[MlflowMetric(m.key, m.value, m.timestamp, m.step) for m in metrics],
+        params=[Param(k, param_value(v)) for k, v in (params or {}).items()],
+        tags=[RunTag(k, tag_value(v)) for k, v in (tags or {}).items()],
+    )
 
 
 @contextlib.contextmanager
