@@ -37,7 +37,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(SECTIONS)
 
 clean:
 	rm -rf $(VENV) .nb2pipe .pytest_cache .ruff_cache

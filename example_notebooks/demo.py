@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from jupyter_mlops.registry.publish_run import promote, publish_from_run
+from jupyter_mlops.registry.promote import promote
+from jupyter_mlops.registry.publish_run import publish_from_run
 from jupyter_mlops.tracking.config import tracking_uri
 from jupyter_mlops.tracking.redact import redact_uri
 from nb2pipe.build import write_compiled

@@ -149,13 +149,8 @@ def watch_command(
     Every check is logged, one line each. Stops on Ctrl-C / SIGTERM, after --max-runs runs,
     or after one check with --once; exit 1 if the last run failed.
     """
-    from jupyter_mlops.retrain.triggers import (
-        DriftTrigger,
-        MetricTrigger,
-        NewFiles,
-        Watcher,
-        watch_until_signal,
-    )
+    from jupyter_mlops.retrain.triggers import DriftTrigger, MetricTrigger, NewFiles
+    from jupyter_mlops.retrain.watch import Watcher, watch_until_signal
     from nb2pipe.runner import load_pipeline
 
     if (reference or metric) and log is None:
@@ -271,7 +266,7 @@ def publish(source, name, run_id, step, artifact, metric, workspace):
 )
 def promote(name, metric, lower_is_better, threshold, dry_run):
     """The model gate: move alias `champion` to the `challenger` only when it wins."""
-    from jupyter_mlops.registry.publish_run import promote as gate
+    from jupyter_mlops.registry.promote import promote as gate
     from jupyter_mlops.tracking.config import tracking_uri
 
     decision = gate(

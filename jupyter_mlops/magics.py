@@ -83,24 +83,16 @@ def _parser() -> _Parser:
     return parser
 
 
-def _top_level_nodes(tree: ast.AST):
-    """Every node of the cell except the bodies of functions, lambdas and classes."""
-    todo = [tree]
-    while todo:
-        node = todo.pop()
-        yield node
-        for child in ast.iter_child_nodes(node):
-            if not isinstance(
-                child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
-            ):
-                todo.append(child)
-
-
 def analyse_cell(code: str) -> tuple[dict[str, Any], set[str], set[str]]:
-    """``(literal assignments, names assigned, names read)`` of a cell's Python code."""
+    """``(literal assignments, names written, names read)`` of a cell's code, as nb2pipe's
+    compiler sees them (IPython syntax included): parameters, results, and what it reads."""
+    from nb2pipe.analysis import analyse
+    from nb2pipe.errors import Nb2PipeError
+
     try:
+        facts = analyse([(code, None)])
         tree = ast.parse(code)
-    except SyntaxError:
+    except (Nb2PipeError, SyntaxError):
         return {}, set(), set()
     literals: dict[str, Any] = {}
     for node in tree.body:
@@ -113,16 +105,12 @@ def analyse_cell(code: str) -> tuple[dict[str, Any], set[str], set[str]]:
             continue
         try:
             literal = ast.literal_eval(value)
-        except (ValueError, SyntaxError, TypeError):
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             continue
         if isinstance(literal, (*SCALARS, list, tuple, dict)):
             for target in targets:
                 literals[target.id] = literal
-    stored, loaded = set(), set()
-    for node in _top_level_nodes(tree):
-        if isinstance(node, ast.Name):
-            (stored if isinstance(node.ctx, ast.Store) else loaded).add(node.id)
-    return literals, stored, loaded - stored
+    return literals, set(facts.writes), {r.name for r in facts.reads}
 
 
 def _from_the_store(error: BaseException) -> bool:
@@ -308,9 +296,10 @@ class MlopsMagics(Magics):
         )
 
     def _promote(self, args, cell):
-        from jupyter_mlops.tracking import api
 
-        decision = api.promote(
+        from jupyter_mlops.registry.promote import promote
+
+        decision = promote(
             args.name,
             args.metric,
             greater_is_better=not args.lower_is_better,
@@ -320,25 +309,28 @@ class MlopsMagics(Magics):
 
     def _registry(self, args, cell):
         from jupyter_mlops.display import fmt, show_table, when
-        from jupyter_mlops.registry import publish as registry
+        from jupyter_mlops.registry import read
+        from jupyter_mlops.tracking import store
+        from jupyter_mlops.tracking.session import SESSION
 
+        client = store.client(SESSION.uri)
         if args.name is None:
-            models = registry.models()
+            models = read.list_models(client)["models"]
             if not models:
                 print("the registry is empty")
                 return
             rows = [
                 [
                     m["name"],
-                    m["latest"],
+                    m["latest_version"],
                     ", ".join(f"{a}→{v}" for a, v in m["aliases"].items()),
-                    when(m["updated"]),
+                    when(m["last_update"]),
                 ]
                 for m in models
             ]
             show_table(["model", "latest", "aliases", "updated"], rows, "registered models")
             return
-        versions = registry.versions(args.name)
+        versions = read.model_detail(client, args.name)["versions"]
         metric_names = sorted({k for v in versions for k in v["metrics"]})[:6]
         rows = [
             [

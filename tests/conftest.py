@@ -7,3 +7,69 @@ modules puts that folder there (hence `from runkit import …`). pytest imports 
 files of all the folders above a test before the test itself, so this holds for a single test
 file run on its own too.
 """
+
+
+# --- real MLflow servers, started once per test session, only when a test asks -----------------
+
+import uuid  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+import pytest  # noqa: E402
+from mlopskit import Server, start_server, stop_server  # noqa: E402
+
+ADMIN = ("admin", "admin-password-for-tests")
+READER = ("reader", "reader-password-for-tests")
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory):
+    """A plain tracking server on 127.0.0.1, shared by every test of the session."""
+    server = start_server(tmp_path_factory.mktemp("mlflow-server"))
+    yield server
+    stop_server(server)
+
+
+@dataclass
+class AuthServer:
+    server: Server
+    admin: tuple[str, str]
+    reader: tuple[str, str]
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+@pytest.fixture(scope="session")
+def auth_server(tmp_path_factory: pytest.TempPathFactory):
+    """A server with `--app-name basic-auth` (default permission READ) and a READ user."""
+    try:
+        import flask_wtf  # noqa: F401  (mlflow[auth]: the server and its client need it)
+    except ImportError:
+        pytest.fail("the basic-auth tests need mlflow's auth extra: pip install 'mlflow[auth]'")
+    root = tmp_path_factory.mktemp("mlflow-auth-server")
+    config = root / "basic_auth.ini"
+    config.write_text(
+        "[mlflow]\n"
+        "default_permission = READ\n"
+        f"database_uri = sqlite:///{root / 'basic_auth.db'}\n"
+        f"admin_username = {ADMIN[0]}\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n",
+        encoding="utf-8",
+    )
+    env = {
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": uuid.uuid4().hex,
+        "MLFLOW_AUTH_ADMIN_PASSWORD": ADMIN[1],
+        "MLFLOW_AUTH_CONFIG_PATH": str(config),
+    }
+    server = start_server(root, "--app-name", "basic-auth", env=env)
+    try:
+        from mlflow.server import get_app_client
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("MLFLOW_TRACKING_USERNAME", ADMIN[0])
+            mp.setenv("MLFLOW_TRACKING_PASSWORD", ADMIN[1])
+            get_app_client("basic-auth", tracking_uri=server.url).create_user(*READER)
+        yield AuthServer(server, ADMIN, READER)
+    finally:
+        stop_server(server)

@@ -3,7 +3,7 @@
 Registered under papermill's `papermill.engine` entry point as ``nb2pipe``. Given a running
 kernel manager (``km=``), it executes there and leaves the kernel alive for the next notebook;
 without one it behaves like papermill's default engine. Either way it skips papermill's
-rewrite of the whole output notebook at every cell (FACTS.md: ~0.1 s per cell on big
+rewrite of the whole output notebook at every cell (~0.1 s per cell on big
 notebooks); the notebook is still written when execution ends and every `autosave_cell_every`
 seconds.
 """

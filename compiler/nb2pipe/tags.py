@@ -3,7 +3,7 @@
 Every other part of nb2pipe (and the sidebar's tag editor, through `grammar()`) reads tags
 through this module. Three dialects are understood:
 
-* ours (see DESIGN.md): ``parameters``, ``imports``, ``functions``, ``step:NAME``,
+* ours: ``parameters``, ``imports``, ``functions``, ``step:NAME``,
   ``after:A,B``, ``skip``, ``metrics``, ``image:REF``, ``requirements:PKG,PKG``, ``cpu:N``,
   ``memory:SIZE``, ``gpu:N``, ``cache:off``, ``retries:N``, ``timeout:SECONDS``,
   ``inputs:PATH,PATH`` and ``outputs:PATH,PATH`` (files, beyond the paths found in the code);

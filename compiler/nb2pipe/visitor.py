@@ -79,6 +79,7 @@ class Visitor(CallEffects):
         if node.value is not None:
             self.visit(node.value)
             self._store(node.target, node.value)
+        self.visit(node.annotation)  # evaluated at module level: `x: MyType = …` reads MyType
 
     def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
         self.visit(node.value)

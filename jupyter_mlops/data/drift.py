@@ -224,19 +224,6 @@ def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:.4g}"
 
 
-def as_frame(data: Any, what: str):
-    """A DataFrame from a DataFrame or a data file (.csv, .parquet, .jsonl, a prediction log)."""
-    import pandas as pd
-
-    from jupyter_mlops.data.schema import DataSchemaError, read_data
-
-    if isinstance(data, pd.DataFrame):
-        return data
-    if isinstance(data, (str, os.PathLike)):
-        return read_data(data)
-    raise DataSchemaError(f"{what}: expected a DataFrame or a data file, got {type(data).__name__}")
-
-
 def drift_report(
     reference: Any,
     current: Any,
@@ -250,7 +237,7 @@ def drift_report(
     Only columns present in both are compared (`columns` narrows them further); the others
     are listed in `missing_columns`.
     """
-    from jupyter_mlops.data.schema import DataSchemaError
+    from jupyter_mlops.data.schema import DataSchemaError, as_frame
     from jupyter_mlops.data.stats import drift
 
     ref, cur = as_frame(reference, "reference"), as_frame(current, "current")

@@ -252,3 +252,18 @@ def read_data(path: str | os.PathLike):
             f"cannot read {path}: {str(e).splitlines()[0] if str(e) else e!r}"
         ) from None
     raise DataSchemaError(f"{path}: unknown data format (use .csv, .parquet or .jsonl)")
+
+
+def as_frame(data: Any, what: str):
+    """A DataFrame from a DataFrame, a Series (one column) or a data file (.csv, .parquet,
+    .jsonl, a prediction log); anything else is a `DataSchemaError` naming its type."""
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, pd.Series):
+        return data.to_frame(name=str(data.name) if data.name is not None else "value")
+    if isinstance(data, (str, os.PathLike)):
+        return read_data(data)
+    kind = f"{type(data).__module__}.{type(data).__qualname__}"
+    raise DataSchemaError(f"{what} is a {kind}, not a DataFrame or a data file")

@@ -50,20 +50,6 @@ def _labels(series):
     return series.dropna().astype(str)
 
 
-def as_frame(value: Any, what: str):
-    """`value` as a DataFrame (a Series becomes one column), or a 400 naming its type."""
-    import pandas as pd
-
-    from jupyter_mlops.server.base import ApiError
-
-    if isinstance(value, pd.Series):
-        return value.to_frame(name=str(value.name) if value.name is not None else "value")
-    if isinstance(value, pd.DataFrame):
-        return value
-    kind = f"{type(value).__module__}.{type(value).__qualname__}"
-    raise ApiError(400, f"{what} is a {kind}, not a DataFrame: nothing to profile")
-
-
 def profile(frame) -> dict[str, Any]:
     """Per column: dtype, missing and present values, stats; a histogram or bar chart each."""
     import numpy as np

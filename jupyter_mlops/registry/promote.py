@@ -46,19 +46,12 @@ def _by_alias(client, name: str, alias: str):
 
 
 def _value(client, version, metric: str) -> float | None:
-    tagged = store.as_number(tag_number(version.tags.get(f"{METRIC_TAG}{metric}")))
+    tagged = store.as_number(version.tags.get(f"{METRIC_TAG}{metric}"))
     if tagged is not None:
         return tagged
     if version.run_id:
         return store.as_number(client.get_run(version.run_id).data.metrics.get(metric))
     return None
-
-
-def tag_number(text: str | None) -> float | None:
-    try:
-        return float(text) if text is not None else None
-    except ValueError:
-        return None
 
 
 def promote(
@@ -67,6 +60,7 @@ def promote(
     *,
     greater_is_better: bool = True,
     threshold: float = 0.0,
+    tracking_uri: str | None = None,
     dry_run: bool = False,
 ) -> GateDecision:
     """Move alias `champion` to the `challenger` version when it beats the champion on `metric`.
@@ -78,7 +72,8 @@ def promote(
     """
     from jupyter_mlops.tracking.session import SESSION
 
-    uri = SESSION.uri if journal.current_step() is None else config.tracking_uri()
+    # The store asked for; else, in a pipeline step, the project's; else this session's.
+    uri = tracking_uri or (SESSION.uri if journal.current_step() is None else config.tracking_uri())
     with translated(f"move the aliases of model {name!r}", uri):
         client = store.client(uri)
         challenger = _by_alias(client, name, CHALLENGER)

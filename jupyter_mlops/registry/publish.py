@@ -15,28 +15,10 @@ from typing import Any
 
 from jupyter_mlops.errors import ModelGateError, TrackingError, translated
 from jupyter_mlops.registry import flavors, modelcard
-from jupyter_mlops.registry.promote import (
-    CHALLENGER,
-    CHAMPION,
-    METRIC_TAG,
-    GateDecision,
-    promote,
-    tag_number,
-)
+from jupyter_mlops.registry.promote import CHALLENGER, METRIC_TAG
 from jupyter_mlops.tracking import config, journal, provenance, store
 from nb2pipe.fileio import read_json
 from nb2pipe.runner.rundir import RunDir
-
-__all__ = [
-    "CHALLENGER",
-    "CHAMPION",
-    "GateDecision",
-    "PublishedModel",
-    "models",
-    "promote",
-    "publish_model",
-    "versions",
-]
 
 
 @dataclass
@@ -273,63 +255,3 @@ def _register(client, name: str, info, run_id: str, tags: dict[str, str]):
         tags={k: v for k, v in tags.items() if v},
         model_id=getattr(info, "model_id", None),
     )
-
-
-# --- reading ---------------------------------------------------------------------------------
-
-
-def models() -> list[dict[str, Any]]:
-    """Every registered model: name, aliases and latest version, newest first."""
-    uri = _read_uri()
-    with translated("read the registry", uri):
-        client = store.client(uri)
-        found = client.search_registered_models(order_by=["last_updated_timestamp DESC"])
-    return [
-        {
-            "name": m.name,
-            "aliases": dict(sorted(m.aliases.items())) if m.aliases else {},
-            "latest": max((int(v.version) for v in m.latest_versions or []), default=None),
-            "updated": (m.last_updated_timestamp or 0) / 1000,
-        }
-        for m in found
-    ]
-
-
-def versions(name: str) -> list[dict[str, Any]]:
-    """The versions of model `name`, newest first, with aliases, metrics and gate decisions."""
-    uri = _read_uri()
-    with translated(f"read model {name!r}", uri):
-        client = store.client(uri)
-        found = client.search_model_versions(f"name = '{name}'")
-        if not found:
-            raise TrackingError(f"no registered model named {name!r}")
-        # Search results leave aliases out; the registered model has them all.
-        aliases: dict[str, list[str]] = {}
-        for alias, version in (client.get_registered_model(name).aliases or {}).items():
-            aliases.setdefault(str(version), []).append(alias)
-    out = []
-    for v in sorted(found, key=lambda v: int(v.version), reverse=True):
-        tags = dict(v.tags or {})
-        out.append(
-            {
-                "version": str(v.version),
-                "aliases": sorted(aliases.get(str(v.version), [])),
-                "run_id": v.run_id,
-                "created": (v.creation_timestamp or 0) / 1000,
-                "metrics": {
-                    k[len(METRIC_TAG) :]: tag_number(t)
-                    for k, t in tags.items()
-                    if k.startswith(METRIC_TAG)
-                },
-                "gate": tags.get("gate.decision"),
-                "tags": tags,
-                "description": v.description or "",
-            }
-        )
-    return out
-
-
-def _read_uri() -> str:
-    from jupyter_mlops.tracking.session import SESSION
-
-    return SESSION.uri

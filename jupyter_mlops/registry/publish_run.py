@@ -95,24 +95,3 @@ def publish_from_run(
             SESSION.finish(tracked, status)
             SESSION.experiment = before
     return published
-
-
-def promote(
-    name: str,
-    metric: str,
-    *,
-    greater_is_better: bool = True,
-    threshold: float = 0.0,
-    tracking_uri: str | None = None,
-    dry_run: bool = False,
-):
-    """The model gate, taking turns with other publishers of this process."""
-    from jupyter_mlops.registry import publish as registry
-    from jupyter_mlops.tracking.session import SESSION
-
-    with _LOCK:
-        if tracking_uri:
-            SESSION.set_tracking_uri(tracking_uri)
-        return registry.promote(
-            name, metric, greater_is_better=greater_is_better, threshold=threshold, dry_run=dry_run
-        )

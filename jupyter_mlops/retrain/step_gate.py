@@ -1,7 +1,7 @@
 """The model gate as a pipeline step: evaluate on held-out data, publish, promote or not.
 
 `gate(model, X_test, y_test, name=..., metric="accuracy")` scores the model, publishes it as
-the `challenger` (`registry.publish_model`) and lets `registry.promote` decide whether it
+the `challenger` (`registry.publish_model`) and lets `registry.promote.promote` decide whether it
 replaces the `champion`. Inside a step the decision becomes the step's metrics
 (``gate_<metric>``, ``gate_promoted``, ``gate_champion_<metric>``), its tags and a
 ``gate.json`` in the step folder, so the run shows what the gate decided and why.
@@ -92,6 +92,7 @@ def gate(
     (params, description, tags, ...); the held-out `X_test` documents the model's inputs.
     """
     from jupyter_mlops.registry import publish as registry
+    from jupyter_mlops.registry.promote import promote
 
     higher = _higher(metric) if greater_is_better is None else greater_is_better
     value = evaluate(model, X_test, y_test, metric)
@@ -100,7 +101,7 @@ def gate(
     published = registry.publish_model(
         model, name, metric=metric, metrics=metrics, **publish_options
     )
-    decision = registry.promote(name, metric, greater_is_better=higher, threshold=threshold)
+    decision = promote(name, metric, greater_is_better=higher, threshold=threshold)
     _record_in_step(decision, published)
     print(f"gate: {decision}")
     return decision

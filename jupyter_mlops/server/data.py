@@ -16,7 +16,7 @@ from jupyter_mlops.server.paths import artifact_name, find_run, run_id, step_nam
 
 
 def _load(state, run: str, step: str, name: str, path: str | None):
-    from jupyter_mlops.data.stats import as_frame
+    from jupyter_mlops.data.schema import as_frame
     from nb2pipe.artifacts import load
 
     found = find_run(state, run, path)

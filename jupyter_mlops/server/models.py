@@ -8,93 +8,12 @@ pointed at the server's tracking URI.
 from __future__ import annotations
 
 import numbers
-from typing import Any
 
 import tornado
 
+from jupyter_mlops.registry import read
 from jupyter_mlops.server.base import ApiError, MlopsHandler
-from jupyter_mlops.server.experiments import next_token, seconds
 from jupyter_mlops.server.paths import artifact_name, find_run, step_name
-
-METRIC_TAG = "metric."  # as jupyter_mlops.registry.publish tags each version with its metrics
-
-
-def _quoted(name: str) -> str:
-    """`name` as a string literal of MLflow's search grammar."""
-    for quote in ("'", '"'):
-        if quote not in name:
-            return f"{quote}{name}{quote}"
-    raise ApiError(400, "a model name holding both kinds of quotes cannot be searched")
-
-
-def _number(text: str | None) -> float | None:
-    try:
-        return float(text) if text is not None else None
-    except ValueError:
-        return None
-
-
-def list_models(state, max_results: int, page_token: str | None) -> dict[str, Any]:
-    found = state.client().search_registered_models(
-        max_results=max_results, order_by=["name ASC"], page_token=page_token
-    )
-    models = []
-    for m in found:
-        versions = [int(v.version) for v in (m.latest_versions or [])]
-        models.append(
-            {
-                "name": m.name,
-                "aliases": {alias: str(v) for alias, v in sorted((m.aliases or {}).items())},
-                "latest_version": str(max(versions)) if versions else None,
-                "description": m.description or "",
-                "last_update": seconds(m.last_updated_timestamp),
-            }
-        )
-    return {"models": models, "next_page_token": next_token(found)}
-
-
-def model_detail(state, name: str) -> dict[str, Any]:
-    client = state.client()
-    model = client.get_registered_model(name)  # 404 when it does not exist
-    versions, token = [], None
-    while True:
-        page = client.search_model_versions(
-            filter_string=f"name = {_quoted(name)}", page_token=token
-        )
-        versions += list(page)
-        token = next_token(page)
-        if not token:
-            break
-    aliases = {alias: str(v) for alias, v in sorted((model.aliases or {}).items())}
-    # search_model_versions leaves `aliases` empty on SQL stores: the model's map is complete.
-    by_version: dict[str, set[str]] = {}
-    for alias, version in aliases.items():
-        by_version.setdefault(version, set()).add(alias)
-    out = []
-    for v in sorted(versions, key=lambda v: int(v.version), reverse=True):
-        tags = dict(v.tags or {})
-        out.append(
-            {
-                "version": str(v.version),
-                "aliases": sorted(set(v.aliases or []) | by_version.get(str(v.version), set())),
-                "run_id": v.run_id,
-                "status": v.status,
-                "tags": tags,
-                "metrics": {
-                    k[len(METRIC_TAG) :]: _number(t)
-                    for k, t in tags.items()
-                    if k.startswith(METRIC_TAG)
-                },
-                "description": v.description or "",
-                "created": seconds(v.creation_timestamp),
-            }
-        )
-    return {
-        "name": model.name,
-        "description": model.description or "",
-        "aliases": aliases,
-        "versions": out,
-    }
 
 
 def publish(state, name: str, run, step: str, artifact: str, metric, description) -> dict:
@@ -121,9 +40,9 @@ def publish(state, name: str, run, step: str, artifact: str, metric, description
 
 
 def promote(state, name: str, metric: str, greater_is_better: bool, threshold: float) -> dict:
-    from jupyter_mlops.registry import publish_run as publishing
+    from jupyter_mlops.registry.promote import promote as gate
 
-    decision = publishing.promote(
+    decision = gate(
         name,
         metric,
         greater_is_better=greater_is_better,
@@ -147,7 +66,8 @@ class ModelsHandler(MlopsHandler):
     async def get(self) -> None:
         max_results = self.int_argument("max_results", 100, 1, 1000)
         token = self.get_query_argument("page_token", None) or None
-        self.reply(await self.blocking(list_models, self.state, max_results, token))
+        client = self.state.client
+        self.reply(await self.blocking(lambda: read.list_models(client(), max_results, token)))
 
 
 class ModelHandler(MlopsHandler):
@@ -155,7 +75,11 @@ class ModelHandler(MlopsHandler):
 
     @tornado.web.authenticated
     async def get(self, name: str) -> None:
-        self.reply(await self.blocking(model_detail, self.state, name))
+        client = self.state.client
+        try:
+            self.reply(await self.blocking(lambda: read.model_detail(client(), name)))
+        except ValueError as e:  # a name the search grammar cannot quote
+            raise ApiError(400, str(e)) from None
 
 
 class PublishHandler(MlopsHandler):

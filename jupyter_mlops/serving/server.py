@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jupyter_mlops.registry.publish import CHAMPION
+from jupyter_mlops.registry.promote import CHAMPION
 from jupyter_mlops.serving.http import ModelServer, jsonable
 from jupyter_mlops.serving.prediction_log import DEFAULT_LOG
 from jupyter_mlops.tracking.redact import redact_uri

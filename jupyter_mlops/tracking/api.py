@@ -21,7 +21,6 @@ __all__ = [
     "log_artifact",
     "log_metrics",
     "log_params",
-    "promote",
     "publish_model",
     "recent_runs",
     "set_experiment",
@@ -153,34 +152,12 @@ def flush() -> None:
 def recent_runs(n: int = 10, experiment: str | None = None) -> list[dict[str, Any]]:
     """The `n` latest runs of the experiment, newest first, as plain dicts."""
     from jupyter_mlops.errors import translated
+    from jupyter_mlops.tracking import read
 
     SESSION.flush()
     uri = SESSION.uri
-    name = experiment or SESSION.experiment_name()
     with translated("read runs", uri):
-        client = store.client(uri)
-        found = client.get_experiment_by_name(name)
-        if found is None:
-            return []
-        runs = client.search_runs(
-            [found.experiment_id], max_results=n, order_by=["attributes.start_time DESC"]
-        )
-    out = []
-    for run in runs:
-        start, end = run.info.start_time, run.info.end_time
-        out.append(
-            {
-                "run_id": run.info.run_id,
-                "name": run.info.run_name,
-                "status": run.info.status,
-                "start": start / 1000 if start else None,
-                "duration": (end - start) / 1000 if start and end else None,
-                "parent": run.data.tags.get("mlflow.parentRunId"),
-                "params": dict(run.data.params),
-                "metrics": dict(run.data.metrics),
-            }
-        )
-    return out
+        return read.recent_runs(store.client(uri), experiment or SESSION.experiment_name(), n)
 
 
 def publish_model(model: Any, name: str, *, metric: str | None = None, **options: Any):
@@ -192,10 +169,3 @@ def publish_model(model: Any, name: str, *, metric: str | None = None, **options
 
     SESSION.flush()
     return registry.publish_model(model, name, metric=metric, **options)
-
-
-def promote(name: str, metric: str, greater_is_better: bool = True, threshold: float = 0.0):
-    """Move alias `champion` to the challenger if it beats the champion on `metric`."""
-    from jupyter_mlops.registry import publish as registry
-
-    return registry.promote(name, metric, greater_is_better=greater_is_better, threshold=threshold)

@@ -1,4 +1,6 @@
-"""The one place that talks to MLflow's client: lazily imported, batched, experiment set up.
+"""Where MLflow clients come from: the one place that creates them (after the embedded SQLite
+store is set up safely), imports mlflow, names experiments and logs batches. Other modules
+call the client it gives them.
 
 `import mlflow` costs seconds, so nothing here imports it at module level; callers that know
 they will need it soon call `import_in_background()` to overlap the import with other work.

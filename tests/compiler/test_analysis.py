@@ -57,7 +57,7 @@ def test_tuple_unpacking_binds_every_name():
 
 
 def test_annotated_assignment():
-    assert reads("x: int = y") == ["y"]
+    assert reads("x: int = y") == ["y", "int"]  # the annotation is evaluated too
     assert writes("x: int = y") == ["x"]
 
 

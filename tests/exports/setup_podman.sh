@@ -2,7 +2,7 @@
 # Prepare this machine for the container tests of tests/exports (idempotent; called by .ci/run).
 #
 # - installs podman, buildah, runc and debootstrap from Debian;
-# - writes the containers.conf they need here (../shared/FACTS.md: runc, not crun, and explicit
+# - writes the containers.conf they need here (runc, not crun, which fails on hybrid cgroups here, and explicit
 #   ulimits) to $NB2PIPE_CONTAINERS_CONF, and to /etc/containers/containers.conf if there is none;
 # - builds the base image the tests use, since no image registry is reachable: a minimal Debian
 #   with python3 + venv made by debootstrap from the machine's own Debian mirror, then

@@ -29,7 +29,7 @@ SCREENSHOTS = REPO / "docs" / "screenshots"
 VIEWPORT = {"width": 1440, "height": 900}
 SERVER_START_TIMEOUT = 120.0
 
-# FACTS.md: without the background-networking flags Chromium floods the closed network.
+# Without the background-networking flags Chromium floods a closed network with connections.
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

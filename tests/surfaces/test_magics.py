@@ -53,7 +53,9 @@ def test_analyse_cell_finds_parameters_and_assignments():
         "def helper(a):\n    inner = a\n    return inner\nfor i in range(3):\n    total = i\n"
     )
     assert literals == {"lr": 0.1, "name": "rf"}
-    assert stored == {"lr", "name", "score", "i", "total"}  # not names inside functions
+    # As the compiler sees it: `helper` is bound, `model.fit(...)` changes `model`; names bound
+    # inside functions are not. Only numbers among them become metrics.
+    assert stored == {"lr", "name", "score", "helper", "model", "i", "total"}
     assert read == {"model", "X", "range", "str"}  # builtins are filtered out later
 
 

@@ -16,7 +16,8 @@ from ctkit import NB2PIPE, cli, cli_env, error_lines, frame, marker_notebook, ru
 from workflows import INJECTIONS, REFUSED, github_scripts, load, pwned, run_scripts
 
 from jupyter_mlops.retrain.schedule import check_cron, write_schedule
-from jupyter_mlops.retrain.triggers import DriftTrigger, NewFiles, Watcher
+from jupyter_mlops.retrain.triggers import DriftTrigger, NewFiles
+from jupyter_mlops.retrain.watch import Watcher
 from jupyter_mlops.serving.prediction_log import PredictionLog
 from nb2pipe.errors import Nb2PipeError
 

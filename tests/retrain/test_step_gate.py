@@ -8,7 +8,7 @@ import pytest
 from ctkit import code, write_notebook
 
 from jupyter_mlops.errors import ModelGateError
-from jupyter_mlops.registry.publish import CHALLENGER, CHAMPION, GateDecision
+from jupyter_mlops.registry.promote import CHALLENGER, CHAMPION, GateDecision
 from jupyter_mlops.retrain.step_gate import decision_metrics, evaluate, greater_is_better, score
 from jupyter_mlops.tracking import journal
 from nb2pipe.runner import run_pipeline

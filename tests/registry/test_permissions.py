@@ -6,7 +6,7 @@ import pytest
 
 import jupyter_mlops
 from jupyter_mlops.errors import RegistryPermissionError
-from jupyter_mlops.registry.publish import CHALLENGER
+from jupyter_mlops.registry.promote import CHALLENGER
 from jupyter_mlops.tracking import store
 from jupyter_mlops.tracking.session import SESSION
 from nb2pipe.errors import Nb2PipeError

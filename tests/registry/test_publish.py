@@ -10,7 +10,7 @@ from mlopskit import code, markdown, write_notebook
 
 import jupyter_mlops
 from jupyter_mlops.errors import ModelGateError
-from jupyter_mlops.registry.publish import CHALLENGER, CHAMPION
+from jupyter_mlops.registry.promote import CHALLENGER, CHAMPION
 from jupyter_mlops.tracking import store
 
 PURPOSE = "# Iris species\n\nTells the three iris species apart from four measurements."

@@ -109,6 +109,6 @@ def test_bad_inputs_are_one_line_errors(tmp_path):
         drift_report(REFERENCE, tmp_path / "missing.csv")
     with pytest.raises(DataSchemaError, match=r"columns not in both datasets: \['nope'\]"):
         drift_report(REFERENCE, REFERENCE, columns=["nope"])
-    with pytest.raises(DataSchemaError, match="expected a DataFrame or a data file"):
+    with pytest.raises(DataSchemaError, match="not a DataFrame or a data file"):
         drift_report(REFERENCE, 42)
     assert isinstance(drift_report(REFERENCE, REFERENCE, columns=["x"]), DriftReport)

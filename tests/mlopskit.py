@@ -63,7 +63,8 @@ def start_server(root: Path, *extra: str, env: dict[str, str] | None = None) -> 
         log,
         cwd=root,
         stdin=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})},
+        # MLflow 3's job runner (eight huey consumers, ~2 GB) serves GenAI jobs we never use.
+        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **(env or {})},
         start_new_session=True,  # its own process group: stopped with its workers
     )
     server = Server(f"http://127.0.0.1:{port}", process, root, log)

@@ -1,0 +1,37 @@
+"""What every bench section shares: timing whole commands, and printing figure lines."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
+
+
+def timed(cmd: list[str], env=None, repeat: int = REPEAT, before=None) -> float:
+    """Median wall time of `cmd` run `repeat` times as a user runs it (a fresh process each)."""
+    runs = []
+    for _ in range(repeat):
+        if before:
+            before()
+        start = time.perf_counter()
+        subprocess.run(
+            cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+        )
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
+
+
+def figure(name: str, value: str, goal: str) -> None:
+    print(f"{name}: {value}  (goal: {goal})", flush=True)
+
+
+def load() -> str:
+    """The machine's load, printed with the figures: they mean little on a busy machine."""
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"

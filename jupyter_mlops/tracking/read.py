@@ -1,0 +1,113 @@
+"""Reading tracked runs back: one reader, paged, for the API, the magics and the sidebar.
+
+Every listing is one `search_*` call with `max_results` and MLflow's `page_token`, so an
+experiment with thousands of runs costs the same as one with fifty. Times are seconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+HIDDEN_TAGS = ("mlflow.log-model.history",)  # large JSON blobs no table shows
+MAX_CHILDREN = 1000
+
+
+def seconds(ms: int | None) -> float | None:
+    return ms / 1000 if ms else None
+
+
+def next_token(page) -> str | None:
+    """The page token for the next page (SQL stores hand it out as bytes), None at the end."""
+    token = page.token
+    if isinstance(token, bytes):
+        token = token.decode("ascii")
+    return token or None
+
+
+def run_dict(run) -> dict[str, Any]:
+    """An MLflow run as the runs table shows it (times in seconds since the epoch)."""
+    info, data = run.info, run.data
+    start, end = info.start_time, info.end_time
+    return {
+        "run_id": info.run_id,
+        "name": info.run_name,
+        "experiment_id": info.experiment_id,
+        "status": info.status,
+        "start": seconds(start),
+        "end": seconds(end),
+        "duration": (end - start) / 1000 if start and end else None,
+        "parent": data.tags.get("mlflow.parentRunId"),
+        "params": dict(data.params),
+        "metrics": dict(data.metrics),
+        "tags": {k: v for k, v in data.tags.items() if k not in HIDDEN_TAGS},
+    }
+
+
+def list_experiments(client, max_results: int, page_token: str | None) -> dict[str, Any]:
+    found = client.search_experiments(
+        max_results=max_results, order_by=["last_update_time DESC"], page_token=page_token
+    )
+    return {
+        "experiments": [
+            {
+                "id": e.experiment_id,
+                "name": e.name,
+                "last_update": seconds(e.last_update_time),
+                "created": seconds(e.creation_time),
+            }
+            for e in found
+        ],
+        "next_page_token": next_token(found),
+    }
+
+
+def list_runs(
+    client,
+    experiment_id: str,
+    max_results: int,
+    page_token: str | None,
+    order_by: str | None,
+    filter_string: str,
+) -> dict[str, Any]:
+    found = client.search_runs(
+        [experiment_id],
+        filter_string=filter_string,
+        max_results=max_results,
+        order_by=[order_by] if order_by else None,
+        page_token=page_token,
+    )
+    return {"runs": [run_dict(r) for r in found], "next_page_token": next_token(found)}
+
+
+def run_detail(client, run_id: str) -> dict[str, Any]:
+    run = client.get_run(run_id)
+    children, token = [], None
+    while len(children) < MAX_CHILDREN:
+        page = client.search_runs(
+            [run.info.experiment_id],
+            # run_id is checked to be [A-Za-z0-9_-]: nothing can close the quotes.
+            filter_string=f"tags.mlflow.parentRunId = '{run_id}'",
+            max_results=MAX_CHILDREN,
+            order_by=["attributes.start_time ASC"],
+            page_token=token,
+        )
+        children += [run_dict(r) for r in page]
+        token = next_token(page)
+        if not token:
+            break
+    history = {}
+    for key in sorted(run.data.metrics):
+        points = sorted(client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp))
+        history[key] = [[m.step, m.value] for m in points]
+    return {"run": run_dict(run), "children": children, "history": history}
+
+
+def recent_runs(client, experiment: str, n: int = 10) -> list[dict[str, Any]]:
+    """The `n` latest runs of experiment `experiment` (by name), newest first."""
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return []
+    runs = client.search_runs(
+        [found.experiment_id], max_results=n, order_by=["attributes.start_time DESC"]
+    )
+    return [run_dict(r) for r in runs]
