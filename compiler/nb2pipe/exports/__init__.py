@@ -70,3 +70,7 @@ class ExportTargets:
 export_targets = ExportTargets()
 export_targets.register("kfp", "nb2pipe.exports.kfp:KfpTarget")
 export_targets.register("argo", "nb2pipe.exports.argo:ArgoTarget")
+export_targets.register("airflow", "nb2pipe.exports.airflow:AirflowTarget")
+export_targets.register(
+    "airflow-kubernetes", "nb2pipe.exports.airflow_kubernetes:AirflowKubernetesTarget"
+)
