@@ -75,6 +75,19 @@ def test_publish_promote_and_a_reader_is_refused_in_one_line(team_server, tracke
     )
     assert done.returncode == 0, done.stderr + team_server.log_tail()
     assert f"published {name} version 1 (alias challenger)" in done.stdout
+    # The logged model is filed under its publish run's experiment, not under Default.
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(team_server.url)
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in ci.items():
+            mp.setenv(key, value)
+        run = client.get_run(client.get_model_version(name, "1").run_id)
+        models = client.search_logged_models(
+            experiment_ids=[run.info.experiment_id],
+            filter_string=f"source_run_id = '{run.info.run_id}'",
+        )
+        assert len(models) == 1 and run.info.experiment_id != "0"
     done = nb2pipe("promote", name, "--metric", "f1_macro", cwd=folder, env=ci)
     assert done.returncode == 0, done.stderr
     assert f"{name} version 1 promoted to champion" in done.stdout
