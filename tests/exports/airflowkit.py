@@ -55,10 +55,12 @@ class Airflow:
             "NB2PIPE_NO_TRACKING": "1",
         }
 
-    def run(self, *args: str, dags: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    def run(
+        self, *args: str, dags: Path, timeout: float = 600, **env: str
+    ) -> subprocess.CompletedProcess:
         return subprocess.run(
             [str(self.command), *args],
-            env=self.env(dags),
+            env={**self.env(dags), **env},
             cwd=self.home,
             capture_output=True,
             text=True,

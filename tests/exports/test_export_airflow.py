@@ -227,18 +227,20 @@ def test_a_failing_step_fails_the_dag_run_in_one_line(airflow, tmp_path):
         code("y = 2", "step:after_it", "after:broken"),
     )
     _export(notebook, tmp_path / "dags")
-    done = airflow.run(
-        "dags",
-        "test",
-        "boom",
-        "--dagfile-path",
-        str(tmp_path / "dags" / "boom.py"),
-        dags=tmp_path / "dags",
-    )
+    args = ["dags", "test", "boom", "--dagfile-path", str(tmp_path / "dags" / "boom.py")]
+    done = airflow.run(*args, dags=tmp_path / "dags")
     assert done.returncode != 0
     output = done.stdout + done.stderr
     assert "nb2pipe: step 'broken' failed: ValueError: no good" in output
     assert "step 'broken' failed (exit 1); see " in output
+
+    # A worker whose interpreter lacks nb2pipe (here: Airflow's own) is told what to check.
+    python = str(airflow.command.with_name("python"))
+    done = airflow.run(*args, dags=tmp_path / "dags", NB2PIPE_PYTHON=python)
+    assert done.returncode != 0
+    assert f"step 'fine' did not run (exit 1): can {python} import nb2pipe and papermill?" in (
+        done.stdout + done.stderr
+    )
 
 
 def _function(text: str, name: str):

@@ -50,7 +50,12 @@ def run_step(step: str, uses: dict, timeout: float | None, params, run_id: str) 
     done = subprocess.run(command, cwd=BUNDLE)
     if done.returncode != 0:
         executed = run_folder(run_id) / step / "notebook.ipynb"
-        raise RuntimeError(f"step {step!r} failed (exit {done.returncode}); see {executed}")
+        if executed.exists():
+            raise RuntimeError(f"step {step!r} failed (exit {done.returncode}); see {executed}")
+        raise RuntimeError(
+            f"step {step!r} did not run (exit {done.returncode}): can {command[0]} import "
+            "nb2pipe and papermill? (set NB2PIPE_PYTHON on the worker)"
+        )
 
 
 def step_task(step: str, uses: dict | None = None, retries: int = 0, timeout=None):
