@@ -98,6 +98,8 @@ KINDS = {
     "export target": ("nb2pipe.export_targets", {
         "kfp": "nb2pipe.exports.kfp:KfpTarget",
         "argo": "nb2pipe.exports.argo:ArgoTarget",
+        "airflow": "nb2pipe.exports.airflow:AirflowTarget",
+        "airflow-kubernetes": "nb2pipe.exports.airflow_kubernetes:AirflowKubernetesTarget",
     }),
     "observer": ("nb2pipe.observers", {}),
     "command": ("nb2pipe.commands", {}),

@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib.metadata
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from jupyter_mlops.registry import modelcard
@@ -77,6 +79,26 @@ def _pyfunc(model: Any):
     return PickledModel(model)
 
 
+@contextmanager
+def _in_experiment_of(uri: str, run_id: str) -> Iterator[None]:
+    """Make the run's experiment MLflow's active one for the block.
+
+    MLflow 3.17's `log_model(run_id=…)` files the logged model under the *active* experiment,
+    which in a fresh process is Default ("0"), not under its run's. Besides misplacing the
+    model, that is refused by a basic-auth server to every user who may write only their own
+    experiments (default permission READ).
+    """
+    import mlflow.tracking.fluent as fluent
+
+    experiment = store.client(uri).get_run(run_id).info.experiment_id
+    saved = fluent._active_experiment_id
+    fluent._active_experiment_id = experiment
+    try:
+        yield
+    finally:
+        fluent._active_experiment_id = saved
+
+
 def log_model(model: Any, flavor: str, uri: str, run_id: str, reqs: list[str], data: Any):
     """Log `model` in run `run_id` with its flavour; MLflow's `ModelInfo` (model_uri, model_id)."""
     signature = None
@@ -88,7 +110,7 @@ def log_model(model: Any, flavor: str, uri: str, run_id: str, reqs: list[str], d
             signature = infer_signature(sample, model.predict(sample))
         except Exception:
             signature = None  # a signature is a convenience; the card still has the schema
-    with store.fluent_uri(uri):
+    with store.fluent_uri(uri), _in_experiment_of(uri, run_id):
         import mlflow.models
         import mlflow.pyfunc
 

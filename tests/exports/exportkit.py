@@ -15,6 +15,8 @@ from commands import run_script
 from notebooks import EXAMPLES, code, write_notebook
 
 from nb2pipe.compile import compile_notebook
+from nb2pipe.exports.airflow import render_local
+from nb2pipe.exports.airflow_kubernetes import render_kubernetes
 from nb2pipe.exports.argo import render_workflow
 from nb2pipe.exports.dockerfile import build_files
 from nb2pipe.exports.kfp import compile_yaml, kfp_pipeline
@@ -129,6 +131,8 @@ def render_golden(folder: Path) -> dict[str, str]:
     images = golden_images(pipeline)
     out["kfp.yaml"] = compile_yaml(kfp_pipeline(pipeline, images))
     out["argo.yaml"] = render_workflow(pipeline, images)
+    out["airflow_dag.py"] = render_local(pipeline)
+    out["airflow_kubernetes_dag.py"] = render_kubernetes(pipeline, images)
     return out
 
 

@@ -61,7 +61,9 @@ def test_a_compiled_pipeline_exports_with_the_same_image_tags(tmp_path):
 
 
 def test_an_unknown_target_is_one_error_line(tmp_path):
-    done = cli("export", EXAMPLE, "--target", "airflow", "-o", tmp_path / "x.yaml", cwd=tmp_path)
+    done = cli("export", EXAMPLE, "--target", "nomad", "-o", tmp_path / "x.yaml", cwd=tmp_path)
     assert done.returncode == 2
-    assert done.stderr.strip() == "error: unknown export target 'airflow' (known: argo, kfp)"
+    assert done.stderr.strip() == (
+        "error: unknown export target 'nomad' (known: airflow, airflow-kubernetes, argo, kfp)"
+    )
     assert not (tmp_path / "x.yaml").exists()

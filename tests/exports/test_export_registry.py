@@ -16,14 +16,14 @@ from nb2pipe.plugins import Registry
 
 
 def test_the_built_in_targets_are_registered():
-    assert {"kfp", "argo"} <= set(export_targets.names())
+    assert {"kfp", "argo", "airflow", "airflow-kubernetes"} <= set(export_targets.names())
     assert export_targets.get("kfp").name == "kfp"
     assert export_targets.get("argo").name == "argo"
 
 
 def test_an_unknown_target_is_an_error_naming_the_known_ones():
-    with pytest.raises(Nb2PipeError, match=r"unknown export target 'airflow' \(known: .*argo"):
-        export_targets.get("airflow")
+    with pytest.raises(Nb2PipeError, match=r"unknown export target 'nomad' \(known: .*argo"):
+        export_targets.get("nomad")
 
 
 def test_a_new_target_is_one_register_call():

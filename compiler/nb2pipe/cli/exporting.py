@@ -33,7 +33,8 @@ def _build_dir(source: Path) -> Path:
     "--target",
     required=True,
     metavar="TARGET",
-    help="kfp (Kubeflow Pipelines v2) or argo (Argo Workflows).",
+    help="kfp (Kubeflow Pipelines v2), argo (Argo Workflows), airflow or airflow-kubernetes "
+    "(Apache Airflow 3: -o is the DAGs folder).",
 )
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
 @base_opt
@@ -51,12 +52,15 @@ def export(source: Path, target: str, output: Path, base: str | None, registry: 
     files = build_files(
         pipeline, base or DEFAULT_BASE, out_dir=_build_dir(source), notebook_path=notebook
     )
-    text = exporter.export(pipeline, image_tags(pipeline, files, registry))
-    write_atomic(output, text)
-    click.echo(
-        f"exported {len(pipeline.steps)} steps to {output} ({target}); "
-        f"build their images with `nb2pipe build-images {source}`"
-    )
+    images = image_tags(pipeline, files, registry)
+    if hasattr(exporter, "export_folder"):  # a folder of files (Airflow: DAG + step notebooks)
+        exporter.export_folder(pipeline, images, files, output)
+    else:
+        write_atomic(output, exporter.export(pipeline, images))
+    hint = f"; build their images with `nb2pipe build-images {source}`"
+    if not getattr(exporter, "runs_images", True):  # Airflow's local form runs no image
+        hint = ""
+    click.echo(f"exported {len(pipeline.steps)} steps to {output} ({target}){hint}")
 
 
 @main.command("build-images")
