@@ -13,12 +13,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import pipeline, tracking
+from . import handoff, pipeline, tracking
 from .measure import load
 
 # One module per section; a new section is one module and one line here.
 SECTIONS = {
     "pipeline": pipeline.measure,
+    "handoff": handoff.measure,
     "tracking": tracking.measure,
 }
 

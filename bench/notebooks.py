@@ -89,6 +89,69 @@ def six_steps() -> dict:
     )
 
 
+def realistic(n_rows: int = 200_000, n_features: int = 20) -> dict:
+    """The shape users bring: a 200,000-row × 20-column frame (~35 MB of Parquet) loaded,
+    split into two feature branches (scaled, projected), a model on each, then evaluated."""
+    code = "code"
+    return _nb(
+        [
+            ("markdown", [], "# Benchmark: a realistic frame through two feature branches"),
+            (code, ["parameters"], f"n_rows = {n_rows}\nn_features = {n_features}\nseed = 0"),
+            (
+                code,
+                ["imports"],
+                "import numpy as np\nimport pandas as pd\n"
+                "from sklearn.linear_model import LogisticRegression\n"
+                "from sklearn.ensemble import HistGradientBoostingClassifier\n"
+                "from sklearn.preprocessing import StandardScaler\n"
+                "from sklearn.decomposition import PCA",
+            ),
+            (
+                code,
+                ["step:load"],
+                "rng = np.random.default_rng(seed)\n"
+                "values = rng.normal(size=(n_rows, n_features))\n"
+                "frame = pd.DataFrame(values, columns=[f'f{i}' for i in range(n_features)])\n"
+                "frame['y'] = (values[:, :4].sum(axis=1) + rng.normal(size=n_rows) > 0).astype(int)\n"
+                "is_test = rng.random(n_rows) < 0.25\n"
+                "train, test = frame[~is_test], frame[is_test]",
+            ),
+            (
+                code,
+                ["step:scaled"],
+                "scaler = StandardScaler().fit(train.drop(columns='y'))\n"
+                "scaled_train = pd.DataFrame(scaler.transform(train.drop(columns='y')))\n"
+                "scaled_test = pd.DataFrame(scaler.transform(test.drop(columns='y')))",
+            ),
+            (
+                code,
+                ["step:projected"],
+                "pca = PCA(n_components=8, random_state=seed).fit(train.drop(columns='y'))\n"
+                "projected_train = pca.transform(train.drop(columns='y'))\n"
+                "projected_test = pca.transform(test.drop(columns='y'))",
+            ),
+            (
+                code,
+                ["step:linear"],
+                "linear = LogisticRegression(max_iter=200).fit(scaled_train, train['y'])\n"
+                "linear_score = float(linear.score(scaled_test, test['y']))",
+            ),
+            (
+                code,
+                ["step:boosting"],
+                "boosting = HistGradientBoostingClassifier(max_iter=30, "
+                "random_state=seed).fit(projected_train, train['y'])\n"
+                "boosting_score = float(boosting.score(projected_test, test['y']))",
+            ),
+            (
+                code,
+                ["step:evaluate", "metrics"],
+                "best_score = max(linear_score, boosting_score)\nprint(best_score)",
+            ),
+        ]
+    )
+
+
 def many_cells(cells: int = 300, steps: int = 1) -> dict:
     """`cells` small code cells spread over `steps` steps, each reading the previous step."""
     out = [("code", ["parameters"], "scale = 2"), ("code", ["imports"], "import math")]

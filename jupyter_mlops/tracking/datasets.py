@@ -1,7 +1,7 @@
 """DataFrame artifacts as MLflow dataset inputs, named by their content hash.
 
-Only the Parquet footer is read (schema and row count), never the data, so logging a large
-table costs milliseconds.
+Only the file's schema and row count are read (the Arrow IPC footer, or Parquet's for artifacts
+of earlier versions), never the data, so logging a large table costs milliseconds.
 """
 
 from __future__ import annotations
@@ -43,17 +43,32 @@ def _mlflow_type(arrow_type: Any) -> str:
     return _ARROW_TO_MLFLOW.get(name, "string")
 
 
-def describe(path: Path) -> tuple[str, str]:
-    """MLflow's schema and profile JSON of a Parquet file, from its footer only."""
-    import pyarrow.parquet as pq
+# The artifact serializers whose files are tables (nb2pipe.artifacts.serializers).
+TABLES = ("arrow", "parquet")
 
-    schema = pq.read_schema(path)
+
+def _shape(path: Path) -> tuple[Any, int]:
+    """The schema and row count of an Arrow IPC or Parquet file, from its footer."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_schema(path), pq.read_metadata(path).num_rows
+    import pyarrow as pa
+
+    with pa.memory_map(str(path)) as source:
+        reader = pa.ipc.open_file(source)
+        rows = sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+        return reader.schema, rows
+
+
+def describe(path: Path) -> tuple[str, str]:
+    """MLflow's schema and profile JSON of a table artifact, from its footer only."""
+    schema, rows = _shape(path)
     columns = [
         {"type": _mlflow_type(f.type), "name": f.name, "required": not f.nullable}
         for f in schema
         if not f.name.startswith("__index_level_")  # pandas' stored index, not data
     ]
-    rows = pq.read_metadata(path).num_rows
     profile = {"num_rows": rows, "num_elements": rows * len(columns)}
     return json.dumps({"mlflow_colspec": columns}), json.dumps(profile)
 

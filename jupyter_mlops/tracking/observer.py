@@ -1,10 +1,9 @@
 """MLflow tracking of pipeline runs, as an observer of nb2pipe's runner.
 
 The runner knows nothing of MLflow: the `nb2pipe` CLI finds `observer` through the entry-point
-group ``nb2pipe.observers``. The tracker logs nothing while steps run. At the first step that
-really executes it starts importing mlflow in the background (hidden behind the kernels); when
-the run finishes it logs the whole run directory with `sync_run`, batched, from this one
-process. A run where every step came from the cache never imports mlflow here: a detached
+group ``nb2pipe.observers``. At the first step that really executes the tracker opens a `Stream`:
+a thread that imports mlflow behind the kernels and logs each step as it ends; when the run
+finishes, `sync_run` closes the pipeline's MLflow run (batched, from this one process). A run where every step came from the cache never imports mlflow here: a detached
 ``python -m jupyter_mlops.tracking.observer sync RUN_DIR`` logs it, so a no-change re-run stays instant.
 The detached process gets the tracking URI in its environment: a URI may hold a password, and
 command lines are public on a shared machine.
@@ -21,8 +20,9 @@ import sys
 import warnings
 from pathlib import Path
 
-from jupyter_mlops.tracking import config, provenance, store
+from jupyter_mlops.tracking import config, provenance
 from jupyter_mlops.tracking.redact import one_line, refuse_credentials
+from jupyter_mlops.tracking.stream import Stream
 from jupyter_mlops.tracking.sync import catch_up, not_tracked, sync_run
 from nb2pipe.errors import Nb2PipeError
 from nb2pipe.runner import events as ev
@@ -34,6 +34,7 @@ __all__ = ["MlflowTracker", "observer", "sync_run"]
 DISABLE_ENV = "NB2PIPE_NO_TRACKING"
 SYNC_LOG = "tracking.log"
 EXECUTED = ("done", "failed", "interrupted")
+STEP_ENDED = (ev.STEP_FINISHED, ev.STEP_FAILED, ev.STEP_CACHED, ev.STEP_SKIPPED)
 
 
 def observer() -> MlflowTracker | None:
@@ -64,6 +65,8 @@ class MlflowTracker(Observer):
         self.run_dir: Path | None = None
         self.mlflow_run_id: str | None = None
         self.sync_process: subprocess.Popen | None = None
+        self.stream: Stream | None = None
+        self._ended: list[str] = []  # steps that ended before any executed (cached, skipped)
         self._uri: str | None = None
         self._experiment: str | None = None
         self._origin: dict | None = None
@@ -71,8 +74,16 @@ class MlflowTracker(Observer):
     def __call__(self, event: ev.Event) -> None:
         if event.kind == ev.RUN_STARTED:
             self._started(event)
-        elif event.kind == ev.STEP_STARTED:
-            store.import_in_background()
+        elif event.kind == ev.STEP_STARTED and self.stream is None:
+            # A step really executes: log while the kernels work, not after the last step.
+            self.stream = Stream(self.run_dir, self._uri, self._experiment, self._origin)
+            for step in self._ended:
+                self.stream.step_ended(step)
+        elif event.kind in STEP_ENDED:
+            if self.stream is not None:
+                self.stream.step_ended(event.step)
+            else:
+                self._ended.append(event.step)
         elif event.kind == ev.RUN_FINISHED:
             self._finished(event)
 
@@ -89,6 +100,8 @@ class MlflowTracker(Observer):
         self.run_dir = Path(event.data["run_dir"]).resolve()
         self.mlflow_run_id = None
         self.sync_process = None
+        self.stream = None
+        self._ended = []
         source = Path(event.data.get("source") or self.run_dir)
         pipeline = event.data.get("pipeline")
         self._uri = self.tracking_uri or config.tracking_uri(source.parent)
@@ -109,6 +122,8 @@ class MlflowTracker(Observer):
         result = event.data.get("result")
         executed = result is None or any(s.status in EXECUTED for s in result.steps.values())
         interrupted = result is not None and result.status == "interrupted"
+        if self.stream is not None and not interrupted:
+            self.stream.close()  # what it still has queued: the steps that ended last
         if self.detach_cached and (not executed or interrupted):
             # Nothing ran (mlflow was never imported here), or the user pressed Ctrl-C and
             # is waiting for the prompt: a detached process logs the run instead.

@@ -127,7 +127,9 @@ class RunLogger:
             "nb2pipe.pipeline": _flag(self.info.get("pipeline")),
         }
 
-    def log(self) -> Logged:
+    def open(self) -> tuple[Any, dict[str, Any], dict[str, str]]:
+        """The pipeline's MLflow run, created if no earlier sync made it; its step runs found
+        so far; and the tags to bring up to date on it (none for a run created now)."""
         info = self.info
         parent, existing_steps = self.find()
         tags = {
@@ -153,6 +155,11 @@ class RunLogger:
         else:
             update_tags = tags  # a run logged before: bring its tags up to date
             self._drop_stale_tags(parent, tags)
+        return parent, existing_steps, update_tags
+
+    def log(self) -> Logged:
+        info = self.info
+        parent, existing_steps, update_tags = self.open()
         logged = Logged(parent.info.run_id, parent.info.experiment_id)
         latest: dict[str, store.Metric] = {}
         for step in info.get("steps", []):
@@ -266,14 +273,14 @@ class RunLogger:
     def datasets(self, step: str, manifest: dict, parts: dict) -> list:
         out = []
         for name, entry in manifest.get("artifacts", {}).items():
-            if entry.get("serializer") == "parquet":
+            if entry.get("serializer") in datasets.TABLES:
                 path = self.run.artifacts(step) / entry["file"]
                 out.append(datasets.dataset_input(step, name, path, entry["sha256"], "output"))
         for ref in parts.get("inputs") or {}:
             producer, _, name = ref.partition(".")
             upstream = read_json(self.run.artifacts(producer) / "manifest.json") or {}
             entry = upstream.get("artifacts", {}).get(name)
-            if entry and entry.get("serializer") == "parquet":
+            if entry and entry.get("serializer") in datasets.TABLES:
                 path = self.run.artifacts(producer) / entry["file"]
                 out.append(datasets.dataset_input(producer, name, path, entry["sha256"], "input"))
         return out

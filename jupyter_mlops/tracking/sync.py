@@ -72,11 +72,11 @@ def sync_run(
             status = finished_status(info, run.path)
             if not force and _up_to_date(run, info, status, uri):
                 return info["mlflow_run_id"]
-            _mark_pending(run, uri, name)
+            mark_pending(run, uri, name)
             try:
                 logged = _log(run, info, status, source, uri, name)
             except Exception as e:
-                _mark_pending(run, uri, name, error=e)
+                mark_pending(run, uri, name, error=e)
                 raise
             _record(run, logged, status, uri)
             (run.path / PENDING).unlink(missing_ok=True)
@@ -146,7 +146,8 @@ def _record(run: RunDir, logged: Logged, status: str, uri: str) -> None:
     run.write_info(info)
 
 
-def _mark_pending(run: RunDir, uri: str, experiment: str, error: BaseException | None = None):
+def mark_pending(run: RunDir, uri: str, experiment: str, error: BaseException | None = None):
+    """Leave ``tracking.pending`` until a sync finishes: a run cut short is found again."""
     record = {"tracking_uri": redact_uri(uri), "experiment": experiment}
     if error is not None:
         record["error"] = one_line(error)

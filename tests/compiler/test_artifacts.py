@@ -31,7 +31,7 @@ class Point:
 # --- one round trip per serializer --------------------------------------------------------------
 
 
-def test_dataframe_with_custom_index_round_trips_as_parquet(tmp_path):
+def test_dataframe_with_custom_index_round_trips_as_arrow(tmp_path):
     frame = pd.DataFrame(
         {"age": [31, 45, 27], "city": ["Oslo", "Lima", None], "score": [0.5, np.nan, 1.25]},
         index=pd.Index(["c", "a", "b"], name="customer"),
@@ -39,8 +39,8 @@ def test_dataframe_with_custom_index_round_trips_as_parquet(tmp_path):
     frame["segment"] = pd.Categorical(["x", "y", "x"])
     loaded, entry = roundtrip(tmp_path, frame)
     pd.testing.assert_frame_equal(loaded, frame)
-    assert entry["serializer"] == "parquet"
-    assert entry["file"] == "value.parquet"
+    assert entry["serializer"] == "arrow"
+    assert entry["file"] == "value.arrow"
     assert entry["type"] == "pandas.DataFrame"
 
 
@@ -49,7 +49,7 @@ def test_dataframe_with_multiindex_round_trips(tmp_path):
     frame = pd.DataFrame({"v": [1.0, 2.0]}, index=index)
     loaded, entry = roundtrip(tmp_path, frame)
     pd.testing.assert_frame_equal(loaded, frame)
-    assert entry["serializer"] == "parquet"
+    assert entry["serializer"] == "arrow"
 
 
 def test_dataframe_with_non_string_columns_falls_back_to_pickle(tmp_path):
@@ -67,7 +67,7 @@ def test_dataframe_arrow_cannot_type_falls_back_to_pickle(tmp_path):
     pd.testing.assert_frame_equal(loaded, frame)
     assert entry["serializer"] == "pickle"
     messages = [str(w.message) for w in record]
-    assert any("could not be saved as parquet" in m for m in messages)
+    assert any("could not be saved as arrow" in m for m in messages)
     assert sorted(p.name for p in artifact_dir(tmp_path).iterdir()) == [
         "manifest.json",
         "value.pkl",
@@ -87,7 +87,7 @@ def test_series_round_trips_with_name_dtype_and_index(tmp_path, series):
     loaded, entry = roundtrip(tmp_path, series)
     assert isinstance(loaded, pd.Series)
     pd.testing.assert_series_equal(loaded, series)
-    assert entry["serializer"] == "parquet"
+    assert entry["serializer"] == "arrow"
     assert entry["kind"] == "series"
 
 
@@ -268,17 +268,17 @@ def test_atomic_writes_leave_no_temp_files(tmp_path):
             series=pd.Series([1.0]),
             array=np.zeros(3),
             obj=Point(1),
-            mixed=pd.DataFrame({"m": [1, "x"]}),  # parquet fails half-way, then pickle
+            mixed=pd.DataFrame({"m": [1, "x"]}),  # arrow fails half-way, then pickle
         )
     save_metrics(tmp_path, "train", acc=0.9)
     names = sorted(p.name for p in artifact_dir(tmp_path).iterdir())
     assert names == [
         "array.npy",
-        "frame.parquet",
+        "frame.arrow",
         "manifest.json",
         "mixed.pkl",
         "obj.pkl",
-        "series.parquet",
+        "series.arrow",
     ]
 
 
@@ -358,15 +358,58 @@ def test_registered_serializer_takes_precedence(tmp_path, registry):
 
 def test_register_before_a_named_serializer(registry):
     artifacts.register(UpperText(), before="json")
-    assert list(registry) == ["parquet", "npy", "joblib", "upper", "json", "pickle"]
+    assert list(registry) == ["arrow", "parquet", "npy", "joblib", "upper", "json", "pickle"]
     artifacts.register(UpperText(), before="pickle")  # re-registering moves it
-    assert list(registry) == ["parquet", "npy", "joblib", "json", "upper", "pickle"]
+    assert list(registry) == ["arrow", "parquet", "npy", "joblib", "json", "upper", "pickle"]
     with pytest.raises(ValueError, match="no serializer named 'nope'"):
         artifacts.register(UpperText(), before="nope")
 
 
 def test_builtin_order():
-    assert list(artifacts.SERIALIZERS) == ["parquet", "npy", "joblib", "json", "pickle"]
+    assert list(artifacts.SERIALIZERS) == ["arrow", "parquet", "npy", "joblib", "json", "pickle"]
+
+
+def test_frames_saved_as_parquet_by_earlier_versions_still_load(tmp_path):
+    frame = pd.DataFrame({"a": [1, 2]}, index=pd.Index(["x", "y"], name="k"))
+    series = pd.Series([1.5, None], name="price")
+    parquet = artifacts.SERIALIZERS["parquet"]
+    assert not parquet.accepts(frame)  # read, no longer written
+    directory = artifact_dir(tmp_path)
+    directory.mkdir(parents=True)
+    entries = {}
+    for name, value in (("frame", frame), ("series", series)):
+        path = directory / f"{name}.parquet"
+        parquet.dump(value, path)
+        entries[name] = {
+            "file": path.name,
+            "serializer": "parquet",
+            "sha256": artifacts.file_sha256(path),
+        }
+    (directory / "manifest.json").write_text(json.dumps({"artifacts": entries, "metrics": {}}))
+    pd.testing.assert_frame_equal(load(tmp_path, "train", "frame"), frame)
+    pd.testing.assert_series_equal(load(tmp_path, "train", "series"), series)
+
+
+def test_a_big_frame_is_checked_while_it_is_read(tmp_path):
+    frame = pd.DataFrame({"v": np.arange(2_000_000, dtype="float64")})  # 16 MB
+    save(tmp_path, "train", frame=frame)
+    pd.testing.assert_frame_equal(load(tmp_path, "train", "frame"), frame)
+    path = artifact_dir(tmp_path) / "frame.arrow"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte in the middle of the values
+    path.write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match="does not match its sha256"):
+        load(tmp_path, "train", "frame")
+
+
+def test_a_loaded_frame_can_be_changed_in_place(tmp_path):
+    # Read through a memory map, handed over as pandas' own writable blocks: in-place edits
+    # work as they did in Run All.
+    save(tmp_path, "train", frame=pd.DataFrame({"a": [1.0, 2.0], "b": [3, 4]}))
+    frame = load(tmp_path, "train", "frame")
+    frame["a"] *= 2
+    frame.iloc[0, 1] = 10
+    assert frame.to_dict("list") == {"a": [2.0, 4.0], "b": [10, 4]}
 
 
 # --- import cost -------------------------------------------------------------------------------

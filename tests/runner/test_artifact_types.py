@@ -12,8 +12,8 @@ from nb2pipe import artifacts
 pytestmark = pytest.mark.slow
 
 EXPECTED_SERIALIZERS = {
-    "frame": "parquet",
-    "series": "parquet",
+    "frame": "arrow",
+    "series": "arrow",
     "array": "npy",
     "model": "joblib",
     "config": "json",

@@ -126,7 +126,7 @@ def test_a_pipeline_run_is_one_run_with_a_nested_run_per_step(
     # artifact pointers and hashes, from the step's manifest
     manifest = json.loads((result.run_dir / "load/artifacts/manifest.json").read_text())
     sha = manifest["artifacts"]["frame"]["sha256"]
-    frame_file = result.run_dir / "load/artifacts/frame.parquet"
+    frame_file = result.run_dir / "load/artifacts/frame.arrow"
     assert load.data.tags["nb2pipe.artifact.frame.uri"] == frame_file.resolve().as_uri()
     assert load.data.tags["nb2pipe.artifact.frame.sha256"] == sha
     assert train.data.tags["nb2pipe.input.load.frame.sha256"] == sha
@@ -312,3 +312,41 @@ def test_the_cli_finds_the_tracker_through_its_entry_point(monkeypatch):
     assert isinstance(factory(), MlflowTracker)
     monkeypatch.setenv("NB2PIPE_NO_TRACKING", "1")
     assert factory() is None
+
+
+def test_each_step_is_logged_while_the_run_goes_on(
+    tracking_uri: str, client, unique: str, tmp_path: Path
+):
+    """Tracking is off the critical path: a step's MLflow run exists before the next step
+    starts, and the run's end only closes the pipeline's run (nothing logged twice)."""
+    notebook = write_notebook(
+        tmp_path / "stream.ipynb",
+        code("x = 1", "step:first"),
+        code("y = x + 1", "step:second"),
+    )
+    tracker = MlflowTracker(experiment=unique)
+    seen: dict[str, str] = {}
+
+    def look(event):  # runs in the scheduling thread, before "second" is handed to a kernel
+        if event.kind != "step_started" or event.step != "second":
+            return
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and seen.get("first") != "FINISHED":
+            experiment = client.get_experiment_by_name(unique)
+            if experiment is not None:
+                for run in client.search_runs(
+                    [experiment.experiment_id], "tags.`nb2pipe.step` = 'first'"
+                ):
+                    seen[run.info.run_name] = run.info.status
+            time.sleep(0.2)
+
+    result = run_pipeline(notebook, workspace=tmp_path / ".nb2pipe", observers=[tracker, look])
+    assert result.ok, result.failure()
+    assert seen == {"first": "FINISHED"}
+    parent = client.get_run(tracker.mlflow_run_id)
+    assert parent.info.status == "FINISHED"
+    assert set(children(client, parent)) == {"first", "second"}
+    everything = client.search_runs(
+        [parent.info.experiment_id], f"tags.`nb2pipe.run_id` = '{result.run_id}'"
+    )
+    assert len(everything) == 3  # the pipeline and two steps, each once

@@ -11,6 +11,7 @@ raises for a failing step: it returns an `Outcome`.
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -68,14 +69,16 @@ class WarmKernels(Isolation):
                 warmup = "\n".join(c.source for c in self.pipeline.imports)
                 warmup += "\nfrom nb2pipe import artifacts as _nb2pipe_artifacts\n"
                 if any("pandas" in s.imports for s in self.pipeline.steps):
-                    # DataFrames travel as Parquet: pay pyarrow's ~0.5 s import before a step.
-                    warmup += "import pyarrow.parquet\n"
+                    # DataFrames travel as Arrow IPC: pay pyarrow's import before a step.
+                    warmup += "import pyarrow.feather\n"
+                size = min(self.max_parallel, width(self.pipeline))
                 self.pool = KernelPool(
                     self.pipeline.kernel,
                     str(self.notebook.parent),
                     warmup,
-                    self.max_parallel,
+                    size,
                     fresh=self.fresh,
+                    starts=size if (os.cpu_count() or 1) >= size else 1,
                 )
                 # papermill costs ~3 s to import: do it while the kernels start.
                 threading.Thread(target=_import_papermill, daemon=True).start()
@@ -120,6 +123,17 @@ def isolation(name: str) -> type[Isolation]:
         module, _, attribute = found.partition(":")
         found = getattr(importlib.import_module(module), attribute)
     return found
+
+
+def width(pipeline: Pipeline) -> int:
+    """How many steps may run at once: the most steps at one depth of the DAG."""
+    depth: dict[str, int] = {}
+    for step in pipeline.steps:  # in dependency order
+        depth[step.name] = 1 + max((depth[u] for u in step.upstream if u in depth), default=0)
+    counts: dict[int, int] = {}
+    for level in depth.values():
+        counts[level] = counts.get(level, 0) + 1
+    return max(counts.values(), default=1)
 
 
 def _import_papermill() -> None:

@@ -48,6 +48,7 @@ class KernelPool:
         *,
         fresh: bool = False,
         env: dict[str, str] | None = None,
+        starts: int = 1,
     ):
         self.kernel_name = kernel_name
         self.cwd = cwd
@@ -55,6 +56,7 @@ class KernelPool:
         self.size = max(1, size)
         self.fresh = fresh
         self.env = env
+        self.starts = max(1, starts)  # kernels started side by side at most
         self._ready: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
         self._alive: list[Kernel] = []
@@ -74,11 +76,13 @@ class KernelPool:
             self._start_missing()
 
     def _start_missing(self) -> None:
-        """Start the next kernel still needed (call with the lock held).
+        """Start the kernels still needed (call with the lock held), `starts` at a time.
 
-        One start-up at a time: on a small machine, start-ups in parallel (each importing the
-        pipeline's libraries) slow down the first kernel, which the first step waits for; the
-        next kernel starts when one is ready, behind the steps already running.
+        The scheduler chooses `starts`: side by side when the pipeline has branches that will
+        want kernels at once and the machine has a core for each start-up (started one after
+        the other, the second kernel was still importing scikit-learn when the branches were
+        ready, and they ran one after the other); one at a time otherwise, so that the first
+        kernel, which the first step waits for, does not share its core.
         """
         # Demand counts the steps blocked in acquire() and, for reused kernels, the busy ones:
         # `_wanted` alone drops to 0 once every submitted step is waiting, and then a second
@@ -90,8 +94,9 @@ class KernelPool:
             busy = max(0, len(self._alive) - idle)
             have = len(self._alive) + self._starting
             need = busy + self._waiting + self._wanted
-        if not self._closed and self._starting == 0 and have < min(self.size, need):
+        while not self._closed and self._starting < self.starts and have < min(self.size, need):
             self._starting += 1
+            have += 1
             threading.Thread(target=self._start_one, daemon=True).start()
 
     def acquire(self, timeout: float = 120) -> Kernel:
