@@ -39,23 +39,13 @@ from .serializers import (
     type_name,
 )
 
+# fmt: off
 __all__ = [
-    "MANIFEST",
-    "SERIALIZERS",
-    "Serializer",
-    "check_unchanged",
-    "file_sha256",
-    "load",
-    "read_manifest",
-    "register",
-    "restore_random_state",
-    "save",
-    "save_metrics",
-    "save_random_state",
-    "serializer_for",
-    "watch",
-    "watch_random_state",
+    "MANIFEST", "SERIALIZERS", "Serializer", "check_unchanged", "file_sha256", "load",
+    "read_manifest", "register", "restore_random_state", "save", "save_metrics",
+    "save_random_state", "serializer_for", "watch", "watch_random_state",
 ]
+# fmt: on
 
 MANIFEST = "manifest.json"
 _HASH_ASIDE = 8 << 20  # bytes: from this size a file is hashed while it is read
