@@ -34,8 +34,8 @@ def _umask() -> int:
 def write_with(path: Path, write: Callable[[Path], Any], *, durable: bool = True) -> Any:
     """Run `write(tmp)` on a temporary file beside `path`, then rename it over `path`.
 
-    `durable` flushes the file to disk before the rename (artifacts, whose loss would cost a
-    re-run); records rewritten often (status files) may skip it.
+    `durable` flushes the file to disk before the rename; files whose readers check a hash
+    recorded elsewhere (artifacts) and records rewritten often (status files) may skip it.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     # Not tempfile.mkstemp: its 0600 mode would stay on the file and hide it from other users

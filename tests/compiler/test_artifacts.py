@@ -1,5 +1,6 @@
 import errno
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -400,6 +401,10 @@ def test_a_big_frame_is_checked_while_it_is_read(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(ArtifactError, match="does not match its sha256"):
         load(tmp_path, "train", "frame")
+    data[-200:] = b"\0" * 200  # its footer gone: the same line, not Arrow's complaint
+    path.write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match="does not match its sha256"):
+        load(tmp_path, "train", "frame")
 
 
 def test_a_loaded_frame_can_be_changed_in_place(tmp_path):
@@ -433,3 +438,23 @@ def test_saving_json_does_not_load_heavy_libraries(tmp_path):
         "assert 'pandas' not in sys.modules and 'numpy' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_file_this_process_wrote_is_not_hashed_again_unless_it_changed(tmp_path, monkeypatch):
+    save(tmp_path, "train", frame=pd.DataFrame({"v": np.arange(1000.0)}))
+    path = artifact_dir(tmp_path) / "frame.arrow"
+    entry = read_manifest(tmp_path, "train")["artifacts"]["frame"]
+    assert entry["sha256"] == artifacts.file_sha256(path)  # hashed as it was written
+    hashed = []
+    real = artifacts.file_sha256
+    monkeypatch.setattr(artifacts, "file_sha256", lambda p: hashed.append(p) or real(p))
+    load(tmp_path, "train", "frame")
+    assert hashed == []  # written by this process, unchanged since
+    # Changed with its modification time put back by hand: the change time still tells.
+    before = path.stat()
+    data = bytearray(path.read_bytes())
+    data[-100] ^= 0xFF
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    with pytest.raises(ArtifactError, match="does not match its sha256"):
+        load(tmp_path, "train", "frame")

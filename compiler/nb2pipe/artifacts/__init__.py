@@ -13,7 +13,6 @@ needs them, and types are recognised without importing their libraries.
 """
 
 import functools
-import hashlib
 import json
 import math
 import numbers
@@ -28,7 +27,8 @@ from typing import Any
 from nb2pipe.errors import ArtifactError, os_problem  # one exception family for the package
 from nb2pipe.fileio import sync_folder, write_with
 
-from . import guard, randomness, serializers
+from . import digest, guard, randomness, serializers
+from .digest import file_sha256
 from .serializers import (
     SERIALIZERS,
     PickleSerializer,
@@ -49,12 +49,6 @@ __all__ = [
 
 MANIFEST = "manifest.json"
 _HASH_ASIDE = 8 << 20  # bytes: from this size a file is hashed while it is read
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """The sha256 hex digest of a file (read in C, without holding the GIL)."""
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def read_manifest(run_dir: str | os.PathLike[str], step: str) -> dict[str, Any] | None:
@@ -115,18 +109,26 @@ def load(run_dir: str | os.PathLike[str], step: str, name: str) -> Any:
     if entry.get("serializer") not in serializers.SERIALIZERS:
         raise ArtifactError(f"{where} needs serializer {entry.get('serializer')!r}, not registered")
     serializer = serializers.SERIALIZERS[entry["serializer"]]
-    if serializer.inert and entry.get("size", 0) >= _HASH_ASIDE:
+    if digest.known(path, entry["sha256"]):  # this kernel wrote or checked it, unchanged since
+        intact, value = True, serializer.load(path)
+    elif serializer.inert and entry.get("size", 0) >= _HASH_ASIDE:
         # A big data-only file: hash it on another core while it is read; the value is handed
         # over only if the file is the one the manifest lists.
         with ThreadPoolExecutor(1) as pool:
-            digest = pool.submit(file_sha256, path)
-            value = serializer.load(path)
-            intact = digest.result() == entry["sha256"]
+            hashing = pool.submit(file_sha256, path)
+            try:
+                value = serializer.load(path)
+            except Exception:
+                if hashing.result() == entry["sha256"]:
+                    raise
+                value = None  # a damaged file: say so, not how the reader choked on it
+            intact = hashing.result() == entry["sha256"]
     else:  # checked before reading: a pickle runs code as it loads
         intact = file_sha256(path) == entry["sha256"]
         value = serializer.load(path) if intact else None
     if not intact:
         raise ArtifactError(f"{where} does not match its sha256 in the manifest: {path}")
+    digest.remember(path, entry["sha256"])
     return _rebind(value)
 
 
@@ -230,7 +232,10 @@ def _save_one(directory: Path, step: str, name: str, value: Any) -> dict[str, An
             file = f"{name}.artifact.{serializer.extension}"
         path = directory / file
         try:
-            extra = write_with(path, functools.partial(serializer.dump, value))
+            # Not flushed to disk one by one (for a 500 MB frame that cost as much as writing
+            # it): the manifest, flushed, holds each file's sha256, and every reader checks it,
+            # so a file a crash left torn is refused, never read.
+            extra = write_with(path, functools.partial(serializer.dump, value), durable=False)
         except OSError as exc:  # a full disk will not get better with another format
             raise ArtifactError(
                 f"step {step!r}: artifact {name!r} could not be written to {directory}: "
@@ -251,10 +256,12 @@ def _save_one(directory: Path, step: str, name: str, value: Any) -> dict[str, An
             )
             error = exc
             continue
+        sha256 = (extra or {}).pop("sha256", None) or file_sha256(path)
+        digest.remember(path, sha256)
         core = {
             "file": file,
             "serializer": serializer.name,
-            "sha256": file_sha256(path),
+            "sha256": sha256,
             "size": path.stat().st_size,
             "type": type_name(value),
         }

@@ -15,6 +15,8 @@ from typing import Any
 from nb2pipe.errors import ArtifactError
 from nb2pipe.plugins import Registry
 
+from .digest import HashingFile
+
 
 class Serializer:
     """One on-disk format: which values it takes and how it writes and reads them."""
@@ -27,7 +29,8 @@ class Serializer:
         raise NotImplementedError
 
     def dump(self, value: Any, path: Path) -> dict[str, Any] | None:
-        """Write `value` to `path`; may return extra fields for its manifest entry."""
+        """Write `value` to `path`; may return extra fields for its manifest entry (with
+        "sha256" if it hashed the bytes as it wrote them)."""
         raise NotImplementedError
 
     def load(self, path: Path) -> Any:
@@ -91,10 +94,17 @@ class ArrowSerializer(Serializer):
         return table
 
     def dump(self, value: Any, path: Path) -> dict[str, Any] | None:
+        import pyarrow as pa
         import pyarrow.feather as feather
 
-        feather.write_feather(self.table(value), path, compression="uncompressed")
-        return {"kind": "series"} if type(value).__name__ == "Series" else None
+        table = self.table(value)
+        sink = HashingFile(path)  # the sha256 is computed as the bytes leave
+        try:
+            feather.write_feather(table, pa.PythonFile(sink, mode="w"), compression="uncompressed")
+        finally:
+            sha256 = sink.close()
+        series = {"kind": "series"} if type(value).__name__ == "Series" else {}
+        return {**series, "sha256": sha256}
 
     def load(self, path: Path) -> Any:
         import pyarrow.feather as feather
