@@ -12,8 +12,8 @@ as after a local step. The worker's address is recorded in the step's meta.json.
 
 A worker that dies while running a step is Dask's to handle: it re-runs the task elsewhere up
 to its ``distributed.scheduler.allowed-failures`` and then the step fails, in one line. Ctrl-C
-or the sidebar's Cancel cancels the futures: queued steps never start, and the outputs of a
-step still running on a worker are never fetched into the run.
+or the sidebar's Cancel cancels the futures (queued steps never start) and kills the kernels of
+the run's steps still running on workers.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class DaskExecutor(Isolation):
         self.client = None
         self.cluster = None
         self.futures: set = set()
+        self.run_ids: set[str] = set()
         self._lock = threading.Lock()
 
     @classmethod
@@ -87,6 +88,7 @@ class DaskExecutor(Isolation):
         )
         start = time.time()
         client = self._client()
+        self.run_ids.add(task.run_id)
         future = client.submit(_on_worker, task, pure=False, key=_key(task))
         with self._lock:
             self.futures.add(future)
@@ -120,6 +122,8 @@ class DaskExecutor(Isolation):
         try:
             if futures:
                 client.cancel(futures, force=True)
+                for run_id in self.run_ids:  # the kernels of steps running now
+                    client.run(_stop_kernels, run_id)
         except Exception:
             pass  # the cluster is gone already: nothing left to cancel
         finally:
@@ -163,6 +167,23 @@ def _import_papermill() -> None:
     from .execute import import_papermill
 
     import_papermill()
+
+
+def _stop_kernels(run_id: str) -> int:
+    """On a worker: kill the kernels running steps of `run_id` (their launchers then fail)."""
+    import signal
+
+    import psutil
+
+    stopped = 0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.environ().get("NB2PIPE_RUN_ID") == run_id:
+                child.send_signal(signal.SIGKILL)
+                stopped += 1
+        except psutil.Error:
+            pass  # gone already
+    return stopped
 
 
 def _quietly(function, *args) -> None:
