@@ -53,7 +53,7 @@ class Storage:
 
     def check(self) -> None:
         """Fail now, in one line, if the URL cannot be written (no bucket, no server)."""
-        probe = self._path("cache/.nb2pipe-probe")
+        probe = self._path(f"cache/.probe-{os.getpid()}-{os.urandom(4).hex()}")
         try:
             self._call(self.fs.pipe_file, probe, b"ok")
             self._call(self.fs.rm_file, probe)
