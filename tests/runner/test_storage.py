@@ -110,3 +110,21 @@ def test_a_bad_workspace_url_is_one_line(s3_store, tmp_path, url, problem):
     assert done.returncode == 2, done.stderr
     assert error_lines(done.stderr) == [f"error: {problem}"]
     assert not (tmp_path / ".nb2pipe").exists()  # nothing half-made
+
+
+def test_a_shared_folder_url_is_published_by_rename_and_serves_the_cache(tmp_path):
+    from runkit import temp_files
+
+    shared = tmp_path / "shared"
+    notebook = cache_notebook(tmp_path / "project")
+    first = run(notebook, f"file://{shared}")
+    assert first.ok, first.failure()
+    for step in first.steps:
+        assert (shared / "runs" / first.run_id / step / "artifacts" / "manifest.json").is_file()
+    assert len(list((shared / "cache").iterdir())) == len(first.steps)
+    assert temp_files(shared) == []  # every file renamed into place, no leftovers
+
+    shutil.rmtree(tmp_path / "project" / ".nb2pipe")
+    second = run(notebook, f"file://{shared}")
+    assert set(statuses(second).values()) == {"cached"}
+    assert second.metrics == first.metrics

@@ -53,10 +53,10 @@ class Storage:
 
     def check(self) -> None:
         """Fail now, in one line, if the URL cannot be written (no bucket, no server)."""
-        probe = self._path(f"cache/.probe-{os.getpid()}-{os.urandom(4).hex()}")
+        probe = f"cache/.probe-{os.getpid()}-{os.urandom(4).hex()}"
         try:
-            self._call(self.fs.pipe_file, probe, b"ok")
-            self._call(self.fs.rm_file, probe)
+            self.write(probe, b"ok")
+            self.delete(probe)
         except OSError as e:
             raise Nb2PipeError(f"workspace {self.url}: cannot write there: {_words(e)}") from None
 
