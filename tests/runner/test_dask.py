@@ -83,8 +83,11 @@ def test_a_diamond_runs_its_branches_on_both_workers_with_the_local_results(
     dask_cluster, s3_store, tmp_path
 ):
     notebook = diamond(tmp_path)
-    local = run(notebook, tmp_path / "local")
-    remote = run(notebook, workspace_url(), isolation=dask_cluster.address)
+    seen: dict[str, list] = {"local": [], "remote": []}
+    local = run(notebook, tmp_path / "local", observers=[seen["local"].append])
+    remote = run(
+        notebook, workspace_url(), isolation=dask_cluster.address, observers=[seen["remote"].append]
+    )
 
     assert local.ok, local.failure()
     assert remote.ok, remote.failure()
@@ -97,6 +100,9 @@ def test_a_diamond_runs_its_branches_on_both_workers_with_the_local_results(
     model = load(remote.run_dir, "c", "model")
     assert list(model.coef_) == list(load(local.run_dir, "c", "model").coef_)
     assert hashes(remote) == hashes(local)
+    # Observers (the terminal, MLflow, the sidebar) hear the same story from either runner.
+    kinds = {k: sorted((e.kind, e.step or "") for e in events) for k, events in seen.items()}
+    assert kinds["remote"] == kinds["local"]
 
 
 def test_a_step_failing_on_a_worker_fails_in_one_line_naming_its_cell(dask_cluster, tmp_path):
