@@ -105,7 +105,9 @@ def test_a_diamond_runs_its_branches_on_both_workers_with_the_local_results(
     assert kinds["remote"] == kinds["local"]
 
 
-def test_a_step_failing_on_a_worker_fails_in_one_line_naming_its_cell(dask_cluster, tmp_path):
+def test_a_step_failing_on_a_worker_fails_in_one_line_naming_its_cell(
+    dask_cluster, s3_store, tmp_path
+):
     notebook = write_notebook(
         tmp_path / "fails.ipynb",
         code("x = 1", "step:first"),
@@ -180,7 +182,7 @@ def _in_thread(function):
     return thread, box
 
 
-def test_cancelling_a_run_cancels_its_steps_on_the_cluster(dask_cluster, tmp_path):
+def test_cancelling_a_run_cancels_its_steps_on_the_cluster(dask_cluster, s3_store, tmp_path):
     import threading
 
     marker = tmp_path / "pid"
@@ -206,7 +208,7 @@ def test_a_worker_killed_under_a_step_fails_it_in_one_line(s3_store, tmp_path):
 
     from clusterkit import s3_env, start_cluster, stop_cluster
 
-    env = {**os.environ, **s3_env(s3_store), "NB2PIPE_NO_TRACKING": "1"}
+    env = {**os.environ, **s3_env(s3_store)}
     env["DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES"] = "0"  # no re-run elsewhere
     cluster = start_cluster(tmp_path, env, workers=1)
     try:
@@ -226,3 +228,16 @@ def test_a_worker_killed_under_a_step_fails_it_in_one_line(s3_store, tmp_path):
         "step 'sleeps': its Dask worker died while running it (killed, or out of memory)"
     )
     assert result.steps["after"].status == "skipped"
+
+
+def test_a_run_the_cache_serves_needs_no_cluster(tmp_path):
+    from runkit import cache_notebook
+
+    notebook = cache_notebook(tmp_path)
+    first = run(notebook, tmp_path / ".nb2pipe")
+    nobody = f"dask://127.0.0.1:{free_port()}"  # no scheduler there
+    second = run(notebook, tmp_path / ".nb2pipe", isolation=nobody)
+
+    assert first.ok, first.failure()
+    assert set(statuses(second).values()) == {"cached"}
+    assert second.metrics == first.metrics

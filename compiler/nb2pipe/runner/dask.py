@@ -56,10 +56,14 @@ class DaskExecutor(Isolation):
             raise Nb2PipeError(f"--executor {spec}: expected dask or dask://HOST:PORT")
         return {"address": f"tcp://{rest}" if sep else None}
 
-    def prepare(self) -> None:
-        # papermill costs seconds to import: every worker does it now, while steps queue.
-        client = self._client()
-        threading.Thread(target=_quietly, args=(client.run, _import_papermill), daemon=True).start()
+    def expect(self, steps: int) -> None:
+        """Reach the cluster when the first step must run (a run served by the cache needs
+        none); papermill costs seconds to import: every worker starts on it then."""
+        if steps and self.client is None:
+            client = self._client()
+            warm = threading.Thread(target=_quietly, args=(client.run, _import_papermill))
+            warm.daemon = True
+            warm.start()
 
     def _client(self):
         with self._lock:
