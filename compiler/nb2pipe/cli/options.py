@@ -31,6 +31,7 @@ raw_opt = click.option(
 )
 workspace_opt = click.option(
     "--workspace",
+    metavar="PATH|URL",
     help="Where runs and the cache live: a folder or a URL such as s3://bucket/prefix "
     "(default: workspace in [tool.jupyter-mlops], else .nb2pipe in the project root).",
 )
