@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import handoff, pipeline, tracking
+from . import distributed, handoff, pipeline, tracking
 from .measure import load
 
 # One module per section; a new section is one module and one line here.
@@ -21,6 +21,7 @@ SECTIONS = {
     "pipeline": pipeline.measure,
     "handoff": handoff.measure,
     "tracking": tracking.measure,
+    "distributed": distributed.measure,
 }
 
 

@@ -73,3 +73,40 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory):
         yield AuthServer(server, ADMIN, READER)
     finally:
         stop_server(server)
+
+
+# --- a Dask cluster and an S3 server on 127.0.0.1 (the distributed runner), when a test asks ---
+
+from clusterkit import s3_env, s3_server, start_cluster, stop_cluster, unavailable  # noqa: E402
+from servers import NotReady  # noqa: E402
+from teamstore import Missing  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def s3_session_server(tmp_path_factory: pytest.TempPathFactory):
+    """moto's S3 server on 127.0.0.1, started once per session."""
+    with s3_server(tmp_path_factory.mktemp("s3")) as server:
+        yield server
+
+
+@pytest.fixture
+def s3_store(s3_session_server, monkeypatch):
+    """The S3 server, with this test's S3 clients (s3fs, boto3) pointed at it."""
+    for key, value in s3_env(s3_session_server).items():
+        monkeypatch.setenv(key, value)
+    return s3_session_server
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory, s3_session_server):
+    """A Dask scheduler and two one-thread workers on 127.0.0.1, which reach the S3 server."""
+    import os
+
+    root = tmp_path_factory.mktemp("dask")
+    env = {**os.environ, **s3_env(s3_session_server)}
+    try:
+        cluster = start_cluster(root, env)
+    except (Missing, NotReady) as e:
+        unavailable(e)
+    yield cluster
+    stop_cluster(cluster)

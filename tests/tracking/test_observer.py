@@ -154,6 +154,42 @@ def test_a_pipeline_run_is_one_run_with_a_nested_run_per_step(
     assert "jupyter_mlops.log_metrics" in Path(executed).read_text()
 
 
+def test_a_run_on_a_dask_cluster_with_s3_is_tracked_as_a_local_one(
+    dask_cluster, s3_store, unique: str, tmp_path: Path, monkeypatch
+):
+    """The steps' own logging (tracking.jsonl, written on the workers) and the run's events
+    reach MLflow from the coordinator, as after a local run."""
+    from clusterkit import workspace_url
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # the workers' kernels reach this file too
+    notebook = tiny_notebook(tmp_path)
+    tracker = MlflowTracker(experiment=unique)
+    result = run_pipeline(
+        notebook,
+        workspace=workspace_url(),
+        params={"rows": 10},
+        observers=[tracker],
+        isolation=dask_cluster.address,
+    )
+    assert result.ok, result.failure()
+
+    client = MlflowClient(uri)
+    parent = client.get_run(tracker.mlflow_run_id)
+    assert parent.data.metrics["score"] == pytest.approx(0.45)
+    steps = children(client, parent)
+    assert set(steps) == {"load", "train"}
+    train = steps["train"]
+    assert train.data.params["optimizer"] == "sgd"
+    history = client.get_metric_history(train.info.run_id, "loss")
+    assert [(m.step, m.value) for m in history] == [(i, 1.0 / (i + 1)) for i in range(5)]
+    for name, run in steps.items():
+        meta = json.loads((result.run_dir / name / "meta.json").read_text())
+        assert meta["worker"] in dask_cluster.worker_addresses
+        assert run.data.tags["nb2pipe.fingerprint"] == meta["fingerprint"]
+
+
 RERUN = """
 import json, sys, time
 from pathlib import Path

@@ -31,8 +31,9 @@ raw_opt = click.option(
 )
 workspace_opt = click.option(
     "--workspace",
-    type=click.Path(path_type=Path),
-    help="Where runs and the cache live (default: .nb2pipe in the project root).",
+    metavar="PATH|URL",
+    help="Where runs and the cache live: a folder or a URL such as s3://bucket/prefix "
+    "(default: workspace in [tool.jupyter-mlops], else .nb2pipe in the project root).",
 )
 
 

@@ -35,14 +35,27 @@ from .options import (
     "container: each step in its own image (podman or docker; base image from "
     "$NB2PIPE_BASE_IMAGE, default python:3.11-slim).",
 )
+@click.option(
+    "--executor",
+    metavar="dask[://HOST:PORT]",
+    help="Run the steps on a Dask cluster (dask: a local one); default: executor in "
+    "[tool.jupyter-mlops], else this machine.",
+)
 @workspace_opt
 def run(source, params, raw_params, max_parallel, force, resume, from_step, only, isolation,
-        workspace):  # fmt: skip
+        executor, workspace):  # fmt: skip
     """Compile and run the pipeline locally: parallel, cached, resumable."""
     from ..runner import load_pipeline, run_pipeline
+    from ..runner.settings import setting
 
-    pipeline, _ = load_pipeline(source)
+    pipeline, notebook = load_pipeline(source)
     values = parse_params(params, pipeline, raw_params)
+    if executor is None and isolation == "kernel" and notebook is not None:
+        executor = setting(notebook, "executor")
+    if executor is not None:
+        if isolation != "kernel":
+            raise click.UsageError("--executor and --isolation cannot be combined")
+        isolation = executor
     try:
         result = run_pipeline(
             source,  # a path: relative data paths resolve against the notebook's folder

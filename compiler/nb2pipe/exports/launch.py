@@ -23,7 +23,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from nb2pipe import executed as executed_notebook  # copied into every image with this file
 
@@ -95,8 +95,16 @@ def run_step(
     executed: str | os.PathLike | None = None,
     kernel: str = "python3",
     timeout: float | None = None,
+    env: dict[str, str] | None = None,
+    log: TextIO | None = None,
+    cwd: str | os.PathLike | None = None,
 ) -> None:
-    """Execute the step notebook with papermill; raise `StepError` if a cell raised."""
+    """Execute the step notebook with papermill; raise `StepError` if a cell raised.
+
+    `env` is added to the kernel's environment and `cwd` is its working directory (neither
+    touches this process: a Dask worker runs several steps at once); `log` receives what the
+    notebook prints (default: this process's stdout and stderr).
+    """
     private = run_dir is None
     run = Path(tempfile.mkdtemp(prefix="nb2pipe-run-") if private else run_dir).resolve()
     try:
@@ -105,7 +113,8 @@ def run_step(
             os.symlink(Path(path).resolve(), run / producer / "artifacts")
         (run / step).mkdir(parents=True, exist_ok=True)
         values = {**(parameters or {}), RUN_DIR_PARAM: str(run)}
-        _execute(step, notebook, executed or run / step / "notebook.ipynb", values, kernel, timeout)
+        out = executed or run / step / "notebook.ipynb"
+        _execute(step, notebook, out, values, kernel, timeout, env, log, cwd)
         if output is not None:
             shutil.copytree(run / step / "artifacts", output, dirs_exist_ok=True)
     finally:
@@ -113,10 +122,13 @@ def run_step(
             shutil.rmtree(run, ignore_errors=True)
 
 
-def _execute(step, notebook, executed, parameters, kernel, timeout) -> None:
+def _execute(step, notebook, executed, parameters, kernel, timeout, env, log, cwd) -> None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    extra = {}
+    if env or cwd or log:
+        extra["kernel_manager_class"] = _kernel_manager(env or {}, cwd, log)
     try:
         papermill.execute_notebook(
             str(notebook),
@@ -124,10 +136,11 @@ def _execute(step, notebook, executed, parameters, kernel, timeout) -> None:
             parameters=parameters,
             kernel_name=kernel,
             progress_bar=False,
-            stdout_file=sys.stdout,
-            stderr_file=sys.stderr,
+            stdout_file=log or sys.stdout,
+            stderr_file=log or sys.stderr,
             execution_timeout=timeout,
             request_save_on_cell_execute=False,
+            **extra,
         )
     except PapermillExecutionError as e:
         failure = executed_notebook.failure(Path(executed))
@@ -135,6 +148,23 @@ def _execute(step, notebook, executed, parameters, kernel, timeout) -> None:
             executed_notebook.drop_error_banner(Path(executed))
             return
         raise StepError(explain(step, failure.ename or e.ename, failure.evalue)) from None
+
+
+def _kernel_manager(env: dict[str, str], cwd: str | os.PathLike | None, log: TextIO | None):
+    """A kernel manager class starting kernels with `env` added, in `cwd`, their own output
+    (start-up warnings) into `log`."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class StepKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw):
+            kw["env"] = {**(kw.get("env") or os.environ), **env}
+            if cwd is not None:
+                kw["cwd"] = str(cwd)
+            if log is not None:
+                kw["stdout"] = kw["stderr"] = log
+            return await super().start_kernel(**kw)
+
+    return StepKernelManager
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -172,8 +172,8 @@ class Containers(Isolation):
 
     name = "container"
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.engine = ""
         self.images: dict[str, str] = {}
 

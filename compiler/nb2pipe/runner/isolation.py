@@ -11,24 +11,44 @@ raises for a failing step: it returns an `Outcome`.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import Nb2PipeError
 from ..ir import Pipeline, Step
 from .execute import Outcome
 
+if TYPE_CHECKING:
+    from .storage import Storage
+
 
 class Isolation:
     name = ""
 
-    def __init__(self, pipeline: Pipeline, notebook: Path, workspace: Path, max_parallel: int):
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        notebook: Path,
+        workspace: Path,
+        max_parallel: int,
+        storage: Storage | None = None,
+    ):
         self.pipeline = pipeline
         self.notebook = notebook
         self.workspace = workspace
         self.max_parallel = max_parallel
+        self.storage = storage  # the workspace at a URL, if it lives at one (storage.py)
+
+    @classmethod
+    def options(cls, spec: str) -> dict[str, Any]:
+        """The keyword arguments `spec` (``NAME`` or ``NAME://WHERE``) asks of this class."""
+        if "://" in spec:
+            raise Nb2PipeError(f"{spec}: {cls.name} takes no address")
+        return {}
 
     def prepare(self) -> None:
         """Before any step: what must exist first (images to build)."""
@@ -56,8 +76,8 @@ class WarmKernels(Isolation):
     name = "kernel"
     fresh = False  # True: a kernel runs one step only
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.pool = None
         self._lock = threading.Lock()
 
@@ -109,20 +129,23 @@ ISOLATIONS: dict[str, str | type[Isolation]] = {
     "kernel": WarmKernels,
     "process": FreshKernels,
     "container": "nb2pipe.runner.container:Containers",
+    "dask": "nb2pipe.runner.dask:DaskExecutor",
 }
 
 
-def isolation(name: str) -> type[Isolation]:
-    """The strategy called `name`; an `Nb2PipeError` listing them for anything else."""
-    found = ISOLATIONS.get(name)
+def isolation(spec: str) -> Callable[..., Isolation]:
+    """The strategy `spec` names (``kernel``, ``dask://HOST:PORT``…), with its options bound;
+    an `Nb2PipeError` listing them for anything else."""
+    found = ISOLATIONS.get(spec.partition("://")[0])
     if found is None:
-        raise Nb2PipeError(f"unknown isolation {name!r} ({', '.join(ISOLATIONS)})")
+        raise Nb2PipeError(f"unknown isolation or executor {spec!r} ({', '.join(ISOLATIONS)})")
     if isinstance(found, str):
         import importlib
 
         module, _, attribute = found.partition(":")
         found = getattr(importlib.import_module(module), attribute)
-    return found
+    options = found.options(spec)
+    return functools.partial(found, **options) if options else found
 
 
 def width(pipeline: Pipeline) -> int:

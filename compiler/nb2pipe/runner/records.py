@@ -42,6 +42,8 @@ class StepRecords:
     def finished(self, result: StepResult, outcome: Outcome, attempts: int, written: dict):
         result.duration = outcome.end - outcome.start
         times = {"start": outcome.start, "end": outcome.end, "attempts": attempts}
+        if "worker" in outcome.extra:  # the cluster worker that ran it (dask.py)
+            times["worker"] = outcome.extra["worker"]
         if outcome.ok:
             result.status = "done"
             self.collect(result)

@@ -89,6 +89,8 @@ class RunDir:
 class Workspace:
     """The `.nb2pipe` folder of a project: its runs and its cache index."""
 
+    storage = None  # a workspace at a URL publishes there (remote.py)
+
     def __init__(self, root: Path):
         self.root = Path(root)
         self.runs = self.root / "runs"
@@ -100,10 +102,26 @@ class Workspace:
 
     @classmethod
     def at(cls, workspace: str | os.PathLike | None, notebook: Path) -> Workspace:
-        """The workspace asked for, else the notebook project's. Absolute: run directories
-        are handed to kernels whose working directory is the notebook's folder, where a
-        relative path would put the artifacts somewhere else."""
+        """The workspace asked for, else the one in ``[tool.jupyter-mlops]``, else the notebook
+        project's. Absolute: run directories are handed to kernels whose working directory is
+        the notebook's folder, where a relative path would put the artifacts somewhere else.
+        A URL (``s3://…``) is worked on through the project's local workspace."""
+        if not workspace:
+            from .settings import setting
+
+            workspace = setting(notebook, "workspace")
+        if isinstance(workspace, str) and "://" in workspace:
+            from .remote import RemoteWorkspace
+            from .storage import Storage
+
+            storage = Storage(workspace)
+            storage.check()
+            return RemoteWorkspace(cls.for_notebook(notebook).root, storage)
         return cls(Path(workspace).resolve()) if workspace else cls.for_notebook(notebook)
+
+    def publishers(self) -> list:
+        """Observers that copy the run elsewhere as it goes (none for a local workspace)."""
+        return []
 
     def new_run(self) -> RunDir:
         stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -23,7 +23,7 @@ from ..errors import Nb2PipeError, StepFailed, os_problem
 from ..fileio import plain
 from ..ir import Pipeline, Step
 from . import events as ev
-from .cache import StepCache
+from .cache import open_cache
 from .execute import Outcome
 from .isolation import isolation as isolation_named
 from .records import StepRecords
@@ -104,9 +104,9 @@ class _Run:
         self.space: Workspace = space
         self.run: RunDir = run
         self.max_parallel = max(1, max_parallel)
-        self.where = isolation(pipeline, notebook, space.root, self.max_parallel)
-        self.emit = ev.Broadcaster(list(observers))
-        self.cache = StepCache(space, pipeline, notebook, params)
+        self.where = isolation(pipeline, notebook, space.root, self.max_parallel, space.storage)
+        self.emit = ev.Broadcaster([*space.publishers(), *observers])
+        self.cache = open_cache(space, pipeline, notebook, params)
         self.results: dict[str, StepResult] = {}
         self.records = StepRecords(run, self.emit)
         self.stopped_at: int | None = None  # the cell where a step ended the notebook

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..ir import Pipeline
-from .cache import StepCache
+from .cache import open_cache
 from .fingerprint import GONE, reasons
 from .rundir import DONE, RunDir, Workspace
 
@@ -18,7 +18,7 @@ def step_status(
 
     space = Workspace.at(workspace, notebook)
     values = resolve_params(pipeline, params)
-    cache = StepCache(space, pipeline, notebook, values)
+    cache = open_cache(space, pipeline, notebook, values)
     history = space.all_runs(pipeline.name)
     found: dict[str, Path] = {}  # step -> the run whose results a run would reuse
     rows = []
