@@ -99,7 +99,16 @@ def validate_command(
     metavar="URI",
     help="The registry (default: as configured); credentials go in the environment.",
 )
-def serve_command(model: str, port: int, host: str, log: Path, tracking_uri: str | None) -> None:
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, None),
+    default=10.0,
+    show_default=True,
+    help="Seconds a client may take to send a request it started (slower ones are closed).",
+)
+def serve_command(
+    model: str, port: int, host: str, log: Path, tracking_uri: str | None, timeout: float
+) -> None:
     """Serve a registered model over REST (MLflow's protocol); log every prediction.
 
     MODEL is NAME (its champion), NAME@ALIAS or NAME/VERSION. Stop with Ctrl-C or SIGTERM.
@@ -108,7 +117,15 @@ def serve_command(model: str, port: int, host: str, log: Path, tracking_uri: str
     from jupyter_mlops.tracking.redact import refuse_credentials
 
     refuse_credentials("--tracking-uri", tracking_uri)
-    serve(model, host=host, port=port, log=log, tracking_uri=tracking_uri, echo=click.echo)
+    serve(
+        model,
+        host=host,
+        port=port,
+        log=log,
+        tracking_uri=tracking_uri,
+        timeout=timeout,
+        echo=click.echo,
+    )
 
 
 @click.command("watch")
