@@ -106,8 +106,21 @@ def validate_command(
     show_default=True,
     help="Seconds a client may take to send a request it started (slower ones are closed).",
 )
+@click.option(
+    "--log-max-bytes",
+    type=click.IntRange(1024, None),
+    default=64 * 1024 * 1024,
+    show_default=True,
+    help="Past this size the log is moved aside as a numbered part and a new one starts.",
+)
 def serve_command(
-    model: str, port: int, host: str, log: Path, tracking_uri: str | None, timeout: float
+    model: str,
+    port: int,
+    host: str,
+    log: Path,
+    tracking_uri: str | None,
+    timeout: float,
+    log_max_bytes: int,
 ) -> None:
     """Serve a registered model over REST (MLflow's protocol); log every prediction.
 
@@ -124,6 +137,7 @@ def serve_command(
         log=log,
         tracking_uri=tracking_uri,
         timeout=timeout,
+        log_max_bytes=log_max_bytes,
         echo=click.echo,
     )
 

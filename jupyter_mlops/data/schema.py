@@ -250,6 +250,11 @@ def read_data(path: str | os.PathLike):
 
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json"):
+        from jupyter_mlops.serving.prediction_log import is_prediction_log, logged_inputs
+
+        if is_prediction_log(path):  # its parts, even between a rotation and the next line
+            return logged_inputs(path)
     if not path.is_file():
         raise DataSchemaError(f"no such data file: {path}")
     try:
@@ -258,10 +263,6 @@ def read_data(path: str | os.PathLike):
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
         if suffix in (".jsonl", ".json"):
-            from jupyter_mlops.serving.prediction_log import is_prediction_log, logged_inputs
-
-            if is_prediction_log(path):
-                return logged_inputs(path)
             return pd.read_json(path, lines=suffix == ".jsonl")
     except Nb2PipeError:
         raise

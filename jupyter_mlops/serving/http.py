@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from jupyter_mlops.serving.front import TIMEOUT, Front
+from jupyter_mlops.serving.prediction_log import MAX_BYTES as MAX_LOG_BYTES
 from jupyter_mlops.serving.prediction_log import PredictionLog
 
 MAX_BODY = 8 * 1024 * 1024
@@ -50,10 +51,11 @@ class ModelServer:
         port: int = 0,
         *,
         timeout: float = TIMEOUT,
+        log_max_bytes: int = MAX_LOG_BYTES,
     ):
         self.model = model
         self.pyfunc = pyfunc
-        self.log = PredictionLog(log)
+        self.log = PredictionLog(log, log_max_bytes)
         self.input_schema = pyfunc.metadata.get_input_schema()
         self.httpd = Front((host, port), _Handler, timeout=timeout)
         self.httpd.app = self  # type: ignore[attr-defined]
@@ -161,7 +163,13 @@ class ModelServer:
                 'give {"prediction_id": ..., "label": ...} or {"feedback": [...]}',
                 error_code=BAD_REQUEST,
             )
-        record_feedback(self.log.path, {i["prediction_id"]: i["label"] for i in items})
+        unknown = self.log.unknown([str(i["prediction_id"]) for i in items])
+        if unknown:
+            shown = ", ".join(map(repr, unknown[:5])) + (" ..." if len(unknown) > 5 else "")
+            raise ClientError(
+                400, f"{len(unknown)} unknown prediction id(s), never issued here: {shown}"
+            )
+        record_feedback(self.log, {i["prediction_id"]: i["label"] for i in items})
         return {"recorded": len(items)}
 
 

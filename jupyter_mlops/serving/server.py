@@ -37,6 +37,7 @@ from jupyter_mlops.registry.promote import CHAMPION
 from jupyter_mlops.serving.front import TIMEOUT
 from jupyter_mlops.serving.http import ModelServer, jsonable
 from jupyter_mlops.serving.prediction_log import DEFAULT_LOG
+from jupyter_mlops.serving.prediction_log import MAX_BYTES as MAX_LOG_BYTES
 from jupyter_mlops.tracking.redact import redact_uri
 from nb2pipe.errors import Nb2PipeError
 
@@ -140,12 +141,15 @@ def serve(
     log: str | os.PathLike = DEFAULT_LOG,
     tracking_uri: str | None = None,
     timeout: float = TIMEOUT,
+    log_max_bytes: int = MAX_LOG_BYTES,
     echo=print,
 ) -> None:
     """Serve `spec` until SIGINT or SIGTERM (what `nb2pipe serve` runs)."""
     model, pyfunc = load(spec, tracking_uri)
     try:
-        server = ModelServer(model, pyfunc, log, host, port, timeout=timeout)
+        server = ModelServer(
+            model, pyfunc, log, host, port, timeout=timeout, log_max_bytes=log_max_bytes
+        )
     except OSError as e:
         raise ServingError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
     stop = threading.Event()
@@ -265,6 +269,7 @@ def start_server(
     output: str | os.PathLike | None = None,
     timeout: float = READY_TIMEOUT,
     client_timeout: float = TIMEOUT,
+    log_max_bytes: int = MAX_LOG_BYTES,
 ) -> ServerProcess:
     """Start ``nb2pipe serve`` in its own process on 127.0.0.1; return once it answers /ping."""
     from jupyter_mlops.tracking import config
@@ -285,6 +290,8 @@ def start_server(
         str(log),
         "--timeout",
         str(client_timeout),
+        "--log-max-bytes",
+        str(log_max_bytes),
     ]
     with open(output, "wb") as out:
         process = subprocess.Popen(

@@ -14,11 +14,13 @@ from servingkit import MODEL, features, publish_champion
 
 from jupyter_mlops.serving.front import WORKERS
 from jupyter_mlops.serving.http import MAX_BODY, MAX_ROWS
-from jupyter_mlops.serving.prediction_log import read_log
+from jupyter_mlops.serving.monitoring import labelled
+from jupyter_mlops.serving.prediction_log import parts, read_log
 from jupyter_mlops.serving.server import start_server
 
 pytestmark = pytest.mark.slow
 CLIENT_TIMEOUT = 2.0  # the server's: seconds a started request may take to arrive
+LOG_MAX_BYTES = 4096  # small: the log rotates within a test
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +32,7 @@ def server(tmp_path_factory):
         log=root / "predictions.jsonl",
         tracking_uri=uri,
         client_timeout=CLIENT_TIMEOUT,
+        log_max_bytes=LOG_MAX_BYTES,
     )
     try:
         yield served
@@ -139,3 +142,26 @@ def test_slow_and_idle_clients_hold_no_thread(server):
         half.close()
         for s in idle:
             s.close()
+
+
+def test_the_log_rotates_and_feedback_needs_issued_ids(server):
+    conn = http.client.HTTPConnection(*address(server), timeout=30)
+    ids = []
+    for seed in range(40):
+        status, body = request(conn, "POST", "/invocations", split(features(3, seed)))
+        ids += body["prediction_ids"]
+    assert len(parts(server.log)) > 3  # moved aside in numbered parts, none unbounded
+    logged = read_log(server.log)
+    assert set(ids) <= set(logged["id"])
+    status, body = request(
+        conn, "POST", "/feedback", json.dumps({"prediction_id": "made-up-0", "label": 1}).encode()
+    )
+    assert status == 400 and "unknown prediction id" in body["message"]
+    assert "'made-up-0'" in body["message"]
+    first = ids[0]  # in the oldest part
+    status, body = request(
+        conn, "POST", "/feedback", json.dumps({"prediction_id": first, "label": 1}).encode()
+    )
+    assert status == 200 and body == {"recorded": 1}
+    conn.close()
+    assert list(labelled(server.log)["id"]) == [first]
