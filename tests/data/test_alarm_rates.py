@@ -10,8 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from ctkit import code, write_notebook
 
 from jupyter_mlops.data.validation import save_schema, validate_frame
+from nb2pipe.runner import run_pipeline
 
 TRAINING_ROWS = 4000
 SIZES = (200, 1000, 4000)
@@ -99,3 +101,41 @@ def test_each_real_skew_is_caught_and_named(schema, kind):
             report.summary(),
         )
         assert len(report.problems) == 1, report.summary()
+
+
+# --- held out, through a real pipeline ---------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_pipeline_passes_a_fresh_sample_and_stops_on_skew_naming_column_and_value(tmp_path):
+    """Schema from training data; the pipeline's `validate` step sees data it never saw: a
+    fresh clean sample passes, a sentinel value and an unseen category stop their branch."""
+    save_schema(draw(TRAINING_ROWS, seed=1), tmp_path / "data.schema.yaml")
+    fresh = draw(1000, seed=77)
+    fresh.to_csv(tmp_path / "fresh.csv", index=False)
+    sentinel = fresh.copy()
+    sentinel.loc[[3, 9], "age"] = -999.0  # "unknown", as an upstream system writes it
+    sentinel.to_csv(tmp_path / "sentinel.csv", index=False)
+    unseen(fresh).to_csv(tmp_path / "unseen.csv", index=False)
+    cells = [code("import pandas as pd\nfrom jupyter_mlops import validate", "imports")]
+    for name in ("fresh", "sentinel", "unseen"):
+        cells.append(
+            code(
+                f"batch_{name} = pd.read_csv('{name}.csv')\n"
+                f"validate(batch_{name}, 'data.schema.yaml')",
+                f"step:check_{name}",
+            )
+        )
+        cells.append(code(f"rows_{name} = len(batch_{name})", f"step:use_{name}"))
+    notebook = write_notebook(tmp_path / "heldout.ipynb", *cells)
+    result = run_pipeline(notebook, workspace=tmp_path / ".nb2pipe", max_parallel=2)
+    status = {name: step.status for name, step in result.steps.items()}
+    assert status["check_fresh"] == status["use_fresh"] == "done", result.failure()
+    for name, named in (
+        ("sentinel", "age: out of range (2 values below"),
+        ("unseen", "colour: unknown category (20 values, 2.00% of rows > 0.10% allowed: 'purple')"),
+    ):
+        assert (status[f"check_{name}"], status[f"use_{name}"]) == ("failed", "skipped")
+        message = result.steps[f"check_{name}"].error["message"]
+        assert named in message, message
+    assert "e.g. -999.0" in result.steps["check_sentinel"].error["message"]
