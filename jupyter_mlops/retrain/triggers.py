@@ -92,11 +92,13 @@ class NewFiles:
             stat = path.stat()
             if known is not None and known[:2] == [stat.st_size, stat.st_mtime_ns]:
                 return known
-            with open(path, "rb") as f:
-                digest = hashlib.file_digest(f, "sha256").hexdigest()
+            digest = hashlib.sha256()
+            with open(path, "rb") as f:  # hashlib.file_digest is Python 3.11+
+                while chunk := f.read(1 << 20):
+                    digest.update(chunk)
         except FileNotFoundError:
             return None
-        return [stat.st_size, stat.st_mtime_ns, digest]
+        return [stat.st_size, stat.st_mtime_ns, digest.hexdigest()]
 
     def check(self) -> Decision:
         now = time.time()
