@@ -176,6 +176,13 @@ def measure(tmp: Path) -> None:
         _wait(theirs_port, theirs, tmp / "theirs.txt")
         load(ours_port, 8, 1.0)  # warm both up: first requests import and compile
         load(theirs_port, 8, 1.0)
+        one, one_peer = load(ours_port, 1, 3.0), load(theirs_port, 1, 3.0)
+        figure(
+            "serving, 1-row requests, 1 keep-alive connection",
+            f"p50 {one['p50'] * 1000:.2f} ms (mlflow models serve: "
+            f"{one_peer['p50'] * 1000:.2f} ms)",
+            "the cost of one request, no queueing",
+        )
         mine, peer = load(ours_port, 8, 5.0), load(theirs_port, 8, 5.0)
         figure(
             "serving, 1-row requests, 8 keep-alive connections",
