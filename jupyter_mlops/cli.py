@@ -33,13 +33,28 @@ from nb2pipe.errors import Nb2PipeError
 )
 @click.option("--infer", is_flag=True, help="Write the schema inferred from DATA instead.")
 @click.option(
+    "--ranges",
+    type=click.Choice(["quantile", "minmax", "none"]),
+    default="quantile",
+    show_default=True,
+    help="With --infer: range checks from the 0.1%/99.9% quantiles, the min/max, or none.",
+)
+@click.option(
     "--margin",
     type=float,
-    default=0.0,
-    show_default=True,
-    help="With --infer: widen each range by this share of its span on both sides.",
+    default=None,
+    help="With --infer: widen each range by this share of its span on both sides "
+    "(default 1 for quantile ranges, 0 for minmax).",
 )
-def validate_command(data: Path, schema: Path, infer: bool, margin: float) -> None:
+@click.option(
+    "--unseen",
+    default="0.001",
+    show_default=True,
+    help="With --infer: unseen categories: 'error', 'warn' or the share allowed.",
+)
+def validate_command(
+    data: Path, schema: Path, infer: bool, ranges: str, margin: float | None, unseen: str
+) -> None:
     """Check DATA (.csv, .parquet, .jsonl, a prediction log) against a schema (exit 0 or 2)."""
     from jupyter_mlops.data.validation import (
         DataValidationError,
@@ -50,7 +65,12 @@ def validate_command(data: Path, schema: Path, infer: bool, margin: float) -> No
 
     frame = read_data(data)
     if infer:
-        path = save_schema(frame, schema, margin=margin)
+        try:
+            policy: str | float = unseen if unseen in ("error", "warn") else float(unseen)
+        except ValueError:
+            raise Nb2PipeError(f"--unseen {unseen}: use error, warn or a share") from None
+        options = {"ranges": None if ranges == "none" else ranges, "margin": margin}
+        path = save_schema(frame, schema, unseen=policy, **options)
         click.echo(f"wrote {path}: the schema of {len(frame)} rows, {len(frame.columns)} columns")
         return
     report = validate_frame(frame, schema)
@@ -79,7 +99,29 @@ def validate_command(data: Path, schema: Path, infer: bool, margin: float) -> No
     metavar="URI",
     help="The registry (default: as configured); credentials go in the environment.",
 )
-def serve_command(model: str, port: int, host: str, log: Path, tracking_uri: str | None) -> None:
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, None),
+    default=10.0,
+    show_default=True,
+    help="Seconds a client may take to send a request it started (slower ones are closed).",
+)
+@click.option(
+    "--log-max-bytes",
+    type=click.IntRange(1024, None),
+    default=64 * 1024 * 1024,
+    show_default=True,
+    help="Past this size the log is moved aside as a numbered part and a new one starts.",
+)
+def serve_command(
+    model: str,
+    port: int,
+    host: str,
+    log: Path,
+    tracking_uri: str | None,
+    timeout: float,
+    log_max_bytes: int,
+) -> None:
     """Serve a registered model over REST (MLflow's protocol); log every prediction.
 
     MODEL is NAME (its champion), NAME@ALIAS or NAME/VERSION. Stop with Ctrl-C or SIGTERM.
@@ -88,7 +130,16 @@ def serve_command(model: str, port: int, host: str, log: Path, tracking_uri: str
     from jupyter_mlops.tracking.redact import refuse_credentials
 
     refuse_credentials("--tracking-uri", tracking_uri)
-    serve(model, host=host, port=port, log=log, tracking_uri=tracking_uri, echo=click.echo)
+    serve(
+        model,
+        host=host,
+        port=port,
+        log=log,
+        tracking_uri=tracking_uri,
+        timeout=timeout,
+        log_max_bytes=log_max_bytes,
+        echo=click.echo,
+    )
 
 
 @click.command("watch")

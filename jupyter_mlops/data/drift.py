@@ -25,11 +25,6 @@ from typing import Any
 ALPHA = 0.05
 PSI_THRESHOLD = 0.1  # 0.1–0.25: moderate shift; above 0.25: major (the usual reading of PSI)
 REPORT_NAME = "drift_report"
-VEGA_SCRIPTS = (
-    "https://cdn.jsdelivr.net/npm/vega@5",
-    "https://cdn.jsdelivr.net/npm/vega-lite@5",
-    "https://cdn.jsdelivr.net/npm/vega-embed@6",
-)
 
 
 @dataclass
@@ -52,6 +47,7 @@ class DriftReport:
     rows: dict[str, int]
     missing_columns: dict[str, list[str]] = field(default_factory=dict)
     charts: list[dict] = field(default_factory=list, repr=False)
+    sampled: dict[str, int] = field(default_factory=dict)  # dataset -> rows compared, if fewer
 
     def __repr__(self) -> str:
         return f"<DriftReport: {self.summary()}>"
@@ -71,6 +67,8 @@ class DriftReport:
 
     def summary(self) -> str:
         rows = f"{self.rows['current']} rows vs {self.rows['reference']} reference rows"
+        if self.sampled:
+            rows += f", compared on samples of {max(self.sampled.values()):,} rows"
         if not self.drifted:
             return f"no drift in {len(self.features)} features ({rows})"
         names = ", ".join(self.drifted_features)
@@ -137,12 +135,16 @@ class DriftReport:
         return self._table()
 
     def to_html(self) -> str:
-        """A standalone page: the table (readable offline), and the charts as Vega-Lite specs,
-        drawn by vega-embed when the page can load it."""
+        """A standalone page that renders offline: the table and the charts drawn as static
+        SVG (no script, no fetch); the Vega-Lite specs are kept in the page for tools."""
+        from jupyter_mlops.data.svg import render
+
         specs = [self.summary_chart(), *self.charts]
-        blocks = "\n".join(f'<div class="chart" id="chart-{i}"></div>' for i in range(len(specs)))
+        blocks = "\n".join(
+            f'<div class="chart" id="chart-{i}">{render(spec)}</div>'
+            for i, spec in enumerate(specs)
+        )
         data = json.dumps(specs, indent=1, sort_keys=True, default=str).replace("</", "<\\/")
-        scripts = "\n".join(f'<script src="{url}"></script>' for url in VEGA_SCRIPTS)
         return f"""<!doctype html>
 <html>
 <head>
@@ -152,9 +154,8 @@ class DriftReport:
 body {{ font-family: sans-serif; margin: 2em; }}
 table {{ border-collapse: collapse; }}
 td, th {{ padding: 0.2em 0.6em; text-align: left; border-bottom: 1px solid #ddd; }}
-.chart {{ width: 40em; margin: 1em 0; }}
+.chart {{ margin: 1em 0; }}
 </style>
-{scripts}
 </head>
 <body>
 <h1>Drift report</h1>
@@ -164,12 +165,6 @@ td, th {{ padding: 0.2em 0.6em; text-align: left; border-bottom: 1px solid #ddd;
 <details><summary>Chart specifications (Vega-Lite)</summary>
 <script type="application/json" id="drift-specs">{data}</script>
 </details>
-<script>
-const specs = JSON.parse(document.getElementById("drift-specs").textContent);
-if (window.vegaEmbed) {{
-  specs.forEach((spec, i) => vegaEmbed("#chart-" + i, spec, {{actions: false}}));
-}}
-</script>
 </body>
 </html>
 """
@@ -263,5 +258,11 @@ def drift_report(
             )
         )
     return DriftReport(
-        features, alpha, psi_threshold, raw["rows"], raw["missing_columns"], raw["charts"]
+        features,
+        alpha,
+        psi_threshold,
+        raw["rows"],
+        raw["missing_columns"],
+        raw["charts"],
+        raw["sampled"],
     )

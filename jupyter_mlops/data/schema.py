@@ -1,20 +1,20 @@
 """The data schema: inferred from a DataFrame, stored as reviewable YAML beside the notebook.
 
 The schema is pandera's (`pandera.infer_schema`), made strict: extra columns are refused and
-dtypes are never coerced. It records dtypes, nullability, value ranges (rounded outwards to
-six significant digits, optionally widened by a margin) and, for text columns with few
-distinct values, the allowed categories. It lives in ``<notebook stem>.schema.yaml``; edit it
+dtypes are never coerced. It records dtypes and the tolerances of tolerance.py (ranges, mean,
+null share, the categories of text columns with few distinct values and the policy for unseen
+ones), each with its reason as a comment. It lives in ``<notebook stem>.schema.yaml``; edit it
 freely, it is the contract new data must meet (see validation.py). pandera (~1 s to import)
 is imported only when needed.
 """
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Any
 
+from jupyter_mlops.data.tolerance import UNSEEN_SHARE
 from nb2pipe.errors import Nb2PipeError
 
 SCHEMA_SUFFIX = ".schema.yaml"
@@ -86,86 +86,101 @@ def _text_categories(series) -> bool:
     )
 
 
-def infer_schema(df, *, margin: float | None = 0.0, max_categories: int = MAX_CATEGORIES):
+def infer_schema(
+    df,
+    *,
+    ranges: str | None = "quantile",
+    margin: float | None = None,
+    unseen: str | float = UNSEEN_SHARE,
+    max_categories: int = MAX_CATEGORIES,
+):
     """A strict pandera `DataFrameSchema` inferred from `df` (not written anywhere).
 
-    Ranges are the observed min/max widened by `margin` × their span on each side (None: no
-    range checks). Text columns with at most `max_categories` distinct values get the observed
-    values as allowed categories. Extra columns are refused and dtypes are never coerced.
+    Tolerances (ranges, mean, null share, unseen categories) are tolerance.py's: chosen so a
+    fresh clean batch passes and real skew is named; each column's `description` says which.
+    Extra columns are refused and dtypes are never coerced.
     """
     check_frame(df, "infer_schema")
     if df.empty or len(df.columns) == 0:
         raise DataSchemaError("cannot infer a schema from an empty frame (no rows or no columns)")
     import pandera.pandas as pa
 
+    from jupyter_mlops.data import checks as registered
+
+    registered.register()
     frame = df.copy()
     for name in frame.columns:
         if frame[name].dtype == object and _text_like(frame[name]):
             frame[name] = frame[name].astype("str")
     inferred = pa.infer_schema(frame)
-    columns = {}
-    for name, column in inferred.columns.items():
-        checks = []
-        for check in column.checks:
-            stats = check.statistics or {}
-            if "min_value" in stats or "max_value" in stats:
-                if margin is None:
-                    continue
-                checks.append(_widened(check, frame[name], margin))
-            else:
-                checks.append(check)
-        values = frame[name].dropna()
-        if _text_like(frame[name]) and 0 < values.nunique() <= max_categories:
-            checks.append(pa.Check.isin(sorted(values.unique().tolist())))
-        columns[name] = pa.Column(
-            column.dtype, checks=checks, nullable=column.nullable, coerce=False, name=name
-        )
+    try:
+        columns = _columns(inferred, frame, ranges, margin, unseen, max_categories)
+    except ValueError as e:  # an unknown policy: say which
+        raise DataSchemaError(f"infer_schema: {e}") from None
     return pa.DataFrameSchema(columns, strict=True, coerce=False)
 
 
-def _widened(check, series, margin: float):
-    """The observed bound, widened by `margin` × the span (never below 0 for data that has no
-    negative value) and rounded outwards to six significant digits: readable, and robust to data
-    that went through a lossy text format."""
+def _columns(inferred, frame, ranges, margin, unseen, max_categories) -> dict:
     import pandas as pd
     import pandera.pandas as pa
 
-    if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-        return check
-    low, high = float(series.min()), float(series.max())
-    pad = margin * (high - low) if high > low else margin * max(abs(high), 1.0)
-    integral = pd.api.types.is_integer_dtype(series)
-    if "min_value" in check.statistics:
-        bound = math.floor(low - pad) if integral else _outwards(low - pad, math.floor)
-        if low >= 0:  # amounts, counts, prices: widening never makes them negative
-            bound = max(bound, 0)
-        return pa.Check.greater_than_or_equal_to(bound)
-    bound = math.ceil(high + pad) if integral else _outwards(high + pad, math.ceil)
-    return pa.Check.less_than_or_equal_to(bound)
+    from jupyter_mlops.data import tolerance
+
+    columns = {}
+    for name, column in inferred.columns.items():
+        series = frame[name]
+        nullable, checks, reasons = tolerance.null_checks(series)
+        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+            continuous = pd.api.types.is_float_dtype(series)
+            found, why = tolerance.numeric_checks(
+                series, ranges=ranges, margin=margin, continuous=continuous
+            )
+            checks, reasons = checks + found, reasons + why
+        values = series.dropna()
+        if _text_like(series) and 0 < values.nunique() <= max_categories:
+            found, why = tolerance.category_checks(sorted(values.unique().tolist()), unseen)
+            checks, reasons = checks + found, reasons + why
+        columns[name] = pa.Column(
+            column.dtype,
+            checks=checks,
+            nullable=nullable,
+            coerce=False,
+            name=name,
+            description=tolerance.describe(reasons),
+        )
+    return columns
 
 
-def _outwards(value: float, direction) -> float:
-    value = float(f"{value:.12g}")  # 11.03 - 3.8 is 7.229999999999999: mean 7.23
-    if value == 0 or not math.isfinite(value):
-        return value
-    scale = 10 ** (5 - math.floor(math.log10(abs(value))))
-    return float(f"{direction(value * scale) / scale:.6g}")
+def _commented(text: str, schema) -> str:
+    """The schema YAML with each column's reasons as comments above it."""
+    reasons = iter([column.description or "" for column in schema.columns.values()])
+    out: list[str] = []
+    in_columns = False
+    for line in text.splitlines():
+        if line == "columns:":
+            in_columns = True
+        elif line and not line.startswith(" "):
+            in_columns = False
+        elif in_columns and line.startswith("  ") and not line.startswith("   "):
+            out += [f"  # {reason}" for reason in next(reasons, "").split("; ") if reason]
+        out.append(line)
+    return "\n".join(out) + "\n"
 
 
 def save_schema(
     df,
     path: str | os.PathLike | None = None,
-    *,
-    margin: float | None = 0.0,
-    max_categories: int = MAX_CATEGORIES,
+    **options: Any,
 ) -> Path:
-    """Infer the schema of `df` and write it as YAML (default: beside the notebook); its path."""
-    schema = infer_schema(df, margin=margin, max_categories=max_categories)
+    """Infer the schema of `df` and write it as YAML (default: beside the notebook); its path.
+
+    `options` are `infer_schema`'s (ranges, margin, unseen, max_categories)."""
+    schema = infer_schema(df, **options)
     target = Path(path) if path is not None else default_schema_path()
     header = _HEADER.format(what=target.name.removesuffix(SCHEMA_SUFFIX), rows=len(df))
     from nb2pipe.fileio import write_atomic
 
-    write_atomic(target, header + schema.to_yaml())
+    write_atomic(target, header + _commented(schema.to_yaml(), schema))
     return target
 
 
@@ -182,6 +197,9 @@ def load_schema(path: str | os.PathLike):
         raise DataSchemaError(f"cannot read the schema file {path}: {e}") from None
     import pandera.pandas as pa
 
+    from jupyter_mlops.data import checks as registered
+
+    registered.register()
     try:
         schema = pa.DataFrameSchema.from_yaml(text)
     except Exception as e:
@@ -232,6 +250,11 @@ def read_data(path: str | os.PathLike):
 
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json"):
+        from jupyter_mlops.serving.prediction_log import is_prediction_log, logged_inputs
+
+        if is_prediction_log(path):  # its parts, even between a rotation and the next line
+            return logged_inputs(path)
     if not path.is_file():
         raise DataSchemaError(f"no such data file: {path}")
     try:
@@ -240,10 +263,6 @@ def read_data(path: str | os.PathLike):
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
         if suffix in (".jsonl", ".json"):
-            from jupyter_mlops.serving.prediction_log import is_prediction_log, logged_inputs
-
-            if is_prediction_log(path):
-                return logged_inputs(path)
             return pd.read_json(path, lines=suffix == ".jsonl")
     except Nb2PipeError:
         raise

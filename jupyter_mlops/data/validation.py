@@ -11,12 +11,13 @@ validation rather than crashed.
 from __future__ import annotations
 
 import json
-import math
 import os
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jupyter_mlops.data.problems import EMPTY, OTHER, Problem, problems, unseen_warnings
 from jupyter_mlops.data.schema import (
     DataSchemaError,
     check_frame,
@@ -45,21 +46,6 @@ __all__ = [
 ]
 
 REPORT_FILE = "validation.json"  # in the step folder of a pipeline run
-EXAMPLES = 3
-
-# Problem kinds, in the order a report lists them.
-EMPTY = "empty"
-MISSING_COLUMN = "missing column"
-UNEXPECTED_COLUMN = "unexpected column"
-WRONG_DTYPE = "wrong dtype"
-NULLS = "nulls"
-OUT_OF_RANGE = "out of range"
-UNKNOWN_CATEGORY = "unknown category"
-OTHER = "failed check"
-KINDS = (EMPTY, MISSING_COLUMN, UNEXPECTED_COLUMN, WRONG_DTYPE, NULLS, OUT_OF_RANGE)
-KINDS += (UNKNOWN_CATEGORY, OTHER)
-
-_RANGE_CHECKS = ("greater_than", "less_than", "in_range")
 
 
 class DataValidationError(Nb2PipeError):
@@ -71,21 +57,6 @@ class DataValidationError(Nb2PipeError):
 
 
 @dataclass
-class Problem:
-    """One kind of problem in one column (`column` is None for the whole frame)."""
-
-    column: str | None
-    kind: str
-    detail: str = ""
-    count: int = 0  # rows (or values) affected
-    examples: list[Any] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        text = self.kind + (f" ({self.detail})" if self.detail else "")
-        return f"{self.column}: {text}" if self.column is not None else text
-
-
-@dataclass
 class ValidationReport:
     """The outcome of checking a frame against a schema file."""
 
@@ -93,6 +64,7 @@ class ValidationReport:
     rows: int
     columns: int
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # unseen values under the `warn` policy
 
     @property
     def ok(self) -> bool:
@@ -122,7 +94,8 @@ class ValidationReport:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ValidationReport:
         problems = [Problem(**p) for p in data.get("problems", [])]
-        return cls(data["schema"], data["rows"], data["columns"], problems)
+        warned = list(data.get("warnings", []))
+        return cls(data["schema"], data["rows"], data["columns"], problems, warned)
 
     def to_frame(self):
         """One row per problem: column, kind, detail, count, examples."""
@@ -170,119 +143,15 @@ def validate_frame(df, schema_path: str | os.PathLike | None = None) -> Validati
         return report
     import pandera.pandas as pa
 
+    frame = conform(df, schema)
     try:
-        schema.validate(conform(df, schema), lazy=True)
+        schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as e:
-        report.problems = _problems(e.failure_cases)
+        report.problems = problems(e.failure_cases, frame, schema)
     except pa.errors.SchemaError as e:  # raised alone for some frame-level failures
         report.problems = [Problem(None, OTHER, str(e).splitlines()[0])]
+    report.warnings = unseen_warnings(frame, schema)
     return report
-
-
-def _problems(cases) -> list[Problem]:
-    """pandera's failure cases (one row per failing value) as one problem per column and kind."""
-    found: dict[tuple[str | None, str], dict[str, Any]] = {}
-    for row in cases.to_dict(orient="records"):
-        check = str(row.get("check") or "")
-        column = row.get("column")
-        column = (
-            None
-            if column is None or (isinstance(column, float) and math.isnan(column))
-            else str(column)
-        )
-        value = row.get("failure_case")
-        kind = _kind(check)
-        if kind in (MISSING_COLUMN, UNEXPECTED_COLUMN):
-            column, value = str(value), None
-        entry = found.setdefault(
-            (column, kind), {"checks": [], "count": 0, "examples": [], "dtype": None}
-        )
-        if check not in entry["checks"]:
-            entry["checks"].append(check)
-        if kind == WRONG_DTYPE:
-            entry["dtype"] = str(value)
-            continue
-        entry["count"] += 1
-        plain_value = example_value(value)
-        if (
-            plain_value is not None
-            and plain_value not in entry["examples"]
-            and len(entry["examples"]) < EXAMPLES
-        ):
-            entry["examples"].append(plain_value)
-    # A column of the wrong dtype fails its value checks as a consequence: report the cause.
-    mistyped = {column for column, kind in found if kind == WRONG_DTYPE}
-    problems = []
-    for (column, kind), entry in found.items():
-        if column in mistyped and kind in (OUT_OF_RANGE, UNKNOWN_CATEGORY, OTHER):
-            continue
-        problems.append(
-            Problem(column, kind, _detail(kind, entry), entry["count"], entry["examples"])
-        )
-    problems.sort(key=lambda p: (KINDS.index(p.kind), p.column or ""))
-    return problems
-
-
-def _kind(check: str) -> str:
-    if check == "column_in_dataframe":
-        return MISSING_COLUMN
-    if check == "column_in_schema":
-        return UNEXPECTED_COLUMN
-    if check.startswith(("dtype(", "coerce_dtype(")):
-        return WRONG_DTYPE
-    if check == "not_nullable":
-        return NULLS
-    if check.startswith(_RANGE_CHECKS):
-        return OUT_OF_RANGE
-    if check.startswith(("isin(", "notin(")):
-        return UNKNOWN_CATEGORY
-    return OTHER
-
-
-def _detail(kind: str, entry: dict[str, Any]) -> str:
-    count, examples = entry["count"], ", ".join(map(repr, entry["examples"]))
-    plural = "s" if count != 1 else ""
-    if kind == WRONG_DTYPE:
-        expected = entry["checks"][0].partition("(")[2].rstrip(")").strip("'")
-        return f"{entry['dtype']}, expected {expected}"
-    if kind == NULLS:
-        return f"{count} row{plural}"
-    if kind == OUT_OF_RANGE:
-        bounds = " and ".join(_bound(c) for c in entry["checks"])
-        return f"{count} value{plural} {bounds}, e.g. {examples}"
-    if kind == UNKNOWN_CATEGORY:
-        return f"{count} value{plural}: {examples}"
-    if kind == OTHER:
-        return f"{', '.join(entry['checks'])}: {count} value{plural}"
-    return ""
-
-
-def _bound(check: str) -> str:
-    name, _, arg = check.partition("(")
-    arg = arg.rstrip(")")
-    words = {
-        "greater_than_or_equal_to": "below",
-        "greater_than": "at or below",
-        "less_than_or_equal_to": "above",
-        "less_than": "at or above",
-    }
-    return f"{words[name]} {arg}" if name in words else check
-
-
-def example_value(value: Any) -> Any:
-    """A JSON-able example value (numpy scalars, timestamps, NaN made plain)."""
-    if value is None:
-        return None
-    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
-        try:
-            value = value.item()
-        except (ValueError, AttributeError):
-            pass
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
 
 
 def validate(df, schema_path: str | os.PathLike | None = None) -> ValidationReport:
@@ -293,6 +162,8 @@ def validate(df, schema_path: str | os.PathLike | None = None) -> ValidationRepo
     as stopped by validation in the run and in MLflow.
     """
     report = validate_frame(df, schema_path)
+    for line in report.warnings:
+        warnings.warn(line, stacklevel=2)
     _record_in_step(report)
     if not report.ok:
         raise DataValidationError(report)

@@ -62,13 +62,15 @@ def promote(
     threshold: float = 0.0,
     tracking_uri: str | None = None,
     dry_run: bool = False,
+    champion_value: float | None = None,
 ) -> GateDecision:
     """Move alias `champion` to the `challenger` version when it beats the champion on `metric`.
 
     Wins means ``challenger > champion + threshold`` (``<  champion - threshold`` when lower is
     better); with no champion yet the challenger wins. The decision and both values are
     recorded as tags on the challenger version. `dry_run` decides and changes nothing (CI's gate
-    job on a pull request).
+    job on a pull request). `champion_value`: the champion's score on the challenger's own
+    held-out data (the gate step measures it), rather than the value it was published with.
     """
     from jupyter_mlops.tracking.session import SESSION
 
@@ -93,7 +95,9 @@ def promote(
             decision.reason = "it is already the champion"
             decision.champion_version, decision.champion_value = str(champion.version), value
         else:
-            best = _value(client, champion, metric)
+            best = (
+                champion_value if champion_value is not None else _value(client, champion, metric)
+            )
             if best is None:
                 raise ModelGateError(
                     f"champion {name} version {champion.version} has no value for metric "
@@ -103,9 +107,10 @@ def promote(
             margin = value - best if greater_is_better else best - value
             decision.promoted = margin > threshold
             better = "higher" if greater_is_better else "lower"
+            same = " on the same held-out data" if champion_value is not None else ""
             decision.reason = (
-                f"{metric} {value:.6g} vs champion version {champion.version}'s {best:.6g} "
-                f"({better} is better, threshold {threshold:g})"
+                f"{metric} {value:.6g} vs champion version {champion.version}'s {best:.6g}"
+                f"{same} ({better} is better, threshold {threshold:g})"
             )
         record = {
             "gate.decision": "promoted" if decision.promoted else "rejected",

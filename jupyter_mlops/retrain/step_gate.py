@@ -96,15 +96,43 @@ def gate(
 
     higher = _higher(metric) if greater_is_better is None else greater_is_better
     value = evaluate(model, X_test, y_test, metric)
+    # The champion is scored on the same held-out rows: the value it was published with came
+    # from other data (a test split of older batches), and comparing those is not fair.
+    champion_value = _champion_score(name, X_test, y_test, metric)
     publish_options.setdefault("data", X_test)
     metrics = {**(publish_options.pop("metrics", None) or {}), metric: value}
     published = registry.publish_model(
         model, name, metric=metric, metrics=metrics, **publish_options
     )
-    decision = promote(name, metric, greater_is_better=higher, threshold=threshold)
+    decision = promote(
+        name, metric, greater_is_better=higher, threshold=threshold, champion_value=champion_value
+    )
     _record_in_step(decision, published)
     print(f"gate: {decision}")
     return decision
+
+
+def _champion_score(name: str, X_test, y_test, metric: str) -> float | None:
+    """The current champion's `metric` on this held-out set; None when there is no champion,
+    or it cannot be loaded as a scikit-learn model (the gate then uses its published value)."""
+    from jupyter_mlops.registry.promote import CHAMPION
+    from jupyter_mlops.tracking import config, journal, store
+    from jupyter_mlops.tracking.session import SESSION
+
+    uri = SESSION.uri if journal.current_step() is None else config.tracking_uri()
+    try:
+        client = store.client(uri)
+        client.get_model_version_by_alias(name, CHAMPION)
+    except Exception:  # no such model or alias yet: nothing to compare with
+        return None
+    try:
+        import mlflow.sklearn
+
+        with store.fluent_uri(uri):
+            champion = mlflow.sklearn.load_model(f"models:/{name}@{CHAMPION}")
+        return evaluate(champion, X_test, y_test, metric)
+    except Exception:  # another flavour, or inputs it no longer takes
+        return None
 
 
 def _higher(metric: str) -> bool:

@@ -1,7 +1,7 @@
 """What makes continuous training re-run a pipeline (`nb2pipe watch`; the loop is watch.py):
 
-- `NewFiles`: files appeared in a data folder (files still being written, hidden files and
-  temporary files are left for the next poll);
+- `NewFiles`: files appeared in a data folder, or a file's content changed (files still being
+  written, hidden files and temporary files are left for the next poll);
 - `DriftTrigger`: the inputs served since the last run drifted from the reference data;
 - `MetricTrigger`: the live metric of the served model fell below (or rose above) a threshold.
 
@@ -35,10 +35,13 @@ class Decision:
 
 
 class NewFiles:
-    """Fires when files appear in `folder` or below (those present at start-up are not new).
+    """Fires when files appear in `folder` or below, or a file seen before gets new content
+    (those present at start-up are not new).
 
-    A file modified less than `settle` seconds ago may still be being written: it waits for a
-    later poll. Hidden files and temporary names (``.tmp``, ``.part``, ``~``) are ignored.
+    A file's content is known by its size and modification time; when they change, its
+    sha256 decides (a `touch` or a copy of the same bytes is not new data). A file modified
+    less than `settle` seconds ago may still be being written: it waits for a later poll.
+    Hidden files and temporary names (``.tmp``, ``.part``, ``~``) are ignored.
     """
 
     name = "new-data"
@@ -51,15 +54,24 @@ class NewFiles:
             raise Nb2PipeError(f"--data {folder}: no such folder")
         self.pattern = pattern
         self.settle = settle
-        self.seen: set[Path] = set(self._files())
+        self.seen: dict[Path, list | None] = {}
+        for path in self._files():
+            self.seen[path] = self._signature(path, None)
         self.key = f"{self.name}:{self.folder.resolve()}"
 
     def state(self) -> dict[str, Any]:
-        return {"seen": sorted(p.relative_to(self.folder).as_posix() for p in self.seen)}
+        return {
+            "seen": {p.relative_to(self.folder).as_posix(): s for p, s in sorted(self.seen.items())}
+        }
 
     def restore(self, saved: dict[str, Any]) -> None:
-        """Files seen by an earlier watcher are not new; files it never saw are."""
-        self.seen = {self.folder / name for name in saved.get("seen", [])}
+        """Files seen by an earlier watcher are not new; files it never saw are, and so are
+        files whose content changed since (a list of names, the older state, knows no content:
+        their present content counts as seen)."""
+        seen = saved.get("seen", {})
+        if isinstance(seen, list):
+            seen = {name: None for name in seen}
+        self.seen = {self.folder / name: sig for name, sig in seen.items()}
 
     def _files(self) -> list[Path]:
         return sorted(
@@ -70,25 +82,55 @@ class NewFiles:
             and not p.name.endswith(_TEMPORARY)
         )
 
+    @staticmethod
+    def _signature(path: Path, known: list | None) -> list | None:
+        """[size, mtime_ns, sha256] of `path`; the hash is only computed again when size or
+        modification time moved. None if the file went away."""
+        import hashlib
+
+        try:
+            stat = path.stat()
+            if known is not None and known[:2] == [stat.st_size, stat.st_mtime_ns]:
+                return known
+            digest = hashlib.sha256()
+            with open(path, "rb") as f:  # hashlib.file_digest is Python 3.11+
+                while chunk := f.read(1 << 20):
+                    digest.update(chunk)
+        except FileNotFoundError:
+            return None
+        return [stat.st_size, stat.st_mtime_ns, digest.hexdigest()]
+
     def check(self) -> Decision:
         now = time.time()
-        new = []
+        new, changed = [], []
         for path in self._files():
-            if path in self.seen:
-                continue
+            known = self.seen.get(path, False)
             try:
                 settled = now - path.stat().st_mtime >= self.settle
             except FileNotFoundError:
                 continue
-            if settled:
+            if not settled:
+                continue
+            if known is False:
                 new.append(path)
-        self.seen.update(new)
-        if not new:
-            return Decision(self.name, False, f"no new file in {self.folder}")
-        names = ", ".join(str(p.relative_to(self.folder)) for p in new[:5])
-        more = f" and {len(new) - 5} more" if len(new) > 5 else ""
-        count = f"{len(new)} new file{'s' if len(new) != 1 else ''}"
-        return Decision(self.name, True, f"{count} in {self.folder}: {names}{more}")
+                self.seen[path] = self._signature(path, None)
+                continue
+            signature = self._signature(path, known)
+            if signature is None or signature == known:
+                continue
+            if known is not None and signature[2] != known[2]:
+                changed.append(path)
+            self.seen[path] = signature
+        if not new and not changed:
+            return Decision(self.name, False, f"no new or changed file in {self.folder}")
+        names = ", ".join(str(p.relative_to(self.folder)) for p in sorted(new + changed)[:5])
+        more = f" and {len(new) + len(changed) - 5} more" if len(new) + len(changed) > 5 else ""
+        counts = [
+            f"{n} {word} file{'s' if n != 1 else ''}"
+            for n, word in ((len(new), "new"), (len(changed), "changed"))
+            if n
+        ]
+        return Decision(self.name, True, f"{' and '.join(counts)} in {self.folder}: {names}{more}")
 
     def ran(self, started: float) -> None:
         pass
@@ -194,8 +236,9 @@ class MetricTrigger(_SinceLastRun):
 
     def check(self) -> Decision:
         from jupyter_mlops.serving.monitoring import live_metric
+        from jupyter_mlops.serving.prediction_log import parts
 
-        if not self.log.is_file():
+        if not parts(self.log):
             return Decision(self.name, False, f"no prediction log at {self.log} yet")
         frame = live_metric(
             self.log, self.metric, window=self.window, since=self.since, track=self.track

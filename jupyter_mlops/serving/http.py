@@ -4,8 +4,12 @@
 ``dataframe_records``, ``instances`` or ``inputs`` JSON, CSV or Parquet), parsed by its own
 functions (`mlflow.pyfunc.scoring_server`), and answers ``{"predictions": [...]}`` plus the
 ``prediction_ids`` and the served ``model``. ``POST /feedback`` records true labels.
-``GET /ping``, ``/health``, ``/version`` and ``/model`` answer as expected. Python's threading
-HTTP server is enough here: the model's own work dominates each request.
+``GET /ping``, ``/health``, ``/version`` and ``/model`` answer as expected. Connections are
+front.py's (a selector and a bounded pool of threads); each response leaves in one write.
+
+Every client error is a 400 with the reason (bad JSON, wrong or missing columns, text in a
+number column, a bad Content-Length), 413 for a body above `MAX_BODY` or more than `MAX_ROWS`
+rows (what one request may add to the prediction log); 500 only when the model itself fails.
 """
 
 from __future__ import annotations
@@ -16,12 +20,23 @@ import os
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from jupyter_mlops.serving.front import TIMEOUT, Front
+from jupyter_mlops.serving.prediction_log import MAX_BYTES as MAX_LOG_BYTES
 from jupyter_mlops.serving.prediction_log import PredictionLog
 
-MAX_BODY = 64 * 1024 * 1024
+MAX_BODY = 8 * 1024 * 1024
+MAX_ROWS = 10_000
+
+
+class ClientError(Exception):
+    """The request is wrong: answered with `status` and the reason."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
 
 
 class ModelServer:
@@ -34,13 +49,15 @@ class ModelServer:
         log: str | os.PathLike,
         host: str = "127.0.0.1",
         port: int = 0,
+        *,
+        timeout: float = TIMEOUT,
+        log_max_bytes: int = MAX_LOG_BYTES,
     ):
         self.model = model
         self.pyfunc = pyfunc
-        self.log = PredictionLog(log)
+        self.log = PredictionLog(log, log_max_bytes)
         self.input_schema = pyfunc.metadata.get_input_schema()
-        self.httpd = ThreadingHTTPServer((host, port), _Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = Front((host, port), _Handler, timeout=timeout)
         self.httpd.app = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
 
@@ -88,10 +105,19 @@ class ModelServer:
         )
 
     def invocations(self, body: bytes, content_type: str) -> dict[str, Any]:
+        from mlflow.exceptions import MlflowException
         from mlflow.pyfunc import scoring_server as ss
 
         data, params = self.parse(body, content_type)
-        raw = self.pyfunc.predict(data, params=params) if params else self.pyfunc.predict(data)
+        if hasattr(data, "__len__") and len(data) > MAX_ROWS:
+            raise ClientError(413, f"{len(data)} rows in one request; at most {MAX_ROWS}")
+        try:
+            raw = self.pyfunc.predict(data, params=params) if params else self.pyfunc.predict(data)
+        except MlflowException:
+            raise
+        except (ValueError, TypeError, KeyError) as e:  # the input does not fit the model
+            reason = " ".join(str(e).split())[:500] or type(e).__name__
+            raise ClientError(400, f"the model cannot take this input: {reason}") from None
         out = io.StringIO()
         ss.predictions_to_json(raw, out)
         predictions = json.loads(out.getvalue())["predictions"]
@@ -137,7 +163,13 @@ class ModelServer:
                 'give {"prediction_id": ..., "label": ...} or {"feedback": [...]}',
                 error_code=BAD_REQUEST,
             )
-        record_feedback(self.log.path, {i["prediction_id"]: i["label"] for i in items})
+        unknown = self.log.unknown([str(i["prediction_id"]) for i in items])
+        if unknown:
+            shown = ", ".join(map(repr, unknown[:5])) + (" ..." if len(unknown) > 5 else "")
+            raise ClientError(
+                400, f"{len(unknown)} unknown prediction id(s), never issued here: {shown}"
+            )
+        record_feedback(self.log, {i["prediction_id"]: i["label"] for i in items})
         return {"recorded": len(items)}
 
 
@@ -153,6 +185,14 @@ def _rows(data: Any) -> list[Any]:
             return [json.loads(json.dumps(data, default=jsonable))]
     if isinstance(data, np.ndarray):
         data = pd.DataFrame(data.reshape(len(data), -1) if data.ndim else [data])
+    if isinstance(data, pd.DataFrame) and all(
+        pd.api.types.is_numeric_dtype(t) or pd.api.types.is_string_dtype(t) for t in data.dtypes
+    ):  # the common case, without a JSON round trip: numbers, text, booleans
+        names = [str(c) for c in data.columns]
+        return [
+            dict(zip(names, map(_plain, row), strict=True))
+            for row in data.itertuples(index=False, name=None)
+        ]
     if isinstance(data, pd.DataFrame):
         frame = data.copy()
         frame.columns = [str(c) for c in frame.columns]
@@ -163,13 +203,32 @@ def _rows(data: Any) -> list[Any]:
     return [json.loads(json.dumps(data, default=jsonable))]
 
 
+def _plain(value: Any) -> Any:
+    """A numpy scalar as a plain value; NaN and pandas' missing values as None."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if not isinstance(value, (str, int, float, bool)):
+        return None if str(value) in ("<NA>", "NaT", "nan") else str(value)
+    return value
+
+
 def jsonable(value: Any) -> Any:
     return value.tolist() if hasattr(value, "tolist") else str(value)
 
 
 class _Handler(BaseHTTPRequestHandler):
+    """One connection's handler; front.py calls `handle_one_request` once per request."""
+
     server_version = "nb2pipe-serve"
     protocol_version = "HTTP/1.1"
+    timeout = None  # front.py sets the socket's timeout
+
+    def __init__(self, request, client_address, server):
+        self.request, self.client_address, self.server = request, client_address, server
+        self.close_connection = False
+        self.setup()
 
     @property
     def app(self) -> ModelServer:
@@ -184,8 +243,41 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Model", f"{self.app.model.name}/{self.app.model.version}")
-        self.end_headers()
-        self.wfile.write(body)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        # Headers and body in one write: two would wait on Nagle and a delayed ACK.
+        self._headers_buffer.extend((b"\r\n", body))
+        self.flush_headers()
+
+    def _refuse(self, status: int, message: str) -> None:
+        code = "REQUEST_TOO_LARGE" if status == 413 else "BAD_REQUEST"
+        self._reply(status, {"error_code": code, "message": message})
+
+    def _body(self) -> bytes | None:
+        """The request body, or None once a 400/411/413 went out (the connection closes: the
+        unread body would be taken for the next request)."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            self.close_connection = True
+            self._refuse(411, "chunked bodies are not accepted: send Content-Length")
+            return None
+        text = self.headers.get("Content-Length")
+        try:
+            length = int(text) if text is not None else 0
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            self._refuse(400, f"bad Content-Length {text!r}")
+            return None
+        if length > MAX_BODY:
+            self.close_connection = True
+            self._refuse(413, f"request body of {length} bytes; at most {MAX_BODY}")
+            return None
+        body = self.rfile.read(length)
+        if len(body) < length:  # the client went away mid-body
+            self.close_connection = True
+            return None
+        return body
 
     def do_GET(self) -> None:
         path = self.path.split("?")[0]
@@ -213,12 +305,9 @@ class _Handler(BaseHTTPRequestHandler):
         from mlflow.exceptions import MlflowException
 
         path = self.path.split("?")[0]
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self.close_connection = True  # the unread body would be taken for the next request
-            self._reply(413, {"error_code": "BAD_REQUEST", "message": "request body too large"})
+        body = self._body()
+        if body is None:
             return
-        body = self.rfile.read(length)
         try:
             if path == "/invocations":
                 content_type = self.headers.get("Content-Type") or "application/json"
@@ -227,8 +316,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self._reply(200, self.app.feedback(body))
             else:
                 self._reply(404, {"error_code": "NOT_FOUND", "message": f"no route {path}"})
+        except ClientError as e:
+            self._refuse(e.status, str(e))
         except MlflowException as e:
-            self._reply(e.get_http_status_code(), e.serialize_as_json().encode())
+            status = e.get_http_status_code()
+            self._reply(400 if status == 500 else status, e.serialize_as_json().encode())
         except Exception as e:  # the model itself failed
             message = f"{type(e).__name__}: {e}"
             self._reply(500, {"error_code": "INTERNAL_ERROR", "message": message})

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from jupyter_mlops.serving.prediction_log import PredictionLog, parts
 from nb2pipe.errors import Nb2PipeError
 from nb2pipe.fileio import plain
 
@@ -30,14 +31,14 @@ class MonitoringError(Nb2PipeError):
     """A live metric cannot be computed: unknown metric, bad window, no such log."""
 
 
-def feedback_path(log: str | os.PathLike) -> Path:
+def feedback_path(log: str | os.PathLike | PredictionLog) -> Path:
     """Where the labels of prediction log `log` go: ``<stem>.feedback.jsonl`` beside it."""
-    log = Path(log)
+    log = log.path if isinstance(log, PredictionLog) else Path(log)
     return log.with_name(log.stem + FEEDBACK_SUFFIX)
 
 
 def record_feedback(
-    log: str | os.PathLike,
+    log: str | os.PathLike | PredictionLog,
     prediction_id: str | Sequence[str] | Mapping[str, Any],
     label: Any = None,
 ) -> int:
@@ -58,10 +59,8 @@ def record_feedback(
         json.dumps({"id": str(i), "label": plain(v), "ts": now}, sort_keys=True) + "\n"
         for i, v in pairs
     )
-    path = feedback_path(log)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(lines)
+    writer = log if isinstance(log, PredictionLog) else PredictionLog(log)
+    writer.feedback(lines, feedback_path(writer.path))  # under the predictions' lock
     return len(pairs)
 
 
@@ -71,7 +70,7 @@ def labelled(log: str | os.PathLike, since: float | None = None):
 
     from jupyter_mlops.serving.prediction_log import read_lines, read_log
 
-    if not Path(log).is_file():
+    if not parts(log):
         raise MonitoringError(f"no prediction log at {log}")
     predictions = read_log(log, since)[["id", "ts", "model", "version", "prediction"]]
     labels = {r["id"]: r.get("label") for r in read_lines(feedback_path(log)) if "id" in r}

@@ -4,36 +4,111 @@
      "inputs": {"alcohol": 13.2, ...}, "prediction": 1}
 
 `drift_report` reads the inputs as the current data; `monitoring` joins labels to the ids.
+
+The log is written to its path until it passes `max_bytes`; it is then moved aside as a part
+(``<stem>.part-000001.jsonl``, numbered in order) and a new one starts, so no file grows
+without bound and a reader can skip old parts. Readers see all parts as one log, read in one
+pass by pyarrow (a torn line — a process killed mid-write — sends that part through a
+line-by-line reader that skips it). Predictions and feedback are appended under one lock, a
+thread lock plus an advisory file lock, so lines of concurrent writers never interleave.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import re
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 DEFAULT_LOG = "predictions.jsonl"
 META = ["id", "ts", "model", "version", "prediction"]
+MAX_BYTES = 64 * 1024 * 1024
+_PART = re.compile(r"\.part-(\d{6})$")
 
 
 class PredictionLog:
-    """Appends one JSON line per prediction; lines of concurrent requests never interleave."""
+    """Appends one JSON line per prediction (and feedback beside it); rotates by size."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, max_bytes: int = MAX_BYTES):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.max_bytes = max_bytes
         self._lock = threading.Lock()
+        self._issued: dict[str, int] | None = None  # request id -> rows: the ids it gave out
+
+    @contextmanager
+    def locked(self):
+        """This process's writers and any other process's, one at a time."""
+        with self._lock, open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def append(self, records: list[dict[str, Any]]) -> None:
         text = "".join(json.dumps(r, sort_keys=True, default=str) + "\n" for r in records)
-        with self._lock, open(self.path, "a", encoding="utf-8") as f:
-            f.write(text)
+        with self.locked():
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(text)
+                size = f.tell()
+            if self._issued is not None:
+                for record in records:
+                    _note(self._issued, str(record.get("id", "")))
+            if size >= self.max_bytes:
+                self._rotate()
+
+    def _rotate(self) -> None:
+        numbers = [int(m.group(1)) for p in parts(self.path) if (m := _PART.search(p.stem))]
+        target = self.path.with_name(
+            f"{self.path.stem}.part-{max(numbers, default=0) + 1:06d}{self.path.suffix}"
+        )
+        os.replace(self.path, target)
+
+    def unknown(self, ids: list[str]) -> list[str]:
+        """The ids among `ids` this log never issued."""
+        with self._lock:
+            if self._issued is None:
+                issued: dict[str, int] = {}
+                for known in read_log(self.path)["id"].astype(str):
+                    _note(issued, known)
+                self._issued = issued
+            return [i for i in ids if not _issued_id(self._issued, i)]
+
+    def feedback(self, lines: str, target: Path) -> None:
+        """Append feedback `lines` to `target` under the log's lock."""
+        with self.locked(), open(target, "a", encoding="utf-8") as f:
+            f.write(lines)
+
+
+def _note(issued: dict[str, int], prediction_id: str) -> None:
+    request, _, row = prediction_id.rpartition("-")
+    if row.isdigit():
+        issued[request] = max(issued.get(request, 0), int(row) + 1)
+    else:
+        issued[prediction_id] = 0
+
+
+def _issued_id(issued: dict[str, int], prediction_id: str) -> bool:
+    request, _, row = str(prediction_id).rpartition("-")
+    if row.isdigit() and int(row) < issued.get(request, 0):
+        return True
+    return issued.get(str(prediction_id)) == 0
+
+
+def parts(path: str | os.PathLike) -> list[Path]:
+    """The files of a log, oldest first: its rotated parts, then the live file (if any)."""
+    path = Path(path)
+    rotated = sorted(path.parent.glob(f"{path.stem}.part-[0-9]*{path.suffix}"))
+    return rotated + ([path] if path.exists() else [])
 
 
 def read_lines(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """The JSON lines of a log; a torn last line (a process killed mid-write) is skipped."""
+    """The JSON lines of one file; a torn line (a process killed mid-write) is skipped."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -51,34 +126,78 @@ def read_lines(path: str | os.PathLike) -> list[dict[str, Any]]:
 
 def is_prediction_log(path: str | os.PathLike) -> bool:
     """Whether `path` is a log written by `nb2pipe serve` (its first line says so)."""
+    found = parts(path)
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(found[0] if found else path, encoding="utf-8") as f:
             first = json.loads(f.readline() or "null")
     except (OSError, ValueError):
         return False
     return isinstance(first, dict) and {"id", "inputs", "prediction"} <= set(first)
 
 
-def read_log(path: str | os.PathLike, since: float | None = None):
-    """The prediction log as a DataFrame: id, ts, model, version, prediction, then the inputs."""
+def _read_part(path: Path):
+    """One file of the log as a DataFrame (pyarrow, one pass; line by line if it must)."""
+    import pandas as pd
+
+    data = path.read_bytes()
+    data = data[: data.rfind(b"\n") + 1]  # a torn last line is still being written
+    if not data:
+        return pd.DataFrame(columns=META)
+    try:
+        import io
+
+        import pyarrow as pa
+        import pyarrow.json as pj
+
+        table = pj.read_json(io.BytesIO(data)).flatten()
+        names = [
+            n.removeprefix("inputs.") if n.startswith("inputs.") else n for n in table.column_names
+        ]
+        frame = table.rename_columns(["input" if n == "inputs" else n for n in names]).to_pandas()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError):
+        frame = _read_slowly(path)
+    return frame
+
+
+def _read_slowly(path: Path):
     import pandas as pd
 
     rows = []
     for r in read_lines(path):
-        if "id" not in r or (since is not None and r.get("ts", 0) < since):
+        if "id" not in r:
             continue
         inputs = r.get("inputs")
         rows.append(
             {
-                "id": r["id"],
-                "ts": r.get("ts"),
-                "model": r.get("model"),
-                "version": r.get("version"),
-                "prediction": r.get("prediction"),
+                **{key: r.get(key) for key in META},
                 **(inputs if isinstance(inputs, dict) else {"input": inputs}),
             }
         )
     return pd.DataFrame(rows) if rows else pd.DataFrame(columns=META)
+
+
+def read_log(path: str | os.PathLike, since: float | None = None):
+    """The prediction log (all its parts) as a DataFrame: id, ts, model, version, prediction,
+    then the inputs."""
+    import pandas as pd
+
+    frames = [_read_part(p) for p in parts(path)]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=META)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if "id" not in frame.columns:
+        return pd.DataFrame(columns=META)
+    frame = frame[frame["id"].notna()]
+    if since is not None:
+        frame = frame[frame["ts"].fillna(0) >= since]
+    for key in META:
+        if key not in frame.columns:
+            frame[key] = None
+    if "version" in frame.columns:
+        frame["version"] = frame["version"].astype(str)
+    inputs = [c for c in frame.columns if c not in META]
+    return frame[META + inputs].reset_index(drop=True)
 
 
 def logged_inputs(path: str | os.PathLike, since: float | None = None):

@@ -34,8 +34,10 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mlops.registry.promote import CHAMPION
+from jupyter_mlops.serving.front import TIMEOUT
 from jupyter_mlops.serving.http import ModelServer, jsonable
 from jupyter_mlops.serving.prediction_log import DEFAULT_LOG
+from jupyter_mlops.serving.prediction_log import MAX_BYTES as MAX_LOG_BYTES
 from jupyter_mlops.tracking.redact import redact_uri
 from nb2pipe.errors import Nb2PipeError
 
@@ -138,12 +140,16 @@ def serve(
     port: int = 0,
     log: str | os.PathLike = DEFAULT_LOG,
     tracking_uri: str | None = None,
+    timeout: float = TIMEOUT,
+    log_max_bytes: int = MAX_LOG_BYTES,
     echo=print,
 ) -> None:
     """Serve `spec` until SIGINT or SIGTERM (what `nb2pipe serve` runs)."""
     model, pyfunc = load(spec, tracking_uri)
     try:
-        server = ModelServer(model, pyfunc, log, host, port)
+        server = ModelServer(
+            model, pyfunc, log, host, port, timeout=timeout, log_max_bytes=log_max_bytes
+        )
     except OSError as e:
         raise ServingError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
     stop = threading.Event()
@@ -262,6 +268,8 @@ def start_server(
     tracking_uri: str | None = None,
     output: str | os.PathLike | None = None,
     timeout: float = READY_TIMEOUT,
+    client_timeout: float = TIMEOUT,
+    log_max_bytes: int = MAX_LOG_BYTES,
 ) -> ServerProcess:
     """Start ``nb2pipe serve`` in its own process on 127.0.0.1; return once it answers /ping."""
     from jupyter_mlops.tracking import config
@@ -280,6 +288,10 @@ def start_server(
         str(port),
         "--log",
         str(log),
+        "--timeout",
+        str(client_timeout),
+        "--log-max-bytes",
+        str(log_max_bytes),
     ]
     with open(output, "wb") as out:
         process = subprocess.Popen(

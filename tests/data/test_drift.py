@@ -56,6 +56,8 @@ def test_report_as_frame_html_and_notebook_output():
     assert "<table" in cell and "<script" not in cell and "drifted" in cell
     page = report.to_html()
     assert page.startswith("<!doctype html>") and "<td>x</td>" in page
+    # Self-contained: the charts are drawn as SVG, nothing is fetched.
+    assert page.count("<svg ") == 4 and re.findall(r"(?:src|href)=", page) == []
     specs = json.loads(
         re.search(r'id="drift-specs">(.*?)</script>', page, re.S).group(1).replace("<\\/", "</")
     )
@@ -112,3 +114,18 @@ def test_bad_inputs_are_one_line_errors(tmp_path):
     with pytest.raises(DataSchemaError, match="not a DataFrame or a data file"):
         drift_report(REFERENCE, 42)
     assert isinstance(drift_report(REFERENCE, REFERENCE, columns=["x"]), DriftReport)
+
+
+def test_large_datasets_are_compared_on_samples():
+    """Above SAMPLE_ROWS a side, both datasets are sampled (fixed seed): the result says so,
+    and a real shift is still found while the same distribution is not flagged."""
+    from jupyter_mlops.data.stats import SAMPLE_ROWS
+
+    big = SAMPLE_ROWS + 50_000
+    report = drift_report(frame(big, seed=1), frame(big, seed=2, shift=0.5))
+    assert report.sampled == {"reference": SAMPLE_ROWS, "current": SAMPLE_ROWS}
+    assert report.drifted_features == ["x"]
+    assert f"compared on samples of {SAMPLE_ROWS:,} rows" in report.summary()
+    again = drift_report(frame(big, seed=1), frame(big, seed=2, shift=0.5))
+    assert again.to_frame().equals(report.to_frame())  # the same samples every time
+    assert not drift_report(frame(big, seed=1), frame(big, seed=3)).drifted

@@ -30,7 +30,10 @@ SKEWS = {
     "dtype": ("df['y'] = df['y'].astype(str)", "y: wrong dtype (str, expected float64)"),
     "nulls": ("df.loc[0, 'x'] = None", "x: nulls (1 row)"),
     "range": ("df.loc[0, 'y'] = 1e6", "y: out of range (1 value above"),
-    "category": ("df.loc[0, 'colour'] = 'purple'", "colour: unknown category (1 value: 'purple')"),
+    "category": (
+        "df.loc[0, 'colour'] = 'purple'",
+        "colour: unknown category (1 value, 0.50% of rows > 0.10% allowed: 'purple')",
+    ),
     "empty": ("df = df.iloc[:0]", "empty (the frame has no rows)"),
 }
 
@@ -58,28 +61,59 @@ def test_schema_is_inferred_into_a_reviewable_file_beside_the_notebook(tmp_path)
     assert list(spec["columns"]) == ["x", "y", "colour"]
     x = spec["columns"]["x"]
     assert x["dtype"] == "float64" and x.get("nullable", False) is False
-    # The observed range, rounded outwards to six significant digits.
+    # The 0.1%-99.9% quantiles widened by their distance, rounded outwards to six digits.
     low, high = x["greater_than_or_equal_to"], x["less_than_or_equal_to"]
-    assert low <= data["x"].min() and low == pytest.approx(data["x"].min(), rel=1e-5)
-    assert high >= data["x"].max() and high == pytest.approx(data["x"].max(), rel=1e-5)
+    q_low, q_high = data["x"].quantile(0.001), data["x"].quantile(0.999)
+    assert low == pytest.approx(2 * q_low - q_high, rel=1e-5)
+    assert high == pytest.approx(2 * q_high - q_low, rel=1e-5)
     assert len(repr(low).lstrip("-").replace(".", "")) <= 6
-    assert spec["columns"]["colour"]["isin"] == ["blue", "green", "red"]
+    assert x["mean_within"]["rows"] == 200 and x["mean_within"]["z"] == 5.0
+    colour = spec["columns"]["colour"]["unseen_share_at_most"]
+    assert colour["allowed"] == ["blue", "green", "red"] and colour["max_share"] == 0.001
+    # Every choice is explained to the reviewer, in a comment above its column.
+    assert "  # range: the 0.1%-99.9% quantiles widened by 1 x their distance" in text
+    assert "  # categories: unseen values may be up to 0.10% of present values" in text
+    assert "  # nulls: none in training, none allowed\n" in text
     assert "index" not in spec  # the row index is not part of the data's contract
     # Deterministic: the same data gives the same bytes.
     assert save_schema(data.copy(), path).read_text() == text
 
 
-def test_margin_widens_ranges_and_none_drops_them():
-    data = pd.DataFrame({"v": [10.0, 20.0], "signed": [-1.0, 1.0], "amount": [0.5, 10.5]})
-    schema = infer_schema(data, margin=0.5)
-    bounds = {
-        name: [c.statistics for c in column.checks] for name, column in schema.columns.items()
+def bounds(schema) -> dict[str, list[dict]]:
+    return {
+        name: [c.statistics for c in column.checks if "min_value" in c.statistics]
+        + [c.statistics for c in column.checks if "max_value" in c.statistics]
+        for name, column in schema.columns.items()
     }
-    assert bounds["v"] == [{"min_value": 5.0}, {"max_value": 25.0}]
-    assert bounds["signed"] == [{"min_value": -2.0}, {"max_value": 2.0}]
+
+
+def test_minmax_margin_widens_ranges_and_none_drops_them():
+    data = pd.DataFrame({"v": [10.0, 20.0], "signed": [-1.0, 1.0], "amount": [0.5, 10.5]})
+    found = bounds(infer_schema(data, ranges="minmax", margin=0.5))
+    assert found["v"] == [{"min_value": 5.0}, {"max_value": 25.0}]
+    assert found["signed"] == [{"min_value": -2.0}, {"max_value": 2.0}]
     # Data without negative values keeps a lower bound of 0 at least.
-    assert bounds["amount"] == [{"min_value": 0}, {"max_value": 15.5}]
-    assert infer_schema(data, margin=None).columns["v"].checks == []
+    assert found["amount"] == [{"min_value": 0}, {"max_value": 15.5}]
+    assert bounds(infer_schema(data, ranges=None))["v"] == []
+
+
+def test_policies_for_nulls_and_unseen_categories(tmp_path):
+    data = frame(1000, seed=1)
+    data.loc[data.index[::20], "y"] = None  # 5% nulls in training: a few are normal
+    path = save_schema(data, tmp_path / "a.schema.yaml", unseen="warn")
+    assert "  # nulls: 5.00% in training, up to 12.00% allowed" in path.read_text()
+    batch = frame(1000, seed=2)
+    batch.loc[batch.index[::12], "y"] = None
+    batch.loc[:4, "colour"] = "purple"
+    report = validate_frame(batch, path)
+    assert report.ok, report.summary()
+    assert report.warnings == ["colour: 5 unseen value(s) (policy warn): 'purple'"]
+    batch.loc[batch.index[::4], "y"] = None
+    [problem] = validate_frame(batch, path).problems
+    assert str(problem) == "y: nulls (250 rows, 25.00% of rows > 12.00% allowed)"
+    strict = save_schema(data, tmp_path / "b.schema.yaml", unseen="error")
+    [problem] = validate_frame(batch.assign(y=1.0), strict).problems
+    assert str(problem) == "colour: unknown category (5 values: 'purple')"
 
 
 def test_clean_data_passes_after_csv_and_json_round_trips(schema):

@@ -26,7 +26,7 @@ def outputs(notebook: dict) -> str:
 def test_the_example_is_a_four_step_pipeline():
     pipeline = compile_notebook(EXAMPLE)
     assert [s.name for s in pipeline.steps] == ["data", "validate", "train", "promote"]
-    assert {p.name for p in pipeline.params} == {"workdir", "model_name", "shift"}
+    assert {p.name for p in pipeline.params} == {"workdir", "model_name", "shift", "schema"}
     assert EXAMPLE.with_name("continuous_training.schema.yaml").is_file()
 
 
@@ -52,8 +52,19 @@ def test_the_example_runs_the_whole_loop(tmp_path):
     assert "watch new-data: 1 new file in" in text and "batch-2.csv -> run" in text
     assert "watch drift: 2 of 13 features drifted: alcohol, color_intensity" in text
     assert "watch run: continuous_training.ipynb (triggered by new-data, drift)" in text
-    assert "wine-continuous version 2 " in text  # the gate's decision on the retrained model
-    assert "'gate_promoted'" in text
+    # The schema's tolerances pass the clean batch and stop the new vineyard's, naming why.
+    assert "run failed: data does not match the schema" in text
+    assert "alcohol: mean shift (mean 13.61, expected 13 ± 0.385: moved +0.75 sd)" in text
+    # Accepted, retrained: the gate decides both ways on real, noisy-enough data.
+    # The champion is scored on the challenger's own held-out wines, not its published value.
+    assert (
+        "retrained on the new vineyard: wine-continuous version 2 promoted to champion: "
+        "accuracy 0.966667 vs champion version 1's 0.933333 on the same held-out data" in text
+    )
+    assert (
+        "retrained again, nothing new: wine-continuous version 3 stays challenger: "
+        "accuracy 0.966667 vs champion version 2's 0.966667 on the same held-out data" in text
+    )
     # Everything went into workdir, nothing beside the notebook.
     assert sorted(p.name for p in EXAMPLE.parent.iterdir()) == before
     assert (tmp_path / "work" / "predictions.jsonl").is_file()

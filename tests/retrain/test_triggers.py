@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -55,6 +56,35 @@ def test_new_files_fire_once_each(tmp_path):
         NewFiles(tmp_path / "nowhere")
 
 
+def test_a_file_overwritten_under_a_seen_name_fires_once(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    path = drop(data, "daily.csv", age=50)
+    trigger = NewFiles(data)
+    assert not trigger.check().fire
+    past = time.time() - 40
+    os.utime(path, (past, past))  # touched: same bytes, not new data
+    assert not trigger.check().fire
+    path.write_text("a,b\n3,4\n")  # the same size, other content
+    os.utime(path, (past + 10, past + 10))
+    decision = trigger.check()
+    assert decision.fire and decision.reason == f"1 changed file in {data}: daily.csv"
+    assert not trigger.check().fire
+    # A later watcher (state saved as JSON) sees what this one saw, content included.
+    later = NewFiles(data)
+    later.restore(json.loads(json.dumps(trigger.state())))
+    assert not later.check().fire
+    drop(data, "daily.csv", age=20).write_text("a,b\n5,6,7\n")
+    os.utime(path, (past + 20, past + 20))
+    drop(data, "other.csv")
+    decision = later.check()
+    assert decision.reason == f"1 new file and 1 changed file in {data}: daily.csv, other.csv"
+    # The older state (a list of names) counts their present content as seen.
+    oldest = NewFiles(data)
+    oldest.restore({"seen": ["daily.csv", "other.csv"]})
+    assert not oldest.check().fire
+
+
 @pytest.mark.slow
 def test_watcher_runs_the_pipeline_on_a_new_file_and_stops_after_max_runs(tmp_path):
     data = tmp_path / "data"
@@ -85,13 +115,13 @@ def test_watcher_runs_the_pipeline_on_a_new_file_and_stops_after_max_runs(tmp_pa
     [result] = watcher.results
     assert result.ok and result.steps["retrain"].status == "done"
     text = "\n".join(line.split(" ", 2)[2] for line in lines)  # without the time stamps
-    assert f"watch new-data: no new file in {data} -> no run" in text
+    assert f"watch new-data: no new or changed file in {data} -> no run" in text
     assert f"watch new-data: 1 new file in {data}: batch-1.csv -> run" in text
     assert f"watch run: {notebook} (triggered by new-data)" in text
     assert f"watch run {result.run_id} succeeded in" in text
     assert text.endswith("watch stopped: 1 run(s), the --max-runs limit")
     # An unchanged check is logged once, not at every poll.
-    assert text.count("no new file") == 1
+    assert text.count("no new or changed file") == 1
 
 
 def cpu_seconds(pid: int) -> float:
@@ -130,7 +160,7 @@ def test_watch_cli_reacts_to_a_new_file_and_stops_cleanly_on_a_signal(tmp_path, 
         text=True,
     )
     try:
-        read_until(process, "no new file")
+        read_until(process, "no new or changed file")
         # Polling, not spinning: idle, the watcher uses (almost) no CPU.
         before = cpu_seconds(process.pid)
         time.sleep(2.0)

@@ -7,10 +7,9 @@ import json
 import urllib.error
 import urllib.request
 
-import numpy as np
-import pandas as pd
 import pytest
 from ctkit import cli, error_lines, marker_notebook, runs_recorded
+from servingkit import MODEL, features, publish_champion, truth
 
 from jupyter_mlops.data.drift import drift_report
 from jupyter_mlops.serving.monitoring import live_metric
@@ -18,40 +17,13 @@ from jupyter_mlops.serving.prediction_log import read_log
 from jupyter_mlops.serving.server import ServingError, parse_spec, resolve, start_server
 
 pytestmark = pytest.mark.slow
-MODEL = "served"
-
-
-def features(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame({"x": rng.normal(shift, 1.0, n), "y": rng.normal(0.0, 1.0, n)})
-
-
-def truth(frame: pd.DataFrame, boundary: float = 0.0) -> list[int]:
-    """The label the world gives; the boundary moves when the concept drifts."""
-    return (frame["x"] + 0.1 * frame["y"] > boundary).astype(int).tolist()
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """A model trained on `features(1000, seed=1)`, published, champion, served."""
-    from sklearn.linear_model import LogisticRegression
-
-    import jupyter_mlops
-    from jupyter_mlops.tracking.session import SESSION
-
     root = tmp_path_factory.mktemp("serving")
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    reference = features(1000, seed=1)
-    reference.to_parquet(root / "reference.parquet")
-    model = LogisticRegression().fit(reference, truth(reference))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)  # nothing of MLflow's lands in the working directory of the tests
-        mp.setenv("MLFLOW_TRACKING_URI", uri)
-        mp.setenv("MLFLOW_EXPERIMENT_NAME", "serving")
-        SESSION.reset()
-        jupyter_mlops.publish_model(model, MODEL, metric="accuracy", metrics={"accuracy": 0.99})
-        jupyter_mlops.promote(MODEL, "accuracy")
-        SESSION.reset()
+    uri = publish_champion(root)
     server = start_server(f"{MODEL}@champion", log=root / "predictions.jsonl", tracking_uri=uri)
     try:
         yield server, uri, root

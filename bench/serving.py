@@ -1,0 +1,208 @@
+"""Serving: one-row requests on keep-alive connections, `nb2pipe serve` vs `mlflow models serve`
+of the same registered model, measured in the same run; then 64 connections for 10 s.
+
+The load generator is this process: one thread per connection, each with its own kept-alive
+`http.client` connection, sending one-row `dataframe_split` requests back to back. Both servers
+get the same generator on the same (2-core) machine, so the ratio is fair; absolute figures
+include the generator's own cost.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from .measure import BIN, figure
+
+PUBLISH = """
+import os, sys
+import numpy as np, pandas as pd
+from sklearn.linear_model import LogisticRegression
+import jupyter_mlops
+rng = np.random.default_rng(1)
+X = pd.DataFrame({"x": rng.normal(size=1000), "y": rng.normal(size=1000)})
+model = LogisticRegression().fit(X, (X["x"] + 0.1 * X["y"] > 0).astype(int))
+jupyter_mlops.publish_model(model, "bench", metric="accuracy", metrics={"accuracy": 0.99})
+jupyter_mlops.promote("bench", "accuracy")
+"""
+BODY = json.dumps({"dataframe_split": {"columns": ["x", "y"], "data": [[0.25, -1.5]]}}).encode()
+HEADERS = {"Content-Type": "application/json"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(port: int, process: subprocess.Popen, out: Path, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = out.read_text(errors="replace").strip().splitlines()[-3:]
+            raise RuntimeError(f"the server exited with {process.returncode}: {tail}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/ping")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"no answer on port {port} within {timeout:.0f}s")
+
+
+def load(port: int, connections: int, seconds: float) -> dict:
+    """`connections` keep-alive clients for `seconds`: latencies (s), requests and errors."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    start = threading.Barrier(connections + 1)
+    stop_at = [0.0]
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine, failed = [], 0
+        start.wait()
+        while time.perf_counter() < stop_at[0]:
+            began = time.perf_counter()
+            try:
+                conn.request("POST", "/invocations", body=BODY, headers=HEADERS)
+                response = conn.getresponse()
+                response.read()
+                if response.status != 200:
+                    failed += 1
+            except (OSError, http.client.HTTPException):
+                failed += 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                continue
+            mine.append(time.perf_counter() - began)
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors[0] += failed
+
+    threads = [threading.Thread(target=client) for _ in range(connections)]
+    for t in threads:
+        t.start()
+    stop_at[0] = time.perf_counter() + seconds
+    start.wait()
+    began = time.perf_counter()
+    for t in threads:
+        t.join()
+    took = time.perf_counter() - began
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "rate": len(latencies) / took,
+        "p50": statistics.median(latencies) if latencies else float("nan"),
+        "p99": latencies[int(len(latencies) * 0.99)] if latencies else float("nan"),
+        "errors": errors[0],
+    }
+
+
+def _start(command: list[str], env: dict, out: Path) -> subprocess.Popen:
+    with open(out, "wb") as f:
+        return subprocess.Popen(command, stdout=f, stderr=subprocess.STDOUT, env=env)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def measure(tmp: Path) -> None:
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'mlflow.db'}",
+        "MLFLOW_EXPERIMENT_NAME": "bench",
+        # `mlflow models serve` runs `uvicorn` from PATH: this environment's
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    subprocess.run(
+        [sys.executable, "-c", PUBLISH],
+        check=True,
+        env=env,
+        cwd=tmp,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    ours_port, theirs_port = _free_port(), _free_port()
+    ours = _start(
+        [
+            str(BIN / "nb2pipe"),
+            "serve",
+            "bench@champion",
+            "--port",
+            str(ours_port),
+            "--log",
+            str(tmp / "predictions.jsonl"),
+        ],
+        env,
+        tmp / "ours.txt",
+    )
+    theirs = _start(
+        [
+            str(BIN / "mlflow"),
+            "models",
+            "serve",
+            "-m",
+            "models:/bench@champion",
+            "--port",
+            str(theirs_port),
+            "--env-manager",
+            "local",
+            "--workers",
+            "1",
+        ],
+        env,
+        tmp / "theirs.txt",
+    )
+    try:
+        _wait(ours_port, ours, tmp / "ours.txt")
+        _wait(theirs_port, theirs, tmp / "theirs.txt")
+        load(ours_port, 8, 1.0)  # warm both up: first requests import and compile
+        load(theirs_port, 8, 1.0)
+        one, one_peer = load(ours_port, 1, 3.0), load(theirs_port, 1, 3.0)
+        figure(
+            "serving, 1-row requests, 1 keep-alive connection",
+            f"p50 {one['p50'] * 1000:.2f} ms (mlflow models serve: "
+            f"{one_peer['p50'] * 1000:.2f} ms)",
+            "the cost of one request, no queueing",
+        )
+        mine, peer = load(ours_port, 8, 5.0), load(theirs_port, 8, 5.0)
+        figure(
+            "serving, 1-row requests, 8 keep-alive connections",
+            f"p50 {mine['p50'] * 1000:.2f} ms, p99 {mine['p99'] * 1000:.1f} ms, "
+            f"{mine['rate']:.0f} req/s, {mine['errors']} errors",
+            "p50 <= 5 ms",
+        )
+        figure(
+            "serving throughput vs mlflow models serve (8 connections)",
+            f"{mine['rate'] / peer['rate']:.2f}x ({mine['rate']:.0f} vs {peer['rate']:.0f} req/s;"
+            f" mlflow p50 {peer['p50'] * 1000:.2f} ms, {peer['errors']} errors)",
+            ">= 1.0x",
+        )
+        wide = load(ours_port, 64, 10.0)
+        figure(
+            "serving, 64 connections for 10 s",
+            f"{wide['errors']} errors, {wide['requests']} requests, p50 "
+            f"{wide['p50'] * 1000:.1f} ms, p99 {wide['p99'] * 1000:.1f} ms",
+            "0 errors",
+        )
+    finally:
+        _stop(ours)
+        _stop(theirs)
