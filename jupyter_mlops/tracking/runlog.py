@@ -10,11 +10,12 @@ new ones: a step already logged as it is now is left alone, a step that changed 
 from __future__ import annotations
 
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jupyter_mlops.tracking import datasets, journal, store
+from jupyter_mlops.tracking import datasets, journal, notebook_html, store
 from nb2pipe.fileio import read_json
 from nb2pipe.runner.rundir import RunDir
 
@@ -36,6 +37,9 @@ INTERRUPTED = ("interrupted", "cancelled")
 DURATION = "nb2pipe.duration_s"
 RUN_ID_TAG = "nb2pipe.run_id"
 STEP_TAG = "nb2pipe.step"
+# "pipeline" on a pipeline's run, "step" on a step's: the Experiments panel searches for
+# pipeline runs in the store itself, so paging never counts step or publish runs.
+KIND_TAG = "nb2pipe.kind"
 PARENT_TAG = "mlflow.parentRunId"
 # Run ids are folder names; anything else is not put into a search filter.
 _SEARCHABLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
@@ -132,6 +136,7 @@ class RunLogger:
         parent, existing_steps = self.find()
         tags = {
             **self.common_tags(),
+            KIND_TAG: "pipeline",
             "nb2pipe.run_dir": str(self.run.path),
             "nb2pipe.status": self.status,
             "nb2pipe.interrupted": _flag(True if self.status in INTERRUPTED else None),
@@ -227,6 +232,7 @@ class RunLogger:
             **self.common_tags(),
             PARENT_TAG: parent_id,
             STEP_TAG: step,
+            KIND_TAG: "step",
             "nb2pipe.status": status,
             "nb2pipe.fingerprint": _flag(meta.get("fingerprint")),
             "nb2pipe.cache_hit": _flag(bool(meta.get("cache_hit"))),
@@ -255,6 +261,10 @@ class RunLogger:
         for name in ("notebook.ipynb", "log.txt"):
             if (run.step_dir(step) / name).exists():
                 self.client.log_artifact(run_id, str(run.step_dir(step) / name))
+        if run.notebook(step).exists():  # rendered, so that the MLflow UI shows it
+            with tempfile.TemporaryDirectory() as folder:
+                page = notebook_html.write(run.notebook(step), f"{step} · {run.id}", Path(folder))
+                self.client.log_artifact(run_id, str(page))
         if (run.artifacts(step) / "manifest.json").exists():
             self.client.log_artifact(run_id, str(run.artifacts(step) / "manifest.json"))
         for path, artifact_path in record.artifacts:
