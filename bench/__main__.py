@@ -13,13 +13,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import pipeline, tracking
+from . import experiments, pipeline, tracking
 from .measure import load
 
 # One module per section; a new section is one module and one line here.
 SECTIONS = {
     "pipeline": pipeline.measure,
     "tracking": tracking.measure,
+    "experiments": experiments.measure,
 }
 
 
