@@ -89,8 +89,8 @@ def test_mlops_run_updates_the_view_as_steps_go(kernel, tmp_path, client, unique
     shown = stdout(
         execute(
             kernel,
-            "import jupyter_mlops.widgets.live_run as live\n"
-            "view = live.run('tiny.ipynb', rows=5)\n"
+            "import jupyter_mlops\n"
+            "view = jupyter_mlops.run('tiny.ipynb', rows=5)\n"
             "print(view.status, sorted(view.statuses.items()), view.metrics)",
         )
     )
