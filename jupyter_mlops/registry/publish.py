@@ -153,7 +153,8 @@ def publish_model(
     origin = provenance.collect(config.project_root(where.notebook or Path.cwd()))
     with translated(f"publish model {name!r}", uri):
         client = store.client(uri)
-        if run_id is not None:
+        into = run_id is not None
+        if into:
             pass  # the run is the pipeline's own: it holds the values already
         elif step:
             run_id = _step_publish_run(client, uri, name, where, origin)
@@ -195,6 +196,7 @@ def publish_model(
                     "pipeline step": where.step,
                     "MLflow run": run_id,
                     "model URI": info.model_uri,
+                    "executed notebook": _executed_page(client, run_id if into else None),
                 },
                 input_hashes=where.input_hashes,
                 requirements=reqs,
@@ -209,6 +211,19 @@ def publish_model(
             store.end_run(client, uri, run_id, "FINISHED")
             journal.StepJournal(*step).model({"name": name, "version": version, "run_id": run_id})
     return PublishedModel(name, version, f"models:/{name}/{version}", run_id, alias, card, values)
+
+
+def _executed_page(client, run_id: str | None) -> str | None:
+    """The rendered executed notebook of the step run the model was logged into, if any."""
+    if run_id is None:
+        return None
+    from jupyter_mlops.tracking.notebook_html import HTML_NAME
+
+    try:
+        logged = {a.path for a in client.list_artifacts(run_id)}
+    except Exception:
+        return None  # the link is a convenience; the card stands without it
+    return f"runs:/{run_id}/{HTML_NAME}" if HTML_NAME in logged else None
 
 
 def _shown_path(notebook: Path | None) -> str:

@@ -52,7 +52,13 @@ export class PanelBoundary extends React.Component<
     return (
       <div className="jp-mlops-error" data-testid={`mlops-panel-error-${this.props.name}`}>
         The {this.props.name} panel failed: {error.message}{' '}
-        <a href="#" onClick={() => this.setState({ error: null })}>
+        <a
+          href="#"
+          onClick={e => {
+            e.preventDefault();
+            this.setState({ error: null });
+          }}
+        >
           show it again
         </a>
       </div>

@@ -57,6 +57,8 @@ def test_publish_list_detail_and_promote(server, runs):
     assert not [r["name"] for r in every if r["name"].startswith("publish")]
     assert "| pipe.ipynb |" in card.replace("`", "") and runs.base["run_id"] in card
     assert str(server.root) not in card
+    # and links the training step's executed notebook, rendered (nbconvert) in its run
+    assert f"runs:/{train['run_id']}/notebook.html" in card
 
 
 def test_model_errors(server, runs):
