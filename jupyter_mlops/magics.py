@@ -252,7 +252,7 @@ class MlopsMagics(Magics):
         if not runs:
             print("no runs yet")
             return
-        return show_runs(runs, f"{len(runs)} latest runs")
+        show_runs(runs, f"{len(runs)} latest runs")
 
     def _run(self, args, cell):
         from jupyter_mlops.widgets.live_run import pairs, run

@@ -537,6 +537,35 @@ def test_the_sidebar_at_jupyterlabs_default_width(page, screenshots):
     widen_sidebar(page, SIDEBAR_WIDTH)
 
 
+def test_a_failing_panel_leaves_the_others_working(page):
+    """A panel that throws while rendering shows its error in place; the sidebar stays."""
+    broken = '{"models": [{"name": "broken", "aliases": null, "latest_version": "1"}]}'
+    page.route(
+        "**/mlops/models?*",
+        lambda route: route.fulfill(status=200, content_type="application/json", body=broken),
+    )
+    page.route(
+        "**/mlops/models",
+        lambda route: route.fulfill(status=200, content_type="application/json", body=broken),
+    )
+    try:
+        page.reload()
+        page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+        if not page.locator(tid("mlops-sidebar")).is_visible():
+            page.locator('li[data-id="jupyter-mlops-sidebar"]').click()
+        open_tab(page, "models")
+        page.locator(tid("mlops-panel-error-Models")).wait_for()
+        open_tab(page, "pipeline")
+        page.wait_for_function(
+            "() => (document.querySelector('[data-testid=mlops-pipeline-graph-box]')"
+            "?.dataset.steps ?? '').split(' ').includes('load')"
+        )
+        assert page.locator('[data-testid^="mlops-panel-error-"]').count() == 1
+    finally:
+        page.unroute("**/mlops/models?*")
+        page.unroute("**/mlops/models")
+
+
 def test_no_uncaught_errors_or_vega_lite_warnings_in_the_page(page):
     assert not page.errors
     assert not [w for w in page.warnings if "Vega-Lite" in w or "vega-lite" in w], page.warnings
