@@ -64,11 +64,11 @@ def make_store(folder: Path) -> tuple[str, str]:
                 (run_id, name, "NOTEBOOK", "pipe.ipynb", "", "bench", "FINISHED", when,
                  when + 30_000, "", "active", f"{folder}/art/{run_id}", int(experiment))
             )  # fmt: skip
-            kind = "step" if parent_id else "pipeline"
-            tags += [("mlflow.runName", name, run_id), ("nb2pipe.kind", kind, run_id),
-                     ("nb2pipe.run_id", nb2pipe_id, run_id)]  # fmt: skip
-            if parent_id:
+            tags += [("mlflow.runName", name, run_id), ("nb2pipe.run_id", nb2pipe_id, run_id)]
+            if parent_id:  # as runlog tags them: only pipeline runs carry nb2pipe.kind
                 tags += [("mlflow.parentRunId", parent_id, run_id), ("nb2pipe.step", name, run_id)]
+            else:
+                tags.append(("nb2pipe.kind", "pipeline", run_id))
             value = (i % 997) / 997
             metrics.append(("accuracy", value, when, 0, 0, run_id))
             params.append(("C", str(i % 10), run_id))

@@ -53,7 +53,7 @@ def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
                     experiment,
                     start_time=now + i,
                     run_name=f"step-{step}",
-                    tags={"nb2pipe.kind": "step", "mlflow.parentRunId": run.info.run_id},
+                    tags={"nb2pipe.step": f"step-{step}", "mlflow.parentRunId": run.info.run_id},
                 )
     client.create_run(experiment, run_name="publish wine")  # an old top-level publish run
     return uri

@@ -105,5 +105,5 @@ def test_pipeline_run_detail_with_children_and_history(server, runs):
     top = server.get(f"experiments/{pipe}/runs").json()["runs"]
     assert runs.base["mlflow_run_id"] in {r["run_id"] for r in top}
     assert not any("mlflow.parentRunId" in r["tags"] for r in top)
-    assert {c["tags"]["nb2pipe.kind"] for c in detail["children"]} == {"step"}
+    assert not [c for c in detail["children"] if "nb2pipe.kind" in c["tags"]]
     assert server.get("mlflow-runs/0123456789abcdef0123456789abcdef").status_code == 404
