@@ -24,7 +24,8 @@ import pytest
 from conftest import NOTEBOOK, REPO, _unavailable
 from servers import NotReady, free_port, start_logged, stop_process, wait_ready
 
-pytestmark = pytest.mark.slow
+# building, installing and one pipeline run: minutes on a loaded 2-core machine
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 STEPS = ["load", "scaled_features", "poly_features", "train", "evaluate"]
 
