@@ -191,9 +191,9 @@ export function ExperimentsPanel(): JSX.Element {
       </div>
       <ErrorLine error={error} testId="mlops-runs-error" />
       <div className="jp-mlops-scroll">
-        <table className="jp-mlops-table" data-testid="mlops-runs-table">
+        <table className="jp-mlops-table jp-sortable-table" data-testid="mlops-runs-table">
           <thead>
-            <tr>
+            <tr className="jp-sortable-table-tr">
               <th />
               {header('run', 'attributes.run_name')}
               {header('status', 'attributes.status')}
@@ -217,7 +217,7 @@ export function ExperimentsPanel(): JSX.Element {
                   data-testid="mlops-run-row"
                   data-run-id={r.run_id}
                   data-nb2pipe-run={r.tags['nb2pipe.run_id'] ?? ''}
-                  className={isSelected(r.run_id) ? 'jp-mod-selected' : ''}
+                  className={`jp-sortable-table-tr${isSelected(r.run_id) ? ' jp-mod-selected' : ''}`}
                 >
                   <td className="jp-mlops-nowrap">
                     <input
@@ -261,7 +261,7 @@ export function ExperimentsPanel(): JSX.Element {
                   (opened[r.run_id] ?? []).map(c => (
                     <tr
                       key={c.run_id}
-                      className="jp-mlops-step-row"
+                      className="jp-sortable-table-tr jp-mlops-step-row"
                       data-testid="mlops-step-run-row"
                       data-parent={r.run_id}
                     >
