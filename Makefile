@@ -53,10 +53,9 @@ $(LABEXT_OUT): $(LABEXT_DEPS) $(LABEXT_SRC)
 	cd labextension && npm run build:prod
 
 # JupyterLab with the freshly built sidebar (linked, so a rebuild needs only a page reload)
-# and the /mlops/ server routes; hidden files are served so that a step's executed notebook
-# (.nb2pipe/runs/<run>/<step>/notebook.ipynb) opens from the sidebar.
+# and the /mlops/ server routes (which also serve the executed step notebooks under the hidden
+# .nb2pipe/: no allow_hidden needed).
 lab: $(STAMP) $(LABEXT_OUT)
 	@mkdir -p $(LABEXT_DEV) && ln -sfn $(CURDIR)/jupyter_mlops/labextension $(LABEXT_DEV)/jupyter-mlops
 	$(BIN)/jupyter lab --LabApp.extra_labextensions_path=$(LABEXT_DEV) \
-		--ServerApp.jpserver_extensions='{"jupyter_mlops": True}' \
-		--ContentsManager.allow_hidden=True
+		--ServerApp.jpserver_extensions='{"jupyter_mlops": True}'

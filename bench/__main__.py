@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import distributed, drift, handoff, pipeline, serving, tracking
+from . import distributed, drift, experiments, handoff, pipeline, serving, tracking
 from .measure import load
 
 # One module per section; a new section is one module and one line here.
@@ -21,6 +21,7 @@ SECTIONS = {
     "pipeline": pipeline.measure,
     "handoff": handoff.measure,
     "tracking": tracking.measure,
+    "experiments": experiments.measure,
     "serving": serving.measure,
     "drift": drift.measure,
     "distributed": distributed.measure,

@@ -38,11 +38,20 @@ __all__ = [
     "publish_model",
     "recent_runs",
     "record_feedback",
+    "run",
     "set_experiment",
     "set_tracking_uri",
     "start_run",
     "validate",
 ]
+
+
+def run(notebook=None, *, force: bool = False, **params):
+    """Run a notebook's pipeline from a cell, watched in a live ipywidgets view (`%mlops run`);
+    by default the notebook this kernel runs. Returns the view (statuses, metrics, run id)."""
+    from jupyter_mlops.widgets.live_run import run as run_live
+
+    return run_live(notebook, force=force, **params)
 
 
 def load_ipython_extension(ipython) -> None:

@@ -4,7 +4,8 @@
     %%mlops track [--name RUN]               run the cell as one tracked run: the parameters
                                              it reads or sets to literals, the numbers it assigns
     %mlops log NAME=VALUE ...                numbers as metrics, anything else as parameters
-    %mlops runs [-n N] [--experiment NAME]   recent runs as a table
+    %mlops run [NOTEBOOK] [-p NAME=VALUE]    run the notebook's pipeline, watched live
+    %mlops runs [-n N] [--experiment NAME]   recent runs: sort, tick two, compare
     %mlops compare RUN RUN                   two runs side by side
     %mlops publish VAR NAME --metric M [--data DF] [--description TEXT]
     %mlops promote NAME --metric M [--lower-is-better] [--threshold T]
@@ -27,7 +28,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from jupyter_mlops.tracking.redact import one_line
 from nb2pipe.errors import Nb2PipeError
 
-SUBCOMMANDS = ("experiment", "track", "log", "runs", "compare", "publish", "promote", "registry")
+SUBCOMMANDS = tuple("experiment track log run runs compare publish promote registry".split())
 SCALARS = (int, float, str, bool)
 
 
@@ -62,6 +63,10 @@ def _parser() -> _Parser:
     p.add_argument("--name", default=None, help="name of the run")
     p = sub.add_parser("log", prog="mlops log")
     p.add_argument("pairs", nargs="+", metavar="NAME=VALUE")
+    p = sub.add_parser("run", prog="mlops run")
+    p.add_argument("notebook", nargs="?", default=None)
+    p.add_argument("-p", dest="params", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("--force", action="store_true")
     p = sub.add_parser("runs", prog="mlops runs")
     p.add_argument("-n", type=int, default=10)
     p.add_argument("--experiment", default=None)
@@ -240,27 +245,21 @@ class MlopsMagics(Magics):
             return text
 
     def _runs(self, args, cell):
-        from jupyter_mlops.display import fmt, show_table, when
         from jupyter_mlops.tracking import api
+        from jupyter_mlops.widgets.runs_table import show_runs
 
         runs = api.recent_runs(args.n, args.experiment)
         if not runs:
             print("no runs yet")
             return
-        metric_names = sorted({k for r in runs for k in r["metrics"]})[:8]
-        headers = ["run", "name", "status", "start", "duration (s)", *metric_names]
-        rows = [
-            [
-                r["run_id"][:8],
-                r["name"],
-                r["status"],
-                when(r["start"]),
-                fmt(r["duration"]),
-                *(r["metrics"].get(m) for m in metric_names),
-            ]
-            for r in runs
-        ]
-        show_table(headers, rows, f"{len(runs)} latest runs")
+        show_runs(runs, f"{len(runs)} latest runs")
+
+    def _run(self, args, cell):
+        from jupyter_mlops.widgets.live_run import pairs, run
+
+        view = run(args.notebook, force=args.force, **pairs(args.params))
+        if view.status != "succeeded":
+            raise UsageError(f"%mlops run: run {view.run_id} {view.status} (see the view above)")
 
     def _compare(self, args, cell):
         from jupyter_mlops.display import show_table

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+# The major version of the vega-lite the sidebar ships (labextension/package.json): one version
+# everywhere, so that no renderer warns about a spec written for another.
+SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 
 
 def _spec(title: str, values: list[dict], mark: Any, encoding: dict, **extra) -> dict:

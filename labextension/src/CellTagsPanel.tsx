@@ -5,6 +5,7 @@
  */
 import { Cell } from '@jupyterlab/cells';
 import { INotebookTracker } from '@jupyterlab/notebook';
+import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { Check, compileError, ErrorLine, Field, NoteLine, Select } from './components';
@@ -167,22 +168,22 @@ export function CellTagsPanel(): JSX.Element {
         <div className="jp-mlops-muted">kept as they are: {form.other.join(', ')}</div>
       )}
       <div className="jp-mlops-toolbar">
-        <button
+        <Button small
           className="jp-mlops-button jp-mod-accept"
           data-testid="mlops-tags-apply"
           disabled={!changed || Object.keys(problems).length > 0}
           onClick={() => void apply()}
         >
           Apply
-        </button>
-        <button
+        </Button>
+        <Button small
           className="jp-mlops-button"
           data-testid="mlops-tags-reset"
           disabled={!changed}
           onClick={() => setForm(parseTags(tags, grammar))}
         >
           Reset
-        </button>
+        </Button>
         {changed && (
           <code className="jp-mlops-muted" data-testid="mlops-tags-preview">
             {next.join('  ') || 'no tags'}

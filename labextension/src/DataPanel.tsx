@@ -2,6 +2,7 @@
  * Data: pick a run, a step and one of its DataFrame artifacts → its profile (column types,
  * missing values, histograms) and its drift against the same artifact of another run.
  */
+import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import {
@@ -97,17 +98,17 @@ export function DataPanel(): JSX.Element {
         />
       </div>
       <div className="jp-mlops-toolbar">
-        <button
+        <Button small
           className="jp-mlops-button jp-mod-accept"
           data-testid="mlops-data-profile-button"
           disabled={busy || !run || !artifactName}
           onClick={() => void doProfile()}
         >
           Profile
-        </button>
-        <button className="jp-mlops-button" data-testid="mlops-data-reload" onClick={reload}>
+        </Button>
+        <Button small className="jp-mlops-button" data-testid="mlops-data-reload" onClick={reload}>
           Reload runs
-        </button>
+        </Button>
       </div>
       <ErrorLine error={error || runsError} testId="mlops-data-error" />
       {profile && <ProfileView profile={profile} />}
@@ -126,14 +127,14 @@ export function DataPanel(): JSX.Element {
           </Field>
         </div>
         <div className="jp-mlops-toolbar">
-          <button
+          <Button small
             className="jp-mlops-button"
             data-testid="mlops-data-drift-button"
             disabled={busy || !reference || !artifactName}
             onClick={() => void doDrift()}
           >
             Drift
-          </button>
+          </Button>
         </div>
         {drift && <DriftView drift={drift} />}
       </details>

@@ -2,9 +2,11 @@
  * Experiments: the experiments, a paged runs table (sort by clicking a header, MLflow filter
  * syntax), a chart of one metric across the runs and a side-by-side comparison of two runs.
  */
+import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { Check, ErrorLine, Select, useLoad } from './components';
+import { ErrorLine, Select, useLoad } from './components';
+import { VEGA_LITE_SCHEMA } from './graph';
 import { api, errorText, Experiment, MlflowRunDetail, RunRow, RunsPage } from './request';
 import { newest, startText } from './runs';
 import { useMlops } from './state';
@@ -57,8 +59,10 @@ export function ExperimentsPanel(): JSX.Element {
   const [filter, setFilter] = React.useState('');
   const [tokens, setTokens] = React.useState<string[]>(['']); // page tokens, one per page seen
   const [page, setPage] = React.useState<RunsPage | null>(null);
-  const [showSteps, setShowSteps] = React.useState(false);
-  const [selected, setSelected] = React.useState<string[]>([]);
+  // pipeline runs opened to show their step runs (loaded on opening)
+  const [opened, setOpened] = React.useState<Record<string, RunRow[] | null>>({});
+  // the runs ticked for comparison, kept whole: they stay comparable on another page
+  const [selected, setSelected] = React.useState<RunRow[]>([]);
   const [metric, setMetric] = React.useState('');
   const [error, setError] = React.useState<string | null>(null);
   const [reloads, setReloads] = React.useState(0);
@@ -100,20 +104,24 @@ export function ExperimentsPanel(): JSX.Element {
       setPage(p);
       setError(null);
     },
-    e => setError(errorText(e)),
+    e => {
+      setPage(null); // no stale rows under the error
+      setError(errorText(e));
+    },
     [experimentId, token, sort, filter, runsVersion, reloads]
   );
 
-  const rows = (page?.runs ?? []).filter(r => showSteps || !r.tags['mlflow.parentRunId']);
+  // the server lists pipeline runs only: a page of 20 is 20 pipeline runs
+  const rows = page?.runs ?? [];
   const metricNames = [...new Set(rows.flatMap(r => Object.keys(r.metrics)))].sort();
   const chartMetric = metricNames.includes(metric) ? metric : (metricNames[0] ?? '');
   const shownMetrics = [chartMetric, ...metricNames.filter(m => m !== chartMetric)]
     .filter(Boolean)
     .slice(0, SHOWN_METRICS);
 
-  const header = (label: string, key: string) => (
+  const header = (label: string, key: string, className = '') => (
     <th
-      className="jp-mlops-sortable"
+      className={`jp-mlops-sortable ${className}`}
       data-testid={`mlops-runs-sort-${label}`}
       onClick={() => setSort(s => ({ key, desc: s.key === key ? !s.desc : true }))}
       title={`sort by ${label}`}
@@ -123,8 +131,25 @@ export function ExperimentsPanel(): JSX.Element {
     </th>
   );
 
-  const toggle = (id: string) =>
-    setSelected(s => (s.includes(id) ? s.filter(x => x !== id) : [...s, id].slice(-2)));
+  const toggle = (run: RunRow) =>
+    setSelected(s =>
+      s.some(x => x.run_id === run.run_id)
+        ? s.filter(x => x.run_id !== run.run_id)
+        : [...s, run].slice(-2)
+    );
+  const isSelected = (id: string) => selected.some(x => x.run_id === id);
+
+  const openSteps = (id: string) => {
+    if (id in opened) {
+      setOpened(({ [id]: _, ...rest }) => rest);
+      return;
+    }
+    setOpened(o => ({ ...o, [id]: null }));
+    api
+      .mlflowRun(id)
+      .then(detail => setOpened(o => (id in o ? { ...o, [id]: detail.children } : o)))
+      .catch(e => setError(errorText(e)));
+  };
 
   return (
     <div className="jp-mlops-experiments">
@@ -139,13 +164,13 @@ export function ExperimentsPanel(): JSX.Element {
             setExperimentId(value);
           }}
         />
-        <button
+        <Button small
           className="jp-mlops-button"
           data-testid="mlops-runs-reload"
           onClick={() => setReloads(r => r + 1)}
         >
           Reload
-        </button>
+        </Button>
       </div>
       <div className="jp-mlops-toolbar">
         <input
@@ -156,30 +181,23 @@ export function ExperimentsPanel(): JSX.Element {
           onChange={e => setFilterText(e.target.value)}
           onKeyDown={e => e.key === 'Enter' && setFilter(filterText.trim())}
         />
-        <button
+        <Button small
           className="jp-mlops-button"
           data-testid="mlops-runs-filter-apply"
           onClick={() => setFilter(filterText.trim())}
         >
           Filter
-        </button>
-        <Check
-          label="steps"
-          title="Also list the nested run of every step"
-          testId="mlops-runs-steps"
-          checked={showSteps}
-          onChange={setShowSteps}
-        />
+        </Button>
       </div>
       <ErrorLine error={error} testId="mlops-runs-error" />
       <div className="jp-mlops-scroll">
-        <table className="jp-mlops-table" data-testid="mlops-runs-table">
+        <table className="jp-mlops-table jp-sortable-table" data-testid="mlops-runs-table">
           <thead>
-            <tr>
+            <tr className="jp-sortable-table-tr">
               <th />
               {header('run', 'attributes.run_name')}
               {header('status', 'attributes.status')}
-              {header('start', 'attributes.start_time')}
+              {header('start', 'attributes.start_time', 'jp-mlops-wide-only')}
               {shownMetrics.map(m => (
                 <React.Fragment key={m}>{header(m, metricField(m))}</React.Fragment>
               ))}
@@ -189,68 +207,110 @@ export function ExperimentsPanel(): JSX.Element {
             {rows.length === 0 && (
               <tr>
                 <td colSpan={4 + shownMetrics.length} className="jp-mlops-muted">
-                  {page ? 'no runs' : 'loading…'}
+                  {page ? 'no runs' : error ? '' : 'loading…'}
                 </td>
               </tr>
             )}
             {rows.map(r => (
-              <tr
-                key={r.run_id}
-                data-testid="mlops-run-row"
-                data-run-id={r.run_id}
-                data-nb2pipe-run={r.tags['nb2pipe.run_id'] ?? ''}
-                className={selected.includes(r.run_id) ? 'jp-mod-selected' : ''}
-              >
-                <td>
-                  <input
-                    type="checkbox"
-                    data-testid={`mlops-run-select-${r.run_id}`}
-                    checked={selected.includes(r.run_id)}
-                    onChange={() => toggle(r.run_id)}
-                    title="select two runs to compare them"
-                  />
-                </td>
-                <td className="jp-mlops-nowrap" title={`${r.name} (MLflow run ${r.run_id})`}>
-                  {runLabel(r)}
-                </td>
-                <td>
-                  <span className={`jp-mlops-badge jp-mlops-status-${r.status.toLowerCase()}`}>
-                    {r.status.toLowerCase()}
-                  </span>
-                </td>
-                <td className="jp-mlops-nowrap" title={startText(r.start)}>
-                  {shortTime(r.start)}
-                </td>
-                {shownMetrics.map(m => (
-                  <td key={m} className="jp-mlops-num">
-                    {typeof r.metrics[m] === 'number' ? r.metrics[m].toPrecision(4) : ''}
+              <React.Fragment key={r.run_id}>
+                <tr
+                  data-testid="mlops-run-row"
+                  data-run-id={r.run_id}
+                  data-nb2pipe-run={r.tags['nb2pipe.run_id'] ?? ''}
+                  className={`jp-sortable-table-tr${isSelected(r.run_id) ? ' jp-mod-selected' : ''}`}
+                >
+                  <td className="jp-mlops-nowrap">
+                    <input
+                      type="checkbox"
+                      data-testid={`mlops-run-select-${r.run_id}`}
+                      checked={isSelected(r.run_id)}
+                      onChange={() => toggle(r)}
+                      title="select two runs to compare them"
+                    />
+                    <a
+                      href="#"
+                      className="jp-mlops-disclose"
+                      data-testid={`mlops-run-steps-${r.run_id}`}
+                      title="show the run of every step"
+                      onClick={e => {
+                        e.preventDefault();
+                        openSteps(r.run_id);
+                      }}
+                    >
+                      {r.run_id in opened ? '▾' : '▸'}
+                    </a>
                   </td>
-                ))}
-              </tr>
+                  <td className="jp-mlops-runname" title={`${r.name} (MLflow run ${r.run_id})`}>
+                    {runLabel(r)}
+                  </td>
+                  <td>
+                    <span className={`jp-mlops-badge jp-mlops-status-${r.status.toLowerCase()}`}>
+                      {r.status.toLowerCase()}
+                    </span>
+                  </td>
+                  <td className="jp-mlops-nowrap jp-mlops-wide-only" title={startText(r.start)}>
+                    {shortTime(r.start)}
+                  </td>
+                  {shownMetrics.map(m => (
+                    <td key={m} className="jp-mlops-num">
+                      {typeof r.metrics[m] === 'number' ? r.metrics[m].toPrecision(4) : ''}
+                    </td>
+                  ))}
+                </tr>
+                {r.run_id in opened &&
+                  (opened[r.run_id] ?? []).map(c => (
+                    <tr
+                      key={c.run_id}
+                      className="jp-sortable-table-tr jp-mlops-step-row"
+                      data-testid="mlops-step-run-row"
+                      data-parent={r.run_id}
+                    >
+                      <td />
+                      <td className="jp-mlops-runname" title={`MLflow run ${c.run_id}`}>
+                        {c.tags['nb2pipe.step'] ?? c.name}
+                      </td>
+                      <td>
+                        <span
+                          className={`jp-mlops-badge jp-mlops-status-${c.status.toLowerCase()}`}
+                        >
+                          {c.status.toLowerCase()}
+                        </span>
+                      </td>
+                      <td className="jp-mlops-nowrap jp-mlops-wide-only">
+                        {durationText(c.duration)}
+                      </td>
+                      {shownMetrics.map(m => (
+                        <td key={m} className="jp-mlops-num">
+                          {typeof c.metrics[m] === 'number' ? c.metrics[m].toPrecision(4) : ''}
+                        </td>
+                      ))}
+                    </tr>
+                  ))}
+              </React.Fragment>
             ))}
           </tbody>
         </table>
       </div>
       <div className="jp-mlops-toolbar">
-        <button
+        <Button small
           className="jp-mlops-button"
           data-testid="mlops-runs-prev"
           disabled={tokens.length <= 1}
           onClick={() => setTokens(t => t.slice(0, -1))}
         >
           ‹ Prev
-        </button>
+        </Button>
         <span className="jp-mlops-muted" data-testid="mlops-runs-page">
           page {tokens.length}
         </span>
-        <button
+        <Button small
           className="jp-mlops-button"
           data-testid="mlops-runs-next"
           disabled={!page?.next_page_token}
           onClick={() => page?.next_page_token && setTokens(t => [...t, page.next_page_token!])}
         >
           Next ›
-        </button>
+        </Button>
       </div>
 
       {metricNames.length > 0 && (
@@ -272,9 +332,9 @@ export function ExperimentsPanel(): JSX.Element {
           <p className="jp-mlops-hint">Tick two runs to compare them side by side.</p>
         ) : (
           <RunComparison
-            left={rows.find(r => r.run_id === selected[0]) ?? null}
-            right={rows.find(r => r.run_id === selected[1]) ?? null}
-            ids={[selected[0], selected[1]]}
+            left={selected[0]}
+            right={selected[1]}
+            ids={[selected[0].run_id, selected[1].run_id]}
           />
         )}
       </details>
@@ -294,7 +354,7 @@ function MetricChart({ rows, metric }: { rows: RunRow[]; metric: string }): JSX.
       }))
       .reverse();
     return {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      $schema: VEGA_LITE_SCHEMA,
       height: 140,
       data: { values },
       mark: { type: 'line', point: { size: 50 }, tooltip: true },
@@ -411,7 +471,7 @@ function CompareChart({ left, right }: { left: RunRow; right: RunRow }): JSX.Ele
     );
     // one row per metric, each on its own scale: accuracy and duration do not share an axis
     return {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      $schema: VEGA_LITE_SCHEMA,
       data: { values },
       facet: {
         row: {

@@ -4,7 +4,7 @@
  * (the gate that moves `champion` when the `challenger` wins).
  */
 import { MimeModel } from '@jupyterlab/rendermime';
-import { Widget } from '@lumino/widgets';
+import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import {
@@ -143,15 +143,22 @@ function ModelCard({ markdown }: { markdown: string }): JSX.Element {
   const { rendermime } = useMlops().services;
   const host = React.useRef<HTMLDivElement>(null);
   React.useEffect(() => {
-    if (!host.current) {
+    const node = host.current;
+    if (!node) {
       return;
     }
+    // The renderer's node is placed by hand, not with Widget.attach: React may remove the host
+    // from the page before this cleanup runs (another model picked), and detaching a widget
+    // whose node has left the page throws "Widget is not attached".
     const renderer = rendermime.createRenderer('text/markdown');
-    Widget.attach(renderer, host.current);
+    node.appendChild(renderer.node);
     void renderer.renderModel(
       new MimeModel({ data: { 'text/markdown': markdown }, trusted: false })
     );
-    return () => renderer.dispose();
+    return () => {
+      renderer.node.remove();
+      renderer.dispose();
+    };
   }, [markdown, rendermime]);
   return <div ref={host} className="jp-mlops-card" data-testid="mlops-model-card" />;
 }
@@ -249,14 +256,14 @@ function PublishForm(props: { defaultName: string; onDone: (name: string) => voi
         </Field>
       </div>
       <div className="jp-mlops-toolbar">
-        <button
+        <Button small
           className="jp-mlops-button jp-mod-accept"
           data-testid="mlops-publish"
           disabled={busy || !modelName || !chosen || !stepName || !artifactName}
           onClick={() => void publish()}
         >
           Publish
-        </button>
+        </Button>
         {busy && <span className="jp-mlops-muted">publishing…</span>}
       </div>
       <NoteLine note={result && `published ${result}`} testId="mlops-publish-result" />
@@ -323,7 +330,7 @@ function PromoteForm(props: {
         />
       </div>
       <div className="jp-mlops-toolbar">
-        <button
+        <Button small
           className="jp-mlops-button jp-mod-accept"
           data-testid="mlops-promote"
           disabled={busy || !chosen}
@@ -331,11 +338,12 @@ function PromoteForm(props: {
           title="Move champion to the challenger when it wins on the metric"
         >
           Promote
-        </button>
+        </Button>
       </div>
       {answer && (
         <div
-          className={answer.promoted ? 'jp-mlops-note' : 'jp-mlops-error'}
+          // the gate keeping the champion is its normal outcome, not an error
+          className={answer.promoted ? 'jp-mlops-note' : 'jp-mlops-neutral'}
           data-testid="mlops-promote-result"
           data-promoted={String(answer.promoted)}
         >

@@ -2,12 +2,14 @@
  * Pipeline: the current notebook's steps as a graph, its parameters, Compile / Run / Resume /
  * Cancel, and the live status of the run (polled every second while it goes).
  */
+import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { Check, compileError, ErrorLine, useAction, useLoad } from './components';
 import { PipelineGraph } from './PipelineGraph';
 import { api, errorText, ParamValue, PipelineSummary, RunStatus, StepStatus } from './request';
 import { useMlops } from './state';
+import { openExecuted } from './executed';
 
 const POLL_MS = 1000;
 const GOING = new Set(['starting', 'queued', 'pending', 'running', 'cancelling']);
@@ -30,6 +32,8 @@ export function PipelinePanel(): JSX.Element {
   const [params, setParams] = React.useState<Record<string, string>>({});
   const [force, setForce] = React.useState(false);
   const [run, setRun] = React.useState<RunStatus | null>(null);
+  // when the Compile button last finished: its outcome shows under the toolbar
+  const [compiled, setCompiled] = React.useState<string | null>(null);
   // `message`: why starting, cancelling or watching the run failed
   const { busy, error: message, setError: setMessage, act } = useAction();
 
@@ -136,7 +140,29 @@ export function PipelinePanel(): JSX.Element {
     }
   };
 
-  const open = (path: string) => services.docManager.openOrReveal(path);
+  const open = (step: string) => {
+    if (runId) {
+      openExecuted(services.shell, runId, step, path).catch(error =>
+        setMessage(`open ${step}: ${errorText(error)}`)
+      );
+    }
+  };
+
+  // A failure names the cell in the source notebook's numbering: show that cell.
+  const showCell = (cell: number) => {
+    if (!notebook || cell < 1 || cell > notebook.content.widgets.length) {
+      return;
+    }
+    notebook.content.activeCellIndex = cell - 1;
+    void notebook.content.scrollToItem(cell - 1, 'center');
+    services.shell.activateById(notebook.id);
+  };
+
+  const compile = async () => {
+    setCompiled(null);
+    await refreshPipeline();
+    setCompiled(new Date().toLocaleTimeString());
+  };
 
   const selectStep = (name: string) => {
     const step = summary?.steps.find(s => s.name === name);
@@ -166,15 +192,15 @@ export function PipelinePanel(): JSX.Element {
         {pipelineBusy && <span className="jp-mlops-muted">compiling…</span>}
       </div>
       <div className="jp-mlops-toolbar">
-        <button
+        <Button small
           className="jp-mlops-button"
           data-testid="mlops-compile"
-          onClick={() => void refreshPipeline()}
+          onClick={() => void compile()}
           title="Compile the notebook (unsaved edits included) and check it"
         >
           Compile
-        </button>
-        <button
+        </Button>
+        <Button small
           className="jp-mlops-button jp-mod-accept"
           data-testid="mlops-run"
           disabled={busy || going || !summary}
@@ -182,8 +208,8 @@ export function PipelinePanel(): JSX.Element {
           title="Save the notebook and run it as a pipeline"
         >
           Run
-        </button>
-        <button
+        </Button>
+        <Button small
           className="jp-mlops-button"
           data-testid="mlops-resume"
           disabled={busy || going || !failedRun}
@@ -191,15 +217,15 @@ export function PipelinePanel(): JSX.Element {
           title="Continue the last run: finished steps are kept"
         >
           Resume
-        </button>
-        <button
+        </Button>
+        <Button small
           className="jp-mlops-button jp-mod-warn"
           data-testid="mlops-cancel"
           disabled={!going}
           onClick={() => void cancel()}
         >
           Cancel
-        </button>
+        </Button>
         <Check
           label="force"
           title="Run every step, ignoring the cache"
@@ -214,6 +240,17 @@ export function PipelinePanel(): JSX.Element {
           {Object.keys(summary.parameters).length} parameters
         </div>
       )}
+      {compiled && !pipelineBusy && (
+        <div
+          className={pipeline?.ok ? 'jp-mlops-note' : 'jp-mlops-error'}
+          data-testid="mlops-compile-result"
+          data-ok={String(Boolean(pipeline?.ok))}
+        >
+          {pipeline?.ok
+            ? `Compiled at ${compiled}: ${pipeline.steps.length} steps, no errors.`
+            : `Compiled at ${compiled}: the notebook does not compile (below).`}
+        </div>
+      )}
       <ErrorLine error={pipelineError} testId="mlops-pipeline-error" />
       <ErrorLine error={compileError(pipeline)} testId="mlops-pipeline-error" />
       <ErrorLine error={message} testId="mlops-run-message" />
@@ -223,7 +260,7 @@ export function PipelinePanel(): JSX.Element {
       {summary && Object.keys(defaults).length > 0 && (
         <ParamsForm defaults={defaults} values={params} onChange={setParams} />
       )}
-      {run && <RunView run={run} summary={summary} onOpen={open} />}
+      {run && <RunView run={run} summary={summary} onOpen={open} onCell={showCell} />}
     </div>
   );
 }
@@ -308,9 +345,10 @@ function parseParams(
 function RunView(props: {
   run: RunStatus;
   summary: PipelineSummary | null;
-  onOpen: (path: string) => void;
+  onOpen: (step: string) => void;
+  onCell: (cell: number) => void;
 }): JSX.Element {
-  const { run, summary, onOpen } = props;
+  const { run, summary, onOpen, onCell } = props;
   const reported = new Map(run.steps.map(s => [s.name, s]));
   // every step of the pipeline is listed, those not started yet as pending
   const names = summary ? summary.steps.map(s => s.name) : [];
@@ -342,7 +380,7 @@ function RunView(props: {
                   {step.status}
                 </span>
               </td>
-              <td className="jp-mlops-num">
+              <td className="jp-mlops-num jp-mlops-wide-only">
                 {typeof step.duration === 'number' ? `${step.duration.toFixed(1)} s` : ''}
               </td>
               <td>
@@ -350,10 +388,10 @@ function RunView(props: {
                   <a
                     href="#"
                     data-testid={`mlops-step-open-${step.name}`}
-                    title={`Open the executed notebook ${step.notebook}`}
+                    title={`Open the executed notebook of ${step.name} (read-only)`}
                     onClick={e => {
                       e.preventDefault();
-                      onOpen(step.notebook!);
+                      onOpen(step.name);
                     }}
                   >
                     open
@@ -366,11 +404,29 @@ function RunView(props: {
       </table>
       {rows
         .filter(s => s.status === 'failed' && s.error)
-        .map(s => (
-          <div key={s.name} className="jp-mlops-error" data-testid={`mlops-step-error-${s.name}`}>
-            {s.name}: {typeof s.error === 'string' ? s.error : stepError(s.error)}
-          </div>
-        ))}
+        .map(s => {
+          const cell = typeof s.error === 'object' ? s.error?.cell : undefined;
+          return (
+            <div key={s.name} className="jp-mlops-error" data-testid={`mlops-step-error-${s.name}`}>
+              {s.name}:{' '}
+              {typeof cell === 'number' ? (
+                <a
+                  href="#"
+                  data-testid={`mlops-step-error-cell-${s.name}`}
+                  title={`Show cell ${cell} of the notebook`}
+                  onClick={e => {
+                    e.preventDefault();
+                    onCell(cell);
+                  }}
+                >
+                  cell {cell}
+                </a>
+              ) : null}
+              {typeof cell === 'number' ? ': ' : ''}
+              {typeof s.error === 'string' ? s.error : (s.error?.message ?? '')}
+            </div>
+          );
+        })}
       {run.metrics && Object.keys(run.metrics).length > 0 && (
         <div className="jp-mlops-metrics" data-testid="mlops-run-metrics">
           {Object.entries(run.metrics).map(([k, v]) => (
@@ -382,11 +438,4 @@ function RunView(props: {
       )}
     </div>
   );
-}
-
-function stepError(error: StepStatus['error']): string {
-  if (!error || typeof error === 'string') {
-    return error ?? '';
-  }
-  return (error.cell ? `cell ${error.cell}: ` : '') + (error.message ?? '');
 }

@@ -52,7 +52,8 @@ export function VegaChart({ spec, testId, onClick }: VegaChartProps): JSX.Elemen
     const sized: Record<string, any> = { ...(spec as Record<string, unknown>) };
     const composed = COMPOSED.some(key => key in sized);
     if (!composed && (sized.width === undefined || sized.width === 'container')) {
-      sized.width = Math.max(width - 20, 120);
+      // `usermeta.minWidth`: the width under which the chart would squeeze (a wide graph)
+      sized.width = Math.max(width - 20, Number(sized.usermeta?.minWidth ?? 0), 120);
       sized.autosize = { type: 'fit-x', contains: 'padding' };
     }
     const text = themeColor('--jp-ui-font-color1', '#333');

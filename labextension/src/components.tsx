@@ -1,8 +1,10 @@
 /**
- * The small pieces the panels share: labelled form rows, select boxes and run / step /
- * artifact pickers, error and note lines, and the hooks behind their loading and busy states.
- * Every `data-testid` is the caller's: the UI tests find the elements by them.
+ * The small pieces the panels share: labelled form rows, JupyterLab's select boxes and
+ * switches, run / step / artifact pickers, error and note lines, and the hooks behind their
+ * loading and busy states. Every `data-testid` is the caller's: the UI tests find the elements
+ * by them.
  */
+import { HTMLSelect } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { errorText } from './request';
@@ -25,7 +27,11 @@ export function Field(props: {
   );
 }
 
-/** A checkbox with its label after it. */
+/**
+ * An on/off setting drawn as JupyterLab's own switch (the markup and classes of
+ * `@jupyterlab/ui-components`' Switch widget, which has no React form): its label, then the
+ * track. `role="switch"` with `aria-checked` keeps it a checkbox to assistive technology.
+ */
 export function Check(props: {
   label: string;
   testId: string;
@@ -34,15 +40,18 @@ export function Check(props: {
   title?: string;
 }): JSX.Element {
   return (
-    <label className="jp-mlops-check" title={props.title}>
-      <input
-        type="checkbox"
-        data-testid={props.testId}
-        checked={props.checked}
-        onChange={e => props.onChange(e.target.checked)}
-      />
-      {props.label}
-    </label>
+    <button
+      type="button"
+      className="jp-switch jp-mlops-switch"
+      role="switch"
+      aria-checked={props.checked}
+      data-testid={props.testId}
+      title={props.title}
+      onClick={() => props.onChange(!props.checked)}
+    >
+      <span className="jp-switch-label">{props.label}</span>
+      <span className="jp-switch-track" aria-hidden="true" />
+    </button>
   );
 }
 
@@ -64,8 +73,8 @@ export interface SelectProps {
 export function Select(props: SelectProps): JSX.Element {
   const { testId, value, choices, onChange, none, empty, disabled } = props;
   return (
-    <select
-      className="jp-mlops-input"
+    <HTMLSelect
+      className="jp-mlops-select"
       data-testid={testId}
       value={value}
       disabled={disabled}
@@ -82,7 +91,7 @@ export function Select(props: SelectProps): JSX.Element {
           </option>
         );
       })}
-    </select>
+    </HTMLSelect>
   );
 }
 

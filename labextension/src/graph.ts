@@ -1,7 +1,9 @@
 /**
- * The pipeline as a Vega-Lite chart: steps placed by the server's `layers` (one row per
- * depth), edges as rules, each step coloured by its status in the current run.
+ * The pipeline as a Vega-Lite chart: steps placed by dagre's layered layout (few crossings,
+ * legible at 30 steps), edges as dagre's routed lines, each step coloured by its status in the
+ * current run.
  */
+import dagre from '@dagrejs/dagre';
 import type { TopLevelSpec } from 'vega-lite';
 
 import { PipelineSummary } from './request';
@@ -14,10 +16,15 @@ export const STEP_STATUSES: [string, string][] = [
   ['done', '#388e3c'],
   ['failed', '#d32f2f'],
   ['skipped', '#f9a825'],
+  ['cancelled', '#ef6c00'],
   ['interrupted', '#6d4c41']
 ];
 
-const ROW_HEIGHT = 64;
+/** The schema every spec of the sidebar names: that of the vega-lite it ships. */
+export const VEGA_LITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+
+const NODE_HEIGHT = 34; // the dot and its label under it
+const CHAR_WIDTH = 6.5; // of an 11 px label
 
 interface Node {
   name: string;
@@ -27,6 +34,49 @@ interface Node {
   detail: string;
 }
 
+/** Where dagre puts each step and routes each edge (pixels, y downwards). */
+export function layout(summary: PipelineSummary): {
+  width: number;
+  height: number;
+  nodes: Map<string, { x: number; y: number }>;
+  edges: { from: string; to: string; points: { x: number; y: number }[] }[];
+} {
+  const g = new dagre.graphlib.Graph();
+  g.setGraph({ rankdir: 'TB', nodesep: 16, ranksep: 26, marginx: 8, marginy: 12 });
+  g.setDefaultEdgeLabel(() => ({}));
+  for (const step of summary.steps) {
+    g.setNode(step.name, {
+      width: Math.max(24, step.name.length * CHAR_WIDTH + 8),
+      height: NODE_HEIGHT
+    });
+  }
+  const known = new Set(summary.steps.map(s => s.name));
+  const edges = summary.edges.filter(e => known.has(e.from) && known.has(e.to));
+  for (const e of edges) {
+    g.setEdge(e.from, e.to);
+  }
+  dagre.layout(g);
+  const nodes = new Map<string, { x: number; y: number }>();
+  for (const name of g.nodes()) {
+    const n = g.node(name);
+    nodes.set(name, { x: n.x, y: n.y });
+  }
+  const graph = g.graph();
+  return {
+    width: Math.ceil(graph.width ?? 0),
+    height: Math.ceil(graph.height ?? 0),
+    nodes,
+    edges: edges.map(e => ({
+      from: e.from,
+      to: e.to,
+      points: (g.edge(e.from, e.to)?.points ?? []).map((p: { x: number; y: number }) => ({
+        x: p.x,
+        y: p.y
+      }))
+    }))
+  };
+}
+
 /** The chart of `summary` with each step coloured by `statuses[step]` (default "pending"). */
 export function dagSpec(
   summary: PipelineSummary,
@@ -34,56 +84,44 @@ export function dagSpec(
   colors: { text: string; edge: string; background: string }
 ): TopLevelSpec {
   const steps = new Map(summary.steps.map(s => [s.name, s]));
-  const nodes: Node[] = [];
-  const where = new Map<string, Node>();
-  summary.layers.forEach((layer, depth) => {
-    layer.forEach((name, i) => {
-      const step = steps.get(name);
-      const node: Node = {
-        name,
-        x: (i + 0.5) / layer.length,
-        y: depth,
-        status: statuses[name] ?? 'pending',
-        detail: step
-          ? `cells ${step.cells.join(', ')}` +
-            (step.outputs.length ? ` → ${step.outputs.join(', ')}` : '')
-          : ''
-      };
-      nodes.push(node);
-      where.set(name, node);
-    });
+  const placed = layout(summary);
+  // the dot sits in the upper part of the node's box, its label under it
+  const nodes: Node[] = [...placed.nodes].map(([name, p]) => {
+    const step = steps.get(name);
+    return {
+      name,
+      x: p.x,
+      y: p.y - NODE_HEIGHT / 2 + 9,
+      status: statuses[name] ?? 'pending',
+      detail: step
+        ? `cells ${step.cells.join(', ')}` +
+          (step.outputs.length ? ` → ${step.outputs.join(', ')}` : '')
+        : ''
+    };
   });
-  // Each edge is a three-point line: an edge that skips layers bends away from the centre so
-  // that it does not run through the steps between its ends.
-  const edges = summary.edges
-    .filter(e => where.has(e.from) && where.has(e.to))
-    .flatMap((e, id) => {
-      const a = where.get(e.from)!;
-      const b = where.get(e.to)!;
-      const carries = `${e.from} → ${e.to}: ${e.names.length ? e.names.join(', ') : '(after: order only)'}`;
-      let mx = (a.x + b.x) / 2;
-      if (b.y - a.y > 1) {
-        const side = mx === 0.5 ? (a.x <= 0.5 ? -1 : 1) : Math.sign(mx - 0.5);
-        mx = Math.min(0.97, Math.max(0.03, mx + side * 0.22));
-      }
-      return [
-        { id, order: 0, x: a.x, y: a.y, carries },
-        { id, order: 1, x: mx, y: (a.y + b.y) / 2, carries },
-        { id, order: 2, x: b.x, y: b.y, carries }
-      ];
-    });
+  const dots = new Map(nodes.map(n => [n.name, n]));
+  const byName = new Map(summary.edges.map(e => [`${e.from}\u0000${e.to}`, e]));
+  const edges = placed.edges.flatMap((e, id) => {
+    const names = byName.get(`${e.from}\u0000${e.to}`)?.names ?? [];
+    const carries = `${e.from} → ${e.to}: ${names.length ? names.join(', ') : '(after: order only)'}`;
+    // dagre ends an edge at the border of a node's box; ours run from dot to dot, through
+    // dagre's bends (which keep them off the steps they pass)
+    const a = dots.get(e.from)!;
+    const b = dots.get(e.to)!;
+    const points = [{ x: a.x, y: a.y }, ...e.points.slice(1, -1), { x: b.x, y: b.y }];
+    return points.map((p, order) => ({ id, order, x: p.x, y: p.y, carries }));
+  });
   const present = STEP_STATUSES.filter(([status]) => nodes.some(n => n.status === status));
-  const depth = Math.max(summary.layers.length, 1);
   const x = {
     field: 'x',
     type: 'quantitative' as const,
-    scale: { domain: [0, 1] },
+    scale: { domain: [0, Math.max(placed.width, 1)], nice: false, zero: false },
     axis: null
   };
   const y = {
     field: 'y',
     type: 'quantitative' as const,
-    scale: { domain: [-0.45, depth - 0.45], reverse: true },
+    scale: { domain: [0, Math.max(placed.height, 1)], reverse: true, nice: false, zero: false },
     axis: null
   };
   const label = {
@@ -93,8 +131,10 @@ export function dagSpec(
     baseline: 'top' as const
   };
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    height: depth * ROW_HEIGHT,
+    $schema: VEGA_LITE_SCHEMA,
+    height: placed.height,
+    // never narrower than the layout needs: a wide graph scrolls sideways instead of squeezing
+    usermeta: { minWidth: placed.width },
     background: 'transparent',
     config: { view: { stroke: null } },
     layer: [

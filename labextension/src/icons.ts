@@ -11,3 +11,12 @@ const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 
 </svg>`;
 
 export const pipelineIcon = new LabIcon({ name: 'jupyter-mlops:pipeline', svgstr: svg });
+
+/** A box with a tag: a registered model. */
+const modelSvg = `<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24">
+  <g class="jp-icon3" fill="#616161">
+    <path d="M12 2l9 5v10l-9 5-9-5V7zm0 2.3L5.2 8 12 11.7 18.8 8zM5 9.7v6.1l6 3.4v-6.2zm14 0l-6 3.3v6.2l6-3.4z"/>
+  </g>
+</svg>`;
+
+export const modelIcon = new LabIcon({ name: 'jupyter-mlops:model', svgstr: modelSvg });

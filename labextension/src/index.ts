@@ -31,7 +31,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null
   ) => {
-    const sidebar = new MlopsSidebar({ tracker, docManager, rendermime });
+    const sidebar = new MlopsSidebar({ shell: app.shell, tracker, docManager, rendermime });
     sidebar.id = SIDEBAR_ID;
     sidebar.title.icon = pipelineIcon;
     sidebar.title.caption = 'MLOps: pipeline, experiments, data, models';

@@ -283,6 +283,14 @@ export const api = {
   pastRuns: (path: string, maxResults = 50) =>
     requestAPI<{ runs: PastRun[] }>('runs', {}, { path, max_results: maxResults }),
 
+  /** A step's executed notebook, rendered read-only: `{title: "<step> · <run id>", html}`. */
+  executedNotebook: (runId: string, step: string, path?: string) =>
+    requestAPI<{ title: string; html: string }>(
+      `runs/${enc(runId)}/steps/${enc(step)}/notebook`,
+      {},
+      { path }
+    ),
+
   cancelRun: (runId: string) =>
     requestAPI<{ status: string }>(`runs/${enc(runId)}`, { method: 'DELETE' }),
 

@@ -2,6 +2,7 @@
  * What the panels share: JupyterLab's services, the current notebook, its pipeline (compiled
  * from the unsaved content, so the graph follows edits), the tag grammar and the last run.
  */
+import { JupyterFrontEnd } from '@jupyterlab/application';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
@@ -10,6 +11,7 @@ import * as React from 'react';
 import { api, errorText, PipelineAnswer, TagRule } from './request';
 
 export interface MlopsServices {
+  shell: JupyterFrontEnd.IShell;
   tracker: INotebookTracker;
   docManager: IDocumentManager;
   rendermime: IRenderMimeRegistry;

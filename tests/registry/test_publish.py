@@ -56,7 +56,7 @@ def test_publish_logs_registers_documents_and_aliases(
     assert "| C | 1.0 |" in card and "| max_iter | 500 |" in card
     assert "150 rows, 4 columns" in card and "| sepal length (cm) | float64 |" in card
     assert "| 5.1 | 3.5 | 1.4 | 0.2 |" in card  # a sample row
-    assert f"| notebook | `{notebook}` |" in card
+    assert "| notebook | `iris.ipynb` |" in card  # relative to its project's root
     assert f"| MLflow run | `{published.run_id}` |" in card
     assert "- `scikit-learn==" in card
 

@@ -11,7 +11,14 @@ import time
 from dataclasses import dataclass
 
 import pytest
-from serverkit import PAGING_EXPERIMENT, PAGING_RUNS, Server, jupyter_server
+from serverkit import (
+    PAGING_EXPERIMENT,
+    PAGING_NESTED_PARENTS,
+    PAGING_RUNS,
+    PAGING_STEPS,
+    Server,
+    jupyter_server,
+)
 
 
 @pytest.fixture(scope="session")
@@ -28,13 +35,27 @@ def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
     )
     now = int(time.time() * 1000)
     for i in range(PAGING_RUNS):
-        run = client.create_run(experiment, start_time=now + i, run_name=f"run-{i:03d}")
+        run = client.create_run(
+            experiment,
+            start_time=now + i,
+            run_name=f"run-{i:03d}",
+            tags={"nb2pipe.kind": "pipeline"},
+        )
         client.log_batch(
             run.info.run_id,
             metrics=[Metric("acc", i / PAGING_RUNS, now + i, 0)],
             params=[Param("i", str(i))],
         )
         client.set_terminated(run.info.run_id, "FINISHED", end_time=now + i + 1000)
+        if i < PAGING_NESTED_PARENTS:  # step runs the pipeline paging must not count
+            for step in range(PAGING_STEPS):
+                client.create_run(
+                    experiment,
+                    start_time=now + i,
+                    run_name=f"step-{step}",
+                    tags={"nb2pipe.step": f"step-{step}", "mlflow.parentRunId": run.info.run_id},
+                )
+    client.create_run(experiment, run_name="publish wine")  # an old top-level publish run
     return uri
 
 

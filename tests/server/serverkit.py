@@ -18,7 +18,9 @@ __all__ = ["code", "free_port", "markdown", "write_notebook"]
 
 TOKEN = "mlops-test-token"
 PAGING_EXPERIMENT = "paging"
-PAGING_RUNS = 120
+PAGING_RUNS = 120  # pipeline runs
+PAGING_NESTED_PARENTS = 3  # of which the first 3 have step runs
+PAGING_STEPS = 5
 FINAL = ("succeeded", "failed", "cancelled", "interrupted")
 
 

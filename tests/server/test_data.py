@@ -6,7 +6,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-VEGA_LITE = "https://vega.github.io/schema/vega-lite/v5.json"
+VEGA_LITE = "https://vega.github.io/schema/vega-lite/v6.json"
 
 
 def test_profile_of_a_dataframe_artifact(server, runs):

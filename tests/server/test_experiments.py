@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from serverkit import PAGING_EXPERIMENT, PAGING_RUNS
+from serverkit import PAGING_EXPERIMENT, PAGING_NESTED_PARENTS, PAGING_RUNS, PAGING_STEPS
 
 pytestmark = pytest.mark.slow
 
@@ -51,6 +51,17 @@ def test_page_through_runs_50_at_a_time(server):
     assert run["status"] == "FINISHED" and run["duration"] == pytest.approx(1.0)
 
 
+def test_pages_count_pipeline_runs_only_unless_kind_all(server):
+    exp = experiment_id(server, PAGING_EXPERIMENT)
+    every = server.get(f"experiments/{exp}/runs", params={"kind": "all", "max_results": 1000})
+    runs = every.json()["runs"]
+    # the step runs and the publish run exist, and the default listing leaves them out
+    assert len(runs) == PAGING_RUNS + PAGING_NESTED_PARENTS * PAGING_STEPS + 1
+    first = server.get(f"experiments/{exp}/runs", params={"max_results": 1000}).json()["runs"]
+    assert len(first) == PAGING_RUNS
+    assert all(r["tags"]["nb2pipe.kind"] == "pipeline" for r in first)
+
+
 def test_order_and_filter(server):
     exp = experiment_id(server, PAGING_EXPERIMENT)
     best = server.get(
@@ -71,6 +82,8 @@ def test_bad_queries(server):
     assert server.get(route, params={"max_results": "lots"}).status_code == 400
     bad_filter = server.get(route, params={"filter": "metrics.acc <<< 1"})
     assert bad_filter.status_code == 400 and "\n" not in bad_filter.json()["error"]
+    assert bad_filter.json()["error"].startswith("filter 'metrics.acc <<< 1': Invalid comparator")
+    assert server.get(route, params={"kind": "steps"}).status_code == 400
     assert server.get("experiments/no'quote/runs").status_code == 400
 
 
@@ -88,10 +101,9 @@ def test_pipeline_run_detail_with_children_and_history(server, runs):
         assert all(len(p) == 2 for p in points)
     pipe = experiment_id(server, "pipe")
     assert detail["run"]["experiment_id"] == pipe
-    # The runs table can leave the step runs out, as the contract suggests.
-    top = server.get(
-        f"experiments/{pipe}/runs", params={"filter": "tags.mlflow.parentRunId IS NULL"}
-    ).json()["runs"]
+    # The runs table lists the pipeline runs of a real run, without their step runs.
+    top = server.get(f"experiments/{pipe}/runs").json()["runs"]
     assert runs.base["mlflow_run_id"] in {r["run_id"] for r in top}
     assert not any("mlflow.parentRunId" in r["tags"] for r in top)
+    assert not [c for c in detail["children"] if "nb2pipe.kind" in c["tags"]]
     assert server.get("mlflow-runs/0123456789abcdef0123456789abcdef").status_code == 404

@@ -47,6 +47,18 @@ def test_publish_list_detail_and_promote(server, runs):
     assert one["run_id"] and one["created"] > 0
     card = one["description"]  # the model card, as markdown
     assert "toy" in card and "r2" in card and "Toy regression" in card
+    # The model went into the train step's own MLflow run: publishing made no run of its own,
+    # and the card's lineage names the notebook as the project sees it and the pipeline run.
+    steps = server.get(f"mlflow-runs/{runs.base['mlflow_run_id']}").json()["children"]
+    train = next(c for c in steps if c["name"] == "train")
+    assert first.json()["mlflow_run_id"] == train["run_id"] == one["run_id"]
+    experiment = train["experiment_id"]
+    every = server.get(f"experiments/{experiment}/runs", params={"kind": "all"}).json()["runs"]
+    assert not [r["name"] for r in every if r["name"].startswith("publish")]
+    assert "| pipe.ipynb |" in card.replace("`", "") and runs.base["run_id"] in card
+    assert str(server.root) not in card
+    # and links the training step's executed notebook, rendered (nbconvert) in its run
+    assert f"runs:/{train['run_id']}/notebook.html" in card
 
 
 def test_model_errors(server, runs):

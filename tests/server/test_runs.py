@@ -137,3 +137,20 @@ def test_an_executed_notebook_cannot_be_saved_over(server, runs):
     assert answer.status_code == 403, answer.text  # …but not writable: autosave is refused
     assert "read-only records" in answer.text
     assert path.read_bytes() == before
+
+
+def test_an_executed_notebook_is_served_rendered_and_confined(server, runs):
+    run_id = runs.base["run_id"]
+    answer = server.get(f"runs/{run_id}/steps/train/notebook", params={"path": "pipe.ipynb"})
+    assert answer.status_code == 200, answer.text
+    shown = answer.json()
+    assert shown["title"] == f"train · {run_id}"
+    assert "<script" not in shown["html"] and f"<title>train · {run_id}</title>" in shown["html"]
+    assert "training" in shown["html"]  # the step's output, as it ran
+    assert server.get(f"runs/{run_id}/steps/nosuch/notebook").status_code == 404
+    assert server.get(f"runs/{run_id}/steps/..%2Ftrain/notebook").status_code in (400, 404)
+    assert server.get("runs/..%2F..%2Fetc/steps/train/notebook").status_code in (400, 404)
+    outside = server.root / ".nb2pipe" / "runs" / run_id / "escape"
+    outside.mkdir()
+    (outside / "notebook.ipynb").symlink_to(server.outside / "secret.ipynb")
+    assert server.get(f"runs/{run_id}/steps/escape/notebook").status_code in (403, 404)

@@ -99,6 +99,7 @@ def test_a_pipeline_run_is_one_run_with_a_nested_run_per_step(
     assert tags["nb2pipe.version"] == nb2pipe_version
     assert tags["mlflow.user"] and tags["nb2pipe.host"]
     assert tags["nb2pipe.run_id"] == result.run_id
+    assert tags["nb2pipe.kind"] == "pipeline"  # what the Experiments panel searches for
     assert tags["mlflow.note.content"].startswith("# Tiny pipeline")
     assert parent.data.params == {"alpha": "0.5", "rows": "10"}
     assert parent.data.metrics["score"] == pytest.approx(0.45)
@@ -116,12 +117,13 @@ def test_a_pipeline_run_is_one_run_with_a_nested_run_per_step(
         assert run.data.tags["nb2pipe.fingerprint"] == meta["fingerprint"]
         assert run.data.tags["nb2pipe.cache_hit"] == "false"
         assert run.data.tags["nb2pipe.status"] == "done"
+        assert "nb2pipe.kind" not in run.data.tags  # only pipeline runs carry it
         assert run.data.tags["mlflow.source.git.commit"] == commit
         assert run.info.start_time == int(meta["start"] * 1000)
         assert run.info.end_time == int(meta["end"] * 1000)
         assert run.data.metrics["nb2pipe.duration_s"] == pytest.approx(meta["duration"])
         logged = {a.path for a in client.list_artifacts(run.info.run_id)}
-        assert {"notebook.ipynb", "log.txt", "manifest.json"} <= logged
+        assert {"notebook.ipynb", "notebook.html", "log.txt", "manifest.json"} <= logged
 
     # artifact pointers and hashes, from the step's manifest
     manifest = json.loads((result.run_dir / "load/artifacts/manifest.json").read_text())
@@ -152,6 +154,11 @@ def test_a_pipeline_run_is_one_run_with_a_nested_run_per_step(
     assert [(m.step, m.value) for m in history] == [(i, 1.0 / (i + 1)) for i in range(5)]
     executed = client.download_artifacts(train.info.run_id, "notebook.ipynb", str(tmp_path))
     assert "jupyter_mlops.log_metrics" in Path(executed).read_text()
+    # the executed notebook rendered by nbconvert: outputs included, nothing fetched or run
+    page = client.download_artifacts(train.info.run_id, "notebook.html", str(tmp_path / "html"))
+    text = Path(page).read_text()
+    assert f"<title>train · {result.run_id}</title>" in text
+    assert "log_metrics" in text and "<script" not in text
 
 
 def test_a_run_on_a_dask_cluster_with_s3_is_tracked_as_a_local_one(

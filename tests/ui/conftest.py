@@ -42,6 +42,30 @@ CHROMIUM_ARGS = [
 ]
 
 
+RUNNER_NOTEBOOK = "run_from_a_cell.ipynb"
+
+
+def write_runner_notebook(path: Path, pipeline: str) -> None:
+    """A notebook whose one cell runs `pipeline` with the live ipywidgets view."""
+    cell = {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": "run-cell",
+        "metadata": {},
+        "outputs": [],
+        "source": f"%load_ext jupyter_mlops\n%mlops run {pipeline} -p C=0.5",
+    }
+    notebook = {
+        "cells": [cell],
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(notebook, indent=1))
+
+
 def _unavailable(reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{reason} (CI is set: the UI tests must run)", pytrace=False)
@@ -118,6 +142,7 @@ def lab(labextension: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     root = home / "root"
     root.mkdir()
     shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    write_runner_notebook(root / RUNNER_NOTEBOOK, NOTEBOOK.name)
     settings = home / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     # no "would you like news?" toast over the screenshots, no update check on a closed network
@@ -148,8 +173,8 @@ def lab(labextension: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         f"--LabApp.workspaces_dir={home / 'workspaces'}",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabApp.extension_manager=readonly",
-        # the executed step notebooks live in .nb2pipe/runs/: the step links must open them
-        "--ContentsManager.allow_hidden=True",
+        # no --ContentsManager.allow_hidden: the step links open executed notebooks (under the
+        # hidden .nb2pipe/) through the extension's own route, as in a plain `jupyter lab`
     )
     server = start_logged(command, log, cwd=root, env=env)
     url = f"http://127.0.0.1:{port}"

@@ -1,0 +1,55 @@
+"""An executed step notebook as one lean, self-contained HTML page.
+
+nbconvert's `basic` template gives the cells and outputs without the 280 KB of the `lab`
+template's CSS or its scripts fetched from a CDN (unreachable on a closed network); a short
+stylesheet and pygments' highlighting make it readable. The same page is logged as an artifact
+of the step's MLflow run (the MLflow UI shows it rendered) and shown by the sidebar, in a
+sandboxed frame: it runs no script and starts no kernel.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+HTML_NAME = "notebook.html"
+
+_STYLE = """
+body { font: 13px/1.45 system-ui, sans-serif; margin: 12px; color: #212121; background: #fff; }
+h1.nb-title { font-size: 15px; margin: 0 0 10px; }
+.cell { margin: 0 0 10px; }
+.prompt { font: 11px monospace; color: #616161; }
+.input_area { background: #f5f5f5; border: 1px solid #e0e0e0; border-radius: 2px; }
+pre { margin: 0; padding: 4px 6px; overflow-x: auto; font: 12px/1.35 monospace; }
+.output_area pre, .output_subarea pre { background: none; border: 0; }
+.output_stderr { background: #fdd; }
+.output_error pre { background: #fdd; }
+table { border-collapse: collapse; font-size: 12px; }
+td, th { border: 1px solid #e0e0e0; padding: 2px 6px; text-align: right; }
+img { max-width: 100%; }
+.anchor-link { display: none; }
+"""
+
+
+def render(notebook: Path, title: str) -> str:
+    """The page of executed notebook `notebook`, headed `title`."""
+    import nbformat
+    from nbconvert import HTMLExporter
+    from pygments.formatters import HtmlFormatter
+
+    node = nbformat.read(str(notebook), as_version=4)
+    body, _ = HTMLExporter(template_name="basic").from_notebook_node(node)
+    highlight = HtmlFormatter(style="default").get_style_defs(".highlight")
+    name = html.escape(title)
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        f"<title>{name}</title><style>{_STYLE}{highlight}</style></head>\n"
+        f'<body><h1 class="nb-title">{name}</h1>\n{body}\n</body></html>\n'
+    )
+
+
+def write(notebook: Path, title: str, folder: Path) -> Path:
+    """Render `notebook` into `folder`/notebook.html (a folder of the caller's, never a run's)."""
+    target = folder / HTML_NAME
+    target.write_text(render(notebook, title), encoding="utf-8")
+    return target

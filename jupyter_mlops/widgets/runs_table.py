@@ -1,0 +1,140 @@
+"""`%mlops runs`: the latest runs as an interactive ipywidgets table.
+
+Click a column's header to sort by it (again: the other way), tick two runs and press Compare
+to see them side by side (`tracking.compare`, the same comparison as `%mlops compare`).
+Frontends without widgets get the same table as plain text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_mlops.display import fmt, html_table, text_table, when
+
+MAX_METRICS = 8
+
+
+def columns(runs: list[dict[str, Any]]) -> list[str]:
+    metric_names = sorted({k for r in runs for k in r["metrics"]})[:MAX_METRICS]
+    return ["run", "name", "status", "start", "duration (s)", *metric_names]
+
+
+def cells(run: dict[str, Any], headers: list[str]) -> list[Any]:
+    fixed = {
+        "run": run["run_id"][:8],
+        "name": run["name"],
+        "status": run["status"],
+        "start": when(run["start"]),
+        "duration (s)": run["duration"],
+    }
+    return [fixed[h] if h in fixed else run["metrics"].get(h) for h in headers]
+
+
+def sort_key(run: dict[str, Any], header: str) -> tuple:
+    """Missing values last, numbers as numbers."""
+    value = {"start": run["start"], "duration (s)": run["duration"]}.get(header)
+    if header not in ("start", "duration (s)"):
+        value = cells(run, [header])[0]
+    return (value is None, value if isinstance(value, (int, float)) else str(value or ""))
+
+
+class RunsTable:
+    """The table's state (`order`, `selected`) and its widget (`widget`)."""
+
+    def __init__(self, runs: list[dict[str, Any]], caption: str = ""):
+        import ipywidgets as w
+
+        self.runs = list(runs)
+        self.headers = columns(self.runs)
+        self.caption = caption
+        self.sorted_by: tuple[str, bool] | None = None  # (column, descending)
+        self.selected: list[str] = []  # run ids, at most two, in the order ticked
+        self._grid = w.GridBox(
+            layout=w.Layout(
+                grid_template_columns=f"auto repeat({len(self.headers)}, auto)",
+                grid_gap="2px 12px",
+                align_items="center",
+            )
+        )
+        self.compare_button = w.Button(
+            description="Compare", disabled=True, tooltip="tick two runs, then compare them"
+        )
+        self.compare_button.on_click(lambda _: self.compare())
+        self.comparison = w.HTML("")
+        self.widget = w.VBox(
+            [w.HTML(f"<b>{caption}</b>"), self._grid, self.compare_button, self.comparison]
+        )
+        self.widget.add_class("jp-mlops-runs-table")
+        self.render()
+
+    @property
+    def order(self) -> list[str]:
+        """The run ids in the order shown."""
+        runs = self.runs
+        if self.sorted_by is not None:
+            column, descending = self.sorted_by
+            runs = sorted(runs, key=lambda r: sort_key(r, column), reverse=descending)
+        return [r["run_id"] for r in runs]
+
+    def sort(self, column: str) -> None:
+        """Sort by `column`; sorting by it again turns the order round."""
+        descending = (
+            not self.sorted_by[1] if self.sorted_by and self.sorted_by[0] == column else True
+        )
+        self.sorted_by = (column, descending)
+        self.render()
+
+    def tick(self, run_id: str, on: bool = True) -> None:
+        chosen = [r for r in self.selected if r != run_id]
+        self.selected = (chosen + [run_id])[-2:] if on else chosen
+        self.compare_button.disabled = len(self.selected) != 2
+        self.render()
+
+    def compare(self) -> None:
+        from jupyter_mlops.tracking.compare import compare_runs
+
+        if len(self.selected) != 2:
+            return
+        headers, rows = compare_runs(*self.selected)
+        self.comparison.value = html_table(headers, rows, "* marks values that differ")
+
+    def render(self) -> None:
+        import ipywidgets as w
+
+        by_id = {r["run_id"]: r for r in self.runs}
+        children: list[Any] = [w.HTML("")]
+        for header in self.headers:
+            arrow = ""
+            if self.sorted_by and self.sorted_by[0] == header:
+                arrow = " ▾" if self.sorted_by[1] else " ▴"
+            button = w.Button(
+                description=header + arrow,
+                tooltip=f"sort by {header}",
+                layout=w.Layout(width="auto"),
+            )
+            button.on_click(lambda _, h=header: self.sort(h))
+            children.append(button)
+        for run_id in self.order:
+            box = w.Checkbox(
+                value=run_id in self.selected, indent=False, layout=w.Layout(width="20px")
+            )
+            box.observe(lambda change, r=run_id: self.tick(r, change["new"]), names="value")
+            children.append(box)
+            children += [w.HTML(fmt(c)) for c in cells(by_id[run_id], self.headers)]
+        self._grid.children = children
+
+    def text(self) -> str:
+        by_id = {r["run_id"]: r for r in self.runs}
+        rows = [cells(by_id[i], self.headers) for i in self.order]
+        return (self.caption + "\n" if self.caption else "") + text_table(self.headers, rows)
+
+
+def show_runs(runs: list[dict[str, Any]], caption: str) -> RunsTable:
+    """Display `runs` as an interactive table (plain text where widgets do not render)."""
+    from IPython.display import display
+
+    table = RunsTable(runs, caption)
+    bundle = table.widget._repr_mimebundle_()
+    bundle["text/plain"] = table.text()
+    display(bundle, raw=True)
+    return table

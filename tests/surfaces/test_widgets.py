@@ -1,0 +1,128 @@
+"""The notebook's ipywidgets views in a real kernel: `%mlops run` watched live, `%mlops runs`
+as a table to sort, tick and compare."""
+
+from __future__ import annotations
+
+import queue
+
+import pytest
+from mlopskit import code, markdown, write_notebook
+
+pytestmark = pytest.mark.slow
+
+
+def pipeline_notebook(folder):
+    return write_notebook(
+        folder / "tiny.ipynb",
+        markdown("# Tiny pipeline"),
+        code("rows = 10", "parameters"),
+        code("data = list(range(rows))", "step:load"),
+        code("import time\ntime.sleep(1)\ntotal = sum(data)", "step:train"),
+        code("score = total / 100", "metrics"),
+    )
+
+
+def execute(kernel, source: str, timeout: float = 300) -> list[dict]:
+    """Run `source` in `kernel`; every iopub message until the kernel is idle again."""
+    msg_id = kernel.execute(source)
+    messages = []
+    while True:
+        try:
+            message = kernel.get_iopub_msg(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no answer within {timeout} s: {messages[-5:]}") from None
+        if message["parent_header"].get("msg_id") != msg_id:
+            continue
+        messages.append(message)
+        content = message["content"]
+        if message["msg_type"] == "status" and content["execution_state"] == "idle":
+            return messages
+
+
+def stdout(messages: list[dict]) -> str:
+    return "".join(
+        m["content"]["text"]
+        for m in messages
+        if m["msg_type"] == "stream" and m["content"]["name"] == "stdout"
+    )
+
+
+def widget_values(messages: list[dict]) -> list[str]:
+    """Every `value` a widget was created with or updated to, in the order sent."""
+    out = []
+    for m in messages:
+        if m["msg_type"] in ("comm_open", "comm_msg"):
+            state = m["content"].get("data", {}).get("state", {})
+            if isinstance(state.get("value"), str):
+                out.append(state["value"])
+    return out
+
+
+@pytest.fixture
+def kernel(tmp_path, tracking_uri):
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(kernel_name="python3", cwd=str(tmp_path))
+    try:
+        yield client
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def test_mlops_run_updates_the_view_as_steps_go(kernel, tmp_path, client, unique):
+    pipeline_notebook(tmp_path)
+    execute(kernel, f"%load_ext jupyter_mlops\n%mlops experiment {unique}")
+    messages = execute(kernel, "%mlops run tiny.ipynb -p rows=20")
+    errors = [m["content"] for m in messages if m["msg_type"] == "error"]
+    assert not errors, errors
+    values = widget_values(messages)
+    # the step rows went pending → running → done, in that order, while the cell ran
+    running = [i for i, v in enumerate(values) if ">running<" in v]
+    done = [i for i, v in enumerate(values) if ">done<" in v]
+    assert running and done and min(running) < max(done), values
+    assert any(">succeeded<" in v for v in values)
+    assert any("score = 1.9" in v for v in values), values  # sum(range(20)) / 100
+    assert any("MLflow run" in v for v in values)
+
+    # the same call as a function: the view's state, read back in the kernel
+    shown = stdout(
+        execute(
+            kernel,
+            "import jupyter_mlops\n"
+            "view = jupyter_mlops.run('tiny.ipynb', rows=5)\n"
+            "print(view.status, sorted(view.statuses.items()), view.metrics)",
+        )
+    )
+    assert shown.strip() == ("succeeded [('load', 'done'), ('train', 'done')] {'score': 0.1}"), (
+        shown
+    )
+
+
+def test_the_runs_table_sorts_ticks_and_compares(tracking_uri, client, unique):
+    """`%mlops runs`' table: its state as the buttons and ticks change it."""
+    import jupyter_mlops
+    from jupyter_mlops.tracking import read
+    from jupyter_mlops.widgets.runs_table import RunsTable
+
+    experiment = client.create_experiment(unique)
+    for acc in (0.7, 0.9, 0.8):
+        run = client.create_run(experiment, run_name=f"acc-{acc}")
+        client.log_metric(run.info.run_id, "acc", acc)
+        client.log_param(run.info.run_id, "lr", str(acc / 10))
+        client.set_terminated(run.info.run_id)
+    jupyter_mlops.set_experiment(unique)
+    table = RunsTable(read.recent_runs(client, unique), "3 latest runs")
+    by_id = {r["run_id"]: r["metrics"]["acc"] for r in table.runs}
+    table.sort("acc")
+    assert [by_id[i] for i in table.order] == [0.9, 0.8, 0.7]
+    table.sort("acc")
+    assert [by_id[i] for i in table.order] == [0.7, 0.8, 0.9]
+    assert table.compare_button.disabled
+    table.tick(table.order[0])
+    table.tick(table.order[2])
+    assert not table.compare_button.disabled
+    table.compare()
+    assert "acc-0.7" in table.comparison.value and "acc-0.9" in table.comparison.value
+    assert "lr" in table.comparison.value and "*" in table.comparison.value
+    assert "acc" in table.text().splitlines()[1]
