@@ -1,8 +1,8 @@
 """MLflow tracking of pipeline runs, as an observer of nb2pipe's runner.
 
 The runner knows nothing of MLflow: the `nb2pipe` CLI finds `observer` through the entry-point
-group ``nb2pipe.observers``. At the first step that really executes the tracker opens a `Stream`:
-a thread that imports mlflow behind the kernels and logs each step as it ends; when the run
+group ``nb2pipe.observers``. When the first step that really executed ends, the tracker opens a
+`Stream`: a thread that imports mlflow behind the kernels and logs each step as it ends; when the run
 finishes, `sync_run` closes the pipeline's MLflow run (batched, from this one process). A run where every step came from the cache never imports mlflow here: a detached
 ``python -m jupyter_mlops.tracking.observer sync RUN_DIR`` logs it, so a no-change re-run stays instant.
 The detached process gets the tracking URI in its environment: a URI may hold a password, and
@@ -74,16 +74,16 @@ class MlflowTracker(Observer):
     def __call__(self, event: ev.Event) -> None:
         if event.kind == ev.RUN_STARTED:
             self._started(event)
-        elif event.kind == ev.STEP_STARTED and self.stream is None:
-            # A step really executes: log while the kernels work, not after the last step.
-            self.stream = Stream(self.run_dir, self._uri, self._experiment, self._origin)
-            for step in self._ended:
-                self.stream.step_ended(step)
         elif event.kind in STEP_ENDED:
-            if self.stream is not None:
+            self._ended.append(event.step)
+            if self.stream is None and event.kind in (ev.STEP_FINISHED, ev.STEP_FAILED):
+                # A step really executed, and the kernels are warm: from now on, log while
+                # they work (started earlier, the mlflow import slowed the first kernel's).
+                self.stream = Stream(self.run_dir, self._uri, self._experiment, self._origin)
+                for step in self._ended:
+                    self.stream.step_ended(step)
+            elif self.stream is not None:
                 self.stream.step_ended(event.step)
-            else:
-                self._ended.append(event.step)
         elif event.kind == ev.RUN_FINISHED:
             self._finished(event)
 
