@@ -20,56 +20,19 @@ from pathlib import Path
 
 import pytest
 from servers import NotReady, free_port, jupyter_command, start_logged, stop_process, wait_ready
-
-REPO = Path(__file__).resolve().parents[2]
-NOTEBOOK = REPO / "example_notebooks" / "wine_quality.ipynb"
-LABEXTENSION_SRC = REPO / "labextension"
-LABEXTENSION_BUILD = REPO / "jupyter_mlops" / "labextension"
-SCREENSHOTS = REPO / "docs" / "screenshots"
-VIEWPORT = {"width": 1440, "height": 900}
-SERVER_START_TIMEOUT = 120.0
-
-# Without the background-networking flags Chromium floods a closed network with connections.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-RUNNER_NOTEBOOK = "run_from_a_cell.ipynb"
-
-
-def write_runner_notebook(path: Path, pipeline: str) -> None:
-    """A notebook whose one cell runs `pipeline` with the live ipywidgets view."""
-    cell = {
-        "cell_type": "code",
-        "execution_count": None,
-        "id": "run-cell",
-        "metadata": {},
-        "outputs": [],
-        "source": f"%load_ext jupyter_mlops\n%mlops run {pipeline} -p C=0.5",
-    }
-    notebook = {
-        "cells": [cell],
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(notebook, indent=1))
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set: the UI tests must run)", pytrace=False)
-    pytest.skip(reason)
+from uikit import (  # noqa: F401  (re-exported to the test modules' fixtures)
+    CHROMIUM_ARGS,
+    LABEXTENSION_BUILD,
+    LABEXTENSION_SRC,
+    NOTEBOOK,
+    REPO,
+    RUNNER_NOTEBOOK,
+    SCREENSHOTS,
+    SERVER_START_TIMEOUT,
+    VIEWPORT,
+    _unavailable,
+    write_runner_notebook,
+)
 
 
 def _newest_mtime(folder: Path) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import RUNNER_NOTEBOOK
+from uikit import RUNNER_NOTEBOOK
 
 pytestmark = pytest.mark.slow
 

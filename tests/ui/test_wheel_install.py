@@ -21,8 +21,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import NOTEBOOK, REPO, _unavailable
 from servers import NotReady, free_port, start_logged, stop_process, wait_ready
+from uikit import NOTEBOOK, REPO, _unavailable
 
 # building, installing and one pipeline run: minutes on a loaded 2-core machine
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
