@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 pytestmark = pytest.mark.slow
 
@@ -56,6 +57,20 @@ def widen_sidebar(page, width: int) -> None:
     page.mouse.down()
     page.mouse.move(width, y, steps=8)
     page.mouse.up()
+
+
+def show_sidebar(page) -> None:
+    """After a reload: let JupyterLab restore its layout, then open our sidebar if it is shut.
+
+    Clicking its icon before the restore has shown it would toggle it shut again.
+    """
+    icon = page.locator('li[data-id="jupyter-mlops-sidebar"]')
+    icon.wait_for()
+    try:
+        page.locator(tid("mlops-sidebar")).wait_for(state="visible", timeout=10_000)
+    except PlaywrightTimeoutError:
+        icon.click()
+        page.locator(tid("mlops-sidebar")).wait_for(state="visible")
 
 
 def open_tab(page, name: str) -> None:
@@ -551,8 +566,7 @@ def test_a_failing_panel_leaves_the_others_working(page):
     try:
         page.reload()
         page.locator(".jp-Notebook .jp-Cell").first.wait_for()
-        if not page.locator(tid("mlops-sidebar")).is_visible():
-            page.locator('li[data-id="jupyter-mlops-sidebar"]').click()
+        show_sidebar(page)
         open_tab(page, "models")
         page.locator(tid("mlops-panel-error-Models")).wait_for()
         open_tab(page, "pipeline")
