@@ -8,6 +8,7 @@ artifact) is tagged on the version, and the model card is built from the source 
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 from typing import Any
@@ -74,20 +75,21 @@ def publish_from_run(
     with _LOCK:
         if tracking_uri:
             SESSION.set_tracking_uri(tracking_uri)
+        publish = functools.partial(
+            registry.publish_model,
+            model,
+            name,
+            metric=metric,
+            metrics=metrics,
+            params=params,
+            notebook=source,
+            description=description,
+            tags=lineage,
+        )
         tracked = _tracked_run(SESSION.uri, info, step)
         if tracked is not None:
             # Into the step's own MLflow run (or the pipeline's): publishing adds no run.
-            return registry.publish_model(
-                model,
-                name,
-                metric=metric,
-                metrics=metrics,
-                params=params,
-                notebook=source,
-                description=description,
-                tags=lineage,
-                run_id=tracked,
-            )
+            return publish(run_id=tracked)
         before = SESSION.experiment
         # Never tracked: the model's run goes to the pipeline's experiment, nested in nothing
         # but tagged with its lineage (the Experiments panel lists pipeline runs only).
@@ -95,16 +97,7 @@ def publish_from_run(
         started = SESSION.start_run(f"publish {name}", lineage)
         status = "FAILED"
         try:
-            published = registry.publish_model(
-                model,
-                name,
-                metric=metric,
-                metrics=metrics,
-                params=params,
-                notebook=source,
-                description=description,
-                tags=lineage,
-            )
+            published = publish()
             status = "FINISHED"
         finally:
             SESSION.finish(started, status)

@@ -26,6 +26,7 @@ from uikit import (  # noqa: F401  (re-exported to the test modules' fixtures)
     LABEXTENSION_SRC,
     NOTEBOOK,
     REPO,
+    RUNNER_FOLDER,
     RUNNER_NOTEBOOK,
     SCREENSHOTS,
     SERVER_START_TIMEOUT,
@@ -105,7 +106,11 @@ def lab(labextension: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     root = home / "root"
     root.mkdir()
     shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
-    write_runner_notebook(root / RUNNER_NOTEBOOK, NOTEBOOK.name)
+    # The cell's run gets its own folder, so its own workspace and cache: runs from the
+    # sidebar's tests must not find its steps cached.
+    (root / RUNNER_FOLDER).mkdir()
+    shutil.copy(NOTEBOOK, root / RUNNER_FOLDER / NOTEBOOK.name)
+    write_runner_notebook(root / RUNNER_FOLDER / RUNNER_NOTEBOOK, NOTEBOOK.name)
     settings = home / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     # no "would you like news?" toast over the screenshots, no update check on a closed network

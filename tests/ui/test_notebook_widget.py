@@ -1,6 +1,6 @@
 """`%mlops run` in a JupyterLab notebook: the live ipywidgets view of a pipeline run.
 
-The lab's root holds `run_from_a_cell.ipynb`, whose one cell runs the example pipeline; the
+The lab's `from_a_cell/` folder holds `run_from_a_cell.ipynb` (and a copy of the example), whose one cell runs the example pipeline; the
 view's step statuses change while it runs, then it shows the run's metrics.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from uikit import RUNNER_NOTEBOOK
+from uikit import RUNNER_FOLDER, RUNNER_NOTEBOOK
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,9 @@ def page(browser, lab):
     page = context.new_page()
     page.set_default_timeout(30_000)
     # a workspace of its own: not the layout another test module left (other notebooks open)
-    page.goto(f"{lab.url}/lab/workspaces/widget/tree/{RUNNER_NOTEBOOK}?reset&token={lab.token}")
+    page.goto(
+        f"{lab.url}/lab/workspaces/widget/tree/{RUNNER_FOLDER}/{RUNNER_NOTEBOOK}?reset&token={lab.token}"
+    )
     page.locator(".jp-NotebookPanel:visible .jp-Cell").first.wait_for()
     yield page
     context.close()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.slow
 
@@ -245,11 +246,7 @@ def test_experiments_lists_and_compares_runs(page, finished_run, second_run, scr
     parent = rows[finished_run["run_id"]].get_attribute("data-run-id")
     page.locator(tid(f"mlops-run-steps-{parent}")).click()
     steps = page.locator(f'{tid("mlops-step-run-row")}[data-parent="{parent}"]')
-    page.wait_for_function(
-        "p => document.querySelectorAll(`[data-testid=mlops-step-run-row][data-parent='${p}']`)"
-        ".length === 5",
-        arg=parent,
-    )
+    expect(steps).to_have_count(5)  # Playwright's own query: the rows as the user sees them
     assert sorted(steps.all_inner_texts()[i].split()[0] for i in range(5)) == sorted(STEPS)
     page.locator(tid(f"mlops-run-steps-{parent}")).click()
     # a bad filter: one clear line, and no stale rows under it
@@ -268,9 +265,8 @@ def test_experiments_lists_and_compares_runs(page, finished_run, second_run, scr
     assert rows[second_run["run_id"]].count() == 1
     page.locator(tid("mlops-runs-filter")).fill("")
     page.locator(tid("mlops-runs-filter-apply")).click()
-    page.wait_for_function(
-        "() => document.querySelectorAll('[data-testid=mlops-run-row]').length === 2"
-    )
+    for row in rows.values():  # both back (other modules' runs may share the store)
+        row.wait_for()
     shoot(page, screenshots, "experiments")
 
 

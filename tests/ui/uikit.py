@@ -31,6 +31,7 @@ CHROMIUM_ARGS = [
 ]
 
 
+RUNNER_FOLDER = "from_a_cell"
 RUNNER_NOTEBOOK = "run_from_a_cell.ipynb"
 
 
