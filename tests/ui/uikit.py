@@ -5,10 +5,9 @@ conftest.py, and `from conftest import` picks whichever was imported first."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-import pytest
+from servers import unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "example_notebooks" / "wine_quality.ipynb"
@@ -56,7 +55,4 @@ def write_runner_notebook(path: Path, pipeline: str) -> None:
     path.write_text(json.dumps(notebook, indent=1))
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set: the UI tests must run)", pytrace=False)
-    pytest.skip(reason)
+_unavailable = unavailable  # the name the UI fixtures and the wheel test use
