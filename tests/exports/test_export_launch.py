@@ -50,3 +50,27 @@ def test_a_missing_module_is_explained_in_one_line():
 def test_other_errors_name_the_step_and_the_exception():
     assert launch.explain("train", "ValueError", "bad") == "step 'train' failed: ValueError: bad"
     assert launch.missing_module_name("ImportError", "No module named 'x'") is None
+
+
+def test_the_runtime_copied_into_step_images_imports_on_its_own(tmp_path):
+    # Step images get only dockerfile.RUNTIME_MODULES, not the installed package: a module the
+    # runtime imports but the list forgets fails only inside a container, long after compile.
+    import subprocess
+    import sys
+
+    from nb2pipe.exports import dockerfile
+
+    for name, text in dockerfile.runtime_files().items():
+        target = tmp_path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    # -S -I: the standard library only, as the runtime promises at import; no editable install
+    probe = (
+        f"import sys; sys.path.insert(0, {str(tmp_path / 'runtime')!r}); "
+        "import nb2pipe.artifacts, nb2pipe.exports.launch; print(nb2pipe.__file__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-S", "-I", "-c", probe], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(str(tmp_path))

@@ -34,6 +34,7 @@ RUNTIME_MODULES = (
     "notebook.py",
     "plugins.py",
     "artifacts/__init__.py",
+    "artifacts/digest.py",
     "artifacts/serializers.py",
     "artifacts/guard.py",
     "artifacts/randomness.py",
