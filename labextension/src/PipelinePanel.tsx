@@ -30,6 +30,9 @@ export function PipelinePanel(): JSX.Element {
     runEnded
   } = useMlops();
   const [params, setParams] = React.useState<Record<string, string>>({});
+  // the run whose values fill the form (null: the notebook's own values)
+  const [paramsFrom, setParamsFrom] = React.useState<string | null>(null);
+  const filledFrom = React.useRef<string | null>(null);
   const [force, setForce] = React.useState(false);
   const [run, setRun] = React.useState<RunStatus | null>(null);
   // when the Compile button last finished: its outcome shows under the toolbar
@@ -48,6 +51,8 @@ export function PipelinePanel(): JSX.Element {
     () => {
       setRun(runs.current.get(path) ?? null);
       setParams({});
+      setParamsFrom(null);
+      filledFrom.current = null;
       setMessage(null);
       if (!path || runs.current.has(path)) {
         return null;
@@ -71,6 +76,34 @@ export function PipelinePanel(): JSX.Element {
       runs.current.set(path, run);
     }
   }, [run, path]);
+
+  // The form shows the values of the run on display, so that Resume continues that run with
+  // what it ran with: a form back at the notebook's values after a reload or a tab switch
+  // would otherwise start another run, or look as if it resumed one it does not.
+  const runParams = run?.params;
+  React.useEffect(() => {
+    if (!summary || !run || !runParams || filledFrom.current === run.run_id) {
+      return;
+    }
+    filledFrom.current = run.run_id;
+    const texts: Record<string, string> = {};
+    for (const name of Object.keys(summary.parameters)) {
+      if (name in runParams) {
+        texts[name] = paramText(runParams[name]);
+      }
+    }
+    setParams(texts);
+    setParamsFrom(run.run_id);
+  }, [summary, run?.run_id, runParams]);
+  const paramsChanged =
+    paramsFrom !== null &&
+    Object.entries(params).some(
+      ([name, text]) => runParams && name in runParams && text !== paramText(runParams[name])
+    );
+  const resetParams = () => {
+    setParams({});
+    setParamsFrom(null);
+  };
 
   // Live status: poll while the run goes.
   const runId = run?.run_id;
@@ -258,7 +291,15 @@ export function PipelinePanel(): JSX.Element {
         <PipelineGraph summary={summary} statuses={statuses} onSelect={selectStep} />
       )}
       {summary && Object.keys(defaults).length > 0 && (
-        <ParamsForm defaults={defaults} values={params} onChange={setParams} />
+        <ParamsForm
+          defaults={defaults}
+          values={params}
+          onChange={setParams}
+          from={paramsFrom}
+          changed={paramsChanged}
+          resumable={Boolean(failedRun)}
+          onReset={resetParams}
+        />
       )}
       {run && <RunView run={run} summary={summary} onOpen={open} onCell={showCell} />}
     </div>
@@ -269,11 +310,38 @@ function ParamsForm(props: {
   defaults: Record<string, ParamValue>;
   values: Record<string, string>;
   onChange: (values: Record<string, string>) => void;
+  /** the run whose values the form shows, if any */
+  from: string | null;
+  /** the user changed a value shown from `from` */
+  changed: boolean;
+  /** `from` can be resumed */
+  resumable: boolean;
+  onReset: () => void;
 }): JSX.Element {
-  const { defaults, values, onChange } = props;
+  const { defaults, values, onChange, from, changed, resumable, onReset } = props;
   return (
     <details className="jp-mlops-section" open data-testid="mlops-params">
       <summary>Parameters</summary>
+      {from && (
+        <div className="jp-mlops-muted" data-testid="mlops-params-from" data-run={from}>
+          {changed
+            ? `Changed from run ${from}: a run with these values is a new run. `
+            : resumable
+              ? `The values of run ${from}: Resume continues it with them. `
+              : `The values of run ${from}. `}
+          <a
+            href="#"
+            data-testid="mlops-params-reset"
+            title="Show the notebook's own parameter values"
+            onClick={e => {
+              e.preventDefault();
+              onReset();
+            }}
+          >
+            notebook's values
+          </a>
+        </div>
+      )}
       <div className="jp-mlops-form">
         {Object.entries(defaults).map(([name, value]) => {
           const shown = values[name] ?? paramText(value);

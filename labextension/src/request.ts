@@ -132,6 +132,8 @@ export interface RunStatus {
   run_id: string;
   status: string;
   steps: StepStatus[];
+  /** the values the run ran with (every parameter, the notebook's defaults included) */
+  params?: Record<string, ParamValue>;
   metrics?: Record<string, number>;
   mlflow_run_id?: string | null;
   start?: number | null;

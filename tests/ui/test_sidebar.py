@@ -445,6 +445,7 @@ def test_cancel_then_resume_a_run(page, second_run):
     )
     page.locator(tid("mlops-force")).uncheck()
     assert page.locator(tid("mlops-resume")).is_enabled()
+    assert "Resume continues it with them" in page.locator(tid("mlops-params-from")).inner_text()
     page.locator(tid("mlops-resume")).click()
     page.wait_for_function(
         "() => ['starting', 'running'].includes("
@@ -452,6 +453,31 @@ def test_cancel_then_resume_a_run(page, second_run):
     )
     assert wait_for_run_status(page, ("succeeded", "failed", "cancelled")) == "succeeded"
     assert set(step_statuses(page).values()) <= {"done", "cached"}
+
+
+def test_after_a_reload_the_form_shows_the_shown_runs_parameters(page, second_run, screenshots):
+    """Resume continues the run on display with its own values: after a reload the form shows
+    them (not the notebook's), says whose they are, and says when an edit makes a new run."""
+    page.reload()
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+    show_sidebar(page)
+    open_tab(page, "pipeline")
+    note = page.locator(tid("mlops-params-from"))
+    note.wait_for()
+    shown = page.locator(f"{tid('mlops-run-view')} code").first.text_content()
+    assert note.get_attribute("data-run") == shown
+    assert f"The values of run {shown}." in note.inner_text()  # it succeeded: no Resume
+    # the newest run is the resumed one, run with the values typed for the second run
+    assert page.locator(tid("mlops-param-test_size")).input_value() == "0.3"
+    assert page.locator(tid("mlops-param-C")).input_value() == "0.1"
+    note.scroll_into_view_if_needed()
+    shoot(page, screenshots, "pipeline-params-of-a-run", top=False)
+    page.locator(tid("mlops-param-C")).fill("0.2")
+    assert "a run with these values is a new run" in note.inner_text()
+    page.locator(tid("mlops-params-reset")).click()
+    assert note.count() == 0
+    assert page.locator(tid("mlops-param-test_size")).input_value() == "0.25"
+    assert page.locator(tid("mlops-param-C")).input_value() == "1"
 
 
 def test_cell_tag_editor_changes_the_graph(page, screenshots):
