@@ -23,6 +23,6 @@ fi
 python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 rm -rf "$VENV"
 python3 -m uv venv --quiet --python python3 "$VENV"
-python3 -m uv pip install --quiet --python "$VENV/bin/python" -r "$LOCK"
+python3 -m uv pip install --quiet --compile-bytecode --python "$VENV/bin/python" -r "$LOCK"
 cp "$LOCK" "$STAMP"
 echo "setup_airflow: installed $("$VENV/bin/airflow" version) into $VENV"
