@@ -9,10 +9,13 @@ sandboxed frame: it runs no script and starts no kernel.
 
 from __future__ import annotations
 
+import functools
 import html
+import threading
 from pathlib import Path
 
 HTML_NAME = "notebook.html"
+_exporting = threading.Lock()  # one exporter serves every page; it is not thread-safe
 
 _STYLE = """
 body { font: 13px/1.45 system-ui, sans-serif; margin: 12px; color: #212121; background: #fff; }
@@ -31,15 +34,30 @@ img { max-width: 100%; }
 """
 
 
+@functools.cache
+def _exporter():
+    # Built once: a new exporter loads its templates and filters again (half of each page's
+    # CPU when a run's steps are logged one after another).
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(template_name="basic")
+
+
+@functools.cache
+def _highlight_css() -> str:
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(style="default").get_style_defs(".highlight")
+
+
 def render(notebook: Path, title: str) -> str:
     """The page of executed notebook `notebook`, headed `title`."""
     import nbformat
-    from nbconvert import HTMLExporter
-    from pygments.formatters import HtmlFormatter
 
     node = nbformat.read(str(notebook), as_version=4)
-    body, _ = HTMLExporter(template_name="basic").from_notebook_node(node)
-    highlight = HtmlFormatter(style="default").get_style_defs(".highlight")
+    with _exporting:
+        body, _ = _exporter().from_notebook_node(node)
+    highlight = _highlight_css()
     name = html.escape(title)
     return (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
