@@ -241,3 +241,23 @@ def test_a_run_the_cache_serves_needs_no_cluster(tmp_path):
     assert first.ok, first.failure()
     assert set(statuses(second).values()) == {"cached"}
     assert second.metrics == first.metrics
+
+
+def test_on_a_cluster_every_ready_step_is_handed_over_by_default(tmp_path):
+    """Without --max-parallel a cluster gets as many steps as are ready (its scheduler queues
+    them for its workers), not as many as the coordinator has cores; locally, the cores."""
+    import os
+
+    from nb2pipe.runner import load_pipeline
+    from nb2pipe.runner.isolation import default_parallel, isolation
+
+    branches = (os.cpu_count() or 1) + 3  # wider than this machine
+    fan = write_notebook(
+        tmp_path / "fan.ipynb",
+        code("x = 1", "step:a"),
+        *(code(f"y{i} = x + {i}", f"step:b{i}") for i in range(branches)),
+    )
+    pipeline, _ = load_pipeline(fan)
+    assert default_parallel(isolation("dask://10.0.0.9:8786"), pipeline) == branches
+    for local in ("dask", "kernel", "process"):
+        assert default_parallel(isolation(local), pipeline) == (os.cpu_count() or 1)

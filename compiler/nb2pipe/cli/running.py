@@ -22,7 +22,11 @@ from .options import (
 @source_arg
 @params_opt
 @raw_opt
-@click.option("--max-parallel", type=click.IntRange(min=1), help="Steps at once (default: cores).")
+@click.option(
+    "--max-parallel",
+    type=click.IntRange(min=1),
+    help="Steps at once (default: cores; on a Dask cluster, as many as are ready).",
+)
 @click.option("--force", is_flag=True, help="Run every step, ignoring the cache.")
 @click.option("--resume", metavar="RUN", help="Continue RUN (with its parameters).")
 @click.option("--from", "from_step", metavar="STEP", help="Re-run STEP and everything after it.")

@@ -27,7 +27,7 @@ from typing import Any
 from ..errors import Nb2PipeError
 from ..fileio import plain
 from .execute import Outcome
-from .isolation import Isolation
+from .isolation import Isolation, width
 from .remote_step import StepTask, run_task
 
 LOCAL = "dask"
@@ -55,6 +55,15 @@ class DaskExecutor(Isolation):
         if scheme != LOCAL or (sep and (not rest or "/" in rest or ":" not in rest)):
             raise Nb2PipeError(f"--executor {spec}: expected dask or dask://HOST:PORT")
         return {"address": f"tcp://{rest}" if sep else None}
+
+    @classmethod
+    def default_parallel(cls, pipeline, address: str | None = None, **options: Any) -> int:
+        """A cluster's scheduler queues what its workers cannot take yet: hand it every step
+        that is ready (as wide as the pipeline), not as many as this machine has cores. A
+        local cluster has one worker per core."""
+        if address is None:
+            return super().default_parallel(pipeline)
+        return max(1, width(pipeline))
 
     def expect(self, steps: int) -> None:
         """Reach the cluster when the first step must run (a run served by the cache needs

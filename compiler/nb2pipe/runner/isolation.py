@@ -50,6 +50,11 @@ class Isolation:
             raise Nb2PipeError(f"{spec}: {cls.name} takes no address")
         return {}
 
+    @classmethod
+    def default_parallel(cls, pipeline: Pipeline, **options: Any) -> int:
+        """Steps at once when ``--max-parallel`` is not given: this machine's cores."""
+        return os.cpu_count() or 1
+
     def prepare(self) -> None:
         """Before any step: what must exist first (images to build)."""
 
@@ -146,6 +151,13 @@ def isolation(spec: str) -> Callable[..., Isolation]:
         found = getattr(importlib.import_module(module), attribute)
     options = found.options(spec)
     return functools.partial(found, **options) if options else found
+
+
+def default_parallel(strategy: Callable[..., Isolation], pipeline: Pipeline) -> int:
+    """What `strategy` (a class, or one with its options bound by `isolation`) runs at once
+    by default."""
+    cls = getattr(strategy, "func", strategy)
+    return cls.default_parallel(pipeline, **getattr(strategy, "keywords", {}))
 
 
 def width(pipeline: Pipeline) -> int:

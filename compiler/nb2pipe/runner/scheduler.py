@@ -25,6 +25,7 @@ from ..ir import Pipeline, Step
 from . import events as ev
 from .cache import open_cache
 from .execute import Outcome
+from .isolation import default_parallel
 from .isolation import isolation as isolation_named
 from .records import StepRecords
 from .results import RunResult, StepResult
@@ -68,7 +69,7 @@ def run_pipeline(
         values,
         space,
         run,
-        max_parallel or os.cpu_count() or 1,
+        max_parallel or default_parallel(strategy, pipeline),
         force,
         from_step,
         only,
