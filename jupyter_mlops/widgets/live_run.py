@@ -10,7 +10,9 @@ happens, in JupyterLab and in Notebook 7 alike.
 
 from __future__ import annotations
 
+import contextlib
 import html
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -170,8 +172,28 @@ def run(notebook: str | Path | None = None, *, force: bool = False, **params: An
     from nb2pipe.runner.rundir import RunDir
 
     # the tracker writes the MLflow run's id back into run.json once it has logged the run
-    view.finish(result, RunDir(result.run_dir).info().get("mlflow_run_id"))
+    logged = RunDir(result.run_dir).info().get("mlflow_run_id")
+    view.finish(result, logged)
+    detached = [t.sync_process for t in trackers if getattr(t, "sync_process", None)]
+    if logged is None and detached:
+        # Every step came from the cache: a detached process logs the run (the cell returns
+        # at once); the link appears when it has.
+        view._links.value += " · logging the run to MLflow…"
+        threading.Thread(
+            target=_link_when_logged, args=(view, result, detached[0]), daemon=True
+        ).start()
     return view
+
+
+def _link_when_logged(view: LiveRunView, result, process, timeout: float = 300) -> None:
+    from nb2pipe.runner.rundir import RunDir
+
+    with contextlib.suppress(Exception):
+        process.wait(timeout)
+    logged = RunDir(result.run_dir).info().get("mlflow_run_id")
+    view.finish(result, logged)
+    if logged is None:
+        view._links.value += " · not logged to MLflow: see tracking.log in the run folder"
 
 
 def pairs(texts: list[str]) -> dict[str, str]:

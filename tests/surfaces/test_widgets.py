@@ -3,7 +3,9 @@ as a table to sort, tick and compare."""
 
 from __future__ import annotations
 
+import contextlib
 import queue
+import time
 
 import pytest
 from mlopskit import code, markdown, write_notebook
@@ -84,6 +86,20 @@ def test_mlops_run_updates_the_view_as_steps_go(kernel, tmp_path, client, unique
     assert any(">succeeded<" in v for v in values)
     assert any("score = 1.9" in v for v in values), values  # sum(range(20)) / 100
     assert any("MLflow run" in v for v in values)
+
+    # Again: every step comes from the cache, so a detached process logs the run and the cell
+    # returns at once; the view links the MLflow run once that process has logged it.
+    again = widget_values(execute(kernel, "%mlops run tiny.ipynb -p rows=20"))
+    assert any(">cached<" in v for v in again), again
+    assert any("logging the run to MLflow" in v for v in again), again
+    later: list[dict] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any(
+        "MLflow run <code>" in v for v in widget_values(later)
+    ):
+        with contextlib.suppress(queue.Empty):
+            later.append(kernel.get_iopub_msg(timeout=2))
+    assert any("MLflow run <code>" in v for v in widget_values(later)), widget_values(later)
 
     # the same call as a function: the view's state, read back in the kernel
     shown = stdout(
