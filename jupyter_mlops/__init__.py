@@ -57,9 +57,9 @@ def run(notebook=None, *, force: bool = False, **params):
 def load_ipython_extension(ipython) -> None:
     """``%load_ext jupyter_mlops``: register the ``%mlops`` / ``%%mlops`` magics."""
     from jupyter_mlops.magics import MlopsMagics
-    from nb2pipe import slowimports
+    from nb2pipe import startup
 
-    slowimports.defer()  # the magics compile and run notebooks in this kernel
+    startup.defer()  # the magics compile and run notebooks in this kernel
     ipython.register_magics(MlopsMagics)
 
 

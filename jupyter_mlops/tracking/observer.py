@@ -231,4 +231,7 @@ def _source_folder(run_dir: Path) -> Path:
 
 
 if __name__ == "__main__":
+    from nb2pipe import startup
+
+    startup.quick()
     sys.exit(main())

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import click
 
-from .. import slowimports
+from .. import startup
 from ..errors import Nb2PipeError
 from ..plugins import registry
 
 plugin_commands = registry("command")
-slowimports.defer()  # before papermill or nbformat can import jsonschema
+startup.quick()  # before papermill or nbformat can import jsonschema
 
 
 class Group(click.Group):
