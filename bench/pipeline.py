@@ -3,8 +3,10 @@ get it by default (the store already exists: a project's first run also creates 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import time
 from pathlib import Path
 
 from . import notebooks
@@ -33,6 +35,17 @@ def branch_overlap(runs: Path, steps: tuple[str, str]) -> float:
     return max(0.0, end - start)
 
 
+def background_logged(runs: Path, limit: float = 120.0) -> None:
+    """Wait for the detached processes logging fully cached runs to MLflow (a user re-runs at
+    human pace, not three times a second; these would compete with the run measured)."""
+    deadline = time.monotonic() + limit
+    newest = max(runs.iterdir(), key=lambda p: p.name) / "run.json"
+    while time.monotonic() < deadline:
+        if "mlflow_synced" in json.loads(newest.read_text()):
+            return
+        time.sleep(0.2)
+
+
 def measure(tmp: Path) -> None:
     # Compile: 20 steps, 300 cells, one process, in-process wall time of the command.
     big = notebooks.write(notebooks.many_cells(300, 20), tmp / "big" / "big.ipynb")
@@ -55,8 +68,13 @@ def measure(tmp: Path) -> None:
         f"{overlap:.2f} s of overlap in the last cold run",
         "> 0: independent steps run at once",
     )
-    warm = nb2pipe_run(real)
-    figure("re-run, nothing changed", f"{warm / plain:.3f}x papermill ({warm:.2f} s)", "<= 0.05x")
+    settle = functools.partial(background_logged, real.parent / ".nb2pipe" / "runs")
+    warm = timed([str(BIN / "nb2pipe"), "run", str(real)], before=settle)
+    figure(
+        "re-run, nothing changed (the previous run's background logging done)",
+        f"{warm / plain:.3f}x papermill ({warm:.2f} s)",
+        "<= 0.05x",
+    )
 
     six = notebooks.write(notebooks.six_steps(), tmp / "six" / "six.ipynb")
     nb2pipe_run(six, repeat=1)

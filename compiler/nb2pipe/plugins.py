@@ -12,6 +12,7 @@ Standard library only: the artifact runtime that step kernels and images import 
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 from collections.abc import Iterator
 from typing import Any
@@ -80,10 +81,17 @@ class Registry:
         if self._entry_points_read:
             return
         self._entry_points_read = True
-        from importlib.metadata import entry_points
-
-        for entry in entry_points(group=self.group):
+        for entry in _installed_entry_points().select(group=self.group):
             self._plugins.setdefault(entry.name, entry.value)
+
+
+@functools.cache
+def _installed_entry_points():
+    """Every installed distribution's entry points, read once per process: a reading opens
+    the metadata of each of them (a few hundred files), whichever group is asked for."""
+    from importlib.metadata import entry_points
+
+    return entry_points()
 
 
 def _load(path: str) -> Any:

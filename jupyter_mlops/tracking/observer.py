@@ -14,6 +14,7 @@ Command line: ``python -m jupyter_mlops.tracking.observer sync RUN_DIR [--tracki
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -164,7 +165,7 @@ class MlflowTracker(Observer):
             "sync",
             str(self.run_dir),
         ]
-        command.append("--catch-up")
+        command += ["--catch-up", "--background"]
         # The URI may hold a password: it goes in the environment, never on the command line
         # (every user of the machine can read command lines, with `ps`).
         env = {**os.environ, "MLFLOW_TRACKING_URI": self._uri}
@@ -202,7 +203,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="then finish logging earlier runs of the workspace whose sync was cut short",
     )
+    sync.add_argument(
+        "--background",
+        action="store_true",
+        help="at low CPU priority: bookkeeping that nobody waits for yields to what they do",
+    )
     args = parser.parse_args(argv)
+    if args.background:
+        with contextlib.suppress(OSError):
+            os.nice(10)
     try:
         refuse_credentials("--tracking-uri", args.tracking_uri)
         run_id = sync_run(
