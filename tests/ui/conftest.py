@@ -102,25 +102,23 @@ class Lab:
             return json.loads(answer.read())
 
 
-# The options of each app's own class: Notebook 7 (`notebook`) is a LabServerApp as JupyterLab
-# is, so it reads the same labextensions, settings and workspaces traits under its own name.
-_APP_OPTIONS = {
-    "jupyterlab": (
-        "LabApp",
-        [
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            "--LabApp.extension_manager=readonly",
-        ],
-    ),
-    "notebook": ("JupyterNotebookApp", []),
-}
+# The classes that read each app's labextensions, settings and workspaces options. Notebook 7
+# (`notebook`) is a LabServerApp as JupyterLab is, and the jupyterlab server extension loaded
+# beside it serves /lab/extensions/: both must know the freshly built labextension.
+_APP_CLASSES = {"jupyterlab": ("LabApp",), "notebook": ("JupyterNotebookApp", "LabApp")}
 
 
 def jupyter_app_command(app: str, port: int, token: str, home: Path, labextension: Path):
     """`jupyter lab` (app "jupyterlab") or Notebook 7's `jupyter notebook` (app "notebook") on
     127.0.0.1:`port`, rooted in `home`/root, with the server extension and the freshly built
     labextension, and settings and workspaces of their own under `home`."""
-    klass, own = _APP_OPTIONS[app]
+    options = []
+    for klass in _APP_CLASSES[app]:
+        options += [
+            f"--{klass}.extra_labextensions_path={labextension}",
+            f"--{klass}.user_settings_dir={home / 'settings'}",
+            f"--{klass}.workspaces_dir={home / 'workspaces'}",
+        ]
     return jupyter_command(
         app,
         port,
@@ -128,10 +126,9 @@ def jupyter_app_command(app: str, port: int, token: str, home: Path, labextensio
         home / "root",
         "--ServerApp.allow_root=True",
         '--ServerApp.jpserver_extensions={"jupyter_mlops": True}',
-        f"--{klass}.extra_labextensions_path={labextension}",
-        f"--{klass}.user_settings_dir={home / 'settings'}",
-        f"--{klass}.workspaces_dir={home / 'workspaces'}",
-        *own,
+        *options,
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",
         # no --ContentsManager.allow_hidden: the step links open executed notebooks (under the
         # hidden .nb2pipe/) through the extension's own route, as in a plain `jupyter lab`
     )

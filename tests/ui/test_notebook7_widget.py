@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from servers import wait_for
 from uikit import (
     LIVE_RUN_VIEW,
     RUNNER_FOLDER,
@@ -41,9 +42,18 @@ def page(browser, notebook7):
     context.close()
 
 
+def _kernel_idle(notebook7) -> bool:
+    return any(
+        session["path"].endswith(f"{RUNNER_FOLDER}/{RUNNER_NOTEBOOK}")
+        and session["kernel"]["execution_state"] == "idle"
+        for session in notebook7.api("/api/sessions")
+    )
+
+
 def test_a_cell_runs_the_pipeline_with_a_live_view_in_notebook7(page, notebook7, screenshots):
     assert page.locator("#main-panel .jp-NotebookPanel").count() == 1  # Notebook 7's one-doc shell
-    # the toolbar's kernel indicator: the page's kernel has started and is idle
+    # the page's kernel has started (the server says so) and the page shows it idle
+    wait_for(lambda: _kernel_idle(notebook7), timeout=KERNEL_START_TIMEOUT_S)
     page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').first.wait_for(
         timeout=KERNEL_START_TIMEOUT_S * 1000
     )
