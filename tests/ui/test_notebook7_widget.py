@@ -45,7 +45,7 @@ def page(browser, notebook7):
 def _kernel_idle(notebook7) -> bool:
     return any(
         session["path"].endswith(f"{RUNNER_FOLDER}/{RUNNER_NOTEBOOK}")
-        and session["kernel"]["execution_state"] == "idle"
+        and (session.get("kernel") or {}).get("execution_state") == "idle"
         for session in notebook7.api("/api/sessions")
     )
 
