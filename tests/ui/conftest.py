@@ -8,6 +8,7 @@ or without the built labextension, the UI tests skip on a developer's machine an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -86,6 +87,8 @@ def labextension(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @dataclass
 class Lab:
+    """A running JupyterLab or Notebook 7 server: its address, token, root folder and log."""
+
     url: str
     token: str
     root: Path
@@ -99,10 +102,41 @@ class Lab:
             return json.loads(answer.read())
 
 
-@pytest.fixture(scope="session")
-def lab(labextension: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """`jupyter lab` on a free 127.0.0.1 port, rooted in a copy of the example notebook."""
-    home = tmp_path_factory.mktemp("lab")
+# The classes that read each app's labextensions, settings and workspaces options. Notebook 7
+# (`notebook`) is a LabServerApp as JupyterLab is, and the jupyterlab server extension loaded
+# beside it serves /lab/extensions/: both must know the freshly built labextension.
+_APP_CLASSES = {"jupyterlab": ("LabApp",), "notebook": ("JupyterNotebookApp", "LabApp")}
+
+
+def jupyter_app_command(app: str, port: int, token: str, home: Path, labextension: Path):
+    """`jupyter lab` (app "jupyterlab") or Notebook 7's `jupyter notebook` (app "notebook") on
+    127.0.0.1:`port`, rooted in `home`/root, with the server extension and the freshly built
+    labextension, and settings and workspaces of their own under `home`."""
+    options = []
+    for klass in _APP_CLASSES[app]:
+        options += [
+            f"--{klass}.extra_labextensions_path={labextension}",
+            f"--{klass}.user_settings_dir={home / 'settings'}",
+            f"--{klass}.workspaces_dir={home / 'workspaces'}",
+        ]
+    return jupyter_command(
+        app,
+        port,
+        token,
+        home / "root",
+        "--ServerApp.allow_root=True",
+        '--ServerApp.jpserver_extensions={"jupyter_mlops": True}',
+        *options,
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",
+        # no --ContentsManager.allow_hidden: the step links open executed notebooks (under the
+        # hidden .nb2pipe/) through the extension's own route, as in a plain `jupyter lab`
+    )
+
+
+def _root_with_runner(home: Path) -> Path:
+    """`home`/root: a copy of the example notebook, and the runner folder (its own copy of the
+    example beside the notebook whose cell runs it); quiet notification settings."""
     root = home / "root"
     root.mkdir()
     shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
@@ -117,6 +151,14 @@ def lab(labextension: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     (settings / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False})
     )
+    return root
+
+
+@contextlib.contextmanager
+def serving(app: str, home: Path, labextension: Path) -> Iterator[Lab]:
+    """Start `app` (see jupyter_app_command) in `home` with its own MLflow store and Jupyter
+    folders; yield it once it and the extension's routes answer; stop it."""
+    root = _root_with_runner(home)
     port = free_port()
     token = uuid.uuid4().hex
     env = {
@@ -129,24 +171,9 @@ def lab(labextension: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     }
     env.pop("MLFLOW_EXPERIMENT_NAME", None)
     log = home / "jupyter.log"
-    command = jupyter_command(
-        "jupyterlab",
-        port,
-        token,
-        root,
-        "--ServerApp.allow_root=True",
-        '--ServerApp.jpserver_extensions={"jupyter_mlops": True}',
-        f"--LabApp.extra_labextensions_path={labextension}",
-        f"--LabApp.user_settings_dir={home / 'settings'}",
-        f"--LabApp.workspaces_dir={home / 'workspaces'}",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.extension_manager=readonly",
-        # no --ContentsManager.allow_hidden: the step links open executed notebooks (under the
-        # hidden .nb2pipe/) through the extension's own route, as in a plain `jupyter lab`
-    )
+    command = jupyter_app_command(app, port, token, home, labextension)
     server = start_logged(command, log, cwd=root, env=env)
-    url = f"http://127.0.0.1:{port}"
-    found = Lab(url, token, root, log)
+    found = Lab(f"http://127.0.0.1:{port}", token, root, log)
 
     def answering() -> bool:
         found.api("/api/status")
@@ -158,7 +185,7 @@ def lab(labextension: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             server,
             answering,
             timeout=SERVER_START_TIMEOUT,
-            name="jupyter lab",
+            name=f"jupyter {app}",
             tail=lambda: log.read_text()[-4000:],
         )
         yield found
@@ -166,6 +193,20 @@ def lab(labextension: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         pytest.fail(str(problem))
     finally:
         stop_process(server)
+
+
+@pytest.fixture(scope="session")
+def lab(labextension: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """`jupyter lab` on a free 127.0.0.1 port, rooted in a copy of the example notebook."""
+    with serving("jupyterlab", tmp_path_factory.mktemp("lab"), labextension) as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
+def notebook7(labextension: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """Classic Notebook 7 (`jupyter notebook`) on a free 127.0.0.1 port, rooted as `lab` is."""
+    with serving("notebook", tmp_path_factory.mktemp("notebook7"), labextension) as found:
+        yield found
 
 
 @pytest.fixture(scope="session")

@@ -6,10 +6,8 @@ view's step statuses change while it runs, then it shows the run's metrics.
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from uikit import RUNNER_FOLDER, RUNNER_NOTEBOOK
+from uikit import LIVE_RUN_VIEW, RUNNER_FOLDER, RUNNER_NOTEBOOK, watch_live_run
 
 pytestmark = pytest.mark.slow
 
@@ -35,22 +33,12 @@ def test_a_cell_runs_the_pipeline_with_a_live_view(page, screenshots):
     page.locator("#jp-main-statusbar").get_by_text("Idle").first.wait_for(timeout=120_000)
     page.locator(".jp-NotebookPanel:visible .jp-Cell .jp-InputArea-editor").first.click()
     page.keyboard.press("Shift+Enter")
-    view = page.locator(".jp-mlops-live-run")
-    view.wait_for(timeout=120_000)
-    seen: set[str] = set()
-    shot = False
-    deadline = time.monotonic() + RUN_TIMEOUT_S
-    text = ""
-    while time.monotonic() < deadline:
-        text = view.inner_text()
-        words = set(text.split())
-        seen |= words & {"pending", "running", "done", "cached"}
-        if text.split().count("running") >= 2 and not shot:  # the run's badge and a step's
-            page.screenshot(path=str(screenshots / "notebook-run-running.png"))
-            shot = True
-        if {"succeeded", "failed"} & words and "logging" not in words:
-            break
-        page.wait_for_timeout(250)
+    page.locator(LIVE_RUN_VIEW).wait_for(timeout=120_000)
+    text, seen = watch_live_run(
+        page,
+        RUN_TIMEOUT_S,
+        lambda: page.screenshot(path=str(screenshots / "notebook-run-running.png")),
+    )
     assert "succeeded" in text.split(), text
     # statuses changed while it ran: steps were seen pending or running before done
     assert {"pending", "running"} & seen and "done" in seen, seen

@@ -5,6 +5,7 @@ conftest.py, and `from conftest import` picks whichever was imported first."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from servers import unavailable
@@ -53,6 +54,32 @@ def write_runner_notebook(path: Path, pipeline: str) -> None:
         "nbformat_minor": 5,
     }
     path.write_text(json.dumps(notebook, indent=1))
+
+
+LIVE_RUN_VIEW = ".jp-mlops-live-run"  # the class of the cell's live run view (widgets/live_run.py)
+STEP_STATUSES = {"pending", "running", "done", "cached"}
+
+
+def watch_live_run(page, timeout_s: float, while_running=None) -> tuple[str, set[str]]:
+    """Read the live run view every 250 ms until the run has ended and its MLflow run is
+    linked (the view says "logging the run to MLflow…" until then), or `timeout_s` passes.
+    Return its last text and every step status seen on the way; call `while_running()` once,
+    the first time the run and a step are both seen running."""
+    view = page.locator(LIVE_RUN_VIEW)
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout_s
+    text = ""
+    while time.monotonic() < deadline:
+        text = view.inner_text()
+        words = set(text.split())
+        seen |= words & STEP_STATUSES
+        if while_running is not None and text.split().count("running") >= 2:
+            while_running()  # the run's badge and a step's
+            while_running = None
+        if {"succeeded", "failed"} & words and "logging" not in words:
+            break
+        page.wait_for_timeout(250)
+    return text, seen
 
 
 _unavailable = unavailable  # the name the UI fixtures and the wheel test use
