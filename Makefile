@@ -15,11 +15,11 @@ LABEXT_SRC := $(wildcard labextension/src/*.ts labextension/src/*.tsx labextensi
 	labextension/package.json labextension/tsconfig.json
 LABEXT_DEV := $(VENV)/labextensions-dev
 
+# --compile-bytecode: as pip does. uv leaves it out, and where PYTHONDONTWRITEBYTECODE is set
+# (these machines) every process would compile mlflow, pandas... from source: seconds each.
 $(STAMP): pyproject.toml requirements/dev.lock
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 	@test -x $(BIN)/python || $(PYTHON) -m uv venv --quiet --python $(PYTHON) $(VENV)
-	# --compile-bytecode: as pip does. uv leaves it out, and where PYTHONDONTWRITEBYTECODE is
-	# set (this machine) every process would compile mlflow, pandas... from source: seconds each.
 	$(PYTHON) -m uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements/dev.lock
 	$(PYTHON) -m uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
