@@ -18,6 +18,9 @@ from typing import Any
 
 from nb2pipe.runner import events as ev
 
+LOGGING = "logging the run to MLflow…"
+NOT_LOGGED = "not logged to MLflow: see tracking.log in the run folder"
+
 STATUS_COLOURS = {  # the sidebar's colours (labextension/src/graph.ts)
     "pending": "#9e9e9e",
     "running": "#1976d2",
@@ -93,8 +96,7 @@ class LiveRunView(ev.Observer):
         elif event.kind == ev.RUN_FINISHED:
             result = event.data.get("result")
             if result is not None:
-                self.finish(result)
-                self._links.value += " · logging the run to MLflow…"  # the tracker goes next
+                self.finish(result, tracking=LOGGING)  # the tracker goes next
 
     def _add_step(self, step: str) -> None:
         if step not in self._rows:  # a step the view was not told of up front
@@ -126,8 +128,9 @@ class LiveRunView(ev.Observer):
             f" run <code>{html.escape(self.run_id)}</code>" if self.run_id else ""
         )
 
-    def finish(self, result, mlflow_run_id: str | None = None) -> None:
-        """The run's outcome, its metrics, and where to look next."""
+    def finish(self, result, mlflow_run_id: str | None = None, tracking: str = "") -> None:
+        """The run's outcome, its metrics, and where to look next (`tracking`: what became of
+        its MLflow run, while it has no id)."""
         self._set_state(result.status)
         self.metrics = dict(result.metrics)
         if self.metrics:
@@ -138,6 +141,8 @@ class LiveRunView(ev.Observer):
         links = [f"run folder <code>{html.escape(str(result.run_dir))}</code>"]
         if mlflow_run_id:
             links.append(f"MLflow run <code>{html.escape(mlflow_run_id)}</code>")
+        if tracking and not mlflow_run_id:
+            links.append(tracking)
         self._links.value = " · ".join(links)
 
 
@@ -173,15 +178,16 @@ def run(notebook: str | Path | None = None, *, force: bool = False, **params: An
 
     # the tracker writes the MLflow run's id back into run.json once it has logged the run
     logged = RunDir(result.run_dir).info().get("mlflow_run_id")
-    view.finish(result, logged)
-    detached = [t.sync_process for t in trackers if getattr(t, "sync_process", None)]
-    if logged is None and detached:
+    detached = next((t.sync_process for t in trackers if getattr(t, "sync_process", None)), None)
+    if logged is None and detached is not None:
         # Every step came from the cache: a detached process logs the run (the cell returns
         # at once); the link appears when it has.
-        view._links.value += " · logging the run to MLflow…"
+        view.finish(result, tracking=LOGGING)
         threading.Thread(
-            target=_link_when_logged, args=(view, result, detached[0]), daemon=True
+            target=_link_when_logged, args=(view, result, detached), daemon=True
         ).start()
+    else:
+        view.finish(result, logged)
     return view
 
 
@@ -191,9 +197,7 @@ def _link_when_logged(view: LiveRunView, result, process, timeout: float = 300) 
     with contextlib.suppress(Exception):
         process.wait(timeout)
     logged = RunDir(result.run_dir).info().get("mlflow_run_id")
-    view.finish(result, logged)
-    if logged is None:
-        view._links.value += " · not logged to MLflow: see tracking.log in the run folder"
+    view.finish(result, logged, tracking=NOT_LOGGED)
 
 
 def pairs(texts: list[str]) -> dict[str, str]:

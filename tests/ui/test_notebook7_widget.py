@@ -18,7 +18,7 @@ from uikit import (
     LIVE_RUN_VIEW,
     RUNNER_FOLDER,
     RUNNER_NOTEBOOK,
-    VIEWPORT,
+    opened,
     watch_live_run,
 )
 
@@ -31,15 +31,9 @@ KERNEL_START_TIMEOUT_S = 120
 
 @pytest.fixture(scope="module")
 def page(browser, notebook7):
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(
-        f"{notebook7.url}/notebooks/{RUNNER_FOLDER}/{RUNNER_NOTEBOOK}?token={notebook7.token}"
-    )
-    page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
-    yield page
-    context.close()
+    url = f"{notebook7.url}/notebooks/{RUNNER_FOLDER}/{RUNNER_NOTEBOOK}?token={notebook7.token}"
+    with opened(browser, url, ".jp-NotebookPanel .jp-Cell") as page:
+        yield page
 
 
 def _kernel_idle(notebook7) -> bool:

@@ -7,7 +7,7 @@ view's step statuses change while it runs, then it shows the run's metrics.
 from __future__ import annotations
 
 import pytest
-from uikit import LIVE_RUN_VIEW, RUNNER_FOLDER, RUNNER_NOTEBOOK, watch_live_run
+from uikit import LIVE_RUN_VIEW, RUNNER_FOLDER, RUNNER_NOTEBOOK, opened, watch_live_run
 
 pytestmark = pytest.mark.slow
 
@@ -17,16 +17,10 @@ RUN_TIMEOUT_S = 240
 
 @pytest.fixture(scope="module")
 def page(browser, lab):
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
     # a workspace of its own: not the layout another test module left (other notebooks open)
-    page.goto(
-        f"{lab.url}/lab/workspaces/widget/tree/{RUNNER_FOLDER}/{RUNNER_NOTEBOOK}?reset&token={lab.token}"
-    )
-    page.locator(".jp-NotebookPanel:visible .jp-Cell").first.wait_for()
-    yield page
-    context.close()
+    url = f"{lab.url}/lab/workspaces/widget/tree/{RUNNER_FOLDER}/{RUNNER_NOTEBOOK}?reset&token={lab.token}"
+    with opened(browser, url, ".jp-NotebookPanel:visible .jp-Cell") as page:
+        yield page
 
 
 def test_a_cell_runs_the_pipeline_with_a_live_view(page, screenshots):

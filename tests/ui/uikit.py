@@ -4,6 +4,7 @@ conftest.py, and `from conftest import` picks whichever was imported first."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -54,6 +55,20 @@ def write_runner_notebook(path: Path, pipeline: str) -> None:
         "nbformat_minor": 5,
     }
     path.write_text(json.dumps(notebook, indent=1))
+
+
+@contextlib.contextmanager
+def opened(browser, url: str, ready: str, timeout_ms: float = 30_000):
+    """A page of its own at `url` (VIEWPORT), yielded once `ready` shows; closed after."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(timeout_ms)
+        page.goto(url)
+        page.locator(ready).first.wait_for()
+        yield page
+    finally:
+        context.close()
 
 
 LIVE_RUN_VIEW = ".jp-mlops-live-run"  # the class of the cell's live run view (widgets/live_run.py)
