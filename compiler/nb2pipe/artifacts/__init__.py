@@ -24,7 +24,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from nb2pipe.errors import ArtifactError, os_problem  # one exception family for the package
+from nb2pipe.errors import (
+    ArtifactError,
+    first_line,
+    os_problem,
+)  # one exception family for the package
 from nb2pipe.fileio import sync_folder, write_with
 
 from . import digest, guard, randomness, serializers
@@ -240,14 +244,14 @@ def _save_one(directory: Path, step: str, name: str, value: Any) -> dict[str, An
                 # supported by SimpleDMatrix"), pickle only that it holds a pointer.
                 raise ArtifactError(
                     f"step {step!r}: {name!r} ({type_name(value)}) cannot be passed to the "
-                    f"steps that read it: {_reason(error or exc)}. Create it in the step that "
+                    f"steps that read it: {first_line(error or exc)}. Create it in the step that "
                     "uses it"
                 ) from None
             # The type fits but this value does not (e.g. a column mixing ints and strings,
             # which Arrow cannot type): pass it on to the next serializer that accepts it.
             warnings.warn(
                 f"nb2pipe: artifact {name!r} could not be saved as {serializer.name} "
-                f"({_reason(exc)}); "
+                f"({first_line(exc)}); "
                 "trying the next serializer",
                 stacklevel=3,
             )
@@ -264,11 +268,6 @@ def _save_one(directory: Path, step: str, name: str, value: Any) -> dict[str, An
         }
         return {**(extra or {}), **core}
     raise ArtifactError(f"step {step!r}: no serializer could save artifact {name!r}") from error
-
-
-def _reason(exc: BaseException) -> str:
-    """The first line of what a library said (XGBoost appends its C++ stack trace)."""
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0].strip()
 
 
 def _write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
