@@ -49,15 +49,12 @@ class XGBoostBoosterSerializer(Serializer):
 
 class XGBoostDMatrixSerializer(Serializer):
     """`xgboost.DMatrix` with `save_binary`: the data, labels, weights, base margins, groups,
-    feature names and types, written by XGBoost straight from its own memory."""
+    feature names and types, written by XGBoost straight from its own memory. (A QuantileDMatrix
+    keeps only histogram cuts: XGBoost refuses to save it, and says so.)"""
 
     name, extension = "xgboost-dmatrix", "buffer"
     types = ("xgboost.DMatrix",)
     inert = True
-
-    def accepts(self, value: Any) -> bool:
-        # A QuantileDMatrix keeps only histogram cuts, which XGBoost cannot save.
-        return "Quantile" not in type(value).__name__
 
     def dump(self, value: Any, path: Path) -> dict[str, Any]:
         value.save_binary(str(path), silent=True)

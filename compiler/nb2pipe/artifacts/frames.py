@@ -72,7 +72,9 @@ class ArrowSerializer(Serializer):
         if kind == "series":
             frame, marker["name"] = value.to_frame(name=_COLUMN), value.name
         elif kind == "index":
-            frame = pd.DataFrame(index=value)  # the index itself, kept as Arrow keeps indexes
+            # The index of a frame, kept as Arrow keeps indexes; a column, so that the file
+            # knows its number of rows (a RangeIndex is only metadata).
+            frame = pd.DataFrame(index=value).assign(**{_COLUMN: False})
         elif kind == "categorical":
             frame = pd.DataFrame({_COLUMN: value})
         else:
@@ -148,11 +150,6 @@ class PolarsSerializer(Serializer):
     name, extension = "polars", "arrow"
     types = ("polars.DataFrame", "polars.Series")
     inert = True
-
-    def accepts(self, value: Any) -> bool:
-        # Object columns hold Python objects, which Arrow cannot store (cloudpickle can).
-        schema = value.to_frame().schema if _is_series(value) else value.schema
-        return not any(str(dtype) == "Object" for dtype in schema.values())
 
     def dump(self, value: Any, path: Path) -> dict[str, Any]:
         series = _is_series(value)
