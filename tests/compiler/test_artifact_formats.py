@@ -409,7 +409,19 @@ def test_a_pil_image_keeps_its_pixels_and_mode(tmp_path, mode, stored):
 def test_a_pandas_index_crosses_as_arrow(tmp_path, index):
     loaded, entry = crossed(tmp_path, index, "arrow")
     assert entry["kind"] == "index"
-    pd.testing.assert_index_equal(loaded, index, exact=True, check_freq=False)
+    pd.testing.assert_index_equal(loaded, index, exact=True)
+    assert getattr(loaded, "freq", None) == getattr(index, "freq", None)
+
+
+def test_a_frame_and_a_series_keep_the_frequency_of_their_time_index(tmp_path):
+    days = pd.date_range("2024-01-01", periods=4, freq="D")
+    frame = pd.DataFrame({"sales": [1.0, 2.0, 3.0, 4.0]}, index=days)
+    loaded, _ = crossed(tmp_path, frame, "arrow")
+    assert loaded.index.freqstr == "D"
+    pd.testing.assert_frame_equal(loaded, frame)
+    hours = pd.Series([1, 2], index=pd.timedelta_range("1h", periods=2, freq="h"), name="n")
+    loaded, _ = crossed(tmp_path, hours, "arrow")
+    assert loaded.index.freqstr == "h"
 
 
 def test_a_pandas_categorical_keeps_its_categories_order_and_unused_ones(tmp_path):

@@ -79,9 +79,13 @@ class ArrowSerializer(Serializer):
             frame = pd.DataFrame({_COLUMN: value})
         else:
             frame = value
+        # A DatetimeIndex's frequency ("D") is not in Arrow's pandas metadata: Run All prints it.
+        freq = getattr(value if kind == "index" else getattr(value, "index", None), "freq", None)
+        if freq is not None:
+            marker["freq"] = freq.freqstr
         # preserve_index=None keeps a RangeIndex as metadata and any other index as columns.
         table = pa.Table.from_pandas(frame, preserve_index=None)
-        if kind != "frame":
+        if marker != {"kind": "frame"}:
             marked = {**table.schema.metadata, b"nb2pipe": json.dumps(marker).encode()}
             table = table.replace_schema_metadata(marked)
         return table
@@ -109,6 +113,8 @@ class ArrowSerializer(Serializer):
     def value(self, table) -> Any:
         marker = json.loads((table.schema.metadata or {}).get(b"nb2pipe", b"{}"))
         frame = table.to_pandas()
+        if marker.get("freq"):
+            frame.index = type(frame.index)(frame.index, freq=marker["freq"])
         kind = marker.get("kind", "frame")
         if kind == "series":
             return frame[_COLUMN].rename(marker["name"])
