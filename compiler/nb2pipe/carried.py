@@ -8,10 +8,11 @@ what later steps read are warned about. Each function takes the `Resolver` of re
 
 from __future__ import annotations
 
+import ast
 import os
 from typing import TYPE_CHECKING
 
-from . import analysis, paths
+from . import analysis, effects, paths
 from .analysis import BUILTIN_NAMES
 from .errors import Nb2PipeError
 from .ir import Cell
@@ -86,6 +87,47 @@ def random_chain(resolver: Resolver) -> None:
         if previous is not None:
             resolver.order[step.name].add(previous)
         previous = step.name
+
+
+def warn_unseeded(resolver: Resolver) -> None:
+    """A notebook that draws from a global generator it never seeds gets other numbers at every
+    Run All: no pipeline can equal it. Said once, at the first cell that surely draws."""
+    if resolver.shared.seeds_random or any(g.facts.seeds_random for g in resolver.groups):
+        return
+    for group in resolver.groups:
+        origins = {**resolver.shared.origins, **group.facts.origins}
+        for cell in group.step.code_cells():
+            try:
+                tree = analysis.parse(cell.source, cell.number)
+            except Nb2PipeError:
+                continue
+            for node in ast.walk(tree):
+                origin = _call_origin(node, origins)
+                seeded = isinstance(node, ast.Call) and any(
+                    k.arg in ("random_state", "seed", "generator") for k in node.keywords
+                )
+                if origin and effects.draws_surely(origin, seeded):
+                    resolver.warn(
+                        cell.number,
+                        f"draws from global random state ({origin}) that the notebook never "
+                        "seeds: its numbers differ at every run, Run All's too, so the "
+                        "pipeline's cannot equal them; seed it once in the imports cell "
+                        "(np.random.seed(0)) or pass random_state=",
+                    )
+                    return
+
+
+def _call_origin(node: ast.AST, origins: dict[str, str]) -> str | None:
+    """`numpy.random.rand` for a call of `np.random.rand(...)` after `import numpy as np`."""
+    if not isinstance(node, ast.Call):
+        return None
+    parts, func = [], node.func
+    while isinstance(func, ast.Attribute):
+        parts.append(func.attr)
+        func = func.value
+    if not isinstance(func, ast.Name) or func.id not in origins:
+        return None
+    return ".".join([origins[func.id], *reversed(parts)])
 
 
 def stops(resolver: Resolver) -> None:

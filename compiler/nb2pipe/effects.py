@@ -88,6 +88,25 @@ _DRAWING_LIBRARIES = ("sklearn", "torch", "tensorflow", "keras", "scipy.stats", 
 DRAWING_METHODS = frozenset({"fit", "fit_transform", "fit_predict", "partial_fit", "sample", "rvs"})
 
 
+# Calls that surely draw from a global generator when given no seed (a library's estimator only
+# may): used to warn about notebooks that draw without ever seeding.
+SURE_DRAWS = frozenset(
+    """
+    sklearn.model_selection.train_test_split sklearn.utils.shuffle sklearn.utils.resample
+    torch.rand torch.randn torch.randint torch.randperm torch.normal
+    """.split()
+)
+
+
+def draws_surely(origin: str, seeded: bool) -> bool:
+    """Whether calling `origin` surely draws from a global generator (`seeded`: given a seed)."""
+    for module in ("numpy.random", "random"):
+        if origin.startswith(module + "."):
+            rest = origin[len(module) + 1 :]
+            return "." not in rest and rest not in _OWN_GENERATORS and rest not in ("seed",)
+    return origin in SURE_DRAWS and not seeded
+
+
 def draws_random(origin: str) -> bool:
     """Whether using the name `origin` (a dotted path) may draw from global random state."""
     for module in ("numpy.random", "random"):

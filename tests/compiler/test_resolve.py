@@ -367,3 +367,40 @@ def test_show_lists_each_variable_once_per_edge(make_notebook):
         code("def f():\n    return x\nprint(x, f())", "step:b"),
     )
     assert edges(p) == [("a", "b", ["x"])]
+
+
+# --- drawing without a seed --------------------------------------------------------------------
+
+
+def test_a_notebook_that_draws_without_ever_seeding_is_warned_at_the_first_draw(make_notebook):
+    p = compiled(
+        make_notebook,
+        code("import numpy as np\nfrom sklearn.model_selection import train_test_split", "imports"),
+        code("x = np.arange(20)", "step:load"),
+        code(
+            "tr, te = train_test_split(x, test_size=0.2)\nnoise = np.random.rand(3)", "step:split"
+        ),
+    )
+    [warning] = p.warnings
+    assert warning.cell == 3
+    assert "(sklearn.model_selection.train_test_split) that the notebook never seeds" in (
+        warning.message
+    )
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        "np.random.seed(0)\nnoise = np.random.rand(3)",  # seeded: chained, as Run All
+        "tr, te = train_test_split(np.arange(9), random_state=1)",
+        "noise = np.random.default_rng(0).random(3)",  # its own generator
+    ],
+)
+def test_seeded_draws_and_own_generators_are_not_warned(make_notebook, draw):
+    p = compiled(
+        make_notebook,
+        code("import numpy as np\nfrom sklearn.model_selection import train_test_split", "imports"),
+        code(draw, "step:draw"),
+        code("print(1)", "step:after"),
+    )
+    assert [w for w in p.warnings if "never seeds" in w.message] == []
