@@ -91,30 +91,53 @@ def random_chain(resolver: Resolver) -> None:
 
 def warn_unseeded(resolver: Resolver) -> None:
     """A notebook that draws from a global generator it never seeds gets other numbers at every
-    Run All: no pipeline can equal it. Said once, at the first cell that surely draws."""
+    Run All: no pipeline can equal it. Said once, at the first cell that surely draws (itself,
+    or through a function the notebook defines)."""
     if resolver.shared.seeds_random or any(g.facts.seeds_random for g in resolver.groups):
         return
+    cells = [*resolver.pipeline.imports, *resolver.pipeline.functions]
+    cells += [c for g in resolver.groups for c in g.step.code_cells()]
+    trees = {}
+    for cell in cells:
+        try:
+            trees[cell.number] = analysis.parse(cell.source, cell.number)
+        except Nb2PipeError:
+            continue
+    origins = dict(resolver.shared.origins)
     for group in resolver.groups:
-        origins = {**resolver.shared.origins, **group.facts.origins}
+        origins.update(group.facts.origins)
+    drawing = {  # functions of the notebook whose body surely draws -> what it calls
+        node.name: draw
+        for tree in trees.values()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and (draw := _sure_draw(node, origins, {}))
+    }
+    for group in resolver.groups:
         for cell in group.step.code_cells():
-            try:
-                tree = analysis.parse(cell.source, cell.number)
-            except Nb2PipeError:
-                continue
-            for node in ast.walk(tree):
-                origin = _call_origin(node, origins)
-                seeded = isinstance(node, ast.Call) and any(
-                    k.arg in ("random_state", "seed", "generator") for k in node.keywords
+            draw = _sure_draw(trees.get(cell.number), origins, drawing)
+            if draw:
+                resolver.warn(
+                    cell.number,
+                    f"draws from global random state ({draw}) that the notebook never seeds: "
+                    "its numbers differ at every run, Run All's too, so the pipeline's cannot "
+                    "equal them; seed it once in the imports cell (np.random.seed(0)) or pass "
+                    "random_state=",
                 )
-                if origin and effects.draws_surely(origin, seeded):
-                    resolver.warn(
-                        cell.number,
-                        f"draws from global random state ({origin}) that the notebook never "
-                        "seeds: its numbers differ at every run, Run All's too, so the "
-                        "pipeline's cannot equal them; seed it once in the imports cell "
-                        "(np.random.seed(0)) or pass random_state=",
-                    )
-                    return
+                return
+
+
+def _sure_draw(tree: ast.AST | None, origins: dict[str, str], drawing: dict[str, str]) -> str:
+    """The first call in `tree` that surely draws from a global generator ("" if none)."""
+    for node in ast.walk(tree) if tree is not None else ():
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Name) and node.func.id in drawing:
+            return f"{node.func.id}() calls {drawing[node.func.id]}"
+        origin = _call_origin(node, origins)
+        seeded = any(k.arg in ("random_state", "seed", "generator") for k in node.keywords)
+        if origin and effects.draws_surely(origin, seeded):
+            return origin
+    return ""
 
 
 def _call_origin(node: ast.AST, origins: dict[str, str]) -> str | None:

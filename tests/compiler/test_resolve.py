@@ -404,3 +404,16 @@ def test_seeded_draws_and_own_generators_are_not_warned(make_notebook, draw):
         code("print(1)", "step:after"),
     )
     assert [w for w in p.warnings if "never seeds" in w.message] == []
+
+
+def test_a_draw_inside_a_helper_of_the_notebook_is_warned_where_a_step_calls_it(make_notebook):
+    p = compiled(
+        make_notebook,
+        code("import random", "imports"),
+        code("def handful(left):\n    return random.randint(1, left)", "functions"),
+        code("print('bag')", "step:sack"),
+        code("kid = handful(20)", "step:kid"),
+    )
+    [warning] = p.warnings
+    assert warning.cell == 4
+    assert "(handful() calls random.randint) that the notebook never seeds" in warning.message
