@@ -173,3 +173,31 @@ def write(notebook: dict, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(notebook, indent=1, sort_keys=True) + "\n")
     return path
+
+
+def chain(steps: int = 100) -> dict:
+    """`steps` steps in a line, each changing the frame the one before it made."""
+    out = [
+        ("code", ["parameters"], "factor = 2"),
+        ("code", ["imports"], "import pandas as pd"),
+        ("code", ["step:s0"], "frame = pd.DataFrame({'a': range(10)})"),
+    ]
+    for i in range(1, steps):
+        out.append(("code", [f"step:s{i}"], f"frame[{f'c{i}'!r}] = frame['a'] * factor + {i}"))
+    return _nb(out)
+
+
+def fan_out(steps: int = 100) -> dict:
+    """One step making a frame, `steps - 2` independent steps each reading it, and one step
+    reading all of their results."""
+    branches = steps - 2
+    out = [
+        ("code", ["parameters"], "factor = 2"),
+        ("code", ["imports"], "import pandas as pd"),
+        ("code", ["step:source"], "frame = pd.DataFrame({'a': range(10)})"),
+    ]
+    for i in range(branches):
+        out.append(("code", [f"step:b{i}"], f"total_{i} = float((frame['a'] * {i}).sum())"))
+    every = ", ".join(f"total_{i}" for i in range(branches))
+    out.append(("code", ["step:gather"], f"grand_total = sum([{every}])"))
+    return _nb(out)
