@@ -62,13 +62,11 @@ def run_notebook(
     """Execute the step notebook `notebook` (JSON) in a kernel of `pool`, writing the executed
     notebook and log into ``run_dir/step``; a cluster worker calls this too (remote_step.py).
     `cwd`: the kernel's working directory for this step (default: the pool's)."""
-    papermill = import_papermill()
-    import nbformat
+    import_papermill()
     from papermill.exceptions import PapermillExecutionError
 
-    from ..engine import register
+    from ..engine import execute
 
-    register()
     out = run_dir / step / "notebook.ipynb"
     log_path = run_dir / step / "log.txt"
     parameters = {**parameters, RUN_DIR_PARAM: str(run_dir)}
@@ -82,22 +80,19 @@ def run_notebook(
         with open(log_path, "w", encoding="utf-8") as log:
             # No output path for papermill: it would write the notebook in place (a full disk
             # leaves half a file); ours is written atomically below, in success and failure.
-            papermill.execute_notebook(
-                nbformat.from_dict(notebook),
-                None,
-                parameters=parameters,
-                engine_name="nb2pipe",
+            execute(
+                notebook,
+                parameters,
+                kernel_name,
                 km=kernel.km,
                 keep=executed,
                 partial_output_path=str(out),
                 prepare_code=pool.prepare_code(step, str(run_dir), env, cwd=cwd),
-                kernel_name=kernel_name,
                 progress_bar=False,
                 log_output=False,
                 stdout_file=log,
                 stderr_file=log,
                 execution_timeout=timeout,
-                request_save_on_cell_execute=False,
             )
         _write_executed(executed, out)
         stopped = executed_notebook.stopped_at(out)
@@ -136,12 +131,16 @@ def run_notebook(
 
 
 def _write_executed(executed: list, path: Path) -> None:
+    """The executed notebook, as JSON Jupyter reads: not through `nbformat.writes`, which
+    copies and validates the whole notebook first (the engine only added outputs to a
+    notebook we built), and without indentation, which Python's JSON encoder writes slowly."""
     if executed:
-        import nbformat
+        import json
 
         from ..fileio import write_atomic
 
-        write_atomic(path, nbformat.writes(executed[-1]))
+        text = json.dumps(executed[-1], ensure_ascii=False, separators=(",", ":"))
+        write_atomic(path, text + "\n")
 
 
 def import_papermill():
