@@ -1,10 +1,13 @@
 """MLflow tracking of pipeline runs, as an observer of nb2pipe's runner.
 
 The runner knows nothing of MLflow: the `nb2pipe` CLI finds `observer` through the entry-point
-group ``nb2pipe.observers``. When the first step that really executed ends, the tracker opens a
-`Stream`: a thread that imports mlflow behind the kernels and logs each step as it ends; when the run
-finishes, `sync_run` closes the pipeline's MLflow run (batched, from this one process). A run where every step came from the cache never imports mlflow here: a detached
-``python -m jupyter_mlops.tracking.observer sync RUN_DIR`` logs it, so a no-change re-run stays instant.
+group ``nb2pipe.observers``. Nothing is logged while steps run: MLflow's import (seconds of CPU),
+opening the store, the step pages (nbconvert) and the logging would take the cores from the
+kernels. When the run ends, the tracker marks it "not yet logged" (`sync.mark_pending`, and a
+note in run.json that `nb2pipe run` and `nb2pipe status` print) and a detached, low-priority
+``python -m jupyter_mlops.tracking.observer sync RUN_DIR`` logs it, so the user's wait ends with
+the last step and the MLflow run appears seconds later, exactly once (`sync_run`). A long-lived
+process that has MLflow loaded (the Jupyter server) logs in-process instead (``detach=False``).
 The detached process gets the tracking URI in its environment: a URI may hold a password, and
 command lines are public on a shared machine.
 
@@ -23,8 +26,14 @@ from pathlib import Path
 
 from jupyter_mlops.tracking import config, provenance
 from jupyter_mlops.tracking.redact import one_line, refuse_credentials
-from jupyter_mlops.tracking.stream import Stream
-from jupyter_mlops.tracking.sync import catch_up, not_tracked, sync_run
+from jupyter_mlops.tracking.sync import (
+    NOT_YET_LOGGED,
+    PENDING_NOTE,
+    catch_up,
+    mark_pending,
+    not_tracked,
+    sync_run,
+)
 from nb2pipe.errors import Nb2PipeError
 from nb2pipe.runner import events as ev
 from nb2pipe.runner.events import Observer
@@ -34,23 +43,22 @@ __all__ = ["MlflowTracker", "observer", "sync_run"]
 
 DISABLE_ENV = "NB2PIPE_NO_TRACKING"
 SYNC_LOG = "tracking.log"
-EXECUTED = ("done", "failed", "interrupted")
-STEP_ENDED = (ev.STEP_FINISHED, ev.STEP_FAILED, ev.STEP_CACHED, ev.STEP_SKIPPED)
 
 
 def observer() -> MlflowTracker | None:
     """Entry point of ``nb2pipe.observers``: a tracker, or None when tracking is switched off."""
     if os.environ.get(DISABLE_ENV, "").strip().lower() in ("1", "true", "yes"):
         return None
-    return MlflowTracker()
+    return MlflowTracker(detach=True)
 
 
 class MlflowTracker(Observer):
     """Observer that logs each pipeline run to MLflow once it has finished.
 
     `tracking_uri` and `experiment` default to `jupyter_mlops.tracking.config` resolved from the
-    notebook's folder. With ``detach_cached=False`` fully cached and interrupted runs are
-    logged in-process too.
+    notebook's folder. With ``detach=True`` (the CLI's and the magics') a detached process logs
+    the run after its last step (`wait` waits for it); with ``detach=False`` it is logged in
+    this process when the run ends.
     """
 
     def __init__(
@@ -58,16 +66,14 @@ class MlflowTracker(Observer):
         tracking_uri: str | None = None,
         experiment: str | None = None,
         *,
-        detach_cached: bool = True,
+        detach: bool = False,
     ):
         self.tracking_uri = tracking_uri
         self.experiment = experiment
-        self.detach_cached = detach_cached
+        self.detach = detach
         self.run_dir: Path | None = None
         self.mlflow_run_id: str | None = None
         self.sync_process: subprocess.Popen | None = None
-        self.stream: Stream | None = None
-        self._ended: list[str] = []  # steps that ended before any executed (cached, skipped)
         self._uri: str | None = None
         self._experiment: str | None = None
         self._origin: dict | None = None
@@ -75,16 +81,6 @@ class MlflowTracker(Observer):
     def __call__(self, event: ev.Event) -> None:
         if event.kind == ev.RUN_STARTED:
             self._started(event)
-        elif event.kind in STEP_ENDED:
-            self._ended.append(event.step)
-            if self.stream is None and event.kind in (ev.STEP_FINISHED, ev.STEP_FAILED):
-                # A step really executed, and the kernels are warm: from now on, log while
-                # they work (started earlier, the mlflow import slowed the first kernel's).
-                self.stream = Stream(self.run_dir, self._uri, self._experiment, self._origin)
-                for step in self._ended:
-                    self.stream.step_ended(step)
-            elif self.stream is not None:
-                self.stream.step_ended(event.step)
         elif event.kind == ev.RUN_FINISHED:
             self._finished(event)
 
@@ -97,12 +93,19 @@ class MlflowTracker(Observer):
             env["MLFLOW_EXPERIMENT_NAME"] = self._experiment
         return env
 
+    def wait(self, timeout: float | None = None) -> str | None:
+        """Wait for the detached process logging the last run; its MLflow run id, or None if
+        it was not logged (the reason is in tracking.log in the run folder)."""
+        if self.sync_process is not None:
+            self.sync_process.wait(timeout)
+        if self.mlflow_run_id is None and self.run_dir is not None:
+            self.mlflow_run_id = RunDir(self.run_dir).info().get("mlflow_run_id")
+        return self.mlflow_run_id
+
     def _started(self, event: ev.Event) -> None:
         self.run_dir = Path(event.data["run_dir"]).resolve()
         self.mlflow_run_id = None
         self.sync_process = None
-        self.stream = None
-        self._ended = []
         source = Path(event.data.get("source") or self.run_dir)
         pipeline = event.data.get("pipeline")
         self._uri = self.tracking_uri or config.tracking_uri(source.parent)
@@ -118,16 +121,13 @@ class MlflowTracker(Observer):
         run = RunDir(self.run_dir)
         info = run.info()
         info["provenance"] = self._origin
+        if self.detach:
+            # Until the detached process has logged it (sync._record removes the note).
+            info.setdefault("pending", {})[PENDING_NOTE] = NOT_YET_LOGGED
+            mark_pending(run, self._uri, self._experiment)
         run.write_info(info)
         self._report_untracked()
-        result = event.data.get("result")
-        executed = result is None or any(s.status in EXECUTED for s in result.steps.values())
-        interrupted = result is not None and result.status == "interrupted"
-        if self.stream is not None and not interrupted:
-            self.stream.close()  # what it still has queued: the steps that ended last
-        if self.detach_cached and (not executed or interrupted):
-            # Nothing ran (mlflow was never imported here), or the user pressed Ctrl-C and
-            # is waiting for the prompt: a detached process logs the run instead.
+        if self.detach:
             self.sync_process = self._sync_detached()
             return
         try:
@@ -210,8 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.background:
-        with contextlib.suppress(OSError):
-            os.nice(10)
+        lowest_priority()
+        wait_while_steps_run(args.run_dir.resolve().parent)
     try:
         refuse_credentials("--tracking-uri", args.tracking_uri)
         run_id = sync_run(
@@ -232,6 +232,33 @@ def main(argv: list[str] | None = None) -> int:
         for caught in catch_up(args.run_dir.resolve().parent, uri, exclude=args.run_dir.resolve()):
             print(f"logged earlier run {caught}, whose tracking had been cut short")
     return 0
+
+
+def lowest_priority() -> None:
+    """Bookkeeping nobody waits for yields to what they do.
+
+    (Within its own session only, where automatic grouping of sessions is on, as on most Linux
+    machines: a lower niceness of the session itself starved the sync on a busy machine for
+    minutes, so the next run's steps are kept clear by `wait_while_steps_run` instead.)
+    """
+    with contextlib.suppress(OSError):
+        os.nice(19)
+
+
+def wait_while_steps_run(runs: Path, limit: float = 600.0, newest: int = 20) -> None:
+    """Wait (at most `limit` seconds) while a run of this workspace is executing steps: the
+    user started the next run, whose kernels must have the cores; this run is logged after."""
+    import time
+
+    from nb2pipe.runner.rundir import process_alive
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        names = sorted((p.name for p in runs.iterdir() if p.is_dir()), reverse=True)[:newest]
+        infos = [RunDir(runs / name).info() for name in names]
+        if not any(i.get("status") == "running" and process_alive(i) for i in infos):
+            return
+        time.sleep(0.5)
 
 
 def _source_folder(run_dir: Path) -> Path:

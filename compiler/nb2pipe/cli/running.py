@@ -86,6 +86,10 @@ def run(source, params, raw_params, max_parallel, force, resume, from_step, only
         f"run {result.run_id} {result.status} in {result.duration:.1f}s ({summary}): "
         f"{relative(result.run_dir)}"
     )
+    from ..runner.rundir import RunDir
+
+    for note in (RunDir(result.run_dir).info().get("pending") or {}).values():
+        click.echo(f"pending: {note}")  # e.g. MLflow logging, in the background
     failure = result.failure()
     if failure is not None:
         failure.file = str(source)
@@ -100,7 +104,7 @@ def run(source, params, raw_params, max_parallel, force, resume, from_step, only
 def status(source, params, raw_params, workspace):
     """Say per step whether the next run would execute it, and why."""
     from ..runner import load_pipeline
-    from ..runner.status import step_status
+    from ..runner.status import pending, step_status
 
     pipeline, notebook = load_pipeline(source)
     values = parse_params(params, pipeline, raw_params)
@@ -109,3 +113,5 @@ def status(source, params, raw_params, workspace):
     for row in rows:
         verdict = "would run" if row["run"] else "up to date"
         click.echo(f"{row['step']:<{width}}  {verdict:<10}  {'; '.join(row['reasons'])}")
+    for note in pending(pipeline, notebook, workspace):
+        click.echo(note)
