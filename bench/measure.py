@@ -45,7 +45,9 @@ def timed_cpu(cmd: list[str], env=None, repeat: int = REPEAT) -> tuple[float, fl
 
 
 def figure(name: str, value: str, goal: str) -> None:
-    print(f"{name}: {value}  (goal: {goal})", flush=True)
+    """One figure line, with the machine's 1-minute load average when it was printed: a
+    figure taken while other work ran means little."""
+    print(f"{name}: {value}  (goal: {goal})  [load {os.getloadavg()[0]:.2f}]", flush=True)
 
 
 def load() -> str:
