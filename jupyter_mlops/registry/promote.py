@@ -11,10 +11,12 @@ import time
 from dataclasses import dataclass
 
 from jupyter_mlops.errors import ModelGateError, translated
+from jupyter_mlops.registry import aliases
+from jupyter_mlops.registry.aliases import move_alias
 from jupyter_mlops.tracking import config, journal, provenance, store
 
 CHALLENGER = "challenger"
-CHAMPION = "champion"
+CHAMPION = aliases.CHAMPION
 METRIC_TAG = "metric."  # version tag prefix holding each metric's value
 
 
@@ -130,5 +132,13 @@ def promote(
         for key, text in record.items():
             client.set_model_version_tag(name, challenger.version, key, text)
         if decision.promoted:
-            client.set_registered_model_alias(name, CHAMPION, challenger.version)
+            move_alias(
+                client,
+                name,
+                CHAMPION,
+                str(challenger.version),
+                why=decision.reason,
+                kind="gate",
+                gate="promoted",
+            )
     return decision
