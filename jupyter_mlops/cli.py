@@ -83,7 +83,7 @@ def validate_command(
 
 
 @click.command("serve")
-@click.argument("model", metavar="MODEL[@ALIAS]")
+@click.argument("model", metavar="MODEL[@ALIAS|/VERSION]")
 @click.option("--port", type=click.IntRange(0, 65535), default=5001, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option(
@@ -104,7 +104,7 @@ def validate_command(
     type=click.FloatRange(0.1, None),
     default=10.0,
     show_default=True,
-    help="Seconds a client may take to send a request it started (slower ones are closed).",
+    help="Seconds a client may take to send a whole request (slower ones are closed).",
 )
 @click.option(
     "--log-max-bytes",
@@ -112,6 +112,35 @@ def validate_command(
     default=64 * 1024 * 1024,
     show_default=True,
     help="Past this size the log is moved aside as a numbered part and a new one starts.",
+)
+@click.option(
+    "--canary",
+    type=float,
+    metavar="PERCENT",
+    help="Answer this share of requests from @challenger (the rest from the champion).",
+)
+@click.option(
+    "--canary-key",
+    metavar="COLUMN",
+    help="With --canary: rows with the same value of COLUMN always go to the same side.",
+)
+@click.option(
+    "--shadow",
+    is_flag=True,
+    help="Send every request to @challenger as well; always answer from the champion.",
+)
+@click.option(
+    "--poll",
+    type=click.FloatRange(0.2, None),
+    default=2.0,
+    show_default=True,
+    help="Seconds between two looks at the registry's aliases.",
+)
+@click.option(
+    "--latency-budget-ms",
+    type=click.FloatRange(0, None, min_open=True),
+    help="The p99 1-row latency a new version must keep to be swapped in "
+    "(default: 1.5x the live champion's).",
 )
 def serve_command(
     model: str,
@@ -121,12 +150,19 @@ def serve_command(
     tracking_uri: str | None,
     timeout: float,
     log_max_bytes: int,
+    canary: float | None,
+    canary_key: str | None,
+    shadow: bool,
+    poll: float,
+    latency_budget_ms: float | None,
 ) -> None:
     """Serve a registered model over REST (MLflow's protocol); log every prediction.
 
-    MODEL is NAME (its champion), NAME@ALIAS or NAME/VERSION. Stop with Ctrl-C or SIGTERM.
+    MODEL is NAME (its champion) or NAME@ALIAS, both followed: when the alias moves, the new
+    version is checked here and swapped in without a failed request. NAME/VERSION stays
+    pinned. Stop with Ctrl-C or SIGTERM.
     """
-    from jupyter_mlops.serving.server import serve
+    from jupyter_mlops.serving.server import routing_for, serve
     from jupyter_mlops.tracking.redact import refuse_credentials
 
     refuse_credentials("--tracking-uri", tracking_uri)
@@ -138,6 +174,9 @@ def serve_command(
         tracking_uri=tracking_uri,
         timeout=timeout,
         log_max_bytes=log_max_bytes,
+        routing=routing_for(canary, canary_key, shadow),
+        interval=poll,
+        budget_ms=latency_budget_ms,
         echo=click.echo,
     )
 
@@ -315,11 +354,39 @@ def publish(source, name, run_id, step, artifact, metric, workspace):
     is_flag=True,
     help="Decide, change nothing; exit 1 if the challenger would not be promoted.",
 )
-def promote(name, metric, lower_is_better, threshold, dry_run):
+@click.option(
+    "--check",
+    "run_checks",
+    is_flag=True,
+    help="Run the pre-deployment checks on the challenger first; a failed check stops it.",
+)
+@click.option(
+    "--latency-budget-ms",
+    type=click.FloatRange(0, None, min_open=True),
+    help="With --check: the p99 1-row latency allowed (default: 1.5x the champion's).",
+)
+def promote(name, metric, lower_is_better, threshold, dry_run, run_checks, latency_budget_ms):
     """The model gate: move alias `champion` to the `challenger` only when it wins."""
+    from jupyter_mlops.registry.promote import CHALLENGER
     from jupyter_mlops.registry.promote import promote as gate
     from jupyter_mlops.tracking.config import tracking_uri
 
+    if latency_budget_ms is not None and not run_checks:
+        raise Nb2PipeError("--latency-budget-ms needs --check")
+    if run_checks:
+        from jupyter_mlops.serving.checks import check
+
+        report = check(
+            f"{name}@{CHALLENGER}", tracking_uri=tracking_uri(), budget_ms=latency_budget_ms
+        )
+        if not report.ok:
+            for line in report.lines():
+                click.echo(f"error: {line}", err=True)
+            click.echo(
+                f"{name} version {report.model.version} stays challenger: "
+                f"{len(report.failed)} pre-deployment check(s) failed"
+            )
+            sys.exit(1)
     decision = gate(
         name,
         metric,
@@ -331,3 +398,211 @@ def promote(name, metric, lower_is_better, threshold, dry_run):
     click.echo(str(decision))
     if dry_run and not decision.promoted:
         sys.exit(1)
+
+
+# --- delivery: checks, deploy targets, rollouts, rollback, history ---------------------------
+
+
+class _DefaultGroup(click.Group):
+    """A group whose arguments go to its `default` command unless they name a subcommand
+    (`nb2pipe deploy check NAME` and `nb2pipe deploy NAME --target kserve`)."""
+
+    default = "to"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = [self.default, *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("deploy", cls=_DefaultGroup)
+def deploy() -> None:
+    """Check a version where it will run, or write what deploys it elsewhere.
+
+    \b
+    nb2pipe deploy check NAME[@ALIAS|/VERSION] [--target docker]
+    nb2pipe deploy NAME[@ALIAS|/VERSION] --target kserve|docker -o DIR
+    """
+
+
+@deploy.command("check")
+@click.argument("model", metavar="NAME[@ALIAS|/VERSION]")
+@click.option(
+    "--target",
+    type=click.Choice(["local", "docker"]),
+    default="local",
+    show_default=True,
+    help="Where it will run: this environment, or its serving image (built, started).",
+)
+@click.option(
+    "--latency-budget-ms",
+    type=click.FloatRange(0, None, min_open=True),
+    help="The p99 1-row latency allowed (default: 1.5x the champion's).",
+)
+@click.option("--base", help="docker: the base image (a Debian or Python image with python3).")
+def deploy_check(
+    model: str, target: str, latency_budget_ms: float | None, base: str | None
+) -> None:
+    """The pre-deployment checks; exit 0 if all pass, else 1 with one line per failed check."""
+    from jupyter_mlops.serving.checks import check
+    from jupyter_mlops.tracking.config import tracking_uri
+
+    if base is not None and target != "docker":
+        raise Nb2PipeError("--base is for --target docker")
+    report = check(
+        model, tracking_uri=tracking_uri(), budget_ms=latency_budget_ms, target=target, base=base
+    )
+    for result in report.checks:
+        if result.ok:
+            click.echo(f"ok: {result.name}: {result.detail}")
+    for line in report.lines():
+        click.echo(f"error: {line}", err=True)
+    verdict = "passed" if report.ok else f"failed {len(report.failed)} check(s)"
+    click.echo(f"{report.model.name} version {report.model.version} {verdict} ({report.where})")
+    if not report.ok:
+        sys.exit(1)
+
+
+@deploy.command("to", hidden=True)
+@click.argument("model", metavar="NAME[@ALIAS|/VERSION]")
+@click.option("--target", type=click.Choice(["kserve", "docker"]), required=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Folder to write into.")
+@click.option(
+    "--canary",
+    type=click.FloatRange(0, 100, min_open=True),
+    metavar="PERCENT",
+    help="kserve: the challenger takes this share of traffic (canaryTrafficPercent).",
+)
+@click.option(
+    "--storage-uri",
+    help="kserve: where the cluster reads the model (default: its registry artifact URI).",
+)
+@click.option(
+    "--image", "image_ref", help="docker: the image's name (default: nb2pipe-serve-NAME:VERSION)."
+)
+@click.option("--base", help="docker: the base image (a Debian or Python image with python3).")
+def deploy_to(model, target, output, canary, storage_uri, image_ref, base) -> None:
+    """Write a KServe InferenceService, or build the serving image."""
+    from jupyter_mlops.tracking.config import tracking_uri
+
+    if target == "kserve":
+        from jupyter_mlops.serving.kserve import write_inference_service
+
+        if output is None:
+            raise Nb2PipeError(
+                "--target kserve needs -o DIR, the folder to write the manifest into"
+            )
+        path = write_inference_service(
+            model, output, tracking_uri=tracking_uri(), canary=canary, storage_uri=storage_uri
+        )
+        click.echo(f"wrote {relative(path)}")
+        return
+    if canary is not None or storage_uri is not None:
+        raise Nb2PipeError("--canary and --storage-uri are for --target kserve")
+    from jupyter_mlops.serving.image import build_image
+
+    built = build_image(model, tracking_uri=tracking_uri(), output=output, ref=image_ref, base=base)
+    click.echo(f"built {built.ref} ({built.engine}; context {relative(built.context)})")
+
+
+@click.group("rollout")
+def rollout() -> None:
+    """A canary or shadow rollout: how it goes, and ending it."""
+
+
+@rollout.command("status")
+@click.argument("name")
+@click.option(
+    "--log",
+    type=click.Path(path_type=Path),
+    default=Path("predictions.jsonl"),
+    show_default=True,
+    help="The prediction log of `nb2pipe serve` (feedback is read beside it).",
+)
+@click.option("--metric", default="accuracy", show_default=True)
+@click.option("--min-labels", type=click.IntRange(min=1), default=30, show_default=True)
+def rollout_status(name: str, log: Path, metric: str, min_labels: int) -> None:
+    """Champion vs challenger on the live log and its feedback: promote, keep, or not enough data."""
+    from jupyter_mlops.errors import translated
+    from jupyter_mlops.serving import rollout as rollouts
+    from jupyter_mlops.tracking import store
+    from jupyter_mlops.tracking.config import tracking_uri
+
+    uri = tracking_uri()
+    with translated(f"read model {name!r}", uri):
+        champion, challenger = rollouts.current(store.client(uri), name)
+    if champion is None or challenger is None:
+        raise Nb2PipeError(f"model {name!r} has no champion and challenger: no rollout to judge")
+    found = rollouts.status(log, name, champion, challenger, metric=metric, min_labels=min_labels)
+    for line in found.lines():
+        click.echo(line)
+
+
+def _end_rollout(name: str, why: str | None, how) -> str:
+    from jupyter_mlops.errors import translated
+    from jupyter_mlops.tracking import store
+    from jupyter_mlops.tracking.config import tracking_uri
+
+    uri = tracking_uri()
+    with translated(f"end the rollout of model {name!r}", uri):
+        return how(store.client(uri), name, why or "")
+
+
+@rollout.command("promote")
+@click.argument("name")
+@click.option("--why", help="Recorded with the alias move.")
+def rollout_promote(name: str, why: str | None) -> None:
+    """The challenger becomes champion; the rollout ends."""
+    from jupyter_mlops.serving.rollout import promote as end
+
+    version = _end_rollout(name, why, end)
+    click.echo(f"{name} version {version} is champion; the rollout is over")
+
+
+@rollout.command("abort")
+@click.argument("name")
+@click.option("--why", help="Recorded with the alias move.")
+def rollout_abort(name: str, why: str | None) -> None:
+    """The challenger stops taking traffic; the champion answers everything."""
+    from jupyter_mlops.serving.rollout import abort as end
+
+    version = _end_rollout(name, why, end)
+    click.echo(f"{name} version {version} is no longer challenger; the rollout is over")
+
+
+@click.command("rollback")
+@click.argument("name")
+@click.option(
+    "--to", "to", metavar="VERSION", help="This version (default: the previous champion)."
+)
+@click.option("--why", help="Recorded with the alias move.")
+def rollback(name: str, to: str | None, why: str | None) -> None:
+    """Move `champion` back to the previous champion; a service following it swaps within seconds."""
+    from jupyter_mlops.errors import translated
+    from jupyter_mlops.registry.aliases import rollback as back
+    from jupyter_mlops.tracking import store
+    from jupyter_mlops.tracking.config import tracking_uri
+
+    uri = tracking_uri()
+    with translated(f"roll back model {name!r}", uri):
+        move = back(store.client(uri), name, to, why=why or "")
+    click.echo(f"{name}: champion moved back from version {move.previous} to version {move.to}")
+
+
+@click.command("history")
+@click.argument("name")
+@click.option("--alias", help="Only the moves of this alias.")
+def history(name: str, alias: str | None) -> None:
+    """Every recorded move of the model's aliases: when, which, from, to, by whom, why."""
+    from jupyter_mlops.errors import translated
+    from jupyter_mlops.registry.aliases import history as moves
+    from jupyter_mlops.tracking import store
+    from jupyter_mlops.tracking.config import tracking_uri
+
+    uri = tracking_uri()
+    with translated(f"read model {name!r}", uri):
+        found = moves(store.client(uri), name, alias)
+    if not found:
+        click.echo(f"{name}: no alias move recorded")
+    for move in found:
+        click.echo(str(move))

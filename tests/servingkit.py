@@ -38,7 +38,9 @@ def publish_champion(root: Path, name: str = MODEL) -> str:
         mp.setenv("MLFLOW_TRACKING_URI", uri)
         mp.setenv("MLFLOW_EXPERIMENT_NAME", "serving")
         SESSION.reset()
-        jupyter_mlops.publish_model(model, name, metric="accuracy", metrics={"accuracy": 0.99})
+        jupyter_mlops.publish_model(
+            model, name, metric="accuracy", metrics={"accuracy": 0.99}, data=reference
+        )
         jupyter_mlops.promote(name, "accuracy")
         SESSION.reset()
     return uri

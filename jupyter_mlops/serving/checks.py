@@ -387,6 +387,7 @@ def check(
     tracking_uri: str | None = None,
     budget_ms: float | None = None,
     target: str = "local",
+    base: str | None = None,
     record_results: bool = True,
 ) -> Report:
     """Check the version `spec` names (default: the champion) where it will run."""
@@ -412,7 +413,7 @@ def check(
         else:
             from jupyter_mlops.serving import image
 
-            report = image.check_in_image(model, path, expected, budget_ms=budget_ms)
+            report = image.check_in_image(model, path, expected, budget_ms=budget_ms, base=base)
         if record_results:
             record(client, report)
     return report
