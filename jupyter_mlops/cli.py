@@ -523,14 +523,11 @@ def rollout() -> None:
 @click.option("--min-labels", type=click.IntRange(min=1), default=30, show_default=True)
 def rollout_status(name: str, log: Path, metric: str, min_labels: int) -> None:
     """Champion vs challenger on the live log and its feedback: promote, keep, or not enough data."""
-    from jupyter_mlops.errors import translated
     from jupyter_mlops.serving import rollout as rollouts
-    from jupyter_mlops.tracking import store
-    from jupyter_mlops.tracking.config import tracking_uri
 
-    uri = tracking_uri()
-    with translated(f"read model {name!r}", uri):
-        champion, challenger = rollouts.current(store.client(uri), name)
+    champion, challenger = _registry(
+        f"read model {name!r}", lambda client: rollouts.current(client, name)
+    )
     if champion is None or challenger is None:
         raise Nb2PipeError(f"model {name!r} has no champion and challenger: no rollout to judge")
     found = rollouts.status(log, name, champion, challenger, metric=metric, min_labels=min_labels)
@@ -538,14 +535,21 @@ def rollout_status(name: str, log: Path, metric: str, min_labels: int) -> None:
         click.echo(line)
 
 
-def _end_rollout(name: str, why: str | None, how) -> str:
+def _registry(action: str, work):
+    """`work(client)` against the configured registry: a refusal, or a registry that does
+    not answer, as one line."""
     from jupyter_mlops.errors import translated
+    from jupyter_mlops.serving.models import unreachable
     from jupyter_mlops.tracking import store
     from jupyter_mlops.tracking.config import tracking_uri
 
     uri = tracking_uri()
-    with translated(f"end the rollout of model {name!r}", uri):
-        return how(store.client(uri), name, why or "")
+    with translated(action, uri), unreachable(uri):
+        return work(store.client(uri))
+
+
+def _end_rollout(name: str, why: str | None, how) -> str:
+    return _registry(f"end the rollout of model {name!r}", lambda c: how(c, name, why or ""))
 
 
 @rollout.command("promote")
@@ -578,14 +582,9 @@ def rollout_abort(name: str, why: str | None) -> None:
 @click.option("--why", help="Recorded with the alias move.")
 def rollback(name: str, to: str | None, why: str | None) -> None:
     """Move `champion` back to the previous champion; a service following it swaps within seconds."""
-    from jupyter_mlops.errors import translated
     from jupyter_mlops.registry.aliases import rollback as back
-    from jupyter_mlops.tracking import store
-    from jupyter_mlops.tracking.config import tracking_uri
 
-    uri = tracking_uri()
-    with translated(f"roll back model {name!r}", uri):
-        move = back(store.client(uri), name, to, why=why or "")
+    move = _registry(f"roll back model {name!r}", lambda c: back(c, name, to, why=why or ""))
     click.echo(f"{name}: champion moved back from version {move.previous} to version {move.to}")
 
 
@@ -594,14 +593,9 @@ def rollback(name: str, to: str | None, why: str | None) -> None:
 @click.option("--alias", help="Only the moves of this alias.")
 def history(name: str, alias: str | None) -> None:
     """Every recorded move of the model's aliases: when, which, from, to, by whom, why."""
-    from jupyter_mlops.errors import translated
     from jupyter_mlops.registry.aliases import history as moves
-    from jupyter_mlops.tracking import store
-    from jupyter_mlops.tracking.config import tracking_uri
 
-    uri = tracking_uri()
-    with translated(f"read model {name!r}", uri):
-        found = moves(store.client(uri), name, alias)
+    found = _registry(f"read model {name!r}", lambda client: moves(client, name, alias))
     if not found:
         click.echo(f"{name}: no alias move recorded")
     for move in found:

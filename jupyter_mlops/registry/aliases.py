@@ -112,9 +112,29 @@ def move_alias(
     return move
 
 
+def require_model(client, name: str, version: str | None = None) -> None:
+    """A one-line `ModelGateError` unless model `name` (and its `version`) is registered."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.get_registered_model(name)
+    except MlflowException as e:
+        if e.error_code == "RESOURCE_DOES_NOT_EXIST":
+            raise ModelGateError(f"no registered model named {name!r}") from None
+        raise
+    if version is None:
+        return
+    try:
+        client.get_model_version(name, str(version))
+    except MlflowException as e:
+        if e.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            raise ModelGateError(f"model {name!r} has no version {version!r}") from None
+        raise
+
+
 def history(client, name: str, alias: str | None = None) -> list[AliasMove]:
     """Every recorded move of the aliases of `name` (or of one alias), oldest first."""
-    client.get_registered_model(name)  # an unknown model is MLflow's RESOURCE_DOES_NOT_EXIST
+    require_model(client, name)
     moves = []
     from jupyter_mlops.registry.read import all_versions
 
@@ -161,6 +181,7 @@ def rollback_target(moves: list[AliasMove], current: str | None) -> str | None:
 
 def rollback(client, name: str, to: str | None = None, *, why: str = "") -> AliasMove:
     """Move ``champion`` of `name` back to the previous champion (or to version `to`)."""
+    require_model(client, name, to)
     current = holder(client, name, CHAMPION)
     if to is None:
         to = rollback_target(history(client, name, CHAMPION), current)
@@ -170,7 +191,6 @@ def rollback(client, name: str, to: str | None = None, *, why: str = "") -> Alia
                 + (f"; champion is version {current})" if current else "; no champion)")
             )
     else:
-        client.get_model_version(name, str(to))  # an unknown version is MLflow's error
         if str(to) == current:
             raise ModelGateError(f"model {name!r}: version {to} is already the champion")
     reason = why or f"rollback from version {current or '(none)'}"

@@ -45,10 +45,15 @@ def predictions_json(raw: Any) -> Any:
     return json.loads(out.getvalue())["predictions"]
 
 
-def record_expected(client, name: str, version: str, run_id: str, rows: Any, predictions: Any):
+def record_expected(
+    client, name: str, version: str, run_id: str, rows: Any, predictions: Any = None
+):
     """Record `rows` and the `predictions` the publisher's object made on them for version
-    `version` of `name`; return the artifact's path in run `run_id`."""
-    payload = {**as_request(rows), "predictions": predictions_json(predictions)}
+    `version` of `name` (None: it could not predict them; the rows are recorded all the same,
+    for the checks to try); return the artifact's path in run `run_id`."""
+    payload = as_request(rows)
+    if predictions is not None:
+        payload["predictions"] = predictions_json(predictions)
     path = f"model_checks/{name}-v{version}-expected.json"
     client.log_text(run_id, json.dumps(payload, sort_keys=True), path)
     client.set_model_version_tag(name, str(version), EXPECTED_TAG, path)

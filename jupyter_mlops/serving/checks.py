@@ -34,7 +34,7 @@ from jupyter_mlops.serving.models import Loaded, ServedModel
 
 CHECKS = ("requirements", "loads", "answers", "predictions", "latency")
 TAG = "deploy.check"
-LATENCY_ROUNDS = 200
+LATENCY_ROUNDS = 100
 BUDGET_FACTOR = 1.5
 BUDGET_FLOOR_MS = 5.0
 REL_TOLERANCE = 1e-9

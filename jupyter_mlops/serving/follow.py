@@ -62,7 +62,7 @@ class Follower:
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(30)
+            self._thread.join(2)  # a check under way is not waited for: the thread is a daemon
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -131,6 +131,7 @@ class Follower:
                 self._outage(e)
                 return
             raise
+        began = time.monotonic()
         report, loaded = checks.run_local(
             model,
             path,
@@ -139,6 +140,20 @@ class Follower:
             budget_ms=self.budget_ms,
             where=self.where or None,
         )
+        took = time.monotonic() - began
+        if report.ok and loaded is not None:
+            self.live.swap(role, loaded)  # first: the record can wait, the traffic should not
+            self.rejected.pop(role, None)
+            self.echo(
+                f"{self.name}: swapped in version {version} as {role} (was {was}; checked in "
+                f"{took:.1f}s)"
+            )
+        else:
+            self.rejected[role] = version
+            self.echo(
+                f"error: {self.name} version {version} not swapped in ({was} keeps serving): "
+                f"{report.reason()}"
+            )
         try:
             checks.record(client, report)
             if not report.ok:
@@ -147,16 +162,6 @@ class Follower:
                 )
         except Exception as e:  # noqa: BLE001 - the verdict stands without its record
             self.echo(f"warning: could not record the checks on version {version}: {e}")
-        if not report.ok or loaded is None:
-            self.rejected[role] = version
-            self.echo(
-                f"error: {self.name} version {version} not swapped in ({was} keeps serving): "
-                f"{report.reason()}"
-            )
-            return
-        self.live.swap(role, loaded)
-        self.rejected.pop(role, None)
-        self.echo(f"{self.name}: swapped in version {version} as {role} (was {was})")
 
     def _outage(self, e: BaseException) -> None:
         if self.outage_since is None:

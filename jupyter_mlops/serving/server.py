@@ -146,6 +146,17 @@ class Service:
 def serve(spec: str, *, echo=print, **options: Any) -> None:
     """Serve `spec` until SIGINT or SIGTERM (what `nb2pipe serve` runs); `options` are
     `Service`'s."""
+    # This process is the server: a registry that does not answer is an outage to report and
+    # wait out, polled again in a few seconds; MLflow's own retries (7, backing off for
+    # minutes) would only hide it. Two quick ones cover a kept-alive connection the registry
+    # closed. No progress bars in the server's output. A user's own settings win.
+    for key, value in (
+        ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2"),
+        ("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1"),
+        ("MLFLOW_HTTP_REQUEST_TIMEOUT", "10"),
+        ("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false"),
+    ):
+        os.environ.setdefault(key, value)
     service = Service(spec, echo=echo, **options)
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
