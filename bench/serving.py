@@ -1,5 +1,8 @@
 """Serving: one-row requests on keep-alive connections, `nb2pipe serve` vs `mlflow models serve`
-of the same registered model, measured in the same run; then 64 connections for 10 s.
+of the same registered model, measured in the same run; then 64 connections for 10 s; then the
+front under attack: 64 connections trickling half-requests (one byte every 1-2 s) while normal
+requests are timed, a client slower than `--timeout` in total, a body of 100,000 nested
+brackets and one above the size bound.
 
 The load generator is this process: one thread per connection, each with its own kept-alive
 `http.client` connection, sending one-row `dataframe_split` requests back to back. Both servers
@@ -110,6 +113,94 @@ def load(port: int, connections: int, seconds: float) -> dict:
     }
 
 
+TIMEOUT = 5.0  # the server's --timeout in this bench
+
+
+def trickle(port: int, connections: int, seconds: float) -> dict:
+    """`connections` clients each sending a request's head one byte every 1-2 s, while one
+    normal client sends a request every 0.25 s: the normal requests' latencies (s), and how
+    many tricklers the server closed (a slowloris attack, and the server's answer to it)."""
+    import random
+
+    head = b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    closed = [0]
+    stop = threading.Event()
+
+    def trickler(seed: int) -> None:
+        rng = random.Random(seed)
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        except OSError:
+            return
+        try:
+            for byte in head * 100:
+                if stop.is_set():
+                    return
+                s.sendall(bytes([byte]))
+                stop.wait(rng.uniform(1.0, 2.0))
+        except OSError:
+            closed[0] += 1  # the server closed it
+        finally:
+            s.close()
+
+    threads = [
+        threading.Thread(target=trickler, args=(i,), daemon=True) for i in range(connections)
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(2.0)  # every trickler has started its request
+    latencies, failed = [], 0
+    began = time.perf_counter()
+    while time.perf_counter() - began < seconds:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        start = time.perf_counter()
+        try:
+            conn.request("POST", "/invocations", body=BODY, headers=HEADERS)
+            response = conn.getresponse()
+            response.read()
+            latencies.append(time.perf_counter() - start)
+            failed += response.status != 200
+        except (OSError, http.client.HTTPException):
+            failed += 1
+            latencies.append(float("inf"))
+        finally:
+            conn.close()
+        time.sleep(0.25)
+    stop.set()
+    for t in threads:
+        t.join(5)
+    return {"latencies": latencies, "failed": failed, "closed": closed[0]}
+
+
+def slow_client_closed_after(port: int, limit: float) -> float:
+    """Seconds until the server closes a client that sends a whole request's head, a byte
+    every 0.5 s (never silent, always slower than `limit` in total)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=limit * 4)
+    began = time.perf_counter()
+    try:
+        for byte in b"POST /invocations HTTP/1.1\r\nHost: x\r\n" * 10:
+            s.sendall(bytes([byte]))
+            time.sleep(0.5)
+            if time.perf_counter() - began > limit * 4:
+                return float("inf")
+    except OSError:
+        return time.perf_counter() - began
+    finally:
+        s.close()
+    return float("inf")
+
+
+def status_of(port: int, body: bytes, headers: dict | None = None) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("POST", "/invocations", body=body, headers={**HEADERS, **(headers or {})})
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
 def _start(command: list[str], env: dict, out: Path) -> subprocess.Popen:
     with open(out, "wb") as f:
         return subprocess.Popen(command, stdout=f, stderr=subprocess.STDOUT, env=env)
@@ -150,6 +241,8 @@ def measure(tmp: Path) -> None:
             str(ours_port),
             "--log",
             str(tmp / "predictions.jsonl"),
+            "--timeout",
+            str(TIMEOUT),
         ],
         env,
         tmp / "ours.txt",
@@ -202,6 +295,27 @@ def measure(tmp: Path) -> None:
             f"{wide['errors']} errors, {wide['requests']} requests, p50 "
             f"{wide['p50'] * 1000:.1f} ms, p99 {wide['p99'] * 1000:.1f} ms",
             "0 errors",
+        )
+        attack = trickle(ours_port, 64, 12.0)
+        worst = max(attack["latencies"])
+        figure(
+            "serving, 64 connections trickling half-requests (1 byte every 1-2 s)",
+            f"{len(attack['latencies'])} normal requests, {attack['failed']} failed, slowest "
+            f"{worst * 1000:.1f} ms; {attack['closed']} of 64 tricklers closed by the server",
+            "each normal request answered within 1 s",
+        )
+        closed = slow_client_closed_after(ours_port, TIMEOUT)
+        figure(
+            f"serving, a client sending a byte every 0.5 s (--timeout {TIMEOUT:g})",
+            f"closed after {closed:.1f} s",
+            f"closed once it has taken {TIMEOUT:g} s",
+        )
+        nested = b'{"dataframe_split": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+        figure(
+            "serving, bad bodies",
+            f"100,000 nested brackets: {status_of(ours_port, nested)}; 9 MB body: "
+            f"{status_of(ours_port, b'[' + b' ' * 9_000_000 + b']')}",
+            "400 and 413",
         )
     finally:
         _stop(ours)

@@ -46,6 +46,13 @@ class AliasMove:
         gate = f" [gate: {self.gate}]" if self.gate else ""
         return f"{self.when}  {self.alias:<10} {where:<14} {self.kind:<8} by {self.who}: {self.why}{gate}"
 
+    def as_dict(self) -> dict:
+        """For the sidebar: the move in the user's words."""
+        fields = asdict(self)
+        fields["from"] = fields.pop("previous")
+        del fields["name"]
+        return fields
+
     def record(self) -> str:
         fields = asdict(self)
         fields["from"] = fields.pop("previous")
@@ -134,11 +141,17 @@ def require_model(client, name: str, version: str | None = None) -> None:
 
 def history(client, name: str, alias: str | None = None) -> list[AliasMove]:
     """Every recorded move of the aliases of `name` (or of one alias), oldest first."""
-    require_model(client, name)
-    moves = []
     from jupyter_mlops.registry.read import all_versions
 
-    for version in all_versions(client, name):
+    require_model(client, name)
+    moves = moves_of(name, all_versions(client, name))
+    return [m for m in moves if alias is None or m.alias == alias]
+
+
+def moves_of(name: str, versions: list) -> list[AliasMove]:
+    """The moves recorded in the tags of `versions` (MLflow's ModelVersion), oldest first."""
+    moves = []
+    for version in versions:
         for key, text in (version.tags or {}).items():
             if not key.startswith(MOVE_TAG):
                 continue
@@ -148,8 +161,6 @@ def history(client, name: str, alias: str | None = None) -> list[AliasMove]:
                 at_ms = int(stamp)
             except ValueError:
                 continue  # a hand-made tag that only looks like ours
-            if alias is not None and moved != alias:
-                continue
             moves.append(
                 AliasMove(
                     name,

@@ -29,11 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jupyter_mlops.registry.read import CHECK_NAMES, CHECK_TAG
 from jupyter_mlops.serving.errors import ClientError
 from jupyter_mlops.serving.models import Loaded, ServedModel
 
-CHECKS = ("requirements", "loads", "answers", "predictions", "latency")
-TAG = "deploy.check"
+CHECKS = CHECK_NAMES
+TAG = CHECK_TAG
 LATENCY_ROUNDS = 100
 BUDGET_FACTOR = 1.5
 BUDGET_FLOOR_MS = 5.0
@@ -357,25 +358,6 @@ def record(client, report: Report) -> None:
     )
     if card != (version.description or ""):
         client.update_model_version(m.name, m.version, description=card)
-
-
-def recorded(tags: dict[str, str]) -> dict[str, Any] | None:
-    """The last recorded check of a version, from its tags (None if never checked)."""
-    if TAG not in tags:
-        return None
-    checks = []
-    for name in CHECKS:
-        text = tags.get(f"{TAG}.{name}")
-        if text is None:
-            continue
-        state, _, detail = text.partition(": ")
-        checks.append({"name": name, "ok": state == "ok", "detail": detail})
-    return {
-        "passed": tags[TAG] == "passed",
-        "at": tags.get(f"{TAG}ed_at", ""),
-        "where": tags.get(f"{TAG}ed_where", ""),
-        "checks": checks,
-    }
 
 
 # --- `nb2pipe deploy check` ---------------------------------------------------------------

@@ -24,12 +24,12 @@ import time
 from collections.abc import Callable
 
 from jupyter_mlops.registry.aliases import holder
+from jupyter_mlops.registry.read import REJECTED_TAG
 from jupyter_mlops.serving import checks, models
 from jupyter_mlops.serving.live import Live
 from jupyter_mlops.serving.models import ServedModel
 
 INTERVAL = 2.0
-REJECTED_TAG = "deploy.rejected"
 
 
 class Follower:
