@@ -35,7 +35,8 @@ class Protocol(HttpToolsProtocol):
     def connection_made(self, transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._deadline: asyncio.TimerHandle | None = None
-        self._head = -1  # bytes of the head so far; -1 between requests
+        self._head = 0  # bytes of the current request's head so far
+        self._in_body = False
         # uvicorn arms its idle timer only after a first response: a connection that never
         # sends anything would stay open. Its first request must start in time.
         self.timeout_keep_alive_task = self.loop.call_later(
@@ -43,26 +44,31 @@ class Protocol(HttpToolsProtocol):
         )
 
     def data_received(self, data: bytes) -> None:
+        if not self._in_body:  # counted before the parser buffers it
+            end = data.find(b"\r\n\r\n")
+            self._head += len(data) if end < 0 else end + 4
+            if self._head > MAX_HEAD:
+                if not self.transport.is_closing():
+                    self._refuse(
+                        b"431 Request Header Fields Too Large",
+                        f"the request head is larger than {MAX_HEAD} bytes".encode(),
+                    )
+                return
         super().data_received(data)
-        if self._head >= 0:  # the head is still incomplete after this whole chunk
-            self._head += len(data)
-            if self._head > MAX_HEAD and not self.transport.is_closing():
-                self._refuse(
-                    b"431 Request Header Fields Too Large", b"the request head is too large"
-                )
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._head = 0
         self._cancel()
         self._deadline = self.loop.call_later(self.config.request_timeout, self._too_slow)
 
     def on_headers_complete(self) -> None:
-        self._head = -1
+        self._in_body = True
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
         self._cancel()
+        self._in_body = False
+        self._head = 0
         super().on_message_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:

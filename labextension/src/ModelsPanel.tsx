@@ -129,6 +129,10 @@ export function ModelsPanel(): JSX.Element {
         </details>
       )}
 
+      {shown && <DeployChecksSection version={shown} />}
+      {detail?.name === name && (detail.history?.length ?? 0) > 0 && (
+        <AliasHistory moves={detail.history ?? []} />
+      )}
       <PublishForm defaultName={defaultName} onDone={changed} />
       {name && (
         <PromoteForm
@@ -136,10 +140,6 @@ export function ModelsPanel(): JSX.Element {
           defaultMetric={shown?.tags?.['gate.metric'] ?? ''}
           onDone={() => changed(name)}
         />
-      )}
-      {shown && <DeployChecksSection version={shown} />}
-      {detail?.name === name && (detail.history?.length ?? 0) > 0 && (
-        <AliasHistory moves={detail.history ?? []} />
       )}
       {shown && (
         <details className="jp-mlops-section" open>
@@ -173,7 +173,7 @@ function DeployChecksSection({ version }: { version: ModelVersion }): JSX.Elemen
                   <td className={c.ok ? 'jp-mlops-ok' : 'jp-mlops-failed'}>
                     {c.ok ? 'ok' : 'failed'}
                   </td>
-                  <td className="jp-mlops-muted">{c.detail}</td>
+                  <td className="jp-mlops-muted jp-mlops-wrap">{c.detail}</td>
                 </tr>
               ))}
             </tbody>
@@ -204,7 +204,7 @@ function AliasHistory({ moves }: { moves: AliasMove[] }): JSX.Element {
                 {m.from ? `v${m.from}` : '–'} → {m.to ? `v${m.to}` : 'removed'}
               </td>
               <td>{m.kind}</td>
-              <td className="jp-mlops-muted">
+              <td className="jp-mlops-muted jp-mlops-wrap">
                 {m.who}: {m.why}
                 {m.gate ? ` (gate: ${m.gate})` : ''}
               </td>

@@ -18,6 +18,17 @@ def tid(name: str) -> str:
     return f'[data-testid="{name}"]'
 
 
+def widen_sidebar(page, width: int) -> None:
+    """Drag the handle between the left sidebar and the documents, as a user would."""
+    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
+    box = handle.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(width, y, steps=8)
+    page.mouse.up()
+
+
 @pytest.fixture(scope="module")
 def story(lab):
     from jupyter_mlops.registry.aliases import rollback
@@ -50,6 +61,7 @@ def test_the_models_panel_shows_checks_and_alias_history(browser, lab, story, sc
         page.goto(f"{lab.url}/lab?token={lab.token}")
         page.locator('li[data-id="jupyter-mlops-sidebar"]').click()
         page.locator(tid("mlops-sidebar")).wait_for()
+        widen_sidebar(page, 780)
         page.locator(tid("mlops-tab-models")).click()
         page.locator(tid(f"mlops-model-{NAME}")).click()
         page.locator(tid("mlops-model-version-3")).click()
@@ -77,7 +89,7 @@ def test_the_models_panel_shows_checks_and_alias_history(browser, lab, story, sc
         )
         page.locator(tid("mlops-model-version-3")).click()
         checks.locator(tid("mlops-check-answers")).wait_for()
-        checks.scroll_into_view_if_needed()
+        page.locator(tid(f"mlops-model-{NAME}")).scroll_into_view_if_needed()
         page.wait_for_timeout(300)
         page.screenshot(path=str(screenshots / "models-delivery.png"))
     finally:
