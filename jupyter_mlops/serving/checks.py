@@ -14,7 +14,7 @@ process before every swap (there, "where it will run" is that very process):
 - ``latency``: the p99 of 1-row requests is within budget: ``--latency-budget-ms``, by default
   1.5 × the champion's p99 measured in the same loop, interleaved, and never under the
   champion's + 5 ms (one request can wait a whole 5 ms thread switch on a busy machine: a
-  budget below that would reject models at random).
+  budget below that would reject models at random). compare.py holds the comparisons.
 
 Each result is recorded on the version (tags ``deploy.check`` and ``deploy.check.<name>``)
 and in its model card; `Report.lines` gives one line per failed check.
@@ -23,22 +23,18 @@ and in its model card; `Report.lines` gives one line per failed check.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jupyter_mlops.registry.read import CHECK_NAMES, CHECK_TAG
+from jupyter_mlops.serving import compare
 from jupyter_mlops.serving.errors import ClientError
 from jupyter_mlops.serving.models import Loaded, ServedModel
 
 CHECKS = CHECK_NAMES
 TAG = CHECK_TAG
-LATENCY_ROUNDS = 100
-BUDGET_FACTOR = 1.5
-BUDGET_FLOOR_MS = 5.0
-REL_TOLERANCE = 1e-9
 
 
 @dataclass
@@ -157,55 +153,6 @@ def answer(loaded: Loaded, body: bytes) -> Any:
     return predictions
 
 
-def differences(got: Any, wanted: Any) -> list[str]:
-    """Where `got` differs from `wanted` (JSON values), one phrase each, at most 3."""
-    if isinstance(wanted, list) and isinstance(got, list) and len(got) == len(wanted):
-        found = []
-        for i, (g, w) in enumerate(zip(got, wanted, strict=True)):
-            if not same(g, w):
-                found.append(f"row {i}: {g!r} instead of {w!r}")
-        return found
-    return [] if same(got, wanted) else [f"{str(got)[:80]} instead of {str(wanted)[:80]}"]
-
-
-def same(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a == b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-            return True
-        return math.isclose(a, b, rel_tol=REL_TOLERANCE, abs_tol=1e-12)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    return a == b
-
-
-def p99_ms(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
-
-
-def time_requests(models: list[Loaded], body: bytes, rounds: int = LATENCY_ROUNDS) -> list[float]:
-    """p99 (ms) of 1-row request `body` for each of `models`, timed in one interleaved loop
-    (so a busy moment of the machine falls on all of them alike)."""
-    for _ in range(10):  # warm-up: first calls fill caches
-        for m in models:
-            answer(m, body)
-    samples: list[list[float]] = [[] for _ in models]
-    for _ in range(rounds):
-        for m, mine in zip(models, samples, strict=True):
-            began = time.perf_counter()
-            answer(m, body)
-            mine.append(time.perf_counter() - began)
-    return [p99_ms(s) for s in samples]
-
-
-def budget_for(champion_p99: float) -> float:
-    return max(BUDGET_FACTOR * champion_p99, champion_p99 + BUDGET_FLOOR_MS)
-
-
 def run_local(
     model: ServedModel,
     path: Path,
@@ -244,7 +191,7 @@ def run_local(
         return report, loaded
     others = [baseline] if baseline is not None and baseline.version != model.version else []
     try:
-        timings = time_requests([loaded, *others], body)
+        timings = compare.time_requests([loaded, *others], body, answer)
     except Exception as e:  # noqa: BLE001 - the champion failing here is not the candidate's fault
         report.add("latency", False, f"could not be timed: {_short(e)}")
         return report, loaded
@@ -285,7 +232,7 @@ def check_predictions(report: Report, answered: dict, expected: dict | None) -> 
     if got is None:
         report.add("predictions", False, "not run: the recorded rows were not answered")
         return
-    found = differences(got, expected["predictions"])
+    found = compare.differences(got, expected["predictions"])
     if found:
         report.add(
             "predictions",
@@ -304,7 +251,7 @@ def check_latency(
     if budget_ms is None and champion_p99 is None:
         report.add("latency", True, f"p99 {p99:.2f} ms for 1-row requests (no champion to compare)")
         return
-    budget = budget_ms if budget_ms is not None else budget_for(champion_p99)
+    budget = budget_ms if budget_ms is not None else compare.budget_for(champion_p99)
     told = "" if budget_ms is None else " (given)"
     against = (
         f"; champion version {others[0].version}: {champion_p99:.2f} ms"

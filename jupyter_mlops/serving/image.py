@@ -239,7 +239,7 @@ def check_in_image(
 ):
     """The pre-deployment checks with the version in its serving image: the image builds and
     starts, answers the example rows over HTTP, predicts what was recorded, in budget."""
-    from jupyter_mlops.serving import checks
+    from jupyter_mlops.serving import checks, compare
     from jupyter_mlops.serving.server import free_port
 
     report = checks.Report(model, "docker image (building)", checked_at=checks.now())
@@ -271,7 +271,7 @@ def check_in_image(
             began = time.perf_counter()
             container.post(body)
             samples.append(time.perf_counter() - began)
-        checks.check_latency(report, checks.p99_ms(samples), None, budget_ms, [])
+        checks.check_latency(report, compare.p99_ms(samples), None, budget_ms, [])
         return report
     finally:
         container.stop()

@@ -12,9 +12,7 @@ a two-sample test of their output distributions). It says:
 - ``not enough data`` when either side has fewer than `min_labels` labelled predictions, or the
   interval still holds both answers.
 
-Intervals are scipy's: Wilson's for accuracy alone, else a bootstrap (percentile) over the
-labelled rows, paired on the same requests in a shadow: 999 resamples, vectorized, for the
-metrics that are means over rows (accuracy, mae, mse, rmse), 199 for the others.
+The intervals (scipy's) and the output comparison are rollout_stats.py's.
 
 `promote` moves ``champion`` to the challenger and ends the rollout (the ``challenger``
 alias is removed); `abort` only removes the ``challenger`` alias. Both go through
@@ -23,17 +21,14 @@ alias is removed); `abort` only removes the ``challenger`` alias. Both go throug
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
-from typing import Any
 
 from jupyter_mlops.errors import ModelGateError
+from jupyter_mlops.serving import rollout_stats as stats
+from jupyter_mlops.serving.rollout_stats import CONFIDENCE
 
-CONFIDENCE = 0.95
 MIN_LABELS = 30
-RESAMPLES = 999
-SLOW_RESAMPLES = 199  # metrics computed by scikit-learn on each resample (f1, r2, ...)
 PROMOTE, KEEP, UNDECIDED = "promote", "keep", "not enough data"
 
 
@@ -136,14 +131,14 @@ def status(
         if len(latency):
             side.p50_ms = float(np.percentile(latency, 50))
             side.p99_ms = float(np.percentile(latency, 99))
-    a = _labelled(champ, labels)
-    b = _labelled(chall, labels)
+    a = stats.labelled(champ, labels)
+    b = stats.labelled(chall, labels)
     out.champion.labelled, out.challenger.labelled = len(a), len(b)
     for side, (y, p) in ((out.champion, a.values), (out.challenger, b.values)):
         if len(y):
             side.value = score(metric, y, p)
-            side.interval = _interval(metric, y, p)
-    out.drift = _drift(champ, chall, mode)
+            side.interval = stats.interval(metric, y, p)
+    out.drift = stats.drift(champ, chall, mode)
     if min(len(a), len(b)) < min_labels:
         out.verdict = UNDECIDED
         out.reason = (
@@ -152,7 +147,7 @@ def status(
         )
         return out
     paired = mode == "shadow"
-    out.difference, out.interval = _difference(metric, a, b, paired)
+    out.difference, out.interval = stats.difference(metric, a, b, paired)
     low, high = out.interval
     better = (low > 0) if higher else (high < 0)
     worse = (high < 0) if higher else (low > 0)
@@ -167,176 +162,6 @@ def status(
         out.verdict = UNDECIDED
         out.reason = "the interval of the difference still holds 0: gather more feedback"
     return out
-
-
-@dataclass
-class _Labelled:
-    ids: list[str]
-    y: list[Any]
-    p: list[Any]
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    @property
-    def values(self) -> tuple[list[Any], list[Any]]:
-        return self.y, self.p
-
-
-def _labelled(rows, labels: dict) -> _Labelled:
-    known = rows[rows["id"].isin(labels.keys())]
-    ids = known["id"].astype(str).tolist()
-    return _Labelled(ids, [labels[i] for i in ids], known["prediction"].tolist())
-
-
-def _per_row(metric: str, y: list, p: list):
-    """For a metric that is a mean over rows: each row's term and how terms aggregate (so the
-    bootstrap runs vectorized, in milliseconds); None for the others."""
-    import numpy as np
-
-    if metric == "accuracy":
-        terms = np.array([1.0 if t == q else 0.0 for t, q in zip(y, p, strict=True)])
-        return terms, np.mean
-    if metric in ("mae", "mse", "rmse"):
-        try:
-            gap = np.asarray(y, dtype=float) - np.asarray(p, dtype=float)
-        except (TypeError, ValueError):
-            return None
-        if metric == "mae":
-            return np.abs(gap), np.mean
-        if metric == "mse":
-            return gap**2, np.mean
-        return gap**2, lambda x, axis=-1: np.sqrt(np.mean(x, axis=axis))
-    return None
-
-
-def _bootstrap(samples, statistic, *, paired: bool, vectorized: bool):
-    import numpy as np
-    from scipy import stats
-
-    found = stats.bootstrap(
-        samples,
-        statistic,
-        paired=paired,
-        vectorized=vectorized,
-        n_resamples=RESAMPLES if vectorized else SLOW_RESAMPLES,
-        confidence_level=CONFIDENCE,
-        method="percentile",
-        random_state=np.random.default_rng(0),
-    )
-    return _finite(found.confidence_interval)
-
-
-def _interval(metric: str, y: list, p: list) -> tuple[float, float]:
-    import numpy as np
-    from scipy import stats
-
-    from jupyter_mlops.retrain.step_gate import score
-
-    if metric == "accuracy":
-        hits = sum(1 for t, q in zip(y, p, strict=True) if t == q)
-        ci = stats.binomtest(hits, len(y)).proportion_ci(CONFIDENCE, method="wilson")
-        return float(ci.low), float(ci.high)
-    if len(y) < 2:
-        value = score(metric, list(y), list(p))
-        return value, value
-    rows = _per_row(metric, y, p)
-    if rows is not None:
-        terms, aggregate = rows
-        return _bootstrap(
-            (terms,), lambda x, axis=-1: aggregate(x, axis=axis), paired=False, vectorized=True
-        )
-    ya, pa = np.asarray(y, dtype=object), np.asarray(p, dtype=object)
-    return _bootstrap(
-        (np.arange(len(ya)),),
-        lambda i: score(metric, list(ya[i]), list(pa[i])),
-        paired=False,
-        vectorized=False,
-    )
-
-
-def _difference(metric: str, a: _Labelled, b: _Labelled, paired: bool):
-    """challenger − champion, and its bootstrap interval (paired: resampling the requests
-    both answered, not each side apart)."""
-    import numpy as np
-
-    from jupyter_mlops.retrain.step_gate import score
-
-    if paired:
-        where = {i: k for k, i in enumerate(b.ids)}
-        common = [(k, where[i]) for k, i in enumerate(a.ids) if i in where]
-        a = _Labelled(
-            [a.ids[k] for k, _ in common], [a.y[k] for k, _ in common], [a.p[k] for k, _ in common]
-        )
-        b = _Labelled(
-            [b.ids[k] for _, k in common], [b.y[k] for _, k in common], [b.p[k] for _, k in common]
-        )
-    point = score(metric, b.y, b.p) - score(metric, a.y, a.p)
-    rows_a, rows_b = _per_row(metric, a.y, a.p), _per_row(metric, b.y, b.p)
-    if rows_a is not None and rows_b is not None:
-        (ta, aggregate), (tb, _) = rows_a, rows_b
-        interval = _bootstrap(
-            (ta, tb),
-            lambda x, z, axis=-1: aggregate(z, axis=axis) - aggregate(x, axis=axis),
-            paired=paired,
-            vectorized=True,
-        )
-        return float(point), interval
-    ya, pa = np.asarray(a.y, dtype=object), np.asarray(a.p, dtype=object)
-    yb, pb = np.asarray(b.y, dtype=object), np.asarray(b.p, dtype=object)
-    interval = _bootstrap(
-        (np.arange(len(ya)), np.arange(len(yb))),
-        lambda i, k: (
-            score(metric, list(yb[k]), list(pb[k])) - score(metric, list(ya[i]), list(pa[i]))
-        ),
-        paired=paired,
-        vectorized=False,
-    )
-    return float(point), interval
-
-
-def _finite(ci) -> tuple[float, float]:
-    low, high = float(ci.low), float(ci.high)
-    return (0.0 if math.isnan(low) else low, 0.0 if math.isnan(high) else high)
-
-
-def _drift(champ, chall, mode: str) -> str:
-    """How far the two sides' outputs are apart."""
-    import numpy as np
-    from scipy import stats
-
-    if not len(champ) or not len(chall):
-        return ""
-    if mode == "shadow":
-        mine = chall.set_index("id")["prediction"]
-        theirs = champ.set_index("id")["prediction"]
-        common = mine.index.intersection(theirs.index)
-        if not len(common):
-            return ""
-        a, b = theirs.loc[common].tolist(), mine.loc[common].tolist()
-        agree = sum(1 for x, y in zip(a, b, strict=True) if x == y) / len(common)
-        text = f"agree on {agree:.1%} of {len(common)} requests answered by both"
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in a + b):
-            gap = float(np.mean(np.abs(np.asarray(a, float) - np.asarray(b, float))))
-            text += f", mean absolute difference {gap:.4g}"
-        return text
-    a, b = champ["prediction"].tolist(), chall["prediction"].tolist()
-    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in a + b)
-    classes = sorted({str(v) for v in a + b})
-    if numeric and len(classes) > 10:
-        test = stats.ks_2samp(np.asarray(a, float), np.asarray(b, float))
-        return f"Kolmogorov-Smirnov {test.statistic:.3f} (p {test.pvalue:.3g})"
-    counts = np.array(
-        [[sum(1 for v in side if str(v) == c) for c in classes] for side in (a, b)], dtype=float
-    )
-    shares = ", ".join(
-        f"{c}: {counts[0, k] / counts[0].sum():.1%} vs {counts[1, k] / counts[1].sum():.1%}"
-        for k, c in enumerate(classes)
-    )
-    if len(classes) < 2:
-        return f"both answer only {classes[0]}"
-    test = stats.chi2_contingency(counts)
-    return f"class shares {shares} (chi-square p {test.pvalue:.3g})"
 
 
 # --- ending a rollout ------------------------------------------------------------------------
