@@ -79,11 +79,18 @@ def publish(uri: str, name: str, model, data, accuracy: float, *, promote: bool 
             published = jupyter_mlops.publish_model(
                 model, name, metric="accuracy", metrics={"accuracy": accuracy}, data=data
             )
-            if promote:
-                jupyter_mlops.promote(name, "accuracy")
         finally:
             SESSION.reset()
+    if promote:
+        gate(uri, name)
     return published.version
+
+
+def gate(uri: str, name: str) -> None:
+    """The model gate on `name` in the registry at `uri` (accuracy, higher is better)."""
+    from jupyter_mlops.registry.promote import promote
+
+    promote(name, "accuracy", tracking_uri=uri)
 
 
 class Relay:

@@ -23,13 +23,14 @@ and in its model card; `Report.lines` gives one line per failed check.
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jupyter_mlops.registry.read import CHECK_NAMES, CHECK_TAG
-from jupyter_mlops.serving import compare
+from jupyter_mlops.serving import compare, models
 from jupyter_mlops.serving.errors import ClientError
 from jupyter_mlops.serving.models import Loaded, ServedModel
 
@@ -88,38 +89,6 @@ class Report:
 # --- the checks, in this process ---------------------------------------------------------------
 
 
-def requirement_problems(path: Path) -> list[str]:
-    """What of the model's requirements.txt this environment lacks, one phrase each."""
-    import importlib.metadata
-
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    try:
-        lines = (path / "requirements.txt").read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return []
-    problems = []
-    for line in lines:
-        text = line.split("#")[0].strip()
-        if not text or text.startswith("-"):
-            continue
-        try:
-            wanted = Requirement(text)
-        except InvalidRequirement:
-            problems.append(f"{text!r} is not a requirement pip reads")
-            continue
-        if wanted.marker is not None and not wanted.marker.evaluate():
-            continue
-        try:
-            installed = importlib.metadata.version(wanted.name)
-        except importlib.metadata.PackageNotFoundError:
-            problems.append(f"{wanted} wanted, not installed")
-            continue
-        if wanted.specifier and not wanted.specifier.contains(installed, prereleases=True):
-            problems.append(f"{wanted} wanted, {installed} installed")
-    return problems
-
-
 def example_requests(path: Path | None, expected: dict | None) -> list[tuple[str, bytes]]:
     """The model's own input example (MLflow's serving_input_example.json) and the rows
     recorded at publish, as request bodies."""
@@ -164,17 +133,15 @@ def run_local(
 ) -> tuple[Report, Loaded | None]:
     """Check the fetched version at `path` in this process; the report and, if it loaded, the
     loaded version (the server swaps it in when the report is ok)."""
-    from jupyter_mlops.serving.models import load_local
-
     report = Report(model, where or environment(), checked_at=now())
-    problems = requirement_problems(path)
+    problems = models.missing_requirements(path)
     report.add(
         "requirements",
         not problems,
         "; ".join(problems) if problems else "every requirement is installed here",
     )
     try:
-        loaded = load_local(model, path)
+        loaded = models.load_local(model, path)
     except Exception as e:  # noqa: BLE001 - whatever stops it loading is the verdict
         report.add("loads", False, f"{type(e).__name__}: {_short(e)}")
         for name in CHECKS[2:]:
@@ -323,20 +290,24 @@ def check(
     from jupyter_mlops.errors import translated
     from jupyter_mlops.registry.aliases import CHAMPION, holder
     from jupyter_mlops.registry.expected import read_expected
-    from jupyter_mlops.serving import models
     from jupyter_mlops.tracking import config, store
 
     uri = tracking_uri or config.tracking_uri()
     model = models.resolve(spec, uri)
-    with translated(f"check model {model.name!r}", uri), models.unreachable(uri):
+    with (
+        translated(f"check model {model.name!r}", uri),
+        models.unreachable(uri),
+        tempfile.TemporaryDirectory(prefix="nb2pipe-check-") as scratch,
+    ):
         client = store.client(uri)
         expected = read_expected(client, model.name, model.version)
-        path = models.fetch(uri, model)
+        path = models.fetch(uri, model, Path(scratch) / "candidate")
         champion = holder(client, model.name, CHAMPION)
         baseline = None
-        if champion and champion != model.version and budget_ms is None:
+        if champion and champion != model.version and budget_ms is None and target == "local":
             champion_model = ServedModel(model.name, champion, CHAMPION)
-            baseline = models.load_local(champion_model, models.fetch(uri, champion_model))
+            fetched = models.fetch(uri, champion_model, Path(scratch) / "champion")
+            baseline = models.load_local(champion_model, fetched)
         if target == "local":
             report, _ = run_local(model, path, expected, baseline=baseline, budget_ms=budget_ms)
         else:

@@ -19,9 +19,11 @@ from an outage by itself.
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from jupyter_mlops.registry.aliases import holder
 from jupyter_mlops.registry.read import REJECTED_TAG
@@ -51,6 +53,7 @@ class Follower:
         self.name = live.champion.model.name
         self.rejected: dict[str, str] = {}  # role → the version refused while the alias names it
         self.outage_since: float | None = None
+        self._retired: Path | None = None  # the files of the version swapped out last
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -144,12 +147,14 @@ class Follower:
         if report.ok and loaded is not None:
             self.live.swap(role, loaded)  # first: the record can wait, the traffic should not
             self.rejected.pop(role, None)
+            self._retire(current.path if current is not None else None)
             self.echo(
                 f"{self.name}: swapped in version {version} as {role} (was {was}; checked in "
                 f"{took:.1f}s)"
             )
         else:
             self.rejected[role] = version
+            shutil.rmtree(path, ignore_errors=True)
             self.echo(
                 f"error: {self.name} version {version} not swapped in ({was} keeps serving): "
                 f"{report.reason()}"
@@ -162,6 +167,13 @@ class Follower:
                 )
         except Exception as e:  # noqa: BLE001 - the verdict stands without its record
             self.echo(f"warning: could not record the checks on version {version}: {e}")
+
+    def _retire(self, path: Path | None) -> None:
+        """Files of a version swapped out go one swap later: a request that started on it
+        (or a shadow copy still queued) may still read them."""
+        if self._retired is not None:
+            shutil.rmtree(self._retired, ignore_errors=True)
+        self._retired = path
 
     def _outage(self, e: BaseException) -> None:
         if self.outage_since is None:

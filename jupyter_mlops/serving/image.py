@@ -165,9 +165,10 @@ def build_image(
 
     uri = tracking_uri or config.tracking_uri()
     model = models.resolve(spec, uri)
-    with translated(f"read model {model.name!r}", uri), models.unreachable(uri):
-        path = models.fetch(uri, model)
-    return build(model, path, output=Path(output) if output else None, ref=ref, base=base)
+    with tempfile.TemporaryDirectory(prefix="nb2pipe-image-model-") as scratch:
+        with translated(f"read model {model.name!r}", uri), models.unreachable(uri):
+            path = models.fetch(uri, model, Path(scratch))
+        return build(model, path, output=Path(output) if output else None, ref=ref, base=base)
 
 
 # --- running it ------------------------------------------------------------------------------

@@ -184,3 +184,35 @@ def load(spec: str, tracking_uri: str | None = None) -> Loaded:
         import mlflow.pyfunc
 
         return Loaded(model, mlflow.pyfunc.load_model(model.uri))
+
+
+def missing_requirements(path: Path) -> list[str]:
+    """What of a fetched model's requirements.txt this environment lacks, one phrase each."""
+    import importlib.metadata
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        lines = (path / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    problems = []
+    for line in lines:
+        text = line.split("#")[0].strip()
+        if not text or text.startswith("-"):
+            continue
+        try:
+            wanted = Requirement(text)
+        except InvalidRequirement:
+            problems.append(f"{text!r} is not a requirement pip reads")
+            continue
+        if wanted.marker is not None and not wanted.marker.evaluate():
+            continue
+        try:
+            installed = importlib.metadata.version(wanted.name)
+        except importlib.metadata.PackageNotFoundError:
+            problems.append(f"{wanted} wanted, not installed")
+            continue
+        if wanted.specifier and not wanted.specifier.contains(installed, prereleases=True):
+            problems.append(f"{wanted} wanted, {installed} installed")
+    return problems

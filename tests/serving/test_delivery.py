@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 from ctkit import cli, error_lines
 from servers import free_port
-from servingkit import Relay, broken_model, publish, trained
+from servingkit import Relay, broken_model, gate, publish, trained
 
 from jupyter_mlops.serving.prediction_log import read_log
 from jupyter_mlops.serving.server import start_server
@@ -130,8 +130,20 @@ def test_a_promotion_reaches_the_service_and_a_failing_version_never_does(
     assert client.get_model_version(name, "2").tags["deploy.check"] == "passed"
     assert "Deployment checks" in client.get_model_version(name, "2").description
 
-    # v3 raises on its own rows: it wins the gate, but the service never swaps it in.
-    assert publish(mlflow_server.url, name, broken_model(), data, 0.99) == "3"
+    # v3 raises on its own rows. Checked before the gate, it stays challenger: one line per
+    # failed check.
+    env = {"MLFLOW_TRACKING_URI": mlflow_server.url}
+    assert publish(mlflow_server.url, name, broken_model(), data, 0.99, promote=False) == "3"
+    done = cli("promote", name, "--metric", "accuracy", "--check", cwd=tmp_path, **env)
+    assert done.returncode == 1, done.stderr
+    lines = error_lines(done.stderr)
+    assert [line.split(": ")[1:3] for line in lines] == [
+        [f"{name} version 3", check] for check in ("answers", "predictions", "latency")
+    ]
+    assert "RuntimeError: the feature store does not answer" in lines[0]
+    assert f"{name} version 3 stays challenger: 3 pre-deployment check(s) failed" in done.stdout
+    # Through the gate alone it becomes champion, but the service never swaps it in.
+    gate(mlflow_server.url, name)
     line = wait_line(server, f"error: {name} version 3 not swapped in")
     assert "version 2 keeps serving" in line and "RuntimeError" in line
     time.sleep(2)  # a few more polls: still v2, and the refusal is said once
@@ -143,7 +155,6 @@ def test_a_promotion_reaches_the_service_and_a_failing_version_never_does(
     assert tags["deploy.check.answers"].startswith("failed: rows recorded at publish")
 
     # Rollback: the champion before v3 (v2, still serving), then the one before v2.
-    env = {"MLFLOW_TRACKING_URI": mlflow_server.url}
     done = cli("rollback", name, cwd=tmp_path, **env)
     assert done.returncode == 0, done.stderr
     assert f"{name}: champion moved back from version 3 to version 2" in done.stdout
