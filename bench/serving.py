@@ -30,10 +30,13 @@ import os, sys
 import numpy as np, pandas as pd
 from sklearn.linear_model import LogisticRegression
 import jupyter_mlops
-rng = np.random.default_rng(1)
+seed, accuracy = int(sys.argv[1]), float(sys.argv[2])
+rng = np.random.default_rng(seed)
 X = pd.DataFrame({"x": rng.normal(size=1000), "y": rng.normal(size=1000)})
 model = LogisticRegression().fit(X, (X["x"] + 0.1 * X["y"] > 0).astype(int))
-jupyter_mlops.publish_model(model, "bench", metric="accuracy", metrics={"accuracy": 0.99})
+jupyter_mlops.publish_model(
+    model, "bench", metric="accuracy", metrics={"accuracy": accuracy}, data=X
+)
 jupyter_mlops.promote("bench", "accuracy")
 """
 BODY = json.dumps({"dataframe_split": {"columns": ["x", "y"], "data": [[0.25, -1.5]]}}).encode()
@@ -63,10 +66,24 @@ def _wait(port: int, process: subprocess.Popen, out: Path, timeout: float = 180.
     raise RuntimeError(f"no answer on port {port} within {timeout:.0f}s")
 
 
-def load(port: int, connections: int, seconds: float) -> dict:
-    """`connections` keep-alive clients for `seconds`: latencies (s), requests and errors."""
+def publish(env: dict, tmp: Path, seed: int, accuracy: float) -> None:
+    """A model of `bench` published and promoted through the gate (in its own process)."""
+    subprocess.run(
+        [sys.executable, "-c", PUBLISH, str(seed), str(accuracy)],
+        check=True,
+        env=env,
+        cwd=tmp,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def load(port: int, connections: int, seconds: float, versions: bool = False) -> dict:
+    """`connections` keep-alive clients for `seconds`: latencies (s), requests and errors
+    (and with `versions`, the versions that answered, from the X-Model-Version header)."""
     latencies: list[float] = []
     errors = [0]
+    seen: set = set()
     lock = threading.Lock()
     start = threading.Barrier(connections + 1)
     stop_at = [0.0]
@@ -83,6 +100,8 @@ def load(port: int, connections: int, seconds: float) -> dict:
                 response.read()
                 if response.status != 200:
                     failed += 1
+                elif versions:
+                    seen.add(response.getheader("X-Model-Version"))
             except (OSError, http.client.HTTPException):
                 failed += 1
                 conn.close()
@@ -110,6 +129,8 @@ def load(port: int, connections: int, seconds: float) -> dict:
         "p50": statistics.median(latencies) if latencies else float("nan"),
         "p99": latencies[int(len(latencies) * 0.99)] if latencies else float("nan"),
         "errors": errors[0],
+        "max": latencies[-1] if latencies else float("nan"),
+        "versions": ",".join(sorted(v for v in seen if v)),
     }
 
 
@@ -223,14 +244,7 @@ def measure(tmp: Path) -> None:
         # `mlflow models serve` runs `uvicorn` from PATH: this environment's
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    subprocess.run(
-        [sys.executable, "-c", PUBLISH],
-        check=True,
-        env=env,
-        cwd=tmp,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    publish(env, tmp, seed=1, accuracy=0.9)
     ours_port, theirs_port = _free_port(), _free_port()
     ours = _start(
         [
@@ -243,6 +257,8 @@ def measure(tmp: Path) -> None:
             str(tmp / "predictions.jsonl"),
             "--timeout",
             str(TIMEOUT),
+            "--poll",
+            "1",
         ],
         env,
         tmp / "ours.txt",
@@ -295,6 +311,23 @@ def measure(tmp: Path) -> None:
             f"{wide['errors']} errors, {wide['requests']} requests, p50 "
             f"{wide['p50'] * 1000:.1f} ms, p99 {wide['p99'] * 1000:.1f} ms",
             "0 errors",
+        )
+        # A promotion under load: v2 is checked in the serving process and swapped in while
+        # 8 connections keep asking. Latencies before vs the 10 s from the promotion on.
+        steady = load(ours_port, 8, 3.0)
+        swapping: dict = {}
+        during = threading.Thread(
+            target=lambda: swapping.update(load(ours_port, 8, 12.0, versions=True))
+        )
+        during.start()
+        publish(env, tmp, seed=2, accuracy=0.95)
+        during.join()
+        figure(
+            "serving, a promotion under load (8 connections): the check and the swap",
+            f"{swapping['errors']} errors; p99 {swapping['p99'] * 1000:.1f} ms, slowest "
+            f"{swapping['max'] * 1000:.1f} ms (before: p99 {steady['p99'] * 1000:.1f} ms); "
+            f"answered by versions {swapping['versions']}",
+            "0 errors; none slower than the p99 budget (1.5x the p99, +5 ms at least)",
         )
         attack = trickle(ours_port, 64, 12.0)
         worst = max(attack["latencies"])
