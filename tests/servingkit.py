@@ -159,6 +159,12 @@ class Relay:
     def cut(self) -> None:
         import socket
 
+        # shutdown() first: on Linux, close() alone leaves a thread blocked in accept() with
+        # the socket still listening.
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self._listener.close()
         for s in self._open:
             try:

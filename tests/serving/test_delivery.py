@@ -99,6 +99,17 @@ def delivery(mlflow_server, tmp_path_factory):
         assert server.stop() == 0, server.output.read_text()
 
 
+def until(read, done, timeout: float = 20.0):
+    """`read()` again until `done(value)`; the value (fails after `timeout` seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if done(value) or time.monotonic() > deadline:
+            assert done(value), value
+            return value
+        time.sleep(0.3)
+
+
 def output(server) -> str:
     return server.output.read_text(errors="replace")
 
@@ -127,8 +138,12 @@ def test_a_promotion_reaches_the_service_and_a_failing_version_never_does(
     assert publish(mlflow_server.url, name, model, data, 0.95) == "2"  # then promoted
     traffic.wait_for("2", time.monotonic())
     assert server.live()["version"] == "2"
-    assert client.get_model_version(name, "2").tags["deploy.check"] == "passed"
-    assert "Deployment checks" in client.get_model_version(name, "2").description
+    # The checks are recorded on the version once it serves (the record does not hold it up).
+    recorded = until(
+        lambda: client.get_model_version(name, "2"), lambda v: "Deployment checks" in v.description
+    )
+    assert recorded.tags["deploy.check"] == "passed"
+    assert "| predictions | ok | 5 equal to those recorded at publish |" in recorded.description
 
     # v3 raises on its own rows. Checked before the gate, it stays challenger: one line per
     # failed check.
@@ -149,7 +164,7 @@ def test_a_promotion_reaches_the_service_and_a_failing_version_never_does(
     time.sleep(2)  # a few more polls: still v2, and the refusal is said once
     assert output(server).count(f"error: {name} version 3 not swapped in") == 1
     assert traffic.latest() == "2" and server.live()["version"] == "2"
-    tags = client.get_model_version(name, "3").tags
+    tags = until(lambda: client.get_model_version(name, "3").tags, lambda t: "deploy.rejected" in t)
     assert tags["deploy.check"] == "failed"
     assert "the feature store does not answer" in tags["deploy.rejected"]
     assert tags["deploy.check.answers"].startswith("failed: rows recorded at publish")
