@@ -14,7 +14,9 @@ process before every swap (there, "where it will run" is that very process):
 - ``latency``: the p99 of 1-row requests is within budget: ``--latency-budget-ms``, by default
   1.5 × the champion's p99 measured in the same loop, interleaved, and never under the
   champion's + 5 ms (one request can wait a whole 5 ms thread switch on a busy machine: a
-  budget below that would reject models at random). compare.py holds the comparisons.
+  budget below that would reject models at random). Over budget, it is timed again, up to 3
+  times in all: a busy moment of the machine is not the model's fault, a slow model is slow
+  every time. compare.py holds the comparisons.
 
 Each result is recorded on the version (tags ``deploy.check`` and ``deploy.check.<name>``)
 and in its model card; `Report.lines` gives one line per failed check.
@@ -158,11 +160,17 @@ def run_local(
         return report, loaded
     others = [baseline] if baseline is not None and baseline.version != model.version else []
     try:
-        timings = compare.time_requests([loaded, *others], body, answer)
+        attempt = 0
+        while attempt < compare.ATTEMPTS:
+            attempt += 1
+            timings = compare.time_requests([loaded, *others], body, answer)
+            if compare.within(timings, budget_ms):
+                break
     except Exception as e:  # noqa: BLE001 - the champion failing here is not the candidate's fault
         report.add("latency", False, f"could not be timed: {_short(e)}")
         return report, loaded
-    check_latency(report, timings[0], timings[1] if others else None, budget_ms, others)
+    champion_p99 = timings[1] if others else None
+    check_latency(report, timings[0], champion_p99, budget_ms, others, attempt)
     return report, loaded
 
 
@@ -213,7 +221,12 @@ def check_predictions(report: Report, answered: dict, expected: dict | None) -> 
 
 
 def check_latency(
-    report: Report, p99: float, champion_p99: float | None, budget_ms: float | None, others
+    report: Report,
+    p99: float,
+    champion_p99: float | None,
+    budget_ms: float | None,
+    others,
+    attempt: int = 1,
 ) -> None:
     if budget_ms is None and champion_p99 is None:
         report.add("latency", True, f"p99 {p99:.2f} ms for 1-row requests (no champion to compare)")
@@ -225,10 +238,11 @@ def check_latency(
         if champion_p99 is not None
         else ""
     )
+    timed = f" (timing {attempt} of {compare.ATTEMPTS})" if attempt > 1 else ""
     report.add(
         "latency",
         p99 <= budget,
-        f"p99 {p99:.2f} ms for 1-row requests, budget {budget:.2f} ms{told}{against}",
+        f"p99 {p99:.2f} ms for 1-row requests, budget {budget:.2f} ms{told}{against}{timed}",
     )
 
 

@@ -14,6 +14,7 @@ LATENCY_ROUNDS = 100
 BUDGET_FACTOR = 1.5
 BUDGET_FLOOR_MS = 5.0
 REL_TOLERANCE = 1e-9
+ATTEMPTS = 3  # timings before a version counts as over budget
 
 
 def differences(got: Any, wanted: Any) -> list[str]:
@@ -66,3 +67,11 @@ def time_requests(
 
 def budget_for(champion_p99: float) -> float:
     return max(BUDGET_FACTOR * champion_p99, champion_p99 + BUDGET_FLOOR_MS)
+
+
+def within(timings: list[float], budget_ms: float | None) -> bool:
+    """Whether the first of `timings` (p99s: the candidate, then the champion, if any) is
+    within `budget_ms`, or the budget the champion's p99 gives."""
+    if budget_ms is None and len(timings) < 2:
+        return True
+    return timings[0] <= (budget_ms if budget_ms is not None else budget_for(timings[1]))

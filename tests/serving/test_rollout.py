@@ -202,3 +202,22 @@ def test_rollout_commands(registry, tmp_path):
         ("challenger", "2", None, "rollout"),
     ]
     assert all(m.who for m in moves)
+
+
+def test_a_pinned_version_is_not_followed(registry, tmp_path):
+    """`NAME/VERSION` serves that version whatever the aliases say (v2 is champion by now)."""
+    import time
+
+    from jupyter_mlops.registry.aliases import holder
+    from jupyter_mlops.tracking import store
+
+    uri, _ = registry
+    assert holder(store.client(uri), MODEL, "champion") == "2"
+    server = serve_in_thread(f"{MODEL}/1", log=tmp_path / "pinned.jsonl", tracking_uri=uri)
+    try:
+        assert server.service.follower is None
+        time.sleep(1)
+        assert server.live()["version"] == "1" and server.live()["alias"] is None
+        assert server.predict(features(3, seed=1))["model"]["version"] == "1"
+    finally:
+        server.stop()
