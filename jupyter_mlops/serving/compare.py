@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-LATENCY_ROUNDS = 100
+LATENCY_ROUNDS = 60
 BUDGET_FACTOR = 1.5
 BUDGET_FLOOR_MS = 5.0
 REL_TOLERANCE = 1e-9
@@ -53,7 +53,7 @@ def time_requests(
     """p99 (ms) of 1-row request `body` for each of `models`, timed in one interleaved loop
     (so a busy moment of the machine falls on all of them alike); `answer(model, body)` is
     one request."""
-    for _ in range(10):  # warm-up: first calls fill caches
+    for _ in range(5):  # warm-up: first calls fill caches
         for m in models:
             answer(m, body)
     samples: list[list[float]] = [[] for _ in models]

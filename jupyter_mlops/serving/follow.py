@@ -5,6 +5,8 @@ when an alias it serves moves, loads the new version beside the old one, checks 
 - A version that fails is never swapped in: the old one keeps serving, one ``error:`` line
   goes to the server's output, the results go on the version (``deploy.check*``) and the tag
   ``deploy.rejected`` says why. It is not tried again unless the alias leaves it and returns.
+- A move back to the version swapped out last (a rollback) swaps it back at once: it is still
+  loaded, and it was checked when it came in (or served from the start).
 - A registry that does not answer is an outage: one ``warning:`` line when it starts, one
   line when it ends; the loaded versions keep serving meanwhile.
 - The challenger (canary, shadow) is followed the same way; when its alias is removed the
@@ -23,13 +25,12 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from jupyter_mlops.registry.aliases import holder
 from jupyter_mlops.registry.read import REJECTED_TAG
 from jupyter_mlops.serving import checks, models
 from jupyter_mlops.serving.live import Live
-from jupyter_mlops.serving.models import ServedModel
+from jupyter_mlops.serving.models import Loaded, ServedModel
 
 INTERVAL = 2.0
 
@@ -53,7 +54,7 @@ class Follower:
         self.name = live.champion.model.name
         self.rejected: dict[str, str] = {}  # role → the version refused while the alias names it
         self.outage_since: float | None = None
-        self._retired: Path | None = None  # the files of the version swapped out last
+        self._previous: dict[str, Loaded] = {}  # role → the version swapped out last
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -123,6 +124,16 @@ class Follower:
         model = ServedModel(self.name, version, alias)
         current = self.live.champion if role == "champion" else self.live.challenger
         was = f"version {current.version}" if current else "none"
+        previous = self._previous.get(role)
+        if previous is not None and previous.version == version:
+            # A rollback to the version that served here just before: still loaded, checked
+            # when it came in (or served from the start). Back at once: a rollback is urgent.
+            self._swap(role, previous, current)
+            self.echo(
+                f"{self.name}: alias {alias!r} moved back to version {version}: swapped back "
+                f"(was {was}; it served here before, still loaded)"
+            )
+            return
         self.echo(
             f"{self.name}: alias {alias!r} moved to version {version} (serving {was}): checking"
         )
@@ -145,9 +156,7 @@ class Follower:
         )
         took = time.monotonic() - began
         if report.ok and loaded is not None:
-            self.live.swap(role, loaded)  # first: the record can wait, the traffic should not
-            self.rejected.pop(role, None)
-            self._retire(current.path if current is not None else None)
+            self._swap(role, loaded, current)  # first: the record can wait, the traffic not
             self.echo(
                 f"{self.name}: swapped in version {version} as {role} (was {was}; checked in "
                 f"{took:.1f}s)"
@@ -168,12 +177,17 @@ class Follower:
         except Exception as e:  # noqa: BLE001 - the verdict stands without its record
             self.echo(f"warning: could not record the checks on version {version}: {e}")
 
-    def _retire(self, path: Path | None) -> None:
-        """Files of a version swapped out go one swap later: a request that started on it
-        (or a shadow copy still queued) may still read them."""
-        if self._retired is not None:
-            shutil.rmtree(self._retired, ignore_errors=True)
-        self._retired = path
+    def _swap(self, role: str, loaded: Loaded, current: Loaded | None) -> None:
+        """Swap `loaded` in; keep the one it replaces, loaded, for a rollback. Files go with
+        the version before that: a request that started on it (or a shadow copy still queued)
+        may still read them."""
+        self.live.swap(role, loaded)
+        self.rejected.pop(role, None)
+        older = self._previous.get(role)
+        if older is not None and older is not loaded and older.path is not None:
+            shutil.rmtree(older.path, ignore_errors=True)
+        if current is not None:
+            self._previous[role] = current
 
     def _outage(self, e: BaseException) -> None:
         if self.outage_since is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import mlflow.pyfunc
 import pytest
 from servingkit import features, truth
 
@@ -15,7 +16,7 @@ from jupyter_mlops.serving.models import ServedModel
 ROWS = features(5, seed=3)
 
 
-class Boundary:
+class Boundary(mlflow.pyfunc.PythonModel):
     """Labels as the world does; `delay` seconds per call (a slow model)."""
 
     def __init__(self, delay: float = 0.0):
@@ -28,7 +29,6 @@ class Boundary:
 
 
 def saved(folder, delay: float = 0.0):
-    import mlflow.pyfunc
     from mlflow.models import infer_signature
 
     mlflow.pyfunc.save_model(

@@ -64,7 +64,7 @@ class Traffic:
     def latest(self) -> str | None:
         return self.answers[-1][1] if self.answers else None
 
-    def wait_for(self, version: str, since: float, timeout: float = SWAP_WITHIN) -> float:
+    def wait_for(self, version: str, since: float, server, timeout: float = SWAP_WITHIN) -> float:
         """Seconds from `since` until answers come from `version` (fails after `timeout`)."""
         deadline = since + timeout
         while time.monotonic() < deadline:
@@ -72,7 +72,8 @@ class Traffic:
                 return time.monotonic() - since
             time.sleep(0.1)
         raise AssertionError(
-            f"answers still from version {self.latest()} {timeout:.0f}s after the move"
+            f"answers still from version {self.latest()} {timeout:.0f}s after the move:\n"
+            + output(server)
         )
 
     def stop(self) -> None:
@@ -136,7 +137,7 @@ def test_a_promotion_reaches_the_service_and_a_failing_version_never_does(
     # v2 is published and wins the gate: the service follows within seconds, nothing fails.
     model, data = trained(seed=2, boundary=0.1)
     assert publish(mlflow_server.url, name, model, data, 0.95) == "2"  # then promoted
-    traffic.wait_for("2", time.monotonic())
+    traffic.wait_for("2", time.monotonic(), server)
     assert server.live()["version"] == "2"
     # The checks are recorded on the version once it serves (the record does not hold it up).
     recorded = until(
@@ -176,7 +177,7 @@ def test_a_promotion_reaches_the_service_and_a_failing_version_never_does(
     moved = time.monotonic()
     done = cli("rollback", name, "--why", "v2 misjudges new customers", cwd=tmp_path, **env)
     assert done.returncode == 0, done.stderr
-    traffic.wait_for("1", moved)
+    traffic.wait_for("1", moved, server)
 
     done = cli("history", name, "--alias", "champion", cwd=tmp_path, **env)
     assert done.returncode == 0, done.stderr
