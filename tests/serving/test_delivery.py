@@ -174,10 +174,9 @@ def test_a_promotion_reaches_the_service_and_a_failing_version_never_does(
     done = cli("rollback", name, cwd=tmp_path, **env)
     assert done.returncode == 0, done.stderr
     assert f"{name}: champion moved back from version 3 to version 2" in done.stdout
-    moved = time.monotonic()
     done = cli("rollback", name, "--why", "v2 misjudges new customers", cwd=tmp_path, **env)
     assert done.returncode == 0, done.stderr
-    traffic.wait_for("1", moved, server)
+    traffic.wait_for("1", time.monotonic(), server)  # from the move (the command's last act)
 
     done = cli("history", name, "--alias", "champion", cwd=tmp_path, **env)
     assert done.returncode == 0, done.stderr
