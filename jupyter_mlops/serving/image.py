@@ -245,7 +245,8 @@ def check_in_image(
 
     report = checks.Report(model, "docker image (building)", checked_at=checks.now())
     try:
-        image = build(model, path, base=base)
+        with tempfile.TemporaryDirectory(prefix="nb2pipe-image-") as scratch:
+            image = build(model, path, output=Path(scratch) / "context", base=base)
         report.where = f"{image.engine} image {image.ref}"
         container = run(image, free_port())
     except Exception as e:  # noqa: BLE001 - whatever stops it is the verdict

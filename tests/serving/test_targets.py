@@ -179,6 +179,7 @@ def require_podman() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # the first build installs the model's requirements from PyPI
 def test_the_serving_image_answers_what_the_local_service_answers(registry, tmp_path, monkeypatch):
     require_podman()
     uri, _ = registry
