@@ -13,6 +13,16 @@ from jupyter_mlops.registry.aliases import AliasMove, history, move_alias, rollb
 
 
 @pytest.fixture
+def client(tmp_path):
+    """The embedded store: the moves are the registry's tags whatever the store (the
+    delivery tests move aliases on an `mlflow server`)."""
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    return MlflowClient(uri, uri)
+
+
+@pytest.fixture
 def versions(client, unique):
     client.create_registered_model(unique)
     for _ in range(4):
