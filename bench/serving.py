@@ -49,7 +49,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait(port: int, process: subprocess.Popen, out: Path, timeout: float = 180.0) -> None:
+def _wait(port: int, process: subprocess.Popen, out: Path, timeout: float = 300.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
