@@ -55,6 +55,7 @@ class Follower:
         self.rejected: dict[str, str] = {}  # role → the version refused while the alias names it
         self.outage_since: float | None = None
         self._previous: dict[str, Loaded] = {}  # role → the version swapped out last
+        self._client = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -80,9 +81,12 @@ class Follower:
         from jupyter_mlops.tracking import store
 
         try:
-            client = store.client(self.uri)
+            if self._client is None:  # one client for every poll: making one is not free
+                self._client = store.client(self.uri)
+            client = self._client
             named = {role: holder(client, self.name, alias) for role, alias in self.aliases.items()}
         except Exception as e:  # noqa: BLE001 - judged by is_outage
+            self._client = None
             if not models.is_outage(e):
                 raise
             self._outage(e)
