@@ -205,14 +205,14 @@ def test_rollout_commands(registry, tmp_path):
 
 
 def test_a_pinned_version_is_not_followed(registry, tmp_path):
-    """`NAME/VERSION` serves that version whatever the aliases say (v2 is champion by now)."""
+    """`NAME/VERSION` serves that version whatever the aliases say."""
     import time
 
-    from jupyter_mlops.registry.aliases import holder
+    from jupyter_mlops.registry.aliases import move_alias
     from jupyter_mlops.tracking import store
 
     uri, _ = registry
-    assert holder(store.client(uri), MODEL, "champion") == "2"
+    move_alias(store.client(uri), MODEL, "champion", "2", why="for this test")
     server = serve_in_thread(f"{MODEL}/1", log=tmp_path / "pinned.jsonl", tracking_uri=uri)
     try:
         assert server.service.follower is None
