@@ -327,11 +327,17 @@ def measure(tmp: Path) -> None:
         during.start()
         publish(env, tmp, seed=2, accuracy=0.95)
         during.join()
+        said = [
+            line
+            for line in (tmp / "ours.txt").read_text(errors="replace").splitlines()
+            if "swapped" in line or "checking" in line
+        ]
         figure(
             "serving, a promotion under load (8 connections): the check and the swap",
             f"{swapping['errors']} errors; p99 {swapping['p99'] * 1000:.1f} ms, slowest "
             f"{swapping['max'] * 1000:.1f} ms (before: p99 {steady['p99'] * 1000:.1f} ms); "
-            f"answered by versions {swapping['versions']}",
+            f"answered by versions {swapping['versions']}; the server: "
+            f"{said[-1] if said else 'nothing yet'}",
             "0 errors; none slower than the p99 budget (1.5x the p99, +5 ms at least)",
         )
         attack = trickle(ours_port, 64, 12.0)
