@@ -19,6 +19,7 @@ from pathlib import Path
 from ..artifacts import MANIFEST, read_manifest
 from ..errors import ArtifactError
 from ..ir import Pipeline, Step
+from ..paths import looks_like_path
 from ..tags import STEP_NAME
 from .files import FileHashes, local_modules
 from .fingerprint import Environment, Parts, parts_for
@@ -58,12 +59,41 @@ class StepCache:
         return hashes
 
     def parts(self, step: Step, inputs: dict[str, str], image: str | None = None) -> Parts:
-        read = set(step.files_read) | set(local_modules(self.root, step.imports))
+        read = self.data_read(step) | set(local_modules(self.root, step.imports))
         files = {path: self.files.digest(path) for path in sorted(read)}
         parts = parts_for(self.pipeline, step, self.params, inputs, self.env, files)
         if image:  # a result made in another image (or a kernel) proves nothing here
             parts.env = f"{parts.env}+{image}"
         return parts
+
+    def data_read(self, step: Step) -> set[str]:
+        """The data files `step` reads: the paths its code names, its `inputs:`, and the files
+        its string parameters name with this run's values (`-p data other.csv` reads other.csv,
+        which the compiler, seeing only the default, could not know)."""
+        read = set(step.files_read)
+        for name in step.params:
+            value = self.params.get(name)
+            if (
+                isinstance(value, str)
+                and looks_like_path(value)
+                and value not in step.files_written
+                and (self.root / value).is_file()
+            ):
+                read.add(value)
+        return read
+
+    def data_files(self, parts: dict[str, Parts]) -> dict[str, dict]:
+        """Each data file the steps in `parts` read, by content: its sha256 and size when
+        they were fingerprinted, and the steps that read it (local modules are code, not data)."""
+        out: dict[str, dict] = {}
+        for name, step_parts in parts.items():
+            for path in sorted(self.data_read(self.pipeline.step(name))):
+                digest = step_parts.files.get(path)
+                if digest is None:
+                    continue
+                entry = out.setdefault(path, {"sha256": digest, "size": self.files.size(path)})
+                entry.setdefault("steps", []).append(name)
+        return dict(sorted(out.items()))
 
     def written(self, step: Step) -> dict[str, str]:
         """The files a step writes, as they are now (recorded when it finishes)."""
