@@ -15,6 +15,7 @@ from jupyter_mlops.server.experiments import (
     ExperimentRunsHandler,
     ExperimentsHandler,
     MlflowRunHandler,
+    SweepHandler,
 )
 from jupyter_mlops.server.models import ModelHandler, ModelsHandler, PromoteHandler, PublishHandler
 from jupyter_mlops.server.pipeline import GrammarHandler, PipelineHandler
@@ -33,6 +34,7 @@ ROUTES = [
     ("experiments", ExperimentsHandler),
     (r"experiments/(?P<experiment_id>[^/]+)/runs", ExperimentRunsHandler),
     (r"mlflow-runs/(?P<run_id>[^/]+)", MlflowRunHandler),
+    (r"sweeps/(?P<run_id>[^/]+)", SweepHandler),
     ("data/profile", ProfileHandler),
     ("data/drift", DriftHandler),
     ("models", ModelsHandler),
