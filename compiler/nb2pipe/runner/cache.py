@@ -95,6 +95,18 @@ class StepCache:
                 entry.setdefault("steps", []).append(name)
         return dict(sorted(out.items()))
 
+    def environment(self) -> dict:
+        """What the steps ran on: the Python version and the version of each distribution
+        they import (run.json keeps it, for `nb2pipe diff`)."""
+        import sys
+
+        modules = sorted({m for step in self.pipeline.steps for m in step.imports})
+        packages = {m: self.env.version(m) for m in modules}
+        return {
+            "python": ".".join(map(str, sys.version_info[:3])),
+            "packages": {m: v for m, v in packages.items() if v and v != "stdlib"},
+        }
+
     def written(self, step: Step) -> dict[str, str]:
         """The files a step writes, as they are now (recorded when it finishes)."""
         return {path: self.files.digest(path) for path in step.files_written}

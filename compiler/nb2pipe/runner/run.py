@@ -110,6 +110,7 @@ class PipelineRun:
             "nb2pipe": __version__,
             "isolation": self.where.name,
             "max_parallel": self.where.max_parallel,
+            "environment": self.cache.environment(),
             **self.extra_info,
             **process_marks(),
         }
