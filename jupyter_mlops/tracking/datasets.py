@@ -120,21 +120,21 @@ def data_file_input(path: str, entry: dict, root: Path):
     return DatasetInput(dataset, tags)
 
 
-def data_file_inputs(info: dict, root: Path, step: str | None = None) -> list:
-    """The data files of a run (those `step` read, if given) as dataset inputs."""
-    files = info.get("data_files") or {}
+def data_file_inputs(files: dict, root: Path) -> list:
+    """Data files (run.json's ``data_files``, or a step's in its meta.json) as dataset inputs."""
     return [
         data_file_input(path, entry, root)
-        for path, entry in sorted(files.items())
-        if isinstance(entry, dict) and (step is None or step in (entry.get("steps") or []))
+        for path, entry in sorted((files or {}).items())
+        if isinstance(entry, dict)
     ]
 
 
-def step_inputs(run, step: str, manifest: dict, parts: dict, info: dict) -> list:
+def step_inputs(run, step: str, manifest: dict, meta: dict, info: dict) -> list:
     """A step run's dataset inputs: the tables it made and read, and the data files it read."""
     from nb2pipe.fileio import read_json
 
     out = []
+    parts = meta.get("parts") or {}
     for name, entry in manifest.get("artifacts", {}).items():
         if entry.get("serializer") in TABLES:
             path = run.artifacts(step) / entry["file"]
@@ -147,4 +147,4 @@ def step_inputs(run, step: str, manifest: dict, parts: dict, info: dict) -> list
             path = run.artifacts(producer) / entry["file"]
             out.append(dataset_input(producer, name, path, entry["sha256"], "input"))
     source = Path(info.get("source") or run.path)
-    return out + data_file_inputs(info, source.parent, step)
+    return out + data_file_inputs(meta.get("data_files"), source.parent)

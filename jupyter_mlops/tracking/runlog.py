@@ -186,7 +186,7 @@ class RunLogger:
             metrics.append(store.Metric(DURATION, float(info["duration"]), _ms(end) or 0))
         params = _new_params(info.get("params", {}), parent.data.params)
         store.log_batch(self.client, logged.run_id, metrics, params=params, tags=update_tags)
-        files = datasets.data_file_inputs(info, self.source.parent)
+        files = datasets.data_file_inputs(info.get("data_files"), self.source.parent)
         if files:  # MLflow keeps one input per dataset and run: logging again adds none
             self.client.log_inputs(logged.run_id, datasets=files)
         if (self.run.path / "pipeline.yaml").exists():
@@ -232,7 +232,7 @@ class RunLogger:
         if meta.get("duration") is not None:
             all_metrics.append(store.Metric(DURATION, float(meta["duration"]), when))
         store.log_batch(self.client, run_id, all_metrics, params=params, tags=update_tags)
-        inputs = datasets.step_inputs(self.run, step, manifest, parts, self.info)
+        inputs = datasets.step_inputs(self.run, step, manifest, meta, self.info)
         if inputs:
             self.client.log_inputs(run_id, datasets=inputs)
         if not cached:  # a cached step's files were logged with the run that made them

@@ -82,17 +82,22 @@ class StepCache:
                 read.add(value)
         return read
 
-    def data_files(self, parts: dict[str, Parts]) -> dict[str, dict]:
-        """Each data file the steps in `parts` read, by content: its sha256 and size when
-        they were fingerprinted, and the steps that read it (local modules are code, not data)."""
+    def step_files(self, step: Step, parts: Parts) -> dict[str, dict]:
+        """The data files `step` reads, by content: sha256 (when fingerprinted) and size (local
+        modules are code, not data)."""
+        return {
+            path: {"sha256": parts.files[path], "size": self.files.size(path)}
+            for path in sorted(self.data_read(step))
+            if path in parts.files
+        }
+
+    @staticmethod
+    def data_files(steps: dict[str, dict[str, dict]]) -> dict[str, dict]:
+        """The data files of a run, from each step's: who read which version of what."""
         out: dict[str, dict] = {}
-        for name, step_parts in parts.items():
-            for path in sorted(self.data_read(self.pipeline.step(name))):
-                digest = step_parts.files.get(path)
-                if digest is None:
-                    continue
-                entry = out.setdefault(path, {"sha256": digest, "size": self.files.size(path)})
-                entry.setdefault("steps", []).append(name)
+        for name, files in steps.items():
+            for path, entry in files.items():
+                out.setdefault(path, {**entry, "steps": []})["steps"].append(name)
         return dict(sorted(out.items()))
 
     def environment(self) -> dict:

@@ -175,8 +175,8 @@ class PipelineRun:
         return storage
 
     def data_files(self) -> dict[str, dict]:
-        """Every data file a step of this run read: its sha256, size and readers (files.py)."""
-        return self.cache.data_files(self.records.parts)
+        """Every data file a step of this run read: its sha256, size and readers."""
+        return self.cache.data_files(self.records.data_files)
 
     # --- scheduling ------------------------------------------------------------------------
     def idle(self) -> bool:
@@ -246,6 +246,7 @@ class PipelineRun:
         inputs = self.cache.input_hashes(step, {u: self.run.path for u in step.upstream})
         parts = self.cache.parts(step, inputs, self.where.image(step))
         self.records.parts[step.name] = parts
+        self.records.data_files[step.name] = self.cache.step_files(step, parts)
         return parts.fingerprint()
 
     def _try_cache(self, step: Step) -> bool:
