@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import distributed, drift, experiments, handoff, pipeline, serving, tracking
+from . import distributed, drift, experiments, handoff, pipeline, serving, sweep, tracking
 from .measure import load
 
 # One module per section; a new section is one module and one line here.
@@ -26,6 +26,7 @@ SECTIONS = {
     "serving": serving.measure,
     "drift": drift.measure,
     "distributed": distributed.measure,
+    "sweep": sweep.measure,
 }
 
 

@@ -146,7 +146,7 @@ def status(source, params, raw_params, workspace):
     for row in rows:
         verdict = "would run" if row["run"] else "up to date"
         click.echo(f"{row['step']:<{width}}  {verdict:<10}  {'; '.join(row['reasons'])}")
-    for change in data_changes(Workspace.at(workspace, notebook), pipeline.name, notebook.parent):
+    for change in data_changes(Workspace.at(workspace, notebook), notebook):
         click.echo(f"data: {change.message}")
 
 

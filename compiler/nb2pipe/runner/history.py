@@ -53,12 +53,15 @@ class DataChange:
         return f"{self.path} changed since run {self.run}"
 
 
-def data_changes(space: Workspace, pipeline_name: str, root: Path) -> list[DataChange]:
-    """The data files the latest finished run of the pipeline read that differ now."""
-    for run in space.all_runs(pipeline_name):
+def data_changes(space: Workspace, notebook: Path) -> list[DataChange]:
+    """The data files the latest finished run of `notebook` read that differ now."""
+    notebook, root = Path(notebook).resolve(), Path(notebook).resolve().parent
+    for run in space.all_runs():
         info = run.info()
         files = info.get("data_files")
-        if info.get("status") in ("running",) or not isinstance(files, dict):
+        if info.get("status") == "running" or not isinstance(files, dict):
+            continue
+        if Path(info.get("source") or "").resolve() != notebook:
             continue
         return changed_files(files, root, run.id, FileHashes(space.root / "file-hashes.json", root))
     return []
