@@ -200,3 +200,24 @@ def test_random_and_optuna_together_are_refused(tmp_path):
     done = cli("sweep", notebook, "-p", "C", "1,2", "--random", "2", "--optuna", "2", cwd=tmp_path)
     assert done.returncode == 2
     assert "--random and --optuna: choose one" in done.stderr
+
+
+def test_a_sweep_on_a_dask_cluster_shares_its_prefix_too(dask_cluster, tmp_path):
+    notebook = grid_notebook(tmp_path)
+    workspace = tmp_path / ".nb2pipe"
+    sweep = run_sweep(
+        notebook, {"C": [0.01, 1.0], "max_depth": [2]}, metric="accuracy",
+        isolation=dask_cluster.address, workspace=workspace,
+    )  # fmt: skip
+    assert sweep.status == "succeeded", [(t.status, t.run_id) for t in sweep.trials]
+    runs = [t.run_id for t in sweep.trials]
+    assert executions(workspace, runs) == {
+        "load": 1, "split": 1, "linear": 2, "tree": 1, "evaluate": 2
+    }  # fmt: skip
+    workers = set()
+    for run_id in runs:
+        for step, status in statuses(workspace, run_id).items():
+            if status == "done":
+                meta = json.loads((workspace / "runs" / run_id / step / "meta.json").read_text())
+                workers.add(meta["worker"])
+    assert workers <= dask_cluster.worker_addresses and workers

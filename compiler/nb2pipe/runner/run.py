@@ -20,6 +20,7 @@ from .. import __version__, pipeline_file
 from ..errors import Nb2PipeError, StepFailed, os_problem
 from ..fileio import plain, write_atomic
 from ..ir import Pipeline, Step
+from ..trial import TrialPruned
 from . import events as ev
 from .cache import open_cache
 from .execute import Outcome
@@ -28,7 +29,7 @@ from .records import StepRecords
 from .results import RunResult, StepResult
 from .rundir import DONE, RunDir, Workspace, process_marks
 
-PRUNED = "TrialPruned"  # the exception a sweep's pruned trial ends its step with (nb2pipe.trial)
+PRUNED = TrialPruned.__name__  # how a step a sweep pruned ends (nb2pipe.trial)
 
 
 class PipelineRun:
