@@ -25,7 +25,7 @@ def debug_code(root: Path, notebook: Path, run_id: str, step: str) -> dict:
     try:
         plan = plan_load(notebook, step, run_id)
     except Nb2PipeError as e:
-        raise ApiError(409, one_line(safe(e.message, root))) from None
+        raise ApiError(409, one_line(safe(str(e), root))) from None
     line = shlex.join(["%mlops", "load", step, notebook.name, "--run", plan.run.id])
     return {
         "run_id": plan.run.id,

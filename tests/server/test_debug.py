@@ -16,17 +16,25 @@ def finished(server, path: str, params: dict | None = None) -> dict:
 
 
 def test_a_failed_step_answers_the_line_that_loads_it_in_its_notebook(server):
-    status = finished(server, "bad.ipynb")
+    write_notebook(
+        server.root / "fails.ipynb",
+        code("offset = 1", "parameters"),
+        code("a = 1", "step:load"),
+        code("b = 1 / (a - offset)", "step:train"),
+    )
+    status = finished(server, "fails.ipynb")
     assert status["status"] == "failed"
     assert {s["name"]: s["status"] for s in status["steps"]} == {"load": "done", "train": "failed"}
-    answer = server.get(f"runs/{status['run_id']}/steps/train/debug", params={"path": "bad.ipynb"})
+    answer = server.get(
+        f"runs/{status['run_id']}/steps/train/debug", params={"path": "fails.ipynb"}
+    )
     assert answer.status_code == 200, answer.text
     assert answer.json() == {
         "run_id": status["run_id"],
         "step": "train",
-        "code": f"%load_ext jupyter_mlops\n%mlops load train bad.ipynb --run {status['run_id']}",
+        "code": f"%load_ext jupyter_mlops\n%mlops load train fails.ipynb --run {status['run_id']}",
         "inputs": ["a (from load)"],
-        "params": [],
+        "params": ["offset"],
     }
 
 
