@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from notebooks import code, write_notebook
 from sweepkit import (
     GRID_STEPS,
     cli,
@@ -221,3 +222,30 @@ def test_a_sweep_on_a_dask_cluster_shares_its_prefix_too(dask_cluster, tmp_path)
                 meta = json.loads((workspace / "runs" / run_id / step / "meta.json").read_text())
                 workers.add(meta["worker"])
     assert workers <= dask_cluster.worker_addresses and workers
+
+
+def test_trials_whose_steps_write_files_run_one_after_the_other_and_read_their_own(tmp_path):
+    notebook = write_notebook(
+        tmp_path / "files.ipynb",
+        code("k = 1", "parameters"),
+        code("with open('doubled.txt', 'w') as f:\n    f.write(str(k * 2))", "step:write"),
+        code("with open('doubled.txt') as f:\n    value = float(f.read())", "step:read", "metrics"),
+    )
+    warnings = []
+
+    def seen(event):
+        if event.kind == "warning":
+            warnings.append(event.data["message"])
+
+    workspace = tmp_path / ".nb2pipe"
+    sweep = run_sweep(notebook, {"k": [1, 2, 3]}, max_parallel=2, observers=[seen],
+                      workspace=workspace)  # fmt: skip
+    assert [t.value for t in sweep.trials] == [2.0, 4.0, 6.0]
+    assert warnings == [
+        "step 'write' writes doubled.txt and differs between trials: the trials run one after "
+        "the other, so that none reads another's file"
+    ]
+    # k=1 again: its `write` ran before, but the file it wrote has changed since: run again.
+    again = run_sweep(notebook, {"k": [1]}, workspace=workspace)
+    assert again.trials[0].value == 2.0
+    assert statuses(workspace, again.trials[0].run_id)["write"] == "done"

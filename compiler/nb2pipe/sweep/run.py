@@ -15,12 +15,14 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import Nb2PipeError, ParameterError
+from ..ir import Pipeline
 from ..runner import events as ev
-from ..runner.isolation import default_parallel
+from ..runner.isolation import Isolation, default_parallel
 from ..runner.isolation import isolation as isolation_named
 from ..runner.run import PipelineRun
 from ..runner.rundir import Workspace
@@ -78,13 +80,14 @@ def run_sweep(
     planned = search.planned()
     if mode == "grid" and not planned:
         raise ParameterError("the grid is empty: no combination to run")
-    workspace_ = Workspace.at(workspace, notebook)
+    home = Workspace.at(workspace, notebook)
     strategy = isolation_named(isolation)
     parallel = max(1, max_parallel or default_parallel(strategy, pipeline))
-    where = strategy(pipeline, notebook, workspace_.root, parallel, workspace_.storage)
+    where = strategy(pipeline, notebook, home.root, parallel, home.storage)
+    folder = new_sweep_dir(home.root)
     sweep = SweepResult(
-        new_sweep_dir(workspace_.root).name,
-        workspace_.root / "sweeps",
+        folder.name,
+        folder,
         pipeline.name,
         notebook,
         search.name,
@@ -93,26 +96,24 @@ def run_sweep(
         [],
         space=[d.to_dict() for d in space.dimensions],
     )
-    sweep.path = sweep.path / sweep.id
     emit = ev.Broadcaster(list(observers))
-    for name in space.names:
-        if not any(name in step.params for step in pipeline.steps):
-            message = f"parameter {name!r} is used by no step: every trial computes the same"
-            emit(ev.Event(ev.WARNING, sweep.id, data={"cell": None, "message": message}))
+    messages, one_at_a_time = _hazards(pipeline, space.names)
+    for message in messages:
+        emit(ev.Event(ev.WARNING, sweep.id, data={"cell": None, "message": message}))
     sweep.save()
-    emit(
-        ev.Event(
-            ev.SWEEP_STARTED,
-            sweep.id,
-            data={"sweep": sweep, "pipeline": pipeline, "source": notebook, "planned": planned},
-        )
+    data = {"sweep": sweep, "pipeline": pipeline, "source": notebook, "planned": planned}
+    emit(ev.Event(ev.SWEEP_STARTED, sweep.id, data=data))
+    trials_ = _Trials(
+        sweep,
+        search,
+        PipelineRunMaker(pipeline, notebook, base, home, where, force),
+        emit,
+        observers=list(observers),
+        trial_observers=trial_observers,
+        # Trials begun at once: enough to keep every slot busy while some wait for a shared
+        # step (Optuna: as many as run, so that each is asked knowing the most results).
+        in_flight=1 if one_at_a_time else parallel if mode == "optuna" else max(4, 2 * parallel),
     )
-    trials_ = _Trials(sweep, search, pipeline, notebook, base, workspace_, where, emit)
-    trials_.force = force
-    trials_.trial_observers = trial_observers
-    trials_.observers = list(observers)
-    # Trials begun at once: enough to keep every slot busy while others wait for a shared step.
-    trials_.in_flight = parallel if mode == "optuna" else max(4, 2 * parallel)
     status = "failed"
     try:
         Scheduler(where, parallel, stop).run([], trials_.more, trials_.ended)
@@ -128,6 +129,28 @@ def run_sweep(
         sweep.save()
         emit(ev.Event(ev.SWEEP_FINISHED, sweep.id, data={"sweep": sweep}))
     return sweep
+
+
+def _hazards(pipeline, swept: list[str]) -> tuple[list[str], bool]:
+    """Warnings about the space, and whether trials must run one after the other: a step that
+    writes a file (not an artifact) and computes something else in each trial — it uses a
+    swept parameter, or comes after one that does — would let trials read each other's file."""
+    messages = [
+        f"parameter {name!r} is used by no step: every trial computes the same"
+        for name in swept
+        if not any(name in step.params for step in pipeline.steps)
+    ]
+    varying: set[str] = set()
+    for step in pipeline.steps:  # upstream first
+        if set(step.params) & set(swept) or set(step.upstream) & varying:
+            varying.add(step.name)
+            if step.files_written:
+                messages.append(
+                    f"step {step.name!r} writes {step.files_written[0]} and differs between "
+                    "trials: the trials run one after the other, so that none reads another's file"
+                )
+                return messages, True
+    return messages, False
 
 
 def _any_ok(sweep: SweepResult) -> bool:
@@ -156,22 +179,37 @@ def _search(mode, space, trials, direction, seed, parallel) -> Search:
     return OptunaSearch(space, trials, direction, seed, parallel or os.cpu_count() or 1)
 
 
+@dataclass
+class PipelineRunMaker:
+    """What every trial's run shares: one pipeline, one place to run steps, fixed values."""
+
+    pipeline: Pipeline
+    notebook: Path
+    base: dict[str, Any]
+    workspace: Workspace
+    where: Isolation
+    force: bool
+
+    def make(self, values: dict[str, Any], observers: list, fresh: set[str], info: dict):
+        run = self.workspace.new_run()
+        return PipelineRun(
+            self.pipeline, self.notebook, {**self.base, **values}, self.workspace,
+            run, self.where, observers, force=self.force,
+            fresh_from=fresh if self.force else None, info=info,
+        )  # fmt: skip
+
+
 class _Trials:
     """What the scheduler asks of a sweep: the next trials' runs, and each run's end."""
 
-    def __init__(self, sweep, search, pipeline, notebook, base, workspace, where, emit):
+    def __init__(self, sweep, search, runs, emit, *, observers, trial_observers, in_flight):
         self.sweep: SweepResult = sweep
         self.search: Search = search
-        self.pipeline = pipeline
-        self.notebook = notebook
-        self.base = base
-        self.workspace = workspace
-        self.where = where
+        self.runs: PipelineRunMaker = runs
         self.emit = emit
-        self.force = False
-        self.trial_observers = None
-        self.observers: list = []
-        self.in_flight = 1
+        self.observers = observers
+        self.trial_observers = trial_observers
+        self.in_flight = in_flight
         self.by_run: dict[str, Trial] = {}
         self.own_runs: set[str] = set()  # with --force, results count only if made here
         self.read_at: dict[tuple[str, str], int] = {}  # (run, step) -> bytes of reports read
@@ -183,29 +221,15 @@ class _Trials:
             return []
         runs = []
         for trial in self.search.ask(self.in_flight - len(scheduler.active)):
-            run = self.workspace.new_run()
+            observers = [*self.observers, *(self.trial_observers() if self.trial_observers else [])]
+            info = {"sweep": {"id": self.sweep.id, "trial": trial.number,
+                              "dir": str(self.sweep.path)}}  # fmt: skip
+            run = self.runs.make(trial.params, observers, self.own_runs, info)
             trial.run_id, trial.status = run.id, "running"
             self.sweep.trials.append(trial)
             self.by_run[run.id] = trial
             self.own_runs.add(run.id)
-            observers = [*self.observers, *(self.trial_observers() if self.trial_observers else [])]
-            info = {
-                "sweep": {"id": self.sweep.id, "trial": trial.number, "dir": str(self.sweep.path)}
-            }
-            runs.append(
-                PipelineRun(
-                    self.pipeline,
-                    self.notebook,
-                    {**self.base, **trial.params},
-                    self.workspace,
-                    run,
-                    self.where,
-                    observers,
-                    force=self.force,
-                    fresh_from=self.own_runs if self.force else None,
-                    info=info,
-                )
-            )
+            runs.append(run)
         if runs:
             self.sweep.save()
         return runs
