@@ -157,3 +157,21 @@ def test_diff_of_a_run_with_itself_says_same_and_of_unknown_runs_one_line(tmp_pa
     assert error_lines(done.stderr) == [
         f"error: diff nope: no such run in {tmp_path / '.nb2pipe' / 'runs'} (newest: {first.run_id})"
     ]
+
+
+def test_diff_of_hand_edited_records_compares_what_it_can(tmp_path):
+    notebook = data_notebook(tmp_path)
+    first = run(notebook, tmp_path / ".nb2pipe")
+    second = run(notebook, tmp_path / ".nb2pipe", params={"factor": 4})
+    record = info(second)
+    record.update(data_files=["not", "a", "mapping"], environment="?", steps=[1, "../x"])
+    (second.run_dir / "run.json").write_text(json.dumps(record))
+    (first.run_dir / "run.json").write_text(
+        json.dumps({**info(first), "data_files": {"data.csv": {"sha256": 5, "size": "big"}}})
+    )
+    done = cli("diff", first.run_id, second.run_id, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and not error_lines(done.stderr)
+    assert "  factor: 2 → 4" in done.stdout
+    assert "  data.csv: 5 → (not read)" in done.stdout
+    assert "  total: 13 → (none)" in done.stdout  # the edited record lists no real steps

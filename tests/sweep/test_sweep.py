@@ -229,7 +229,7 @@ def test_trials_whose_steps_write_files_run_one_after_the_other_and_read_their_o
         tmp_path / "files.ipynb",
         code("k = 1", "parameters"),
         code("with open('doubled.txt', 'w') as f:\n    f.write(str(k * 2))", "step:write"),
-        code("with open('doubled.txt') as f:\n    value = float(f.read())", "step:read", "metrics"),
+        code("value = float(open('doubled.txt').read())", "step:read", "metrics"),
     )
     warnings = []
 

@@ -81,7 +81,7 @@ def changed_files(files: dict, root: Path, run_id: str, hashes: FileHashes) -> l
 def check_like(run: RunDir, root: Path) -> None:
     """Refuse to repeat `run` when a data file it read is not what it was (one line, naming
     the file and both hashes)."""
-    files = run.info().get("data_files") or {}
+    files = _mapping(run.info().get("data_files"))
     changes = changed_files(
         files, root, run.id, FileHashes(run.path.parent.parent / "file-hashes.json", root)
     )
@@ -130,16 +130,17 @@ def diff_runs(a: RunDir, b: RunDir) -> RunDiff:
     hash, environment, metrics."""
     info_a, info_b = a.info(), b.info()
     diff = RunDiff(a.id, b.id)
-    diff.params = _changed(info_a.get("params") or {}, info_b.get("params") or {})
+    diff.params = _changed(_mapping(info_a.get("params")), _mapping(info_b.get("params")))
     diff.code = _code(_pipeline(a), _pipeline(b))
-    files_a, files_b = info_a.get("data_files") or {}, info_b.get("data_files") or {}
+    # run.json is ours, but a hand may have edited it: what is not the shape we write is absent
+    files_a, files_b = _mapping(info_a.get("data_files")), _mapping(info_b.get("data_files"))
     for path in sorted(set(files_a) | set(files_b)):
-        x, y = files_a.get(path), files_b.get(path)
+        x, y = _mapping(files_a.get(path)) or None, _mapping(files_b.get(path)) or None
         if (x or {}).get("sha256") != (y or {}).get("sha256"):
             diff.data.append((path, x, y))
-    env_a, env_b = info_a.get("environment") or {}, info_b.get("environment") or {}
-    flat_a = {"python": env_a.get("python"), **(env_a.get("packages") or {})}
-    flat_b = {"python": env_b.get("python"), **(env_b.get("packages") or {})}
+    env_a, env_b = _mapping(info_a.get("environment")), _mapping(info_b.get("environment"))
+    flat_a = {"python": env_a.get("python"), **_mapping(env_a.get("packages"))}
+    flat_b = {"python": env_b.get("python"), **_mapping(env_b.get("packages"))}
     diff.environment = _changed(flat_a, flat_b)
     diff.metrics = _changed(metrics(a, info_a), metrics(b, info_b))
     return diff
@@ -154,11 +155,13 @@ def metrics(run: RunDir, info: dict) -> dict[str, float]:
     from ..artifacts import read_manifest
 
     out: dict[str, float] = {}
-    for step in info.get("steps") or []:
+    steps = info.get("steps")
+    for step in steps if isinstance(steps, list) else []:
         try:
-            out.update((read_manifest(run.path, step) or {}).get("metrics", {}))
-        except Nb2PipeError:
+            found = (read_manifest(run.path, step) or {}).get("metrics", {})
+        except (Nb2PipeError, TypeError):  # a step name that is no name
             continue
+        out.update(found if isinstance(found, dict) else {})
     return out
 
 
@@ -199,6 +202,10 @@ def normalised_code_text(lines: list[str]) -> str:
     return normalised_code([Cell(0, "code", "\n".join(lines))])
 
 
+def _mapping(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def _changed(a: dict, b: dict) -> list[tuple[str, Any, Any]]:
     return [(k, a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
 
@@ -208,21 +215,22 @@ def _section(title: str, lines: list[str]) -> list[str]:
 
 
 def _show(value: Any) -> str:
-    return "(none)" if value is None else repr(value) if isinstance(value, str) else str(value)
+    if value is None:
+        return "(none)"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _file(entry: dict | None) -> str:
     if not entry:
         return "(not read)"
     size = entry.get("size")
-    return (
-        f"{str(entry.get('sha256'))[:12]} ({size:,} bytes)"
-        if size is not None
-        else str(entry.get("sha256"))[:12]
-    )
+    digest = str(entry.get("sha256"))[:12]
+    return f"{digest} ({size:,} bytes)" if isinstance(size, int) else digest
 
 
 def _metric(name: str, a: float | None, b: float | None) -> str:
-    if a is None or b is None:
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b)):
         return f"{name}: {_show(a)} → {_show(b)}"
     return f"{name}: {a:.6g} → {b:.6g} ({b - a:+.3g})"
