@@ -84,6 +84,7 @@ def model_detail(client, name: str) -> dict[str, Any]:
                     if k.startswith(METRIC_TAG)
                 },
                 "gate": tags.get("gate.decision"),
+                "slices": _slices(tags.get("gate.slices")),
                 "checks": deploy_checks(tags),
                 "rejected": tags.get(REJECTED_TAG),
                 "description": v.description or "",
@@ -118,3 +119,14 @@ def deploy_checks(tags: dict[str, str]) -> dict[str, Any] | None:
         "where": tags.get(f"{CHECK_TAG}ed_where", ""),
         "checks": checks,
     }
+
+
+def _slices(text: str | None) -> list[dict[str, Any]]:
+    """The gate's table per slice (a version tag, JSON), [] when absent or unreadable."""
+    import json
+
+    try:
+        rows = json.loads(text) if text else []
+    except ValueError:
+        return []
+    return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
