@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
+import keyword
+import re
 from dataclasses import dataclass, field
 
 from .errors import CodeError
@@ -51,14 +54,33 @@ BUILTIN_NAMES = frozenset(dir(builtins)) | KERNEL_NAMES
 MAX_CELL_CHARS = 400_000
 
 # Magics whose argument is Python run in the user namespace: analyse that code, else the
-# names it assigns would be invisible behind `run_line_magic('time', 'x = f()')`.
-_TRANSPARENT_CELL_MAGICS = ("%%time", "%%timeit", "%%capture")
-_TRANSPARENT_LINE_MAGICS = ("%time ", "%timeit ")
+# names it reads and assigns would be invisible behind `run_line_magic('time', 'x = f()')`.
+# `%time`, `%prun` and `%%capture` run it in the notebook's namespace (it binds names there);
+# `%timeit` runs it inside a function of its own, so what it assigns stays there.
+_BINDING_CELL_MAGICS = ("%%time", "%%prun", "%%capture")
+_BINDING_LINE_MAGICS = ("%time", "%prun")
+_TIMEIT_OPTIONS_WITH_VALUE = frozenset("nrp")  # -n N, -r R, -p P; -t -c -q -o take none
+TIMEIT_FUNCTION = "_nb2pipe_timeit"
+
+
+def _timeit_parts(arguments: str) -> str:
+    """The Python after `%timeit`'s or `%%timeit`'s options (`-n1 -r 3 -q stmt` → `stmt`)."""
+    words = arguments.split(" ")
+    while words and (not words[0] or words[0].startswith("-")):
+        word = words.pop(0)
+        if len(word) == 2 and word[1] in _TIMEIT_OPTIONS_WITH_VALUE and words:
+            words.pop(0)  # `-n 100`: the value is the next word
+    return " ".join(words)
 
 
 def _unwrap_timing_magics(source: str) -> str:
     lines = source.splitlines()
-    if lines and lines[0].split(" ")[0] in _TRANSPARENT_CELL_MAGICS:
+    head = lines[0].split(" ")[0] if lines else ""
+    if head == "%%timeit":
+        setup = _timeit_parts(lines[0][len(head) :].strip())
+        body = [setup, *lines[1:]] if setup else lines[1:]
+        lines = [f"def {TIMEIT_FUNCTION}():", *(f"    {line}" for line in body or ["pass"])]
+    elif head in _BINDING_CELL_MAGICS:
         magic, *args = lines[0].split()
         lines = lines[1:]
         names = [a for a in args if not a.startswith("-")]
@@ -67,36 +89,85 @@ def _unwrap_timing_magics(source: str) -> str:
     out = []
     for line in lines:
         stripped = line.lstrip()
-        for magic in _TRANSPARENT_LINE_MAGICS:
-            if stripped.startswith(magic):
-                line = line[: len(line) - len(stripped)] + stripped[len(magic) :].lstrip()
-                if magic == "%timeit " and line.lstrip().startswith("-"):
-                    line = line[: len(line) - len(line.lstrip())] + "pass"  # options: skip
+        indent = line[: len(line) - len(stripped)]
+        magic, _, rest = stripped.partition(" ")
+        if magic == "%timeit":
+            # One line, so line numbers hold: a function that is never called still has its
+            # free names read (resolved like a helper's), and binds nothing outside itself.
+            statement = _timeit_parts(rest.strip()) or "pass"
+            line = f"{indent}def {TIMEIT_FUNCTION}(): {statement}"
+        elif magic in _BINDING_LINE_MAGICS:
+            line = indent + (rest.strip() if not rest.lstrip().startswith("-") else "pass")
         out.append(line)
     return "\n".join(out)
 
 
-def to_python(source: str, cell: int | None = None) -> str:
-    """The Python the kernel runs for this cell's source (IPython syntax transformed)."""
+@functools.cache
+def _automagic_names() -> frozenset[str]:
+    """IPython's line magics and shell aliases, which a cell of one line may call without
+    `%` (automagic, on by default): `ls data`, `pwd`, `cd ..`."""
+    try:
+        from IPython.core.alias import default_aliases
+        from IPython.core.magics._table import BUILTIN_LAZY_MAGICS
+    except ImportError:  # another IPython: no automagic known, the cell is read as Python
+        return frozenset()
+    names = set(BUILTIN_LAZY_MAGICS.get("line", {})) | {name for name, _ in default_aliases()}
+    return frozenset(names - set(dir(builtins)) - set(keyword.kwlist))
+
+
+def _automagic(source: str, bound: frozenset[str] | set[str]) -> str | None:
+    """The magic call a one-line cell means under automagic, as IPython's prefilter decides:
+    a first word naming a line magic, not a name the code has bound, not followed by an
+    assignment or an operator."""
+    if "\n" in source.strip():
+        return None
+    match = re.fullmatch(r"\s*([A-Za-z_]\w*)(?:\s+(.*?))?\s*", source)
+    if match is None:
+        return None
+    word, rest = match.group(1), match.group(2) or ""
+    if word in bound or rest[:1] in tuple("!=()<>,+*/%^&|") or word not in _automagic_names():
+        return None
+    return f"get_ipython().run_line_magic({word!r}, {rest!r})"
+
+
+def to_python(
+    source: str, cell: int | None = None, bound: frozenset[str] | set[str] = frozenset()
+) -> str:
+    """The Python the kernel runs for this cell's source (IPython syntax transformed).
+
+    `bound`: names the notebook has bound by then, which automagic does not shadow."""
     if len(source) > MAX_CELL_CHARS:
         raise CodeError(
             f"the cell is too large to analyse ({len(source):,} characters; the limit is "
             f"{MAX_CELL_CHARS:,}): keep data in a file and read it in the cell",
             cell=cell,
         )
-    source = _unwrap_timing_magics(source) if "%time" in source or "%%capture" in source else source
+    if "%time" in source or "%prun" in source or "%%capture" in source:
+        source = _unwrap_timing_magics(source)
     try:
-        ast.parse(source)
-        return source
+        tree = ast.parse(source)
     except SyntaxError:
-        pass
+        tree = None
+    if tree is not None:
+        bare = len(tree.body) == 1 and isinstance(tree.body[0], ast.Expr)
+        if not (bare and isinstance(tree.body[0].value, ast.Name)):
+            return source
+        return _automagic(source, bound) or source  # `ls` alone: a magic, unless bound
     from IPython.core.inputtransformer2 import TransformerManager
 
-    return TransformerManager().transform_cell(source)
+    code = TransformerManager().transform_cell(source)
+    if len(code.splitlines()) == 1:  # IPython applies automagic to a cell of one line only
+        try:
+            ast.parse(code)
+        except SyntaxError:
+            return _automagic(code, bound) or code
+    return code
 
 
-def parse(source: str, cell: int | None = None) -> ast.Module:
-    code = to_python(source, cell)
+def parse(
+    source: str, cell: int | None = None, bound: frozenset[str] | set[str] = frozenset()
+) -> ast.Module:
+    code = to_python(source, cell, bound)
     try:
         return ast.parse(code)
     except SyntaxError as e:
@@ -133,6 +204,8 @@ class Statement:
     source: str
     cell: int | None
     replayable: bool = True
+    index: int = 0  # its place among the statements analysed together: notebook order
+    module: str | None = None  # for an import: the top-level module it imports
 
 
 @dataclass
@@ -149,6 +222,7 @@ class CodeFacts:
     star_import: bool = False
     star_imports: list[Statement] = field(default_factory=list)  # `from m import *` (and %run)
     imported: dict[str, str] = field(default_factory=dict)  # name -> import statement binding it
+    imports: list[Statement] = field(default_factory=list)  # every import, in order
     origins: dict[str, str] = field(default_factory=dict)  # name -> dotted origin, if imported
     functions: dict[str, Function] = field(default_factory=dict)  # defined here
     function_late_reads: dict[str, list[str]] = field(default_factory=dict)
@@ -156,6 +230,7 @@ class CodeFacts:
     draws_random: bool = False
     exits: bool = False  # may end the notebook early (`sys.exit()`, `raise SystemExit`)
     settings: list[Statement] = field(default_factory=list)  # global settings changed
+    star_modules: list[str] = field(default_factory=list)  # `from m import *`: m
     unpassable: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     shown: list[str] = field(default_factory=list)  # names printed or shown as bare expressions
 
@@ -173,8 +248,11 @@ class NameAnalyser:
         cell: int | None = None,
         origins: dict[str, str] | None = None,
         functions: dict[str, Function] | None = None,
+        star_modules: list[str] | None = None,
     ):
         self.facts = CodeFacts()
+        self.facts.star_modules = list(star_modules or [])
+        self._index = 0  # top-level statements seen so far
         self._cell = cell
         self._bound: set[str] = set(known)
         self._seen: set[str] = set()
@@ -183,13 +261,17 @@ class NameAnalyser:
         self.functions: dict[str, Function] = dict(functions or {})
         self._statement: ast.stmt | None = None
         self._code = ""
+        # Names that may be one object (`y = x`, `v = arr[:2]`, `d["k"] = x`, `for row in
+        # rows`): a change made through one is a change of the others.
+        self._aliases: dict[str, set[str]] = {}
 
     def add_cell(self, source: str, cell: int | None) -> ast.Module:
-        tree = parse(source, cell)
+        tree = parse(source, cell, self._bound)
         self._cell = cell
-        self._code = to_python(source, cell)
+        self._code = to_python(source, cell, self._bound)
         for stmt in tree.body:
             self._statement = stmt
+            self._index += 1
             _visitor(self).visit(stmt)
             collect_shown(stmt, self.facts.shown)
         self._statement = None
@@ -211,6 +293,7 @@ class NameAnalyser:
             self.facts.late_reads.append(Reads(name, self._cell))
 
     def bind(self, name: str, origin: str | None = None, statement: str | None = None) -> None:
+        self._unalias(name)
         self._bound.add(name)
         self._write(name)
         self.facts.changed.pop(name, None)
@@ -224,14 +307,32 @@ class NameAnalyser:
                 self.facts.imported[name] = statement
 
     def change(self, name: str) -> None:
-        """The object `name` refers to may be changed in place here."""
+        """The object `name` refers to may be changed in place here (and so may the objects
+        that other names share with it)."""
         if name in self.origins:  # a module (or an imported function): a global setting
             self.setting()
             return
-        self.read(name)
-        self._bound.add(name)
-        self._write(name)
-        self.facts.changed.setdefault(name, self._cell)
+        for other in sorted(self._aliases.get(name, set()) | {name}):
+            self.read(other)
+            self._bound.add(other)
+            self._write(other)
+            self.facts.changed.setdefault(other, self._cell)
+
+    def alias(self, name: str, others: set[str]) -> None:
+        """`name` may now share an object with each of `others` (and with what they share)."""
+        others = {o for o in others if o != name and o not in self.origins}
+        if not others:
+            return
+        group = {name}
+        for other in others:
+            group |= self._aliases.get(other, set()) | {other}
+        group |= self._aliases.get(name, set())
+        for member in group:
+            self._aliases[member] = group - {member}
+
+    def _unalias(self, name: str) -> None:
+        for other in self._aliases.pop(name, set()):
+            self._aliases.get(other, set()).discard(name)
 
     def delete(self, name: str) -> None:
         self.read(name)
@@ -255,11 +356,19 @@ class NameAnalyser:
         if any(s.source == source and s.cell == self._cell for s in self.facts.settings):
             return
         simple = isinstance(stmt, (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign))
-        self.facts.settings.append(Statement(source, self._cell, replayable=simple))
+        self.facts.settings.append(Statement(source, self._cell, simple, self._index))
 
-    def star(self, statement: str) -> None:
+    def star(self, statement: str, module: str | None = None) -> None:
         self.facts.star_import = True
-        self.facts.star_imports.append(Statement(statement, self._cell))
+        self.facts.star_imports.append(Statement(statement, self._cell, index=self._index))
+        if module and module not in self.facts.star_modules:
+            self.facts.star_modules.append(module)
+
+    def imported_module(self, statement: str, module: str) -> None:
+        """An import statement (replayed in later steps when its module is the project's)."""
+        self.facts.imports.append(
+            Statement(statement, self._cell, index=self._index, module=module)
+        )
 
     def statement_source(self) -> str | None:
         stmt = self._statement
@@ -291,9 +400,10 @@ def analyse(
     known=frozenset(),
     origins: dict[str, str] | None = None,
     functions: dict[str, Function] | None = None,
+    star_modules: list[str] | None = None,
 ) -> CodeFacts:
     """Facts about a sequence of (source, cell number) run in order in one namespace."""
-    analyser = NameAnalyser(known, origins=origins, functions=functions)
+    analyser = NameAnalyser(known, origins=origins, functions=functions, star_modules=star_modules)
     for source, cell in cells:
         analyser.add_cell(source, cell)
     analyser.facts.origins = dict(analyser.origins)

@@ -33,9 +33,49 @@ class CallEffects(ast.NodeVisitor):
         if isinstance(node, ast.Name):
             if node.id in self.sink.origins:
                 return self.sink.origins[node.id]
-            if node.id in BUILTIN_NAMES and node.id not in self.sink._bound:
+            if node.id in self.sink._bound:
+                return None
+            if node.id in BUILTIN_NAMES:
                 return node.id
+            return self._star_origin(node.id)
         return None
+
+    def _star_origin(self, name: str) -> str | None:
+        """`init_printing` after `from sympy import *`: the origin it may have. With one star
+        import, the name is taken to come from it; with several, only a setting is recognised
+        (which star module holds the name is unknown, and a setting must not be missed)."""
+        modules = self.sink.facts.star_modules
+        if len(modules) == 1:
+            return f"{modules[0]}.{name}"
+        for module in modules:
+            if effects.is_setting(f"{module}.{name}"):
+                return f"{module}.{name}"
+        return None
+
+    def shares(self, node: ast.AST) -> set[str]:
+        """Names whose object the value of `node` may be, hold, or view: `x`, `x[1:]`, `x.T`,
+        `x.reshape(2, 2)`, `[x, y]`, `np.asarray(x)`; none through other calls."""
+        if isinstance(node, ast.Name):
+            return set() if node.id in self.sink.origins else {node.id}
+        if isinstance(node, (ast.Attribute, ast.Subscript)):
+            return self.shares(node.value)
+        if isinstance(node, (ast.Starred, ast.NamedExpr)):
+            return self.shares(node.value)
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            return set().union(*(self.shares(e) for e in node.elts))
+        if isinstance(node, ast.Dict):
+            return set().union(*(self.shares(v) for v in node.values))
+        if isinstance(node, ast.IfExp):
+            return self.shares(node.body) | self.shares(node.orelse)
+        if isinstance(node, ast.BoolOp):
+            return set().union(*(self.shares(v) for v in node.values))
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Attribute) and node.func.attr in effects.VIEW_METHODS:
+                return self.shares(node.func.value)
+            origin = self.origin(node.func)
+            if origin in effects.VIEW_FUNCTIONS and node.args:
+                return self.shares(node.args[0])
+        return set()
 
     def _unpassable(self, value: ast.AST | None) -> str | None:
         if isinstance(value, ast.GeneratorExp):
@@ -90,6 +130,9 @@ class CallEffects(ast.NodeVisitor):
         name = base_name(receiver)
         if name is None or name in self.sink.origins:
             return
+        if method in effects.STORING_METHODS:  # rows.append(row): rows now holds row
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                self.sink.alias(name, self.shares(arg))
         inplace = any(k.arg == "inplace" and _is_true(k.value) for k in node.keywords)
         direct = isinstance(receiver, ast.Name)
         if (

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from .analysis import BUILTIN_NAMES, Function, NameAnalyser
+from .analysis import BUILTIN_NAMES, TIMEIT_FUNCTION, Function, NameAnalyser
 from .calls import CallEffects, base_name
 
 
@@ -30,6 +30,8 @@ class Visitor(CallEffects):
         """Bind an assignment target; note a value that cannot be passed to another step."""
         if isinstance(target, ast.Name):
             self.sink.bind(target.id)
+            if value is not None:
+                self.sink.alias(target.id, self.shares(value))
             kind = self._unpassable(value) if value is not None else None
             if kind:
                 self.sink.facts.unpassable[target.id] = (kind, self.sink._cell)
@@ -66,6 +68,10 @@ class Visitor(CallEffects):
         self.visit(node.value)
         for target in node.targets:
             self._store(target, node.value)
+            if isinstance(target, (ast.Subscript, ast.Attribute)):  # d["k"] = x: d holds x
+                container = base_name(target)
+                if container is not None:
+                    self.sink.alias(container, self.shares(node.value))
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self.visit(node.value)
@@ -88,6 +94,9 @@ class Visitor(CallEffects):
     def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
         self.visit(node.iter)
         self._store(node.target, None)
+        for target in ast.walk(node.target):  # `for row in rows`: each row is part of rows
+            if isinstance(target, ast.Name):
+                self.sink.alias(target.id, self.shares(node.iter))
         for stmt in node.body + node.orelse:
             self.visit(stmt)
 
@@ -118,6 +127,7 @@ class Visitor(CallEffects):
                 name = origin = alias.name.split(".")[0]
                 statement = f"import {alias.name}"
             self.sink.bind(name, origin=origin, statement=statement)
+            self.sink.imported_module(statement, alias.name.split(".")[0])
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         module = "." * node.level + (node.module or "")
@@ -125,16 +135,21 @@ class Visitor(CallEffects):
             self.sink.facts.modules.add(node.module.split(".")[0])
         for alias in node.names:
             if alias.name == "*":
-                self.sink.star(f"from {module} import *")
+                self.sink.star(f"from {module} import *", module if not node.level else None)
                 continue
             name = alias.asname or alias.name
             statement = f"from {module} import {alias.name}" + (
                 f" as {alias.asname}" if alias.asname else ""
             )
             self.sink.bind(name, origin=f"{module}.{alias.name}", statement=statement)
+            if node.module and not node.level:
+                self.sink.imported_module(statement, node.module.split(".")[0])
 
     # --- scopes ----------------------------------------------------------------------------
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        if node.name == TIMEIT_FUNCTION:  # `%timeit stmt`: what stmt reads, nothing it binds
+            self._late_scope(node.args, node.body)
+            return
         for expr in [*node.decorator_list, *node.args.defaults, *node.args.kw_defaults]:
             if expr is not None:
                 self.visit(expr)

@@ -275,7 +275,7 @@ def test_shell_assignment_binds_its_target():
 
 @pytest.mark.parametrize(
     "source",
-    ["%%time\ny = compute(x)", "%%timeit\ny = compute(x)", "%%capture\ny = compute(x)"],
+    ["%%time\ny = compute(x)", "%%prun -s cumulative\ny = compute(x)", "%%capture\ny = compute(x)"],
 )
 def test_timing_cell_magics_are_analysed_as_python(source):
     f = facts(source)
@@ -287,7 +287,39 @@ def test_timing_line_magics_are_analysed_as_python():
     assert writes("%time r = g(1)") == ["r"]
     assert reads("%time r = g(1)") == ["g"]
     assert reads("for i in range(2):\n    %time r = g(i)") == ["range", "g"]
-    assert writes("%timeit -n 3 f()") == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "%timeit -n 3 y = compute(x)",
+        "%timeit -n1 -r1 -q y = compute(x)",
+        "%timeit y = compute(x)",
+        "%%timeit -n1 -r 1\ny = compute(x)",
+        "%%timeit y = 0\ny = compute(x)",
+    ],
+)
+def test_timeit_reads_what_it_times_and_binds_nothing(source):
+    """%timeit runs its statement inside a function of its own: its names are read (options
+    skipped), and what it assigns stays there, as in IPython."""
+    f = facts(source)
+    assert [r.name for r in f.late_reads] == ["compute", "x"]
+    assert f.writes == []
+
+
+@pytest.mark.parametrize(
+    "source, magic", [("ls", "ls"), ("ls data", "ls"), ("pwd", "pwd"), ("cd ..", "cd")]
+)
+def test_automagic_in_a_cell_of_one_line_is_a_magic(source, magic):
+    assert f"run_line_magic({magic!r}" in to_python(source)
+    assert writes(source) == []
+
+
+def test_automagic_needs_one_line_and_a_name_the_code_has_not_bound():
+    assert "run_line_magic" not in to_python("ls = [1]\nls")
+    assert "run_line_magic" not in to_python("x = 1\nls")
+    assert "run_line_magic" not in to_python("df")
+    assert reads("ls = 3") == []
 
 
 def test_other_cell_magics_are_opaque():

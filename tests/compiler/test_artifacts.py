@@ -458,3 +458,97 @@ def test_a_file_this_process_wrote_is_not_hashed_again_unless_it_changed(tmp_pat
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     with pytest.raises(ArtifactError, match="does not match its sha256"):
         load(tmp_path, "train", "frame")
+
+
+# --- values that share an object (issue 22) ------------------------------------------------------
+
+
+def test_values_that_are_one_object_come_back_as_one_object(tmp_path):
+    x = [1, 2, 3]
+    grid = np.arange(6).reshape(2, 3)
+    manifest = save(
+        tmp_path, "a", x=x, y=x, d={"k": x}, grid=grid, corner=grid[:1, :2], flat=grid.T, other=[0]
+    )
+    assert [g["names"] for g in manifest["shared"]] == [["corner", "flat", "grid"], ["d", "x", "y"]]
+    with artifacts.loading():
+        x2, y2, d2 = (load(tmp_path, "a", n) for n in ("x", "y", "d"))
+        grid2, corner2, flat2 = (load(tmp_path, "a", n) for n in ("grid", "corner", "flat"))
+    assert x2 is y2 and d2["k"] is x2
+    corner2[0, 0] = 99  # a view stays a view of its base
+    assert grid2[0, 0] == 99 and flat2[0, 0] == 99
+    alone = load(tmp_path, "a", "y")  # outside a load cell: its own copy, as before
+    assert alone == [1, 2, 3] and alone is not y2
+
+
+def test_a_companion_is_loaded_with_what_it_shares_and_saved_again_if_changed(tmp_path):
+    import __main__
+
+    x = [1, 2, 3]
+    save(tmp_path, "a", x=x, y=x, z=[5])
+    with artifacts.loading():
+        loaded = load(tmp_path, "a", "x", sharing=["y", "z"])
+    try:
+        assert __main__.y is loaded and not hasattr(__main__, "z")  # z shares nothing with x
+        loaded.append(4)
+        again = artifacts.changed_companions("y", "z")
+        assert again == {"y": [1, 2, 3, 4]}
+        save(tmp_path, "b", **again)
+        assert load(tmp_path, "a", "y", resaved_by=["b"]) == [1, 2, 3, 4]
+        assert load(tmp_path, "a", "x", resaved_by=["b"]) == [1, 2, 3]  # b did not save x
+    finally:
+        del __main__.y
+
+
+def test_an_unchanged_companion_is_not_saved_again(tmp_path):
+    import __main__
+
+    model = {"data": np.ones(3)}
+    save(tmp_path, "a", model=model, X=model["data"])
+    with artifacts.loading():
+        loaded = load(tmp_path, "a", "model", sharing=["X"])
+    try:
+        loaded["data"] = np.zeros(2)  # a new array: X itself is untouched
+        assert artifacts.changed_companions("X") == {}
+    finally:
+        del __main__.X
+
+
+def test_a_record_array_loads_as_numpy_s_own_class_in_another_process(tmp_path):
+    """cloudpickle copied numpy's recarray class by value (its module, numpy.rec, is not imported
+    by `import numpy`), and indexing the copy failed in super(): stored by reference now."""
+    script = (
+        "import sys, numpy as np\n"
+        "from nb2pipe.artifacts import save\n"
+        "data = np.zeros(2, dtype=[('age', 'i4')])\n"
+        "save(sys.argv[1], 'a', rec=data.view(np.recarray), alone=np.ones(1, dtype=[('x', 'f8')]).view(np.recarray))\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True)
+    check = (
+        "import sys, numpy as np\n"
+        "from nb2pipe import artifacts\n"
+        "with artifacts.loading():\n"
+        "    rec = artifacts.load(sys.argv[1], 'a', 'rec')\n"
+        "alone = artifacts.load(sys.argv[1], 'a', 'alone')\n"
+        "assert type(rec) is np.recarray and type(alone) is np.recarray\n"
+        "print(rec['age'], alone['x'])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", check, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["[0", "0]", "[1.]"]
+
+
+def test_a_step_that_imports_numpy_without_drawing_has_not_drawn():
+    """The random-state watch starts before the step's own `import numpy`: a fresh import is not
+    a draw, a draw after it is."""
+    script = (
+        "from nb2pipe.artifacts import randomness\n"
+        "randomness.watch()\n"
+        "import numpy as np\n"
+        "print(randomness.drew())\n"
+        "randomness.watch()\n"
+        "np.random.rand()\n"
+        "print(randomness.drew())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
