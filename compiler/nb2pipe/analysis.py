@@ -49,6 +49,14 @@ KERNEL_NAMES = frozenset(
 )
 BUILTIN_NAMES = frozenset(dir(builtins)) | KERNEL_NAMES
 
+# IPython's input and output history: `In`, `Out`, `_`, `_7`, `_i7`… In a step notebook they hold
+# that step's cells, not the whole notebook's.
+_HISTORY = re.compile(r"In|Out|_ih|_oh|_{1,3}|_i{1,3}|_i?\d+")
+
+
+def is_history(name: str) -> bool:
+    return bool(_HISTORY.fullmatch(name))
+
 # `ast.parse` needs ~500 bytes of memory per character of source: a 2 MB cell takes 1 GB, and
 # a 50 MB one exhausts the machine. Cells above this size are refused, not analysed.
 MAX_CELL_CHARS = 400_000

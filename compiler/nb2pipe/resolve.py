@@ -108,6 +108,13 @@ class Resolver:
                     queue.append((Reads(late, read.cell), False))
             elif name in self.params:
                 step.params.append(name)
+            elif analysis.is_history(name) and read.cell is not None:
+                self.warn(
+                    read.cell,
+                    f"reads IPython's history ({name!r}), which in a step notebook holds that "
+                    "step's cells and results only, not Run All's: assign what you need to a "
+                    "variable instead",
+                )
             elif name in BUILTIN_NAMES or read.cell is None:
                 continue  # (cell None: read by a helper; _check_shared vouched for it)
             elif not strict and name in facts.writes:

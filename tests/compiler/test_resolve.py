@@ -490,3 +490,10 @@ def test_names_read_only_inside_timeit_are_inputs(make_notebook):
     )
     assert inputs(p, "b") == [("a", "counts")]
     assert [c.source for c in p.step("b").replay] == ["import numpy as np"]
+
+
+@pytest.mark.parametrize("reader", ["print(Out[1])", "print(_)", "x = _2 + 1", "print(In[1])"])
+def test_reading_ipython_s_history_is_a_warning(make_notebook, reader):
+    p = compiled(make_notebook, code("1 + 1", "step:a"), code(reader, "step:b"))
+    [warning] = p.warnings
+    assert warning.cell == 2 and "IPython's history" in warning.message

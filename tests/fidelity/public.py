@@ -185,7 +185,8 @@ def plain_runs(notebook: Path, scratch: Path) -> Plain | str:
     failed = first_failure(document)
     keep = trimmed(source, failed)
     if sum(c.get("cell_type") == "code" for c in keep["cells"]) < 2:
-        return f"fewer than two code cells run before the first failure (cell {failed})"
+        where = f" before the first failure (cell {failed})" if failed else ""
+        return f"fewer than two code cells run{where}"
     files_one = kit.written(before, kit.snapshot(first))
 
     second = scratch / "plain2"
