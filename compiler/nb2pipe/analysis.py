@@ -57,6 +57,7 @@ _HISTORY = re.compile(r"In|Out|_ih|_oh|_{1,3}|_i{1,3}|_i?\d+")
 def is_history(name: str) -> bool:
     return bool(_HISTORY.fullmatch(name))
 
+
 # `ast.parse` needs ~500 bytes of memory per character of source: a 2 MB cell takes 1 GB, and
 # a 50 MB one exhausts the machine. Cells above this size are refused, not analysed.
 MAX_CELL_CHARS = 400_000
