@@ -238,6 +238,7 @@ class CodeFacts:
     seeds_random: bool = False
     draws_random: bool = False
     exits: bool = False  # may end the notebook early (`sys.exit()`, `raise SystemExit`)
+    shell: bool = False  # runs shell commands, which may read and write any file
     settings: list[Statement] = field(default_factory=list)  # global settings changed
     star_modules: list[str] = field(default_factory=list)  # `from m import *`: m
     unpassable: dict[str, tuple[str, int | None]] = field(default_factory=dict)

@@ -98,6 +98,8 @@ class CallEffects(ast.NodeVisitor):
         if origin:
             if origin in effects.EXITS:
                 facts.exits = True
+            if origin in effects.SHELL_CALLS:
+                facts.shell = True
             if origin in effects.SEEDS:
                 facts.seeds_random = True
             elif effects.draws_random(origin) and not seeded:
@@ -157,19 +159,27 @@ class CallEffects(ast.NodeVisitor):
         self.sink.facts.seeds_random |= function.seeds_random
 
     def _magic(self, node: ast.Call) -> None:
-        """`%matplotlib inline` and friends arrive as `get_ipython().run_line_magic(…)`."""
+        """`%matplotlib inline` and friends arrive as `get_ipython().run_line_magic(…)`, `!ls`
+        as `get_ipython().system(…)`."""
         func = node.func
         if not (
             isinstance(func, ast.Attribute)
-            and func.attr in ("run_line_magic", "run_cell_magic")
             and isinstance(func.value, ast.Call)
             and isinstance(func.value.func, ast.Name)
             and func.value.func.id == "get_ipython"
+        ):
+            return
+        if func.attr in ("system", "getoutput"):
+            self.sink.facts.shell = True
+        if not (
+            func.attr in ("run_line_magic", "run_cell_magic")
             and node.args
             and isinstance(node.args[0], ast.Constant)
         ):
             return
         magic = str(node.args[0].value)
+        if magic in effects.SHELL_MAGICS:
+            self.sink.facts.shell = True
         if magic in effects.SETTING_MAGICS or magic == "cd":
             self.sink.setting()
         elif magic == "run":

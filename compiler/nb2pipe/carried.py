@@ -153,8 +153,12 @@ def stops(resolver: Resolver) -> None:
 
 
 def files(resolver: Resolver) -> None:
+    """A step that names a file an earlier step writes runs after it. A step that runs shell
+    commands may read and write any file: it runs after every earlier step that writes one or
+    runs commands, and a later step that names a file or runs commands runs after it."""
     constants = {p.name: p.value for p in resolver.pipeline.params if isinstance(p.value, str)}
     writers: dict[str, str] = {}  # path -> the latest step (so far) that writes it
+    shell: str | None = None  # the latest step (so far) that runs shell commands
     for group in resolver.groups:
         step = group.step
         found = paths.Files()
@@ -167,12 +171,18 @@ def files(resolver: Resolver) -> None:
         step.files_written = sorted(set(step.files_written) | found.written)
         named = set(step.files_read) | set(step.files_written)
         named |= {f"{m}.py" for m in group.facts.modules}
+        earlier = set()
         for path in named:
-            writer = writers.get(os.path.normpath(path))
-            if writer is not None and writer != step.name:
-                resolver.order[step.name].add(writer)
+            earlier.add(writers.get(os.path.normpath(path)))
+        if group.facts.shell:
+            earlier |= set(writers.values())
+        if shell is not None and (group.facts.shell or step.files_read or step.files_written):
+            earlier.add(shell)
+        resolver.order[step.name] |= {s for s in earlier if s is not None and s != step.name}
         for path in step.files_written:
             writers[os.path.normpath(path)] = step.name
+        if group.facts.shell:
+            shell = step.name
 
 
 def warn_left_out(resolver: Resolver) -> None:

@@ -176,6 +176,20 @@ SETTINGS = (
     "matplotlib.style.reload_library",
 )
 
+# Shell commands: what files they read and write is unknown (`!git clone`, `!f2py … x.f`, `%%bash`,
+# `%cp`), so steps that run them keep their notebook order with every step that names a file.
+SHELL_CALLS = frozenset(
+    """
+    os.system os.popen subprocess.run subprocess.call subprocess.check_call
+    subprocess.check_output subprocess.Popen subprocess.getoutput subprocess.getstatusoutput
+    """.split()
+)
+SHELL_MAGICS = frozenset(
+    """
+    system sx bash sh script perl ruby ! mkdir rmdir mv rm cp cat ls ll lf lk ldir lx
+    """.split()
+)
+
 # IPython line magics that change the session rather than compute: replayed like settings.
 SETTING_MAGICS = frozenset(
     {"matplotlib", "config", "load_ext", "reload_ext", "autoreload", "aimport", "precision"}

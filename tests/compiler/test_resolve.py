@@ -497,3 +497,20 @@ def test_reading_ipython_s_history_is_a_warning(make_notebook, reader):
     p = compiled(make_notebook, code("1 + 1", "step:a"), code(reader, "step:b"))
     [warning] = p.warnings
     assert warning.cell == 2 and "IPython's history" in warning.message
+
+
+def test_steps_that_run_shell_commands_keep_their_order_with_file_steps(make_notebook):
+    """A shell command may read or write any file: `!git init repo` then `!git clone repo`."""
+    p = compiled(
+        make_notebook,
+        code("import pandas as pd", "imports"),
+        code("pd.DataFrame({'a': [1]}).to_csv('a.csv')", "step:write"),
+        code("!git init -q repo", "step:init"),
+        code("x = 1", "step:unrelated"),
+        code("!git clone -q repo copy", "step:clone"),
+        code("back = pd.read_csv('copy/a.csv')", "step:read"),
+    )
+    assert p.step("init").upstream == ["write"]
+    assert p.step("unrelated").upstream == []
+    assert p.step("clone").upstream == ["init", "write"]
+    assert p.step("read").upstream == ["clone"]
