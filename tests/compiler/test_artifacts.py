@@ -552,3 +552,14 @@ def test_a_step_that_imports_numpy_without_drawing_has_not_drawn():
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True"]
+
+
+def test_an_object_column_of_nan_keeps_its_nan(tmp_path):
+    """Arrow has one null, which comes back as None: such a frame is pickled instead."""
+    frame = pd.DataFrame({"year": [2000, 2001]}, columns=["year", "debt"])
+    assert frame["debt"].dtype == object
+    back, entry = roundtrip(tmp_path, frame)
+    assert entry["serializer"] == "pickle"
+    assert back.loc[1].tolist()[1] is not None and np.isnan(back.loc[1].tolist()[1])
+    series = pd.Series([None, "a"], dtype=object)
+    assert roundtrip(tmp_path, series, "s")[1]["serializer"] == "arrow"  # None stays None

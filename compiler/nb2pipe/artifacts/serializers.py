@@ -46,6 +46,15 @@ def _is_str_or_none(names: Any) -> bool:
     return all(n is None or isinstance(n, str) for n in names)
 
 
+def _nulls_arrow_changes(column: Any) -> bool:
+    """An object column holding a missing value other than None (NaN, pd.NA, NaT): Arrow has
+    one null, which comes back as None (`frame["debt"] = np.nan` on an object column)."""
+    if column.dtype != object:
+        return False
+    missing = column[column.isna()]
+    return any(v is not None for v in missing)
+
+
 class ArrowSerializer(Serializer):
     """pandas DataFrame and Series as an uncompressed Arrow IPC file (Feather v2), through
     pyarrow; the index is kept.
@@ -70,11 +79,14 @@ class ArrowSerializer(Serializer):
                 all(isinstance(c, str) for c in value.columns)
                 and _is_str_or_none(value.columns.names)
                 and _is_str_or_none(value.index.names)
+                and not any(_nulls_arrow_changes(value.iloc[:, i]) for i in range(value.shape[1]))
             )
         if type(value) is pd.Series:
             # The name travels as JSON in the file's metadata.
-            return type(value.name) in (type(None), str, int, float, bool) and _is_str_or_none(
-                value.index.names
+            return (
+                type(value.name) in (type(None), str, int, float, bool)
+                and _is_str_or_none(value.index.names)
+                and not _nulls_arrow_changes(value)
             )
         return False
 
