@@ -42,30 +42,26 @@ def groups(values: dict[str, Any]) -> list[list[str]]:
 def aliases(values: dict[str, Any]) -> list[list[str]]:
     """Pairs of values that are, contain, hold a common object or share memory (`data = df`,
     `model = pipe.named_steps["clf"]`, `d = {"k": x}` and `h = [x]`, `head = arr[:5]`)."""
-    np = sys.modules.get("numpy")
     candidates = {n: v for n, v in values.items() if not isinstance(v, _IMMUTABLE)}
     reach = {name: _reachable(value) for name, value in candidates.items()}
     pairs = []
     for a, b in itertools.combinations(candidates, 2):
-        (ids_a, arrays_a), (ids_b, arrays_b) = reach[a], reach[b]
-        shared = bool(ids_a & ids_b)  # one holds the other, or both hold a third
-        if not shared and np is not None:
-            shared = any(
-                np.may_share_memory(x, y) for x in arrays_a for y in arrays_b if x is not y
-            ) or bool(set(map(id, arrays_a)) & set(map(id, arrays_b)))
-        if shared:
+        (ids_a, memory_a), (ids_b, memory_b) = reach[a], reach[b]
+        # one holds the other, both hold a third, or arrays view the same memory
+        if ids_a & ids_b or memory_a & memory_b:
             pairs.append(sorted([a, b]))
     return sorted(pairs)
 
 
-def _reachable(value: Any) -> tuple[set[int], list]:
-    """Ids of the objects `value` holds, breadth first, bounded, and the NumPy arrays among
-    them. pandas objects are leaves (pandas copies on write); arrays are compared by memory."""
+def _reachable(value: Any) -> tuple[set[int], set[int]]:
+    """Ids of the objects `value` holds, breadth first, bounded, and of the memory its NumPy
+    arrays view (the array at the end of each one's `.base` chain, or the buffer under it).
+    pandas objects are leaves (pandas copies on write); arrays are compared by memory."""
     np = sys.modules.get("numpy")
     seen = {id(value)}
-    arrays = [value] if np is not None and isinstance(value, np.ndarray) else []
+    memory = {_memory(value)} if np is not None and isinstance(value, np.ndarray) else set()
     if _leaf(value):
-        return seen, arrays
+        return seen, memory
     todo = [value]
     while todo and len(seen) < _REACH_LIMIT:
         item = todo.pop()
@@ -74,10 +70,17 @@ def _reachable(value: Any) -> tuple[set[int], list]:
                 continue
             seen.add(id(child))
             if np is not None and isinstance(child, np.ndarray):
-                arrays.append(child)
+                memory.add(_memory(child))
             if not _leaf(child):
                 todo.append(child)
-    return seen, arrays
+    return seen, memory
+
+
+def _memory(array: Any) -> int:
+    """The id of what owns an array's memory: views of one array share it."""
+    while getattr(array, "base", None) is not None:
+        array = array.base
+    return id(array)
 
 
 def _leaf(value: Any) -> bool:
