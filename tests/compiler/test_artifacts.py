@@ -563,3 +563,15 @@ def test_an_object_column_of_nan_keeps_its_nan(tmp_path):
     assert back.loc[1].tolist()[1] is not None and np.isnan(back.loc[1].tolist()[1])
     series = pd.Series([None, "a"], dtype=object)
     assert roundtrip(tmp_path, series, "s")[1]["serializer"] == "arrow"  # None stays None
+
+
+@pytest.mark.parametrize(
+    "index",
+    [pd.date_range("2015-07-03", periods=3), pd.timedelta_range(0, periods=3, freq="h")],
+)
+def test_an_index_with_a_frequency_keeps_it(tmp_path, index):
+    """Arrow drops `freq`, which printing the index or the series shows: pickled instead."""
+    for value in (pd.Series(range(3), index=index), pd.DataFrame({"a": range(3)}, index=index)):
+        back, entry = roundtrip(tmp_path, value)
+        assert entry["serializer"] == "pickle" and back.index.freq == index.freq
+        assert repr(back) == repr(value)

@@ -46,6 +46,10 @@ def _is_str_or_none(names: Any) -> bool:
     return all(n is None or isinstance(n, str) for n in names)
 
 
+# Arrow drops a DatetimeIndex's or TimedeltaIndex's `freq` (`pd.date_range(…)` has one), which
+# shows when the index is printed: such frames are pickled (the `getattr(…, "freq")` checks).
+
+
 def _nulls_arrow_changes(column: Any) -> bool:
     """An object column holding a missing value other than None (NaN, pd.NA, NaT): Arrow has
     one null, which comes back as None (`frame["debt"] = np.nan` on an object column)."""
@@ -79,6 +83,7 @@ class ArrowSerializer(Serializer):
                 all(isinstance(c, str) for c in value.columns)
                 and _is_str_or_none(value.columns.names)
                 and _is_str_or_none(value.index.names)
+                and getattr(value.index, "freq", None) is None
                 and not any(_nulls_arrow_changes(value.iloc[:, i]) for i in range(value.shape[1]))
             )
         if type(value) is pd.Series:
@@ -86,6 +91,7 @@ class ArrowSerializer(Serializer):
             return (
                 type(value.name) in (type(None), str, int, float, bool)
                 and _is_str_or_none(value.index.names)
+                and getattr(value.index, "freq", None) is None
                 and not _nulls_arrow_changes(value)
             )
         return False
