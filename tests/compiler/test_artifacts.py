@@ -575,3 +575,9 @@ def test_an_index_with_a_frequency_keeps_it(tmp_path, index):
         back, entry = roundtrip(tmp_path, value)
         assert entry["serializer"] == "pickle" and back.index.freq == index.freq
         assert repr(back) == repr(value)
+
+
+def test_an_object_column_of_lists_stays_lists(tmp_path):
+    frame = pd.DataFrame({"words": [["a", "b"], ["c"]]})
+    back, entry = roundtrip(tmp_path, frame)
+    assert entry["serializer"] == "pickle" and back["words"][0] == ["a", "b"]

@@ -50,11 +50,19 @@ def _is_str_or_none(names: Any) -> bool:
 # shows when the index is printed: such frames are pickled (the `getattr(…, "freq")` checks).
 
 
+# Values of an object column that come back from Arrow as they went in. Others do not: a list
+# comes back as a NumPy array (`df.text.str.split()`), a datetime as a Timestamp.
+_ARROW_OBJECTS = frozenset({str, bytes, bool, int, float, type(None)})
+
+
 def _nulls_arrow_changes(column: Any) -> bool:
-    """An object column holding a missing value other than None (NaN, pd.NA, NaT): Arrow has
-    one null, which comes back as None (`frame["debt"] = np.nan` on an object column)."""
+    """An object column Arrow would give back changed: holding a missing value other than None
+    (NaN, pd.NA, NaT: Arrow has one null, which comes back as None), or values other than
+    strings, bytes and plain numbers."""
     if column.dtype != object:
         return False
+    if not set(map(type, column.array)) <= _ARROW_OBJECTS:
+        return True
     missing = column[column.isna()]
     return any(v is not None for v in missing)
 
