@@ -328,11 +328,19 @@ class NameAnalyser:
             self._write(other)
             self.facts.changed.setdefault(other, self._cell)
 
-    def alias(self, name: str, others: set[str]) -> None:
-        """`name` may now share an object with each of `others` (and with what they share)."""
+    def alias(self, name: str, others: set[str], produces: bool = True) -> None:
+        """`name` may now share an object with each of `others` (and with what they share).
+
+        With `produces`, an other that comes from an earlier step is produced here too: saved
+        with `name`, so a later step that reads both gets one object (a view of its base)."""
         others = {o for o in others if o != name and o not in self.origins}
         if not others:
             return
+        if produces:
+            for other in sorted(others - self._bound):
+                self.read(other)
+                self._bound.add(other)
+                self._write(other)
         group = {name}
         for other in others:
             group |= self._aliases.get(other, set()) | {other}

@@ -77,6 +77,27 @@ class CallEffects(ast.NodeVisitor):
                 return self.shares(node.args[0])
         return set()
 
+    def is_view(self, node: ast.AST) -> bool:
+        """Whether `node` is another name for an object or likely a view of its memory: `x`,
+        `x[:2]`, `x[1:, 0]`, `x.T`, `x.reshape(…)`, `np.asarray(x)`. A column or an item
+        (`df["a"]`, `d[k]`, `x[0]`) is not counted: pandas copies, and counting every item
+        taken from a frame would save the frame again in every step that takes one."""
+        if isinstance(node, ast.Name):
+            return True
+        if isinstance(node, ast.Subscript):
+            return any(isinstance(n, ast.Slice) for n in ast.walk(node.slice)) and self.is_view(
+                node.value
+            )
+        if isinstance(node, ast.Attribute):
+            return node.attr in ("T", "real", "imag") and self.is_view(node.value)
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Attribute) and node.func.attr in effects.VIEW_METHODS:
+                return node.func.attr not in ("get", "setdefault", "pop", "to_numpy") and (
+                    self.is_view(node.func.value)
+                )
+            return self.origin(node.func) in effects.VIEW_FUNCTIONS
+        return False
+
     def _unpassable(self, value: ast.AST | None) -> str | None:
         if isinstance(value, ast.GeneratorExp):
             return "a generator"
@@ -134,7 +155,7 @@ class CallEffects(ast.NodeVisitor):
             return
         if method in effects.STORING_METHODS:  # rows.append(row): rows now holds row
             for arg in [*node.args, *(k.value for k in node.keywords)]:
-                self.sink.alias(name, self.shares(arg))
+                self.sink.alias(name, self.shares(arg), produces=False)
         inplace = any(k.arg == "inplace" and _is_true(k.value) for k in node.keywords)
         direct = isinstance(receiver, ast.Name)
         if (

@@ -31,7 +31,7 @@ class Visitor(CallEffects):
         if isinstance(target, ast.Name):
             self.sink.bind(target.id)
             if value is not None:
-                self.sink.alias(target.id, self.shares(value))
+                self.sink.alias(target.id, self.shares(value), produces=self.is_view(value))
             kind = self._unpassable(value) if value is not None else None
             if kind:
                 self.sink.facts.unpassable[target.id] = (kind, self.sink._cell)
@@ -71,7 +71,7 @@ class Visitor(CallEffects):
             if isinstance(target, (ast.Subscript, ast.Attribute)):  # d["k"] = x: d holds x
                 container = base_name(target)
                 if container is not None:
-                    self.sink.alias(container, self.shares(node.value))
+                    self.sink.alias(container, self.shares(node.value), produces=False)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self.visit(node.value)
@@ -96,7 +96,7 @@ class Visitor(CallEffects):
         self._store(node.target, None)
         for target in ast.walk(node.target):  # `for row in rows`: each row is part of rows
             if isinstance(target, ast.Name):
-                self.sink.alias(target.id, self.shares(node.iter))
+                self.sink.alias(target.id, self.shares(node.iter), produces=False)
         for stmt in node.body + node.orelse:
             self.visit(stmt)
 
