@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from . import analysis, paths
+from . import analysis, cellcode, paths
 from .analysis import BUILTIN_NAMES
 from .errors import Nb2PipeError
 from .ir import Cell
@@ -163,7 +163,7 @@ def files(resolver: Resolver) -> None:
         step = group.step
         found = paths.Files()
         for cell in step.code_cells():
-            tree = analysis.parse(cell.source, cell.number)
+            tree = cellcode.parse(cell.source, cell.number)
             scanned = paths.scan(tree, constants, group.facts.origins)
             found.read |= scanned.read
             found.written |= scanned.written

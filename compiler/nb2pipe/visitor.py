@@ -7,8 +7,9 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from .analysis import BUILTIN_NAMES, TIMEIT_FUNCTION, Function, NameAnalyser
+from .analysis import BUILTIN_NAMES, Function, NameAnalyser
 from .calls import CallEffects, base_name
+from .cellcode import TIMEIT_FUNCTION
 
 
 class Visitor(CallEffects):
@@ -68,10 +69,9 @@ class Visitor(CallEffects):
         self.visit(node.value)
         for target in node.targets:
             self._store(target, node.value)
-            if isinstance(target, (ast.Subscript, ast.Attribute)):  # d["k"] = x: d holds x
-                container = base_name(target)
-                if container is not None:
-                    self.sink.alias(container, self.shares(node.value), produces=False)
+            container = base_name(target) if not isinstance(target, ast.Name) else None
+            if container is not None:  # d["k"] = x: d holds x
+                self.sink.alias(container, self.shares(node.value), produces=False)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self.visit(node.value)

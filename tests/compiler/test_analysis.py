@@ -1,6 +1,7 @@
 import pytest
 
-from nb2pipe.analysis import BUILTIN_NAMES, NameAnalyser, analyse, parse, to_python
+from nb2pipe.analysis import BUILTIN_NAMES, NameAnalyser, analyse
+from nb2pipe.cellcode import parse, to_python
 from nb2pipe.errors import CodeError, Nb2PipeError
 
 

@@ -12,16 +12,13 @@ library: pandas, pyarrow, numpy, joblib and cloudpickle are imported by the seri
 needs them, and types are recognised without importing their libraries.
 """
 
-import contextlib
 import functools
 import json
 import math
 import numbers
 import os
 import sys
-import types
 import warnings
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -30,7 +27,8 @@ from nb2pipe.errors import ArtifactError, os_problem  # one exception family for
 from nb2pipe.fileio import sync_folder, write_with
 
 from . import digest, guard, randomness, serializers, shared
-from .digest import HashingFile, file_sha256
+from .digest import file_sha256
+from .rebind import rebind
 from .serializers import (
     SERIALIZERS,
     PickleSerializer,
@@ -40,6 +38,7 @@ from .serializers import (
     serializer_for,
     type_name,
 )
+from .shared import changed_companions, loading
 
 # fmt: off
 __all__ = [
@@ -84,47 +83,14 @@ def save(run_dir: str | os.PathLike[str], step: str, /, **values: Any) -> dict[s
     ]
     manifest["artifacts"].update(entries)
     manifest.pop("aliases", None)  # pairs, as earlier versions listed them
-    manifest["shared"] = [_save_group(directory, step, values, g) for g in shared.groups(values)]
+    groups = shared.groups(values)
+    manifest["shared"] = [shared.save_group(directory, step, values, g) for g in groups]
     if not manifest["shared"]:
         del manifest["shared"]
     _write_manifest(directory, manifest)
     for file in stale:
         (directory / file).unlink(missing_ok=True)
     return manifest
-
-
-def _save_group(directory: Path, step: str, values: dict[str, Any], names: list[str]) -> dict:
-    """Values that share an object, also saved together as one pickle (shared.py)."""
-    file = f"{names[0]}.shared.pkl"
-
-    def dump(tmp: Path) -> dict[str, Any]:
-        sink = HashingFile(tmp)
-        try:
-            shared.dump({n: values[n] for n in names}, sink)
-        finally:
-            sha256 = sink.close()
-        return {"sha256": sha256}
-
-    try:
-        extra = write_with(directory / file, dump, durable=False)
-    except OSError as exc:
-        raise ArtifactError(
-            f"step {step!r}: {', '.join(names)} could not be written to {directory}: "
-            f"{os_problem(exc)}"
-        ) from None
-    except Exception as exc:
-        raise ArtifactError(
-            f"step {step!r}: {', '.join(names)} share an object and cannot be saved together "
-            f"for the steps that read them: {exc}. Create them in the step that uses them"
-        ) from None
-    sha256 = extra["sha256"]
-    digest.remember(directory / file, sha256)
-    return {
-        "names": names,
-        "file": file,
-        "sha256": sha256,
-        "size": (directory / file).stat().st_size,
-    }
 
 
 def file_entries(manifest: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -138,26 +104,6 @@ def file_entries(manifest: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-# Group files read by the current load cell (`loading`), so that values that were one object
-# in a step are one object here too, however many `load` calls read them.
-_loading: dict[Path, dict[str, Any]] | None = None
-
-# Companions loaded by this kernel's step: name -> (the value as loaded, its digest then).
-_companions: dict[str, tuple[Any, str | None]] = {}
-
-
-@contextlib.contextmanager
-def loading() -> Iterator[None]:
-    """The load cell of a step: values loaded inside it that shared an object where they were
-    saved (artifacts/shared.py) come back sharing it."""
-    global _loading
-    _loading = {}
-    try:
-        yield
-    finally:
-        _loading = None
-
-
 def load(
     run_dir: str | os.PathLike[str],
     step: str,
@@ -166,78 +112,28 @@ def load(
     resaved_by: tuple[str, ...] | list[str] = (),
     sharing: tuple[str, ...] | list[str] = (),
 ) -> Any:
-    """Artifact `name` of `step`, after checking it against its sha256.
-
-    `resaved_by`: later steps that may have saved `name` again (they changed an object it
-    shares): the latest that did is read instead. `sharing`: other names of `step` that may be
-    one object with this one, which this step may change through it: those that are get loaded
-    with it, bound in the notebook's namespace, and saved again if they change
-    (`changed_companions`).
-    """
-    source = next((s for s in reversed(list(resaved_by)) if name in _saved(run_dir, s)), step)
-    value: Any = _NOTHING
-    for group in (read_manifest(run_dir, source) or {}).get("shared") or []:
-        members = [m for m in group.get("names") or [] if isinstance(m, str)]
-        if name not in members:
-            continue
-        companions = [m for m in members if m in sharing and m != name]
-        if _loading is None and not companions:
-            break  # alone: its own file is enough
-        together = _read_group(run_dir, source, group)
-        value = together[name]
-        main = sys.modules.get("__main__")
-        for other in companions:
-            companion = _rebind(together[other])
-            _companions[other] = (companion, guard.digest(companion))
-            if main is not None:
-                setattr(main, other, companion)
-        break
-    if value is _NOTHING:
-        value = _load_one(run_dir, source, name)
-    value = _rebind(value)
+    """Artifact `name` of `step`, after checking it against its sha256. `resaved_by`: later
+    steps that may have saved it again (they changed an object it shares): the latest that did
+    is read instead. `sharing`: other names of `step` that may be one object with it, which this
+    step may change through it: those that are come with it (`shared.from_group`)."""
+    source = next(
+        (s for s in reversed(list(resaved_by)) if name in _manifest(run_dir, s)["artifacts"]), step
+    )
+    value = shared.from_group(
+        _manifest(run_dir, source).get("shared") or [],
+        lambda group: _artifacts_dir(run_dir, source) / _file_name(group, source),
+        source,
+        name,
+        set(sharing),
+    )
+    value = rebind(value if value is not shared.NOTHING else _load_one(run_dir, source, name))
     if name in sharing:
-        _companions[name] = (value, guard.digest(value))
+        shared.remember_companion(name, value)
     return value
 
 
-_NOTHING = object()
-
-
-def _saved(run_dir: str | os.PathLike[str], step: str) -> dict[str, Any]:
-    return (read_manifest(run_dir, step) or {}).get("artifacts", {})
-
-
-def _read_group(run_dir: str | os.PathLike[str], step: str, group: dict) -> dict[str, Any]:
-    path = _artifacts_dir(run_dir, step) / _file_name(group, step)
-    if _loading is not None and path in _loading:
-        return _loading[path]
-    where = f"the values {', '.join(map(str, group.get('names') or []))} of step {step!r}"
-    if not path.is_file() or path.is_symlink():
-        raise ArtifactError(f"{where} are missing: {path}")
-    if not digest.known(path, group.get("sha256")):
-        if file_sha256(path) != group.get("sha256"):  # checked before reading: a pickle
-            raise ArtifactError(f"{where} do not match their sha256 in the manifest: {path}")
-        digest.remember(path, group["sha256"])
-    together = shared.load(path)
-    if _loading is not None:
-        _loading[path] = together
-    return together
-
-
-def changed_companions(*names: str) -> dict[str, Any]:
-    """Of the companions `names` this step loaded (see `load`), those it changed, to be saved
-    again: a later step that reads them gets them as Run All has them then."""
-    main = sys.modules.get("__main__")
-    namespace = vars(main) if main is not None else {}
-    out = {}
-    for name in names:
-        if name not in _companions or name not in namespace:
-            continue
-        loaded, before = _companions.pop(name)
-        value = namespace[name]
-        if value is not loaded or before is None or guard.digest(value) != before:
-            out[name] = value
-    return out
+def _manifest(run_dir: str | os.PathLike[str], step: str) -> dict[str, Any]:
+    return read_manifest(run_dir, step) or {"artifacts": {}}
 
 
 def _load_one(run_dir: str | os.PathLike[str], step: str, name: str) -> Any:
@@ -282,74 +178,6 @@ def _load_one(run_dir: str | os.PathLike[str], step: str, name: str) -> Any:
         raise ArtifactError(f"{where} does not match its sha256 in the manifest: {path}")
     digest.remember(path, entry["sha256"])
     return value
-
-
-def _rebind(value: Any) -> Any:
-    """Give a function (or class) defined in an earlier step the globals of this one.
-
-    cloudpickle gives an unpickled notebook function a private copy of the globals it used
-    when it was saved; in Run All it reads the notebook's globals when it is called. The
-    compiler loads what such a function reads into this step; here it is made to see them.
-    """
-    main = sys.modules.get("__main__")
-    if main is None:
-        return value
-    namespace = vars(main)
-    if _from_notebook(value):
-        return _with_globals(value, namespace)
-    if isinstance(value, type) and value.__module__ == "__main__":
-        for attribute, member in list(vars(value).items()):
-            if _from_notebook(member):
-                setattr(value, attribute, _with_globals(member, namespace))
-            elif isinstance(member, types.FunctionType):
-                _rebind_closure(member, namespace)
-    return value
-
-
-def _from_notebook(function: Any) -> bool:
-    """A function whose code was written in the notebook. Decided by the globals its code reads,
-    not by `__module__`: `functools.wraps` copies that from the function it wraps, so a
-    library's wrapper of a notebook method (scikit-learn wraps `transform` of every
-    TransformerMixin subclass) says "__main__" too, yet reads its own module's globals."""
-    return (
-        isinstance(function, types.FunctionType)
-        and function.__globals__.get("__name__") == "__main__"
-    )
-
-
-def _rebind_closure(wrapper: types.FunctionType, namespace: dict) -> None:
-    """The notebook functions a library's wrapper holds get this step's globals too."""
-    for cell in wrapper.__closure__ or ():
-        try:
-            inner = cell.cell_contents
-        except ValueError:
-            continue  # an empty cell
-        if _from_notebook(inner):
-            cell.cell_contents = _with_globals(inner, namespace)
-
-
-def _with_globals(function: types.FunctionType, namespace: dict) -> types.FunctionType:
-    if function.__globals__ is namespace:
-        return function
-    copy = types.FunctionType(
-        function.__code__,
-        namespace,
-        function.__name__,
-        function.__defaults__,
-        function.__closure__,
-    )
-    copy.__kwdefaults__ = function.__kwdefaults__
-    copy.__qualname__ = function.__qualname__
-    copy.__annotations__ = function.__annotations__
-    copy.__doc__ = function.__doc__
-    copy.__dict__.update(function.__dict__)
-    for cell in function.__closure__ or ():
-        try:
-            if cell.cell_contents is function:  # a wrapper that refers to itself
-                cell.cell_contents = copy
-        except ValueError:
-            pass  # an empty cell
-    return copy
 
 
 def save_metrics(run_dir: str | os.PathLike[str], step: str, /, **values: Any) -> dict[str, float]:

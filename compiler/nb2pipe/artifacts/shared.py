@@ -9,13 +9,22 @@ group of its outputs that share an object as one pickle (`dump`), which keeps th
 This module is imported in every step kernel: the standard library only at module level.
 """
 
+import contextlib
 import gc
 import itertools
 import pickle
 import sys
 import types
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from nb2pipe.errors import ArtifactError, os_problem
+from nb2pipe.fileio import write_with
+
+from . import digest, guard
+from .digest import HashingFile, file_sha256
+from .rebind import rebind
 
 _IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), frozenset, range)
 _OPAQUE = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.CodeType)
@@ -91,8 +100,126 @@ def _leaf(value: Any) -> bool:
 # --- one pickle per group ------------------------------------------------------------------------
 
 
+def save_group(directory: Path, step: str, values: dict[str, Any], names: list[str]) -> dict:
+    """Values that share an object, also saved together as one pickle (shared.py)."""
+    file = f"{names[0]}.shared.pkl"
+
+    def write(tmp: Path) -> dict[str, Any]:
+        sink = HashingFile(tmp)
+        try:
+            dump({n: values[n] for n in names}, sink)
+        finally:
+            sha256 = sink.close()
+        return {"sha256": sha256}
+
+    try:
+        extra = write_with(directory / file, write, durable=False)
+    except OSError as exc:
+        raise ArtifactError(
+            f"step {step!r}: {', '.join(names)} could not be written to {directory}: "
+            f"{os_problem(exc)}"
+        ) from None
+    except Exception as exc:
+        raise ArtifactError(
+            f"step {step!r}: {', '.join(names)} share an object and cannot be saved together "
+            f"for the steps that read them: {exc}. Create them in the step that uses them"
+        ) from None
+    sha256 = extra["sha256"]
+    digest.remember(directory / file, sha256)
+    return {
+        "names": names,
+        "file": file,
+        "sha256": sha256,
+        "size": (directory / file).stat().st_size,
+    }
+
+
+def read_group(path: Path, step: str, group: dict) -> dict[str, Any]:
+    if _loading is not None and path in _loading:
+        return _loading[path]
+    where = f"the values {', '.join(map(str, group.get('names') or []))} of step {step!r}"
+    if not path.is_file() or path.is_symlink():
+        raise ArtifactError(f"{where} are missing: {path}")
+    if not digest.known(path, group.get("sha256")):
+        if file_sha256(path) != group.get("sha256"):  # checked before reading: a pickle
+            raise ArtifactError(f"{where} do not match their sha256 in the manifest: {path}")
+        digest.remember(path, group["sha256"])
+    together = load(path)
+    if _loading is not None:
+        _loading[path] = together
+    return together
+
+
+# --- a step's load cell ---------------------------------------------------------------------------
+
+# Group files read by the current load cell (`loading`), so that values that were one object
+# in a step are one object here too, however many `load` calls read them.
+_loading: dict[Path, dict[str, Any]] | None = None
+
+# Companions loaded by this kernel's step: name -> (the value as loaded, its digest then).
+_companions: dict[str, tuple[Any, str | None]] = {}
+
+
+@contextlib.contextmanager
+def loading() -> Iterator[None]:
+    """The load cell of a step: values loaded inside it that shared an object where they were
+    saved (artifacts/shared.py) come back sharing it."""
+    global _loading
+    _loading = {}
+    try:
+        yield
+    finally:
+        _loading = None
+
+
+NOTHING = object()
+
+
+def from_group(groups: list, locate, step: str, name: str, sharing: set[str]) -> Any:
+    """`name` from the group of `step` that holds it, when it must come out as one object
+    with others: inside a load cell, or with companions that this step may change through it
+    (bound in the notebook's namespace and remembered). NOTHING: its own file will do."""
+    for group in groups:
+        members = [m for m in group.get("names") or [] if isinstance(m, str)]
+        if name not in members:
+            continue
+        companions = [m for m in members if m in sharing and m != name]
+        if _loading is None and not companions:
+            return NOTHING
+        together = read_group(locate(group), step, group)
+        main = sys.modules.get("__main__")
+        for other in companions:
+            companion = rebind(together[other])
+            remember_companion(other, companion)
+            if main is not None:
+                setattr(main, other, companion)
+        return together[name]
+    return NOTHING
+
+
+def remember_companion(name: str, value: Any) -> None:
+    """`name` was loaded as a companion: saved again by this step if it changes."""
+    _companions[name] = (value, guard.digest(value))
+
+
+def changed_companions(*names: str) -> dict[str, Any]:
+    """Of the companions `names` this step loaded (see `load`), those it changed, to be saved
+    again: a later step that reads them gets them as Run All has them then."""
+    main = sys.modules.get("__main__")
+    namespace = vars(main) if main is not None else {}
+    out = {}
+    for name in names:
+        if name not in _companions or name not in namespace:
+            continue
+        loaded, before = _companions.pop(name)
+        value = namespace[name]
+        if value is not loaded or before is None or guard.digest(value) != before:
+            out[name] = value
+    return out
+
+
 def dump(values: dict[str, Any], file) -> None:
-    """Pickle `values` (name → value) into the open binary `file`, one object staying one."""
+    """Pickle `values` (name → value) into the open binary `file`: one object stays one."""
     _pickler(file).dump(values)
 
 
