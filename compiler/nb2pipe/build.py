@@ -132,7 +132,9 @@ def _save_source(pipeline: Pipeline, step: Step) -> str:
     cell = step.first_cell
     if step.guard:
         args = ", ".join(f"{n}={n}" for n in step.guard)
-        lines.append(f'{RUNTIME_ALIAS}.check_unchanged("{step.name}", {cell}, {args})')
+        lines.append(
+            f'{RUNTIME_ALIAS}.check_unchanged({RUN_DIR_PARAM}, "{step.name}", {cell}, {args})'
+        )
     if _watches_random(pipeline, step):
         lines.append(f'{RUNTIME_ALIAS}.check_random_state({RUN_DIR_PARAM}, "{step.name}", {cell})')
     sharing = sorted({n for i in step.inputs for n in i.sharing})

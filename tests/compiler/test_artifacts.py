@@ -581,3 +581,24 @@ def test_an_object_column_of_lists_stays_lists(tmp_path):
     frame = pd.DataFrame({"words": [["a", "b"], ["c"]]})
     back, entry = roundtrip(tmp_path, frame)
     assert entry["serializer"] == "pickle" and back["words"][0] == ["a", "b"]
+
+
+def test_a_watched_table_changed_unseen_fails_the_step_but_an_object_s_counters_only_warn(
+    tmp_path,
+):
+    """A KNN model's tree counts its queries: predict changes its pickle, not what it computes.
+    A check must not fail what Run All may well compute the same: it warns there."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X = np.arange(20.0).reshape(10, 2)
+    knn = KNeighborsClassifier(n_neighbors=1, algorithm="kd_tree").fit(X, np.arange(10) % 2)
+    frame = pd.DataFrame({"a": [1, 2]})
+    artifacts.watch(knn=knn, frame=frame)
+    knn.predict(X[:2])
+    artifacts.check_unchanged(tmp_path, "use", 4, knn=knn, frame=frame)
+    [hazard] = read_manifest(tmp_path, "use")["warnings"]
+    assert hazard["cell"] == 4 and "'knn' (a KNeighborsClassifier) changed" in hazard["message"]
+    artifacts.watch(frame=frame)
+    frame.loc[0, "a"] = 5
+    with pytest.raises(ArtifactError, match="changed 'frame' in place"):
+        artifacts.check_unchanged(tmp_path, "use", 4, frame=frame)

@@ -296,9 +296,12 @@ def watch(**values: Any) -> None:
     guard.watch(**values)
 
 
-def check_unchanged(step: str, cell: int | None = None, /, **values: Any) -> None:
-    """Fail the step if a watched input changed in place (see guard.py)."""
-    guard.check_unchanged(step, cell, **values)
+def check_unchanged(
+    run_dir: str | os.PathLike[str], step: str, cell: int | None = None, /, **values: Any
+) -> None:
+    """Fail the step if a watched input changed in place, or warn (see guard.py)."""
+    for hazard in guard.check_unchanged(step, cell, **values):
+        warn(run_dir, step, cell, hazard)
 
 
 def save_random_state(run_dir: str | os.PathLike[str], step: str) -> None:

@@ -21,7 +21,9 @@ _watched: dict[str, str | None] = {}
 
 
 def digest(value: Any) -> str | None:
-    """A content digest of `value`, or None if it cannot be computed."""
+    """A content digest of `value`, or None if it cannot be computed. For objects other than
+    tables, arrays and plain Python values it digests their pickle, which may also hold
+    caches and counters that change without changing what the object computes."""
     h = hashlib.sha256()
     try:
         _feed(h, value)
@@ -91,13 +93,25 @@ def watch(**values: Any) -> None:
         _watched[name] = digest(value)
 
 
-def check_unchanged(step: str, cell: int | None = None, /, **values: Any) -> None:
-    """Refuse to finish if a watched input changed in place (the save cell calls this)."""
+def check_unchanged(step: str, cell: int | None = None, /, **values: Any) -> list[str]:
+    """Refuse to finish if a watched value (a table, an array, a plain Python value) changed in
+    place; for another object, whose pickle may change with a cache or a counter (a KNN model's
+    tree counts its queries), return the hazard to warn about instead (the save cell calls
+    this): a check must not fail a run that may well compute what Run All computes."""
+    hazards = []
     for name, value in values.items():
         before = _watched.get(name)
         if before is None:
             continue  # not watched, or not digestible: the static analysis is all there is
         if digest(value) != before:
+            if not _by_content(value):
+                hazards.append(
+                    f"{name!r} (a {type(value).__name__}) changed in place in a way nb2pipe "
+                    "cannot see (its state, maybe only a cache or a counter); a later step that "
+                    f"reads {name!r} too gets it as it was before this step, which may differ "
+                    "from Run All"
+                )
+                continue
             where = f"cell {cell}: " if cell else ""
             view = _view_of(value, name)
             how = (
@@ -113,6 +127,13 @@ def check_unchanged(step: str, cell: int | None = None, /, **values: Any) -> Non
                 "is passed on"
             )
     _watched.clear()
+    return hazards
+
+
+def _by_content(value: Any) -> bool:
+    """Whether `value`'s digest is of its contents only (tables, arrays, plain values)."""
+    module = type(value).__module__.partition(".")[0]
+    return module in ("builtins", "pandas", "numpy")
 
 
 def _view_of(value: Any, name: str) -> str | None:
