@@ -74,6 +74,7 @@ class Function:
     seeds_random: bool = False
     generator: bool = False
     decorated: bool = False  # a wrapper may keep state on itself (call counts, caches)
+    evaluates: bool = False  # runs code given as strings (`eval(name)`): its string arguments
 
 
 @dataclass
@@ -93,6 +94,7 @@ class CodeFacts:
 
     reads: list[Reads] = field(default_factory=list)  # free reads, first use order
     late_reads: list[Reads] = field(default_factory=list)  # reads inside function bodies
+    maybe_reads: list[Reads] = field(default_factory=list)  # in strings a helper evaluates
     writes: list[str] = field(default_factory=list)  # bound or changed, first-write order
     changed: dict[str, int | None] = field(default_factory=dict)  # changed in place -> cell
     deleted: dict[str, int | None] = field(default_factory=dict)  # `del name` last -> cell
@@ -163,6 +165,11 @@ class NameAnalyser:
         if name not in self._bound and name not in self._seen:
             self._seen.add(name)
             self.facts.reads.append(Reads(name, self._cell))
+
+    def maybe_read(self, name: str) -> None:
+        """A name that code in a string may read (`show('df1')` where `show` evaluates it)."""
+        if name not in self._bound and all(r.name != name for r in self.facts.maybe_reads):
+            self.facts.maybe_reads.append(Reads(name, self._cell))
 
     def late_read(self, name: str) -> None:
         # Bound earlier in this code: the function sees this code's own value.

@@ -18,6 +18,17 @@ def base_name(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
+def _names_in(text: str) -> list[str]:
+    """The names an expression written in a string reads (none if it is not one)."""
+    if len(text) > 1000:
+        return []
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError):
+        return []
+    return [n.id for n in ast.walk(tree) if isinstance(n, ast.Name)]
+
+
 def _is_true(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and node.value is True
 
@@ -178,6 +189,11 @@ class CallEffects(ast.NodeVisitor):
             self.sink.change(node.func.id)
         self.sink.facts.draws_random |= function.draws_random
         self.sink.facts.seeds_random |= function.seeds_random
+        if function.evaluates:  # `show('df1', 'pd.concat([a, b])')`: what the strings read
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    for name in _names_in(arg.value):
+                        self.sink.maybe_read(name)
 
     def _magic(self, node: ast.Call) -> None:
         """`%matplotlib inline` and friends arrive as `get_ipython().run_line_magic(…)`, `!ls`

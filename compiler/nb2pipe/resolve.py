@@ -123,6 +123,11 @@ class Resolver:
                 continue  # may come from a star import (or %run), which later steps replay
             else:
                 raise GraphError(self._undefined(name, index), cell=read.cell)
+        for read in facts.maybe_reads:  # read by code in a string, if something defines it
+            producer = self.producer(read.name, earlier)
+            if read.name not in seen and producer is not None:
+                seen.add(read.name)
+                self._take(step, read, producer)
         step.inputs.sort(key=lambda i: (i.producer, i.name))
         step.params = sorted(set(step.params))
         step.imports = sorted(self.shared.modules | facts.modules)

@@ -174,10 +174,13 @@ class Visitor(CallEffects):
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         for expr in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
             self.visit(expr)
-        globals_bound = self._late_scope(None, node.body, node.name)[1]
+        function, globals_bound = self._late_scope(None, node.body, node.name)
         self.sink.bind(node.name)
         for name in globals_bound:
             self.sink.bind(name)
+        if function.evaluates:  # calling the class passes strings its methods evaluate
+            self.sink.functions[node.name] = Function(evaluates=True)
+            self.sink.facts.functions[node.name] = self.sink.functions[node.name]
 
     def _late_scope(
         self, args: ast.arguments | None, body: list[ast.AST], name: str | None = None
@@ -221,6 +224,11 @@ class Visitor(CallEffects):
             | (local.declared_global & set(inner.facts.writes)),
             draws_random=inner.facts.draws_random,
             seeds_random=inner.facts.seeds_random,
+            evaluates=any(
+                isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "eval"
+                for stmt in body
+                for n in ast.walk(stmt)
+            ),
         )
         return function, globals_bound
 

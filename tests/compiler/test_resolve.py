@@ -514,3 +514,20 @@ def test_steps_that_run_shell_commands_keep_their_order_with_file_steps(make_not
     assert p.step("unrelated").upstream == []
     assert p.step("clone").upstream == ["init", "write"]
     assert p.step("read").upstream == ["clone"]
+
+
+def test_names_in_strings_a_notebook_helper_evaluates_are_inputs(make_notebook):
+    """PDSH's `display('df1', 'pd.merge(df1, df2)')`: a class whose methods `eval` its
+    arguments. Names nothing defines are left alone (Run All would fail the same way)."""
+    p = compiled(
+        make_notebook,
+        code(
+            "import pandas as pd\nclass display:\n    def __init__(self, *args):\n"
+            "        self.args = args\n    def __repr__(self):\n"
+            "        return '\\n'.join(repr(eval(a)) for a in self.args)",
+            "step:a",
+        ),
+        code("df1 = pd.DataFrame({'a': [1]})\ndf2 = df1 + 1", "step:b"),
+        code("display('df1', 'pd.concat([df1, df2])', 'nothing', 'not code!')", "step:c"),
+    )
+    assert inputs(p, "c") == [("a", "display"), ("b", "df1"), ("b", "df2")]
