@@ -174,15 +174,24 @@ def files(resolver: Resolver) -> None:
         earlier = set()
         for path in named:
             earlier.add(writers.get(os.path.normpath(path)))
-        if group.facts.shell:
+        # `%cd data` replayed from an earlier step needs the folder as much as the original did
+        runs_shell = group.facts.shell or any(_shell(c) for c in step.replay)
+        if runs_shell:
             earlier |= set(writers.values())
-        if shell is not None and (group.facts.shell or step.files_read or step.files_written):
+        if shell is not None and (runs_shell or step.files_read or step.files_written):
             earlier.add(shell)
         resolver.order[step.name] |= {s for s in earlier if s is not None and s != step.name}
         for path in step.files_written:
             writers[os.path.normpath(path)] = step.name
-        if group.facts.shell:
+        if runs_shell:
             shell = step.name
+
+
+def _shell(cell: Cell) -> bool:
+    try:
+        return analysis.analyse([(cell.source, cell.number)]).shell
+    except Nb2PipeError:
+        return False
 
 
 def warn_left_out(resolver: Resolver) -> None:

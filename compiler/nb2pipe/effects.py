@@ -177,16 +177,18 @@ SETTINGS = (
 )
 
 # Shell commands: what files they read and write is unknown (`!git clone`, `!f2py … x.f`, `%%bash`,
-# `%cp`), so steps that run them keep their notebook order with every step that names a file.
+# `%cp`), and `%cd dir` needs dir to exist: steps that run them keep their notebook order with
+# every step that names a file.
 SHELL_CALLS = frozenset(
     """
-    os.system os.popen subprocess.run subprocess.call subprocess.check_call
+    os.system os.popen os.chdir subprocess.run subprocess.call subprocess.check_call
     subprocess.check_output subprocess.Popen subprocess.getoutput subprocess.getstatusoutput
     """.split()
 )
 SHELL_MAGICS = frozenset(
     """
-    system sx bash sh script perl ruby ! mkdir rmdir mv rm cp cat ls ll lf lk ldir lx
+    system sx bash sh script perl ruby ! mkdir rmdir mv rm cp cat ls ll lf lk ldir lx cd pushd
+    popd
     """.split()
 )
 

@@ -509,7 +509,9 @@ def test_steps_that_run_shell_commands_keep_their_order_with_file_steps(make_not
         code("x = 1", "step:unrelated"),
         code("!git clone -q repo copy", "step:clone"),
         code("back = pd.read_csv('copy/a.csv')", "step:read"),
+        code("cd copy", "step:move"),
     )
+    assert p.step("move").upstream == ["clone", "write"]
     assert p.step("init").upstream == ["write"]
     assert p.step("unrelated").upstream == []
     assert p.step("clone").upstream == ["init", "write"]
