@@ -114,13 +114,28 @@ class CallEffects(ast.NodeVisitor):
             return "a generator"
         if not isinstance(value, ast.Call):
             return None
-        if isinstance(value.func, ast.Name) and value.func.id in self.sink.functions:
-            return "a generator" if self.sink.functions[value.func.id].generator else None
-        if isinstance(value.func, ast.Attribute) and value.func.attr == "open":
-            if self.origin(value.func) is None:  # Path(...).open(), zipfile.open(...)
-                return "an open file"
-        origin = self.origin(value.func)
-        return effects.unpassable(origin) if origin else None
+        func = value.func
+        if isinstance(func, ast.Name) and func.id in self.sink.functions:
+            return "a generator" if self.sink.functions[func.id].generator else None
+        if isinstance(func, ast.Attribute):
+            receiver = func.value
+            if (
+                isinstance(receiver, ast.Name)
+                and receiver.id in self.sink.facts.unpassable
+                and func.attr in effects.UNPASSABLE_METHODS
+            ):  # `cur = conn.cursor()`: the cursor needs the connection
+                return effects.UNPASSABLE_METHODS[func.attr]
+            if func.attr == "open" and self.origin(func) is None:
+                return "an open file"  # Path(...).open(), zipfile.open(...)
+        origin = self.origin(func)
+        if origin is None:
+            return None
+        keywords = frozenset(
+            k.arg
+            for k in value.keywords
+            if k.arg and not (isinstance(k.value, ast.Constant) and k.value.value in (None, False))
+        )
+        return effects.unpassable(origin, keywords)
 
     def visit_Call(self, node: ast.Call) -> None:
         self.generic_visit(node)
@@ -228,3 +243,25 @@ class CallEffects(ast.NodeVisitor):
         raised = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
         if isinstance(raised, ast.Name) and raised.id == "SystemExit":
             self.sink.facts.exits = True
+
+
+def is_generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether the function's own body (not a nested one) yields."""
+    todo: list[ast.AST] = list(node.body)
+    while todo:
+        item = todo.pop()
+        if isinstance(item, (ast.Yield, ast.YieldFrom)):
+            return True
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        todo.extend(ast.iter_child_nodes(item))
+    return False
+
+
+def evaluates_strings(body: list[ast.AST]) -> bool:
+    """Whether a body runs code given as strings (`eval(a)`): its string arguments are code."""
+    return any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "eval"
+        for stmt in body
+        for n in ast.walk(stmt)
+    )

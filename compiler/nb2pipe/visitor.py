@@ -8,7 +8,7 @@ import ast
 from dataclasses import dataclass, field
 
 from .analysis import BUILTIN_NAMES, Function, NameAnalyser
-from .calls import CallEffects, base_name
+from .calls import CallEffects, base_name, evaluates_strings, is_generator
 from .cellcode import TIMEIT_FUNCTION
 
 
@@ -154,7 +154,7 @@ class Visitor(CallEffects):
             if expr is not None:
                 self.visit(expr)
         function, globals_bound = self._late_scope(node.args, node.body, node.name)
-        function.generator = _is_generator(node)
+        function.generator = is_generator(node)
         function.decorated = bool(node.decorator_list)
         self.sink.bind(node.name)
         for name in globals_bound:
@@ -224,11 +224,7 @@ class Visitor(CallEffects):
             | (local.declared_global & set(inner.facts.writes)),
             draws_random=inner.facts.draws_random,
             seeds_random=inner.facts.seeds_random,
-            evaluates=any(
-                isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "eval"
-                for stmt in body
-                for n in ast.walk(stmt)
-            ),
+            evaluates=evaluates_strings(body),
         )
         return function, globals_bound
 
@@ -343,16 +339,3 @@ class _BindingsCollector(ast.NodeVisitor):
         pass
 
     visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_ListComp
-
-
-def _is_generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    """Whether the function's own body (not a nested one) yields."""
-    todo: list[ast.AST] = list(node.body)
-    while todo:
-        item = todo.pop()
-        if isinstance(item, (ast.Yield, ast.YieldFrom)):
-            return True
-        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            continue
-        todo.extend(ast.iter_child_nodes(item))
-    return False

@@ -229,7 +229,7 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def _pickler(file):
-    from .serializers import pickler_class
+    from .general import pickler_class
 
     np = sys.modules.get("numpy")
 
