@@ -70,6 +70,14 @@ OUTCOMES = (
 GENERATED_ROLES = {"replay", "load", "save", "parameters", "header"}
 NB2PIPE_CHECKS = {"ArtifactError", "StepFailed"}  # nb2pipe's own run-time checks, with a line
 SKIP_PARTS = {".git", ".nb2pipe", ".ipynb_checkpoints", "__pycache__"}
+CLOCK = re.compile(r"\b\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\b")  # `ls -l`, logs: when, not what
+
+
+class Normaliser(kit.Normaliser):
+    """fidelitykit's, and times of day too: two runs a minute apart print other times."""
+
+    def __call__(self, text: str) -> str:
+        return CLOCK.sub("<time>", super().__call__(text))
 
 
 @dataclass
@@ -196,7 +204,7 @@ def plain_runs(notebook: Path, scratch: Path) -> Plain | str:
     again = run_all(second / notebook.name, second, scratch / "plain2.ipynb")
     files_two = kit.written(before_two, kit.snapshot(second))
 
-    norm = kit.Normaliser([first, second, scratch])
+    norm = Normaliser([first, second, scratch])
     cells, code = kit.notebook_cells(document, norm)
     cells_two, _ = kit.notebook_cells(again, norm)
     limit = len(keep["cells"])
@@ -294,7 +302,7 @@ def judge_split(notebook: Path, plain: Plain, how: str, scratch: Path) -> Result
     named = kit.naming(result.lines, notebook.name)
     warnings = [line for line in named if line.startswith("warning:")]
 
-    norm = kit.Normaliser([folder, scratch / "plain1", scratch / "plain2", scratch])
+    norm = Normaliser([folder, scratch / "plain1", scratch / "plain2", scratch])
     runs = sorted((folder / ".nb2pipe" / "runs").glob("*/"))
     pipeline = kit.pipeline_cells(runs[-1], norm) if runs else {}
     pipeline = {n: copies for n, copies in pipeline.items() if n not in plain.unstable}

@@ -54,3 +54,9 @@ def test_only_the_cells_before_the_first_failure_are_kept():
     kept = public.trimmed(executed, failed)
     assert [c["cell_type"] for c in kept["cells"]] == ["code", "markdown"]
     assert kept["cells"][0]["outputs"] == [] and "tags" not in kept["cells"][0]["metadata"]
+
+
+def test_times_of_day_are_not_compared(tmp_path):
+    norm = public.Normaliser([tmp_path])
+    assert norm("38K Dec  7 04:33 my_figure.png") == norm("38K Dec  7 04:34 my_figure.png")
+    assert norm("12.5 s") != norm("13.5 s")
