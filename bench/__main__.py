@@ -23,6 +23,7 @@ from . import (
     pipeline,
     scale,
     serving,
+    sweep,
     tracking,
 )
 from .measure import load
@@ -38,6 +39,7 @@ SECTIONS = {
     "serving": serving.measure,
     "drift": drift.measure,
     "distributed": distributed.measure,
+    "sweep": sweep.measure,
 }
 
 

@@ -12,7 +12,8 @@ The detached process gets the tracking URI in its environment: a URI may hold a 
 command lines are public on a shared machine.
 
 Command line: ``python -m jupyter_mlops.tracking.observer sync RUN_DIR [--tracking-uri URI]
-[--experiment NAME] [--force] [--catch-up]``.
+[--experiment NAME] [--force] [--catch-up]``, and ``sync-sweep SWEEP_DIR`` (a sweep and its
+trials, sweeps.py).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class MlflowTracker(Observer):
         self.tracking_uri = tracking_uri
         self.experiment = experiment
         self.detach = detach
+        self.sweep: _SweepTracking | None = None
         self.run_dir: Path | None = None
         self.mlflow_run_id: str | None = None
         self.sync_process: subprocess.Popen | None = None
@@ -79,6 +81,13 @@ class MlflowTracker(Observer):
         self._origin: dict | None = None
 
     def __call__(self, event: ev.Event) -> None:
+        if event.kind == ev.SWEEP_STARTED:
+            self.sweep = _SweepTracking(self.tracking_uri, self.experiment)
+        if self.sweep is not None:
+            self.sweep(event)
+            if event.kind == ev.SWEEP_FINISHED:
+                self.mlflow_run_id, self.sweep = self.sweep.mlflow_run_id, None
+            return
         if event.kind == ev.RUN_STARTED:
             self._started(event)
         elif event.kind == ev.RUN_FINISHED:
@@ -86,6 +95,8 @@ class MlflowTracker(Observer):
 
     def step_env(self, step: str) -> dict[str, str]:
         """Environment of a step's kernel: models it publishes go to this run's store."""
+        if self.sweep is not None:
+            return self.sweep.step_env(step)
         env = {}
         if self._uri:
             env["MLFLOW_TRACKING_URI"] = self._uri
@@ -182,6 +193,58 @@ class MlflowTracker(Observer):
             )
 
 
+class _SweepTracking:
+    """A sweep's events: a tracker per trial (a nested run under the sweep's, sweeps.py), every
+    trial logged once the sweep's last step has ended — not while trials run, whose kernels
+    need the cores (and parallel trials never write one SQLite store at once) — and then the
+    sweep's own run."""
+
+    def __init__(self, tracking_uri: str | None, experiment: str | None):
+        self.tracking_uri = tracking_uri
+        self.experiment = experiment
+        self.trials: dict[str, MlflowTracker] = {}
+        self.ended: list[tuple[MlflowTracker, ev.Event]] = []  # logged at the sweep's end
+        self.sweep_dir: Path | None = None
+        self.mlflow_run_id: str | None = None
+
+    def __call__(self, event: ev.Event) -> None:
+        if event.kind == ev.SWEEP_STARTED:
+            self.sweep_dir = Path(event.data["sweep"].path)
+        elif event.kind == ev.RUN_STARTED:
+            tracker = MlflowTracker(self.tracking_uri, self.experiment)
+            self.trials[event.run_id] = tracker
+            tracker(event)
+        elif event.kind == ev.RUN_FINISHED and event.run_id in self.trials:
+            self.ended.append((self.trials.pop(event.run_id), event))
+        elif event.run_id in self.trials:
+            self.trials[event.run_id](event)
+        elif event.kind == ev.SWEEP_FINISHED:
+            self._finished()
+
+    def step_env(self, step: str) -> dict[str, str]:
+        tracker = next(iter(self.trials.values()), None)
+        return tracker.step_env(step) if tracker is not None else {}
+
+    def _finished(self) -> None:
+        for tracker, event in self.ended:
+            tracker(event)
+        self.ended = []
+        if self.sweep_dir is None:
+            return
+        from jupyter_mlops.tracking.sweeps import sync_sweep
+
+        try:
+            self.mlflow_run_id = sync_sweep(
+                self.sweep_dir, tracking_uri=self.tracking_uri, experiment=self.experiment
+            )
+        except Exception as e:  # a tracking server that is down must not fail the sweep
+            warnings.warn(
+                f"jupyter-mlops: sweep {self.sweep_dir.name} not tracked: {one_line(e)}; retry "
+                f"with `python -m jupyter_mlops.tracking.observer sync-sweep {self.sweep_dir}`",
+                stacklevel=3,
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -208,7 +271,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="at low CPU priority: bookkeeping that nobody waits for yields to what they do",
     )
+    sweep = commands.add_parser("sync-sweep", help="log a finished sweep and its trials")
+    sweep.add_argument("sweep_dir", type=Path)
+    sweep.add_argument("--tracking-uri", help="default: MLFLOW_TRACKING_URI, then pyproject.toml")
+    sweep.add_argument("--experiment")
     args = parser.parse_args(argv)
+    if args.command == "sync-sweep":
+        return _sync_sweep(args)
     if args.background:
         lowest_priority()
         wait_while_steps_run(args.run_dir.resolve().parent)
@@ -231,6 +300,24 @@ def main(argv: list[str] | None = None) -> int:
         uri = args.tracking_uri or config.tracking_uri(_source_folder(args.run_dir))
         for caught in catch_up(args.run_dir.resolve().parent, uri, exclude=args.run_dir.resolve()):
             print(f"logged earlier run {caught}, whose tracking had been cut short")
+    return 0
+
+
+def _sync_sweep(args) -> int:
+    from jupyter_mlops.tracking.sweeps import sync_sweep
+
+    try:
+        refuse_credentials("--tracking-uri", args.tracking_uri)
+        run_id = sync_sweep(
+            args.sweep_dir, tracking_uri=args.tracking_uri, experiment=args.experiment, trials=True
+        )
+    except Nb2PipeError as e:
+        print(f"error: {one_line(e)}", file=sys.stderr)
+        return e.exit_code
+    except Exception as e:  # the store failed: one line, never a traceback with a URL in it
+        print(f"error: {args.sweep_dir}: not tracked: {one_line(e)}", file=sys.stderr)
+        return 1
+    print(f"logged sweep {args.sweep_dir} as MLflow run {run_id}")
     return 0
 
 

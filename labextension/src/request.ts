@@ -8,6 +8,8 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import type { SweepDetail } from './sweep';
+
 /** A request the server refused or could not answer; `message` is its one-line reason. */
 export class MlopsError extends Error {
   constructor(
@@ -226,6 +228,14 @@ export interface RegisteredModel {
   description?: string | null;
 }
 
+/** The pre-deployment checks last recorded on a version (`nb2pipe deploy check`, a swap). */
+export interface DeployChecks {
+  passed: boolean;
+  at: string;
+  where: string;
+  checks: { name: string; ok: boolean; detail: string }[];
+}
+
 export interface ModelVersion {
   version: string;
   aliases: string[];
@@ -233,11 +243,28 @@ export interface ModelVersion {
   tags: Record<string, string>;
   description: string;
   created?: number | string | null;
+  checks?: DeployChecks | null;
+  /** Why a serving process refused to swap it in, if one did. */
+  rejected?: string | null;
+}
+
+/** One recorded move of an alias: who moved it, when, why, and the gate's decision. */
+export interface AliasMove {
+  alias: string;
+  from: string | null;
+  to: string | null;
+  who: string;
+  when: string;
+  why: string;
+  kind: string;
+  gate: string | null;
 }
 
 export interface ModelDetail {
   name: string;
   versions: ModelVersion[];
+  /** Newest first. */
+  history?: AliasMove[];
 }
 
 export interface PublishRequest {
@@ -302,6 +329,19 @@ export const api = {
     requestAPI<RunsPage>(`experiments/${enc(experimentId)}/runs`, {}, { ...query }),
 
   mlflowRun: (runId: string) => requestAPI<MlflowRunDetail>(`mlflow-runs/${enc(runId)}`),
+  sweep: (runId: string) => requestAPI<SweepDetail>(`sweeps/${enc(runId)}`),
+  debugStep: (runId: string, step: string, path: string) =>
+    requestAPI<{ code: string; run_id: string; step: string; inputs: string[]; params: string[] }>(
+      `runs/${enc(runId)}/steps/${enc(step)}/debug`,
+      {},
+      { path }
+    ),
+  dataChanges: (path: string) =>
+    requestAPI<{ changes: { path: string; run_id: string; message: string; gone: boolean }[] }>(
+      'data/changes',
+      {},
+      { path }
+    ),
 
   profile: (runId: string, step: string, name: string, path?: string) =>
     requestAPI<DataProfile>('data/profile', {}, { run_id: runId, step, name, path }),
