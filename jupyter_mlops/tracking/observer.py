@@ -13,20 +13,20 @@ command lines are public on a shared machine.
 
 Command line: ``python -m jupyter_mlops.tracking.observer sync RUN_DIR [--tracking-uri URI]
 [--experiment NAME] [--force] [--catch-up]``, and ``sync-sweep SWEEP_DIR`` (a sweep and its
-trials, sweeps.py).
+trials, sweeps.py): background.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
+import threading
 import warnings
 from pathlib import Path
 
 from jupyter_mlops.tracking import config, provenance
-from jupyter_mlops.tracking.redact import one_line, refuse_credentials
+from jupyter_mlops.tracking.redact import one_line
 from jupyter_mlops.tracking.sync import (
     NOT_YET_LOGGED,
     PENDING_NOTE,
@@ -35,7 +35,6 @@ from jupyter_mlops.tracking.sync import (
     not_tracked,
     sync_run,
 )
-from nb2pipe.errors import Nb2PipeError
 from nb2pipe.runner import events as ev
 from nb2pipe.runner.events import Observer
 from nb2pipe.runner.rundir import RunDir
@@ -78,7 +77,7 @@ class MlflowTracker(Observer):
         self.sync_process: subprocess.Popen | None = None
         self._uri: str | None = None
         self._experiment: str | None = None
-        self._origin: dict | None = None
+        self._origin: _Origin | None = None
 
     def __call__(self, event: ev.Event) -> None:
         if event.kind == ev.SWEEP_STARTED:
@@ -124,14 +123,14 @@ class MlflowTracker(Observer):
             getattr(pipeline, "name", None), source.parent
         )
         # Recorded now, not at the end: the commit and dirty flag of the code that ran.
-        self._origin = provenance.collect(config.project_root(source))
+        self._origin = _Origin(config.project_root(source))
 
     def _finished(self, event: ev.Event) -> None:
         if self.run_dir is None:
             return
         run = RunDir(self.run_dir)
         info = run.info()
-        info["provenance"] = self._origin
+        info["provenance"] = self._origin.result() if self._origin is not None else None
         if self.detach:
             # Until the detached process has logged it (sync._record removes the note).
             info.setdefault("pending", {})[PENDING_NOTE] = NOT_YET_LOGGED
@@ -193,6 +192,25 @@ class MlflowTracker(Observer):
             )
 
 
+class _Origin(threading.Thread):
+    """Where the run comes from (provenance.collect: two `git` commands, tens of milliseconds
+    in a large repository), asked for as the run starts, beside it: the first step need not
+    wait for git."""
+
+    def __init__(self, folder: Path):
+        super().__init__(name="nb2pipe-provenance", daemon=True)
+        self.folder = folder
+        self.found: dict | None = None
+        self.start()
+
+    def run(self) -> None:
+        self.found = provenance.collect(self.folder)
+
+    def result(self) -> dict | None:
+        self.join()
+        return self.found
+
+
 class _SweepTracking:
     """A sweep's events: a tracker per trial (a nested run under the sweep's, sweeps.py), every
     trial logged once the sweep's last step has ended — not while trials run, whose kernels
@@ -245,116 +263,10 @@ class _SweepTracking:
             )
 
 
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="python -m jupyter_mlops.tracking.observer", description="Log nb2pipe runs to MLflow."
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    sync = commands.add_parser("sync", help="log a finished run directory")
-    sync.add_argument("run_dir", type=Path)
-    sync.add_argument(
-        "--tracking-uri", help="default: MLFLOW_TRACKING_URI, then pyproject.toml (no passwords)"
-    )
-    sync.add_argument("--experiment")
-    sync.add_argument(
-        "--force", action="store_true", help="check every step against the store again"
-    )
-    sync.add_argument(
-        "--catch-up",
-        action="store_true",
-        help="then finish logging earlier runs of the workspace whose sync was cut short",
-    )
-    sync.add_argument(
-        "--background",
-        action="store_true",
-        help="at low CPU priority: bookkeeping that nobody waits for yields to what they do",
-    )
-    sweep = commands.add_parser("sync-sweep", help="log a finished sweep and its trials")
-    sweep.add_argument("sweep_dir", type=Path)
-    sweep.add_argument("--tracking-uri", help="default: MLFLOW_TRACKING_URI, then pyproject.toml")
-    sweep.add_argument("--experiment")
-    args = parser.parse_args(argv)
-    if args.command == "sync-sweep":
-        return _sync_sweep(args)
-    if args.background:
-        lowest_priority()
-        wait_while_steps_run(args.run_dir.resolve().parent)
-    try:
-        refuse_credentials("--tracking-uri", args.tracking_uri)
-        run_id = sync_run(
-            args.run_dir,
-            tracking_uri=args.tracking_uri,
-            experiment=args.experiment,
-            force=args.force,
-        )
-    except Nb2PipeError as e:
-        print(f"error: {one_line(e)}", file=sys.stderr)
-        return e.exit_code
-    except Exception as e:  # the store failed: one line, never a traceback with a URL in it
-        print(f"error: {args.run_dir}: not tracked: {one_line(e)}", file=sys.stderr)
-        return 1
-    print(f"logged {args.run_dir} as MLflow run {run_id}")
-    if args.catch_up:
-        uri = args.tracking_uri or config.tracking_uri(_source_folder(args.run_dir))
-        for caught in catch_up(args.run_dir.resolve().parent, uri, exclude=args.run_dir.resolve()):
-            print(f"logged earlier run {caught}, whose tracking had been cut short")
-    return 0
-
-
-def _sync_sweep(args) -> int:
-    from jupyter_mlops.tracking.sweeps import sync_sweep
-
-    try:
-        refuse_credentials("--tracking-uri", args.tracking_uri)
-        run_id = sync_sweep(
-            args.sweep_dir, tracking_uri=args.tracking_uri, experiment=args.experiment, trials=True
-        )
-    except Nb2PipeError as e:
-        print(f"error: {one_line(e)}", file=sys.stderr)
-        return e.exit_code
-    except Exception as e:  # the store failed: one line, never a traceback with a URL in it
-        print(f"error: {args.sweep_dir}: not tracked: {one_line(e)}", file=sys.stderr)
-        return 1
-    print(f"logged sweep {args.sweep_dir} as MLflow run {run_id}")
-    return 0
-
-
-def lowest_priority() -> None:
-    """Bookkeeping nobody waits for yields to what they do.
-
-    (Within its own session only, where automatic grouping of sessions is on, as on most Linux
-    machines: a lower niceness of the session itself starved the sync on a busy machine for
-    minutes, so the next run's steps are kept clear by `wait_while_steps_run` instead.)
-    """
-    with contextlib.suppress(OSError):
-        os.nice(19)
-
-
-def wait_while_steps_run(runs: Path, limit: float = 600.0, newest: int = 20) -> None:
-    """Wait (at most `limit` seconds) while a run of this workspace is executing steps: the
-    user started the next run, whose kernels must have the cores; this run is logged after."""
-    import time
-
-    from nb2pipe.runner.rundir import process_alive
-
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        names = sorted((p.name for p in runs.iterdir() if p.is_dir()), reverse=True)[:newest]
-        infos = [RunDir(runs / name).info() for name in names]
-        if not any(i.get("status") == "running" and process_alive(i) for i in infos):
-            return
-        time.sleep(0.5)
-
-
-def _source_folder(run_dir: Path) -> Path:
-    source = RunDir(run_dir.resolve()).info().get("source")
-    return Path(source).parent if source else run_dir
-
-
 if __name__ == "__main__":
     from nb2pipe import startup
 
     startup.quick()
+    from jupyter_mlops.tracking.background import main
+
     sys.exit(main())
