@@ -195,7 +195,8 @@ class MlflowTracker(Observer):
 class _Origin(threading.Thread):
     """Where the run comes from (provenance.collect: two `git` commands, tens of milliseconds
     in a large repository), asked for as the run starts, beside it: the first step need not
-    wait for git."""
+    wait for git. (git reads the tree while the run's first kernels start, which takes far
+    longer than git: a step's own edits to tracked files come after.)"""
 
     def __init__(self, folder: Path):
         super().__init__(name="nb2pipe-provenance", daemon=True)
