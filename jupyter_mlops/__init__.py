@@ -7,6 +7,7 @@ it when it first needs to talk to the tracking store.
 from jupyter_mlops.data.drift import drift_report
 from jupyter_mlops.data.validation import validate
 from jupyter_mlops.registry.promote import promote
+from jupyter_mlops.registry.publish import publish_model
 from jupyter_mlops.retrain.step_gate import gate
 from jupyter_mlops.serving.monitoring import live_metric, record_feedback
 from jupyter_mlops.tracking.api import (
@@ -15,7 +16,6 @@ from jupyter_mlops.tracking.api import (
     log_artifact,
     log_metrics,
     log_params,
-    publish_model,
     recent_runs,
     set_experiment,
     set_tracking_uri,

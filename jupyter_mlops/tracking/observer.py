@@ -22,8 +22,8 @@ import sys
 import warnings
 from pathlib import Path
 
+from jupyter_mlops.credentials import one_line, refuse_credentials
 from jupyter_mlops.tracking import config, provenance
-from jupyter_mlops.tracking.redact import one_line, refuse_credentials
 from jupyter_mlops.tracking.stream import Stream
 from jupyter_mlops.tracking.sync import catch_up, not_tracked, sync_run
 from nb2pipe.errors import Nb2PipeError
@@ -236,7 +236,7 @@ class _SweepTracking:
         self.logging.shutdown(wait=True)
         if self.sweep_dir is None:
             return
-        from jupyter_mlops.tracking.sweeps import sync_sweep
+        from jupyter_mlops.tracking.sync import sync_sweep
 
         try:
             self.mlflow_run_id = sync_sweep(
@@ -309,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _sync_sweep(args) -> int:
-    from jupyter_mlops.tracking.sweeps import sync_sweep
+    from jupyter_mlops.tracking.sync import sync_sweep
 
     try:
         refuse_credentials("--tracking-uri", args.tracking_uri)

@@ -16,7 +16,7 @@ from mlopskit import code, write_notebook
 
 from jupyter_mlops.tracking import sync as runsync
 from jupyter_mlops.tracking.observer import MlflowTracker
-from nb2pipe.runner import run_pipeline
+from nb2pipe.runner import load_pipeline, run_pipeline
 
 
 def logged(client, experiment: str, run_id: str) -> tuple[list, dict]:
@@ -52,7 +52,7 @@ def test_resume_continues_the_same_mlflow_runs(tracking_uri, client, unique, tmp
     notebook = flaky_notebook(tmp_path, flag)
     workspace = tmp_path / ".nb2pipe"
     failed = run_pipeline(
-        notebook, workspace=workspace, observers=[MlflowTracker(experiment=unique)]
+        *load_pipeline(notebook), workspace=workspace, observers=[MlflowTracker(experiment=unique)]
     )
     assert failed.status == "failed"
     [parent], steps = logged(client, unique, failed.run_id)
@@ -61,7 +61,9 @@ def test_resume_continues_the_same_mlflow_runs(tracking_uri, client, unique, tmp
 
     flag.touch()
     tracker = MlflowTracker(experiment=unique, detach_cached=False)
-    resumed = run_pipeline(notebook, workspace=workspace, resume=failed.run_id, observers=[tracker])
+    resumed = run_pipeline(
+        *load_pipeline(notebook), workspace=workspace, resume=failed.run_id, observers=[tracker]
+    )
     assert resumed.ok, resumed.failure()
     assert tracker.mlflow_run_id == parent.info.run_id
     [again], steps = logged(client, unique, failed.run_id)
@@ -75,7 +77,7 @@ def test_resume_continues_the_same_mlflow_runs(tracking_uri, client, unique, tmp
 
     # Resuming a finished run, and syncing it by hand, log nothing twice either.
     run_pipeline(
-        notebook,
+        *load_pipeline(notebook),
         workspace=workspace,
         resume=failed.run_id,
         observers=[MlflowTracker(experiment=unique, detach_cached=False)],
@@ -107,7 +109,7 @@ def test_a_sync_killed_half_way_is_finished_by_the_next_one(
         tmp_path / "two.ipynb", code("x = 1", "step:a"), code("y = x", "step:b")
     )
     workspace = tmp_path / ".nb2pipe"
-    first = run_pipeline(notebook, workspace=workspace)  # not tracked
+    first = run_pipeline(*load_pipeline(notebook), workspace=workspace)  # not tracked
     assert first.ok
     killed = subprocess.run(
         [sys.executable, "-c", KILL_WHILE_LOGGING, str(first.run_dir), tracking_uri, unique],
@@ -122,7 +124,10 @@ def test_a_sync_killed_half_way_is_finished_by_the_next_one(
 
     # The next tracked run of the workspace finishes the orphan's logging.
     second = run_pipeline(
-        notebook, workspace=workspace, force=True, observers=[MlflowTracker(experiment=unique)]
+        *load_pipeline(notebook),
+        workspace=workspace,
+        force=True,
+        observers=[MlflowTracker(experiment=unique)],
     )
     assert second.ok
     [parent], steps = logged(client, unique, first.run_id)
