@@ -7,7 +7,6 @@ it when it first needs to talk to the tracking store.
 from jupyter_mlops.data.drift import drift_report
 from jupyter_mlops.data.validation import validate
 from jupyter_mlops.registry.promote import promote
-from jupyter_mlops.registry.publish import publish_model
 from jupyter_mlops.retrain.step_gate import gate
 from jupyter_mlops.serving.monitoring import live_metric, record_feedback
 from jupyter_mlops.tracking.api import (
@@ -91,3 +90,13 @@ def _load_jupyter_server_extension(server_app) -> None:
 def _jupyter_labextension_paths() -> list[dict]:
     """JupyterLab: where the prebuilt sidebar extension lives inside the package."""
     return [{"src": "labextension", "dest": "jupyter-mlops"}]
+
+
+def __getattr__(name: str):
+    # publish_model's module reads run folders (nb2pipe.runner): imported when first used, so
+    # `%load_ext jupyter_mlops` stays as light as it was.
+    if name == "publish_model":
+        from jupyter_mlops.registry.publish import publish_model
+
+        return publish_model
+    raise AttributeError(f"module 'jupyter_mlops' has no attribute {name!r}")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from pathlib import Path
 
 from jupyter_mlops.credentials import one_line, redact_uri
@@ -27,7 +26,7 @@ from jupyter_mlops.tracking import config, provenance, store, sweeps
 from jupyter_mlops.tracking.filelock import LockTimeout, locked
 from jupyter_mlops.tracking.runlog import RUN_STATUS, Logged, RunLogger
 from nb2pipe.fileio import read_json
-from nb2pipe.runner.rundir import RunDir
+from nb2pipe.runner.rundir import RunDir, process_alive
 from nb2pipe.sweep.records import best_of, read_sweep
 
 LOCK = "tracking.lock"
@@ -95,23 +94,9 @@ def finished_status(info: dict, where: Path) -> str:
     status = info.get("status")
     if status in RUN_STATUS:
         return status
-    if status == "running" and _runner_gone(info):
+    if status == "running" and process_alive(info) is False:  # its runner is gone
         return "interrupted"
     raise RunNotFinished(f"{where}: run is not finished (status {status!r})")
-
-
-def _runner_gone(info: dict) -> bool:
-    """Whether run.json names a runner process of this machine that no longer exists."""
-    pid = info.get("pid")
-    if not isinstance(pid, int) or info.get("host") not in (None, socket.gethostname()):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False  # it exists, under another user
-    return False
 
 
 def _up_to_date(run: RunDir, info: dict, status: str, uri: str) -> bool:

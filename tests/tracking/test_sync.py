@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -165,8 +166,16 @@ def dead_pid() -> int:
     return process.pid
 
 
-def test_an_interrupted_run_is_logged_as_killed(tracking_uri, client, unique, tmp_path: Path):
-    for status, extra in (("interrupted", {}), ("running", {"pid": dead_pid()})):
+def test_an_interrupted_run_or_one_whose_runner_is_gone_is_logged_as_killed(
+    tracking_uri, client, unique, tmp_path: Path
+):
+    here = socket.gethostname()
+    reused = {"pid": os.getpid(), "host": here, "process_start": 1}  # its pid now another's
+    for status, extra in (
+        ("interrupted", {}),
+        ("running", {"pid": dead_pid(), "host": here}),
+        ("running", reused),
+    ):
         run_dir = fabricated_run(tmp_path / ".nb2pipe", status, **extra)
         runsync.sync_run(run_dir, experiment=unique)
         [parent], steps = logged(client, unique, run_dir.name)
@@ -179,7 +188,9 @@ def test_an_interrupted_run_is_logged_as_killed(tracking_uri, client, unique, tm
 
 
 def test_a_run_still_going_is_not_logged(tracking_uri, tmp_path: Path):
-    alive = fabricated_run(tmp_path / ".nb2pipe", "running", pid=os.getpid())
+    alive = fabricated_run(
+        tmp_path / ".nb2pipe", "running", pid=os.getpid(), host=socket.gethostname()
+    )
     unknown = fabricated_run(tmp_path / ".nb2pipe", "running")
     for run_dir in (alive, unknown):
         with pytest.raises(runsync.RunNotFinished, match="run is not finished"):
