@@ -29,8 +29,8 @@ from .isolation import Isolation, default_parallel
 from .isolation import isolation as isolation_named
 from .results import RunResult
 from .run import PipelineRun
-from .rundir import Workspace
 from .source import choose_run, resolve_params
+from .workspaces import open_workspace
 
 
 def run_pipeline(
@@ -60,7 +60,7 @@ def run_pipeline(
     """
     notebook = Path(notebook).resolve()
     values = resolve_params(pipeline, params)
-    space = Workspace.at(workspace, notebook)
+    space = open_workspace(workspace, notebook)
     check_step_names(pipeline, notebook, from_step=from_step, only=only)
     strategy = isolation_named(isolation)
     run, values, notes = choose_run(space, pipeline, resume, params, values)
