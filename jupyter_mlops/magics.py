@@ -28,7 +28,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from jupyter_mlops import notebook_runs
-from jupyter_mlops.tracking.redact import one_line
+from jupyter_mlops.credentials import one_line
 from nb2pipe.errors import Nb2PipeError
 
 SUBCOMMANDS = tuple(
@@ -273,7 +273,8 @@ class MlopsMagics(Magics):
         show_table(headers, rows, "* marks values that differ")
 
     def _publish(self, args, cell):
-        from jupyter_mlops.tracking import api, store
+        from jupyter_mlops.registry.publish import publish_model
+        from jupyter_mlops.tracking import store
 
         ns = self.shell.user_ns
         if args.var not in ns:
@@ -285,14 +286,10 @@ class MlopsMagics(Magics):
             data = ns[args.data]
         value = store.as_number(ns.get(args.metric))
         metrics = {args.metric: value} if value is not None else None
-        published = api.publish_model(
-            ns[args.var],
-            args.name,
-            metric=args.metric,
-            metrics=metrics,
-            data=data,
+        published = publish_model(
+            ns[args.var], args.name, metric=args.metric, metrics=metrics, data=data,
             description=args.description,
-        )
+        )  # fmt: skip
         print(
             f"published {published.name} version {published.version} as "
             f"{published.alias!r} ({published.model_uri})"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from jupyter_mlops.registry.aliases import all_versions, moves_of
 from jupyter_mlops.registry.promote import METRIC_TAG
 from jupyter_mlops.tracking.read import next_token, seconds
 from jupyter_mlops.tracking.store import as_number
@@ -17,14 +18,6 @@ from jupyter_mlops.tracking.store import as_number
 CHECK_TAG = "deploy.check"  # the pre-deployment checks' verdict; ".<check>" each result
 CHECK_NAMES = ("requirements", "loads", "answers", "predictions", "latency")
 REJECTED_TAG = "deploy.rejected"  # why a serving process refused to swap the version in
-
-
-def quoted(name: str) -> str:
-    """`name` as a string literal of MLflow's search grammar."""
-    for quote in ("'", '"'):
-        if quote not in name:
-            return f"{quote}{name}{quote}"
-    raise ValueError("a model name holding both kinds of quotes cannot be searched")
 
 
 def list_models(client, max_results: int = 1000, page_token: str | None = None) -> dict[str, Any]:
@@ -45,19 +38,6 @@ def list_models(client, max_results: int = 1000, page_token: str | None = None) 
             }
         )
     return {"models": models, "next_page_token": next_token(found)}
-
-
-def all_versions(client, name: str) -> list:
-    """Every version of model `name`, with its tags (all pages)."""
-    versions, token = [], None
-    while True:
-        page = client.search_model_versions(
-            filter_string=f"name = {quoted(name)}", page_token=token
-        )
-        versions += list(page)
-        token = next_token(page)
-        if not token:
-            return versions
 
 
 def model_detail(client, name: str) -> dict[str, Any]:
@@ -91,8 +71,6 @@ def model_detail(client, name: str) -> dict[str, Any]:
                 "created": seconds(v.creation_timestamp),
             }
         )
-    from jupyter_mlops.registry.aliases import moves_of
-
     return {
         "name": model.name,
         "description": model.description or "",

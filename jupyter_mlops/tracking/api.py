@@ -21,7 +21,6 @@ __all__ = [
     "log_artifact",
     "log_metrics",
     "log_params",
-    "publish_model",
     "recent_runs",
     "set_experiment",
     "set_tracking_uri",
@@ -158,14 +157,3 @@ def recent_runs(n: int = 10, experiment: str | None = None) -> list[dict[str, An
     uri = SESSION.uri
     with translated("read runs", uri):
         return read.recent_runs(store.client(uri), experiment or SESSION.experiment_name(), n)
-
-
-def publish_model(model: Any, name: str, *, metric: str | None = None, **options: Any):
-    """Log, register and document `model` as a new version of `name` with alias `challenger`.
-
-    See `jupyter_mlops.registry.publish.publish_model` for the options.
-    """
-    from jupyter_mlops.registry import publish as registry
-
-    SESSION.flush()
-    return registry.publish_model(model, name, metric=metric, **options)

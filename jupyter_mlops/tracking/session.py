@@ -15,9 +15,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from jupyter_mlops.credentials import one_line
 from jupyter_mlops.errors import translated
 from jupyter_mlops.tracking import config, provenance, store
-from jupyter_mlops.tracking.redact import one_line
 
 AUTO_TAG = "jupyter_mlops.auto_run"
 

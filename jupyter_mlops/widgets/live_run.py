@@ -154,23 +154,20 @@ def run(notebook: str | Path | None = None, *, force: bool = False, **params: An
     """
     from IPython.display import display
 
-    from nb2pipe.compile import compile_notebook
     from nb2pipe.errors import Nb2PipeError
-    from nb2pipe.parameters import coerce
-    from nb2pipe.runner import run_pipeline
+    from nb2pipe.parameters import typed_values
+    from nb2pipe.runner import load_pipeline, run_pipeline
 
-    source = _notebook(notebook)
-    pipeline = compile_notebook(source)
-    declared = {p.name: p for p in pipeline.params}
-    params = {  # text, as `%mlops run -p NAME=VALUE` gives, is read like `nb2pipe run -p`
-        k: coerce(declared[k], v) if isinstance(v, str) and k in declared else v
-        for k, v in params.items()
-    }
+    pipeline, source = load_pipeline(_notebook(notebook))
+    # text, as `%mlops run -p NAME=VALUE` gives, is read like `nb2pipe run -p`
+    params = typed_values(pipeline.params, params)
     view = LiveRunView(f"{pipeline.name} · {source.name}", [s.name for s in pipeline.steps])
     display(view.widget)
     trackers = ev.plugged_in()  # MLflow tracking, as for `nb2pipe run`
     try:
-        result = run_pipeline(source, params=params, force=force, observers=[view, *trackers])
+        result = run_pipeline(
+            pipeline, source, params=params, force=force, observers=[view, *trackers]
+        )
     except Nb2PipeError:
         view._set_state("failed")
         raise

@@ -15,7 +15,7 @@ from mlopskit import code, write_notebook
 from jupyter_mlops.tracking import read
 from jupyter_mlops.tracking.datasets import SHA256_TAG
 from jupyter_mlops.tracking.observer import MlflowTracker
-from nb2pipe.runner import run_pipeline
+from nb2pipe.runner import load_pipeline, run_pipeline
 from nb2pipe.sweep import run_sweep
 
 pytestmark = pytest.mark.slow  # every test here starts kernels
@@ -42,7 +42,7 @@ def test_a_sweep_is_one_run_with_a_nested_pipeline_run_per_trial_and_the_best_ta
     notebook = swept_notebook(tmp_path)
     tracker = MlflowTracker(experiment=unique)
     sweep = run_sweep(
-        notebook,
+        *load_pipeline(notebook),
         {"alpha": [0.5, 2.0, 1.0]},
         metric="score",
         workspace=tmp_path / ".nb2pipe",
@@ -105,7 +105,9 @@ def test_sweep_detail_of_a_run_that_is_not_a_sweep_is_refused(
 
     notebook = swept_notebook(tmp_path)
     tracker = MlflowTracker(experiment=unique)
-    result = run_pipeline(notebook, workspace=tmp_path / ".nb2pipe", observers=[tracker])
+    result = run_pipeline(
+        *load_pipeline(notebook), workspace=tmp_path / ".nb2pipe", observers=[tracker]
+    )
     assert result.ok
     with pytest.raises(TrackingError, match="is not a sweep"):
         read.sweep_detail(client, tracker.mlflow_run_id)
@@ -117,7 +119,9 @@ def test_data_files_a_run_read_are_dataset_inputs_with_their_sha256(
     notebook = swept_notebook(tmp_path)
     digest = hashlib.sha256((tmp_path / "data.csv").read_bytes()).hexdigest()
     tracker = MlflowTracker(experiment=unique)
-    result = run_pipeline(notebook, workspace=tmp_path / ".nb2pipe", observers=[tracker])
+    result = run_pipeline(
+        *load_pipeline(notebook), workspace=tmp_path / ".nb2pipe", observers=[tracker]
+    )
     assert result.ok, result.failure()
     parent = client.get_run(tracker.mlflow_run_id)
     load = [
