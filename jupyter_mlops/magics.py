@@ -5,7 +5,7 @@
                                              it reads or sets to literals, the numbers it assigns
     %mlops log NAME=VALUE ...                numbers as metrics, anything else as parameters
     %mlops run [NOTEBOOK] [-p NAME=VALUE]    run the notebook's pipeline, watched live
-    %mlops runs [-n N] [--experiment NAME]   recent runs: sort, tick two, compare
+    %mlops runs [-n N] [--experiment NAME]   recent runs, steps nested: sort, tick two, compare
     %mlops compare RUN RUN                   two runs side by side
     %mlops publish VAR NAME --metric M [--data DF] [--description TEXT]
     %mlops promote NAME --metric M [--lower-is-better] [--threshold T]
@@ -246,13 +246,15 @@ class MlopsMagics(Magics):
 
     def _runs(self, args, cell):
         from jupyter_mlops.tracking import api
+        from jupyter_mlops.tracking.session import SESSION
         from jupyter_mlops.widgets.runs_table import show_runs
 
-        runs = api.recent_runs(args.n, args.experiment)
+        experiment = args.experiment or SESSION.runs_experiment()
+        runs = api.recent_runs(args.n, experiment)
         if not runs:
-            print("no runs yet")
+            print(f"no runs yet in experiment {experiment!r}")
             return
-        show_runs(runs, f"{len(runs)} latest runs")
+        show_runs(runs, f"the {len(runs)} latest runs of experiment {experiment!r}")
 
     def _run(self, args, cell):
         from jupyter_mlops.widgets.live_run import pairs, run
@@ -335,7 +337,7 @@ class MlopsMagics(Magics):
             [
                 v["version"],
                 ", ".join(v["aliases"]),
-                v["gate"] or "",
+                (v["gate"] or {}).get("decision", ""),
                 when(v["created"]),
                 *(fmt(v["metrics"].get(m)) for m in metric_names),
             ]

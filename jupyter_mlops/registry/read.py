@@ -10,8 +10,34 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_mlops.registry.promote import METRIC_TAG
+from jupyter_mlops.tracking import tags as tag
 from jupyter_mlops.tracking.read import next_token, seconds
 from jupyter_mlops.tracking.store import as_number
+
+ARTIFACT_TAG = "nb2pipe.artifact"  # on a version: the name of the value published
+GATE_TAG = "gate."  # promote.py records the gate's last decision under gate.*
+
+
+def gate_of(tags: dict[str, str]) -> dict[str, Any] | None:
+    """The gate's last decision on a version, from the tags promote recorded (None: never)."""
+    if f"{GATE_TAG}decision" not in tags:
+        return None
+
+    def text(key: str) -> str | None:
+        value = tags.get(f"{GATE_TAG}{key}")
+        return None if value in (None, "", "none") else value
+
+    return {
+        "decision": tags[f"{GATE_TAG}decision"],
+        "metric": text("metric"),
+        "direction": text("direction"),
+        "threshold": as_number(text("threshold")),
+        "challenger_value": as_number(text("challenger_value")),
+        "champion_value": as_number(text("champion_value")),
+        "champion_version": text("champion_version"),
+        "decided_by": text("decided_by"),
+        "decided_at": text("decided_at"),
+    }
 
 
 def quoted(name: str) -> str:
@@ -73,7 +99,11 @@ def model_detail(client, name: str) -> dict[str, Any]:
                     for k, t in tags.items()
                     if k.startswith(METRIC_TAG)
                 },
-                "gate": tags.get("gate.decision"),
+                "gate": gate_of(tags),
+                # the lineage publish_run tagged it with: which pipeline run, step and value
+                "pipeline_run": tags.get(tag.RUN_ID),
+                "step": tags.get(tag.STEP),
+                "artifact": tags.get(ARTIFACT_TAG),
                 "description": v.description or "",
                 "created": seconds(v.creation_timestamp),
             }

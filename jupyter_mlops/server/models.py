@@ -1,13 +1,16 @@
-"""Models panel routes: registered models, versions, aliases and model cards; publish, promote.
+"""Models view routes: registered models; a model's versions in domain words (aliases, the
+run each came from, the gate's decision, the pre-deployment checks and per-slice results the
+registry holds, the model card) and its alias history; publish, promote, move an alias.
 
-Reading goes straight to MlflowClient. Publishing and the champion/challenger gate go through
-`jupyter_mlops.registry.publish_run`, the same code as ``nb2pipe publish``/``promote`` and `make demo`,
-pointed at the server's tracking URI.
+Reading goes through `jupyter_mlops.registry.read`. Publishing, the champion/challenger gate and
+alias moves go through the registry's own code (`publish_run`, `promote`, `aliases`), the same
+as ``nb2pipe publish``/``promote`` and `make demo`, pointed at the server's tracking URI.
 """
 
 from __future__ import annotations
 
 import numbers
+import re
 
 import tornado
 
@@ -70,16 +73,122 @@ class ModelsHandler(MlopsHandler):
         self.reply(await self.blocking(lambda: read.list_models(client(), max_results, token)))
 
 
+CHECK_TAG = "deploy.check"  # what `nb2pipe deploy check` records on a version
+
+
+def checks_of(tags: dict[str, str]) -> dict | None:
+    """The pre-deployment checks recorded on a version (None: never checked)."""
+    if CHECK_TAG not in tags:
+        return None
+    results = []
+    for key, text in sorted(tags.items()):
+        if key.startswith(f"{CHECK_TAG}."):
+            state, _, detail = text.partition(": ")
+            results.append(
+                {"name": key[len(CHECK_TAG) + 1 :], "passed": state == "ok", "detail": detail}
+            )
+    return {
+        "passed": tags[CHECK_TAG] == "passed",
+        "at": tags.get(f"{CHECK_TAG}ed_at"),
+        "results": results,
+    }
+
+
+def run_name(state, pipeline_run: str | None) -> str | None:
+    """The name of nb2pipe run `pipeline_run` when its folder is in the server root's project."""
+    from jupyter_mlops.server.paths import workspace_for
+    from jupyter_mlops.tracking.names import name_of_run
+
+    if not pipeline_run:
+        return None
+    try:
+        found = workspace_for(state.root, None).run(pipeline_run)
+    except (OSError, ValueError):
+        return None
+    return name_of_run(found.path, found.info()) if found is not None else None
+
+
+def model_view(state, client, name: str) -> dict:
+    """GET models/<name>: the model and its versions as the Models view shows them."""
+    from jupyter_mlops.registry.aliases import history
+
+    detail = read.model_detail(client, name)
+    names: dict[str, str | None] = {}
+    for version in detail["versions"]:
+        tags = version["tags"]
+        run = version["pipeline_run"]
+        if run not in names:
+            names[run] = run_name(state, run)
+        version["run_name"] = names[run]
+        version["checks"] = checks_of(tags)
+        version["slices"] = None  # the registry records no per-slice results yet
+    moves = history(name, [v["tags"] for v in detail["versions"]])
+    detail["history"] = [
+        {
+            "alias": m.alias,
+            "version": m.to,
+            "previous": m.previous,
+            "who": m.who,
+            "when": m.when,
+            "why": m.why,
+            "kind": m.kind,
+        }
+        for m in reversed(moves)
+    ]
+    return detail
+
+
 class ModelHandler(MlopsHandler):
-    """GET models/<name>: versions, aliases and model cards."""
+    """GET models/<name>: versions, aliases, checks, slices, history and model cards."""
 
     @tornado.web.authenticated
     async def get(self, name: str) -> None:
         client = self.state.client
         try:
-            self.reply(await self.blocking(lambda: read.model_detail(client(), name)))
+            self.reply(await self.blocking(lambda: model_view(self.state, client(), name)))
         except ValueError as e:  # a name the search grammar cannot quote
             raise ApiError(400, str(e)) from None
+
+
+_ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}")
+
+
+def move(state, name: str, alias: str, version: str, why: str) -> dict:
+    from jupyter_mlops.errors import translated
+    from jupyter_mlops.registry.aliases import holder, move_alias
+    from jupyter_mlops.tracking import store
+
+    with translated(f"move alias {alias!r} of model {name!r}", state.tracking_uri):
+        client = store.client(state.tracking_uri)
+        moved = move_alias(client, name, alias, version, why=why or "moved from the Models view")
+        if moved is None:
+            return {"alias": alias, "version": version, "previous": holder(client, name, alias)}
+    return {
+        "alias": moved.alias,
+        "version": moved.to,
+        "previous": moved.previous,
+        "who": moved.who,
+        "when": moved.when,
+        "why": moved.why,
+    }
+
+
+class AliasHandler(MlopsHandler):
+    """POST models/<name>/aliases {alias, version, reason?}: point an alias at a version."""
+
+    @tornado.web.authenticated
+    async def post(self, name: str) -> None:
+        body = self.body()
+        alias, version, reason = body.get("alias"), body.get("version"), body.get("reason", "")
+        if not isinstance(alias, str) or not _ALIAS.fullmatch(alias):
+            raise ApiError(400, "alias: a name such as champion or challenger")
+        if isinstance(version, int) and not isinstance(version, bool):
+            version = str(version)
+        if not isinstance(version, str) or not version.isdigit():
+            raise ApiError(400, 'version: a version number such as "3"')
+        if not isinstance(reason, str) or len(reason) > 1000:
+            raise ApiError(400, "reason: a line of text")
+        self.reply(await self.blocking(move, self.state, name, alias, version, reason))
 
 
 class PublishHandler(MlopsHandler):

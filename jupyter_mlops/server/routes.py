@@ -16,7 +16,13 @@ from jupyter_mlops.server.experiments import (
     ExperimentsHandler,
     MlflowRunHandler,
 )
-from jupyter_mlops.server.models import ModelHandler, ModelsHandler, PromoteHandler, PublishHandler
+from jupyter_mlops.server.models import (
+    AliasHandler,
+    ModelHandler,
+    ModelsHandler,
+    PromoteHandler,
+    PublishHandler,
+)
 from jupyter_mlops.server.pipeline import GrammarHandler, PipelineHandler
 from jupyter_mlops.server.runs import RunHandler, RunsHandler
 
@@ -39,6 +45,7 @@ ROUTES = [
     (r"models/(?P<name>[^/]+)", ModelHandler),
     (r"models/(?P<name>[^/]+)/publish", PublishHandler),
     (r"models/(?P<name>[^/]+)/promote", PromoteHandler),
+    (r"models/(?P<name>[^/]+)/aliases", AliasHandler),
 ]
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from jupyter_mlops.tracking import tags as tag
+
 HIDDEN_TAGS = ("mlflow.log-model.history",)  # large JSON blobs no table shows
 MAX_CHILDREN = 1000
 # Pipeline runs are the unit of the Experiments panel: MLflow's search keeps them (and only
 # them) so that a page of 50 is 50 pipeline runs, whatever step or publish runs sit beside them.
-KINDS = {"pipeline": "tags.`nb2pipe.kind` = 'pipeline'", "all": ""}
+KINDS = {"pipeline": f"tags.`{tag.KIND}` = 'pipeline'", "all": ""}
 
 
 def seconds(ms: int | None) -> float | None:
@@ -27,22 +29,55 @@ def next_token(page) -> str | None:
     return token or None
 
 
+def kind_of(tags: dict[str, str]) -> str:
+    """ "pipeline" (an nb2pipe run), "step" (one of its steps) or "run" (anything else)."""
+    if tags.get(tag.KIND) == "pipeline":
+        return "pipeline"
+    return "step" if tag.STEP in tags else "run"
+
+
+def status_of(kind: str, mlflow_status: str, tags: dict[str, str]) -> str:
+    """The run's status in nb2pipe's words where nb2pipe ran it (a cached step is "cached",
+    not MLflow's FINISHED), else MLflow's in lower case."""
+    if kind in ("pipeline", "step") and tags.get(tag.STATUS):
+        return tags[tag.STATUS]
+    return (mlflow_status or "").lower()
+
+
+def artifacts_of(tags: dict[str, str]) -> dict[str, dict[str, str]]:
+    """What a step saved for the steps after it: {name: {"serializer"}}, from its tags."""
+    out: dict[str, dict[str, str]] = {}
+    for key, value in tags.items():
+        if key.startswith(tag.ARTIFACT) and key.endswith(".serializer"):
+            out[key[len(tag.ARTIFACT) : -len(".serializer")]] = {"serializer": value}
+    return dict(sorted(out.items()))
+
+
 def run_dict(run) -> dict[str, Any]:
-    """An MLflow run as the runs table shows it (times in seconds since the epoch)."""
+    """An MLflow run as the runs tables show it: in domain words (its kind, its status as
+    nb2pipe says it, the pipeline run and step it is), times in seconds since the epoch."""
     info, data = run.info, run.data
     start, end = info.start_time, info.end_time
+    tags = dict(data.tags)
+    kind = kind_of(tags)
     return {
         "run_id": info.run_id,
         "name": info.run_name,
+        "kind": kind,
         "experiment_id": info.experiment_id,
-        "status": info.status,
+        "status": status_of(kind, info.status, tags),
+        "mlflow_status": info.status,
         "start": seconds(start),
         "end": seconds(end),
         "duration": (end - start) / 1000 if start and end else None,
-        "parent": data.tags.get("mlflow.parentRunId"),
+        "parent": tags.get(tag.PARENT),
+        "pipeline_run": tags.get(tag.RUN_ID),
+        "step": tags.get(tag.STEP),
+        "cached_from": tags.get(tag.CACHED_FROM) or None,
+        "artifacts": artifacts_of(tags) if kind == "step" else {},
         "params": dict(data.params),
         "metrics": dict(data.metrics),
-        "tags": {k: v for k, v in data.tags.items() if k not in HIDDEN_TAGS},
+        "tags": {k: v for k, v in tags.items() if k not in HIDDEN_TAGS},
     }
 
 
@@ -85,14 +120,14 @@ def list_runs(
     return {"runs": [run_dict(r) for r in found], "next_page_token": next_token(found)}
 
 
-def run_detail(client, run_id: str) -> dict[str, Any]:
-    run = client.get_run(run_id)
+def children_of(client, experiment_id: str, run_id: str) -> list[dict[str, Any]]:
+    """The runs nested under `run_id` (a pipeline's steps), in the order they started."""
     children, token = [], None
     while len(children) < MAX_CHILDREN:
         page = client.search_runs(
-            [run.info.experiment_id],
-            # run_id is checked to be [A-Za-z0-9_-]: nothing can close the quotes.
-            filter_string=f"tags.mlflow.parentRunId = '{run_id}'",
+            [experiment_id],
+            # run_id is an MLflow id ([A-Za-z0-9_-]): nothing can close the quotes.
+            filter_string=f"tags.`{tag.PARENT}` = '{run_id}'",
             max_results=MAX_CHILDREN,
             order_by=["attributes.start_time ASC"],
             page_token=token,
@@ -101,6 +136,12 @@ def run_detail(client, run_id: str) -> dict[str, Any]:
         token = next_token(page)
         if not token:
             break
+    return children
+
+
+def run_detail(client, run_id: str) -> dict[str, Any]:
+    run = client.get_run(run_id)
+    children = children_of(client, run.info.experiment_id, run_id)
     history = {}
     for key in sorted(run.data.metrics):
         points = sorted(client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp))
@@ -109,11 +150,24 @@ def run_detail(client, run_id: str) -> dict[str, Any]:
 
 
 def recent_runs(client, experiment: str, n: int = 10) -> list[dict[str, Any]]:
-    """The `n` latest runs of experiment `experiment` (by name), newest first."""
+    """The `n` latest top-level runs of experiment `experiment` (by name), newest first: a
+    pipeline run counts once, its step runs come nested under it as "steps"."""
     found = client.get_experiment_by_name(experiment)
     if found is None:
         return []
     runs = client.search_runs(
-        [found.experiment_id], max_results=n, order_by=["attributes.start_time DESC"]
+        [found.experiment_id],
+        filter_string=f"tags.`{tag.PARENT}` IS NULL",
+        max_results=n,
+        order_by=["attributes.start_time DESC"],
     )
-    return [run_dict(r) for r in runs]
+    out = []
+    for r in runs:
+        row = run_dict(r)
+        row["steps"] = (
+            children_of(client, found.experiment_id, row["run_id"])
+            if row["kind"] == "pipeline"
+            else []
+        )
+        out.append(row)
+    return out

@@ -166,6 +166,11 @@ def run(notebook: str | Path | None = None, *, force: bool = False, **params: An
         k: coerce(declared[k], v) if isinstance(v, str) and k in declared else v
         for k, v in params.items()
     }
+    from jupyter_mlops.tracking import config
+    from jupyter_mlops.tracking.session import SESSION
+
+    # where the tracker logs the run (observer.MlflowTracker's rule): `%mlops runs` looks there
+    SESSION.pipeline_experiment = config.experiment_name(pipeline.name, source.parent)
     view = LiveRunView(f"{pipeline.name} · {source.name}", [s.name for s in pipeline.steps])
     display(view.widget)
     trackers = ev.plugged_in()  # MLflow tracking, as for `nb2pipe run`

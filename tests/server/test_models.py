@@ -41,8 +41,14 @@ def test_publish_list_detail_and_promote(server, runs):
     assert versions["2"]["aliases"] == ["challenger"]
     assert detail.json()["aliases"] == {"challenger": "2", "champion": "1"}
     one = versions["1"]
-    assert one["tags"]["nb2pipe.run_id"] == runs.base["run_id"]
-    assert one["tags"]["nb2pipe.step"] == "train"
+    # in domain words: the run it came from (by name), the gate's decision, and what the
+    # registry holds of checks and slices (nothing yet: null, never made up)
+    assert one["pipeline_run"] == runs.base["run_id"] and one["run_name"] == "pipe"
+    assert one["step"] == "train" and one["artifact"] == "model"
+    assert one["gate"]["decision"] == "promoted" and one["gate"]["metric"] == "r2"
+    assert versions["2"]["gate"]["decision"] == "rejected"
+    assert versions["2"]["run_name"] == "pipe · shift=3"
+    assert one["checks"] is None and one["slices"] is None
     assert one["metrics"]["r2"] == pytest.approx(runs.base["metrics"]["r2"])
     assert one["run_id"] and one["created"] > 0
     card = one["description"]  # the model card, as markdown
@@ -78,3 +84,40 @@ def test_model_errors(server, runs):
         {"run_id": runs.base["run_id"], "step": "train", "artifact": "nothing"},
     )
     assert missing.status_code == 404
+
+
+def test_move_an_alias_and_read_its_history(server, runs):
+    """An alias moved from the Models view points at the version asked for, and the move is
+    recorded on the versions: who, when, why, from which version."""
+    for run in (runs.base, runs.shifted):
+        assert publish(server, run, "movable").status_code == 200
+    moved = server.post("models/movable/aliases", {"alias": "champion", "version": "2"})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["version"] == "2" and moved.json()["previous"] is None
+    back = server.post(
+        "models/movable/aliases", {"alias": "champion", "version": 1, "reason": "v2 is slow"}
+    )
+    assert back.json()["previous"] == "2" and back.json()["why"] == "v2 is slow"
+    detail = server.get("models/movable").json()
+    assert detail["aliases"]["champion"] == "1"
+    history = [(m["alias"], m["previous"], m["version"], m["why"]) for m in detail["history"]]
+    assert history == [
+        ("champion", "2", "1", "v2 is slow"),
+        ("champion", None, "2", "moved from the Models view"),
+    ]
+    assert all(m["who"] and m["when"] for m in detail["history"])
+    # moving it where it already is changes nothing and records nothing
+    again = server.post("models/movable/aliases", {"alias": "champion", "version": "1"})
+    assert again.json()["previous"] == "1"
+    assert len(server.get("models/movable").json()["history"]) == 2
+
+
+def test_bad_alias_moves(server, runs):
+    assert server.post("models/movable/aliases", {"version": "1"}).status_code == 400
+    assert (
+        server.post("models/movable/aliases", {"alias": "a b", "version": "1"}).status_code == 400
+    )
+    bad = server.post("models/movable/aliases", {"alias": "champion", "version": "one"})
+    assert bad.status_code == 400 and "version" in bad.json()["error"]
+    assert server.post("models/movable/aliases", {"alias": "x", "version": "99"}).status_code == 404
+    assert server.post("models/nobody/aliases", {"alias": "x", "version": "1"}).status_code == 404

@@ -101,6 +101,16 @@ class Lab:
         with urllib.request.urlopen(request, timeout=30) as answer:
             return json.loads(answer.read())
 
+    def post(self, path: str, body: dict, timeout: float = 180) -> dict:
+        request = urllib.request.Request(
+            f"{self.url}{path}",
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return json.loads(answer.read())
+
 
 # The classes that read each app's labextensions, settings and workspaces options. Notebook 7
 # (`notebook`) is a LabServerApp as JupyterLab is, and the jupyterlab server extension loaded

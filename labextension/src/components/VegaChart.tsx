@@ -2,27 +2,28 @@
  * A Vega-Lite chart in React: the same specs the server sends render in a notebook output.
  *
  * The chart follows its container's width (the sidebar can be resized, and a hidden panel has
- * no width until it is shown) and JupyterLab's theme colours.
+ * no width until it is shown) and JupyterLab's theme: its colours are read when it is drawn,
+ * and it is drawn again when the user switches theme.
  */
 import * as React from 'react';
 import embed, { Result, VisualizationSpec } from 'vega-embed';
+
+import { useTheme } from '../hooks/useTheme';
+import { chartColors, vegaConfig } from '../theme';
 
 export interface VegaChartProps {
   spec: Record<string, unknown> | VisualizationSpec;
   testId: string;
   /** Called with the datum of a clicked mark, when it has one. */
   onClick?: (datum: Record<string, unknown>) => void;
-}
-
-/** A colour of JupyterLab's theme, read from its CSS variables. */
-export function themeColor(name: string, fallback: string): string {
-  const value = getComputedStyle(document.body).getPropertyValue(name).trim();
-  return value || fallback;
+  /** What the chart shows, for assistive technology. */
+  label: string;
 }
 
 const COMPOSED = ['hconcat', 'vconcat', 'concat', 'facet', 'repeat'];
 
-export function VegaChart({ spec, testId, onClick }: VegaChartProps): JSX.Element {
+export function VegaChart({ spec, testId, onClick, label }: VegaChartProps): JSX.Element {
+  const theme = useTheme();
   const host = React.useRef<HTMLDivElement>(null);
   const [width, setWidth] = React.useState(0);
   const [problem, setProblem] = React.useState<string | null>(null);
@@ -56,26 +57,10 @@ export function VegaChart({ spec, testId, onClick }: VegaChartProps): JSX.Elemen
       sized.width = Math.max(width - 20, Number(sized.usermeta?.minWidth ?? 0), 120);
       sized.autosize = { type: 'fit-x', contains: 'padding' };
     }
-    const text = themeColor('--jp-ui-font-color1', '#333');
-    const muted = themeColor('--jp-ui-font-color2', '#666');
-    const grid = themeColor('--jp-border-color2', '#ddd');
     embed(node, sized as VisualizationSpec, {
       actions: false,
       renderer: 'svg',
-      config: {
-        background: 'transparent',
-        font: themeColor('--jp-ui-font-family', 'sans-serif'),
-        title: { color: text, fontSize: 12 },
-        axis: {
-          labelColor: muted,
-          titleColor: text,
-          gridColor: grid,
-          domainColor: grid,
-          tickColor: grid
-        },
-        legend: { labelColor: muted, titleColor: text },
-        view: { stroke: null }
-      }
+      config: vegaConfig(chartColors()) as any
     })
       .then(r => {
         if (cancelled) {
@@ -100,10 +85,10 @@ export function VegaChart({ spec, testId, onClick }: VegaChartProps): JSX.Elemen
       cancelled = true;
       result?.finalize();
     };
-  }, [spec, width]);
+  }, [spec, width, theme]);
 
   return (
-    <div className="jp-mlops-chart" data-testid={testId}>
+    <div className="jp-mlops-chart" data-testid={testId} role="figure" aria-label={label}>
       <div ref={host} className="jp-mlops-chart-host" />
       {problem && <div className="jp-mlops-error">chart: {problem}</div>}
     </div>

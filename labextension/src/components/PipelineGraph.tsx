@@ -4,9 +4,11 @@
  */
 import * as React from 'react';
 
-import { dagSpec } from './graph';
-import { PipelineSummary } from './request';
-import { themeColor, VegaChart } from './VegaChart';
+import { dagSpec } from '../graph';
+import { useTheme } from '../hooks/useTheme';
+import { PipelineSummary } from '../request';
+import { chartColors } from '../theme';
+import { VegaChart } from './VegaChart';
 
 export function PipelineGraph(props: {
   summary: PipelineSummary;
@@ -15,14 +17,11 @@ export function PipelineGraph(props: {
   testId?: string;
 }): JSX.Element {
   const { summary, statuses, onSelect, testId = 'mlops-pipeline-graph' } = props;
-  const key = JSON.stringify([summary.layers, summary.edges, statuses]);
+  // labels, halo and status colours come from the theme: drawn again when it changes
+  const theme = useTheme();
+  const key = JSON.stringify([summary.layers, summary.edges, statuses, theme]);
   const spec = React.useMemo(
-    () =>
-      dagSpec(summary, statuses, {
-        text: themeColor('--jp-ui-font-color1', '#333'),
-        edge: themeColor('--jp-border-color1', '#999'),
-        background: themeColor('--jp-layout-color1', '#fff')
-      }),
+    () => dagSpec(summary, statuses, chartColors()),
     // the summary object changes on every compile; redraw only when the graph does
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [key]
@@ -36,6 +35,7 @@ export function PipelineGraph(props: {
       <VegaChart
         spec={spec}
         testId={testId}
+        label={`the pipeline's ${summary.steps.length} steps and the data between them`}
         onClick={datum => typeof datum.name === 'string' && onSelect?.(datum.name)}
       />
     </div>

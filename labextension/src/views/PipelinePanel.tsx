@@ -1,15 +1,25 @@
 /**
  * Pipeline: the current notebook's steps as a graph, its parameters, Compile / Run / Resume /
- * Cancel, and the live status of the run (polled every second while it goes).
+ * Cancel, and the live status of its last run (polled every second while it goes).
+ *
+ * Everything shown is the current notebook's own: its run, its compile result and its form
+ * live in a per-notebook store, and every answer is written under the notebook it was asked
+ * for, so switching notebooks never shows one notebook's run or compile time in another's.
  */
 import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { Check, compileError, ErrorLine, useAction, useLoad } from './components';
-import { PipelineGraph } from './PipelineGraph';
-import { api, errorText, ParamValue, PipelineSummary, RunStatus, StepStatus } from './request';
-import { useMlops } from './state';
-import { openExecuted } from './executed';
+import { Check } from '../components/Form';
+import { ErrorLine } from '../components/Lines';
+import { PipelineGraph } from '../components/PipelineGraph';
+import { Progress } from '../components/Progress';
+import { RunName } from '../components/RunName';
+import { StatusBadge } from '../components/StatusBadge';
+import { openExecuted } from '../executed';
+import { durationText, numberText } from '../format';
+import { useSidebar } from '../hooks/useNotebookPipeline';
+import { compileError, CompileResult, compileLine, PerNotebook, runSteps } from '../notebookState';
+import { api, errorText, ParamValue, PipelineAnswer, RunStatus } from '../request';
 
 const POLL_MS = 1000;
 const GOING = new Set(['starting', 'queued', 'pending', 'running', 'cancelling']);
@@ -18,98 +28,88 @@ export function isGoing(status: string | undefined): boolean {
   return status !== undefined && GOING.has(status);
 }
 
+/** What the panel remembers of one notebook. */
+interface NotebookEntry {
+  run: RunStatus | null;
+  /** the past run was looked up (once per notebook and page) */
+  looked: boolean;
+  compile: CompileResult | null;
+  /** the answer of that compile: once the pipeline is compiled again, its outcome is old */
+  compiled: PipelineAnswer | null;
+  compiling: number | null;
+  /** the parameters form: name → text, and the run whose values fill it (null: the notebook's) */
+  params: Record<string, string>;
+  paramsFrom: string | null;
+  starting: number | null;
+  message: string | null;
+}
+
+const emptyEntry = (): NotebookEntry => ({
+  run: null,
+  looked: false,
+  compile: null,
+  compiled: null,
+  compiling: null,
+  params: {},
+  paramsFrom: null,
+  starting: null,
+  message: null
+});
+
 export function PipelinePanel(): JSX.Element {
-  const {
-    services,
-    notebook,
-    pipeline,
-    pipelineError,
-    pipelineBusy,
-    refreshPipeline,
-    setLastRunId,
-    runEnded
-  } = useMlops();
-  const [params, setParams] = React.useState<Record<string, string>>({});
-  // the run whose values fill the form (null: the notebook's own values)
-  const [paramsFrom, setParamsFrom] = React.useState<string | null>(null);
-  const filledFrom = React.useRef<string | null>(null);
+  const { model, notebook, path, pipeline, pipelineError, pipelineBusy, refreshPipeline } =
+    useSidebar();
+  const store = React.useRef(new PerNotebook<NotebookEntry>(emptyEntry));
+  const [, setTick] = React.useState(0);
   const [force, setForce] = React.useState(false);
-  const [run, setRun] = React.useState<RunStatus | null>(null);
-  // when the Compile button last finished: its outcome shows under the toolbar
-  const [compiled, setCompiled] = React.useState<string | null>(null);
-  // `message`: why starting, cancelling or watching the run failed
-  const { busy, error: message, setError: setMessage, act } = useAction();
+  const entry = store.current.get(path);
+  const { run } = entry;
+
+  /** Change notebook `key`'s entry (the one the work was started for) and redraw. */
+  const update = React.useCallback((key: string, change: Partial<NotebookEntry>) => {
+    store.current.update(key, e => ({ ...e, ...change }));
+    setTick(t => t + 1);
+  }, []);
 
   const summary = pipeline?.ok ? pipeline : null;
   const defaults = summary?.parameters ?? {};
 
-  // Each notebook shows its own last run: opening an executed step notebook and coming back
-  // finds the run where it was.
-  const runs = React.useRef(new Map<string, RunStatus>());
-  const path = notebook?.context.path ?? '';
-  useLoad(
-    () => {
-      setRun(runs.current.get(path) ?? null);
-      setParams({});
-      setParamsFrom(null);
-      filledFrom.current = null;
-      setMessage(null);
-      if (!path || runs.current.has(path)) {
-        return null;
-      }
-      // Not run from this page: show the notebook's latest run (from the CLI, the magics or
-      // before a reload), live if it still goes.
-      return api
-        .pastRuns(path, 1)
-        .then(({ runs: past }) => (past.length ? api.run(past[0].run_id, path) : null));
-    },
-    status => {
-      if (status && !runs.current.has(path)) {
-        setRun(status);
-      }
-    },
-    () => undefined, // no past runs to show is not an error
-    [path]
-  );
+  // The notebook's latest run (from the CLI, the magics, or before a reload), once per page.
   React.useEffect(() => {
-    if (run && path) {
-      runs.current.set(path, run);
-    }
-  }, [run, path]);
-
-  // The form shows the values of the run on display, so that Resume continues that run with
-  // what it ran with: a form back at the notebook's values after a reload or a tab switch
-  // would otherwise start another run, or look as if it resumed one it does not.
-  const runParams = run?.params;
-  React.useEffect(() => {
-    if (!summary || !run || !runParams || filledFrom.current === run.run_id) {
+    if (!path || store.current.get(path).looked) {
       return;
     }
-    filledFrom.current = run.run_id;
-    const texts: Record<string, string> = {};
-    for (const name of Object.keys(summary.parameters)) {
-      if (name in runParams) {
-        texts[name] = paramText(runParams[name]);
-      }
-    }
-    setParams(texts);
-    setParamsFrom(run.run_id);
-  }, [summary, run?.run_id, runParams]);
-  const paramsChanged =
-    paramsFrom !== null &&
-    Object.entries(params).some(
-      ([name, text]) => runParams && name in runParams && text !== paramText(runParams[name])
-    );
-  const resetParams = () => {
-    setParams({});
-    setParamsFrom(null);
-  };
+    update(path, { looked: true });
+    api
+      .pastRuns(path, 1)
+      .then(({ runs: past }) => (past.length ? api.run(past[0].run_id, path) : null))
+      .then(status => {
+        if (status && !store.current.get(path).run) {
+          update(path, { run: status, ...fromRun(status, store.current.get(path)) });
+        }
+      })
+      .catch(() => undefined); // no past runs to show is not an error
+  }, [path, update]);
 
-  // Live status: poll while the run goes.
+  // The Compile button's outcome stands while it is true: once the notebook compiles to
+  // something else (an edit), it goes, so an old time never sits beside a new step count.
+  React.useEffect(() => {
+    if (
+      path &&
+      entry.compiled &&
+      pipeline &&
+      pipeline !== entry.compiled &&
+      JSON.stringify(pipeline) !== JSON.stringify(entry.compiled)
+    ) {
+      update(path, { compile: null, compiled: null });
+    }
+  }, [path, pipeline, entry.compiled, update]);
+
+  // Live status: poll while the shown run goes; each answer goes to its own notebook's entry.
   const runId = run?.run_id;
   const going = isGoing(run?.status);
   React.useEffect(() => {
-    if (!runId || !going) {
+    if (!path || !runId || !going) {
       return;
     }
     let stopped = false;
@@ -121,15 +121,16 @@ export function PipelinePanel(): JSX.Element {
       inFlight = true;
       try {
         const status = await api.run(runId, path);
-        if (!stopped) {
-          setRun(status);
+        const shown = store.current.get(path);
+        if (!stopped && shown.run?.run_id === runId) {
+          update(path, { run: status, ...fromRun(status, shown) });
           if (!isGoing(status.status)) {
-            runEnded();
+            model.runEnded();
           }
         }
       } catch (error) {
         if (!stopped) {
-          setMessage(`status of run ${runId}: ${errorText(error)}`);
+          update(path, { message: `status of run ${runId}: ${errorText(error)}` });
         }
       } finally {
         inFlight = false;
@@ -139,101 +140,127 @@ export function PipelinePanel(): JSX.Element {
       stopped = true;
       window.clearInterval(timer);
     };
-  }, [runId, going, runEnded, path]);
+  }, [path, runId, going, model, update]);
+
+  if (!notebook || !path) {
+    return <p className="jp-mlops-hint">Open a notebook to see its pipeline.</p>;
+  }
 
   const start = async (resume?: string) => {
-    if (!notebook) {
-      return;
-    }
-    await act(async () => {
+    const key = path;
+    const values = store.current.get(key).params;
+    update(key, { starting: Date.now(), message: null });
+    try {
       if (notebook.context.model.dirty) {
         // the server runs the file: what the user sees must be what runs
         await notebook.context.save();
       }
-      const values = parseParams(params, defaults);
-      const { run_id } = await api.startRun(notebook.context.path, {
-        params: values,
+      const { run_id } = await api.startRun(key, {
+        params: parseParams(values, defaults),
         ...(resume ? { resume } : {}),
         ...(force ? { force } : {})
       });
-      setLastRunId(run_id);
-      setRun({ run_id, status: 'running', steps: [] });
-    });
+      update(key, { run: { run_id, status: 'starting', steps: [] } });
+    } catch (error) {
+      update(key, { message: errorText(error) });
+    } finally {
+      update(key, { starting: null });
+    }
   };
 
   const cancel = async () => {
+    const key = path;
     if (!runId) {
       return;
     }
     try {
       const answer = await api.cancelRun(runId);
-      setRun(r => (r ? { ...r, status: answer.status } : r));
+      const current = store.current.get(key).run;
+      if (current?.run_id === runId) {
+        update(key, { run: { ...current, status: answer.status } });
+      }
     } catch (error) {
-      setMessage(errorText(error));
+      update(key, { message: errorText(error) });
     }
+  };
+
+  const compile = async () => {
+    const key = path;
+    update(key, { compiling: Date.now(), compile: null });
+    const answer = await refreshPipeline();
+    update(key, {
+      compiling: null,
+      compiled: answer,
+      compile: {
+        at: Date.now(),
+        ok: Boolean(answer?.ok),
+        steps: answer?.ok ? answer.steps.length : 0,
+        message: compileError(answer) ?? 'the server did not answer'
+      }
+    });
   };
 
   const open = (step: string) => {
     if (runId) {
-      openExecuted(services.shell, runId, step, path).catch(error =>
-        setMessage(`open ${step}: ${errorText(error)}`)
+      openExecuted(model.services.shell, runId, step, path).catch(error =>
+        update(path, { message: `open ${step}: ${errorText(error)}` })
       );
     }
   };
 
   // A failure names the cell in the source notebook's numbering: show that cell.
   const showCell = (cell: number) => {
-    if (!notebook || cell < 1 || cell > notebook.content.widgets.length) {
+    if (cell < 1 || cell > notebook.content.widgets.length) {
       return;
     }
     notebook.content.activeCellIndex = cell - 1;
     void notebook.content.scrollToItem(cell - 1, 'center');
-    services.shell.activateById(notebook.id);
-  };
-
-  const compile = async () => {
-    setCompiled(null);
-    await refreshPipeline();
-    setCompiled(new Date().toLocaleTimeString());
+    model.services.shell.activateById(notebook.id);
   };
 
   const selectStep = (name: string) => {
     const step = summary?.steps.find(s => s.name === name);
-    if (!notebook || !step || step.cells.length === 0) {
+    if (!step || step.cells.length === 0) {
       return;
     }
     notebook.content.activeCellIndex = step.cells[0] - 1;
     void notebook.content.scrollToItem(step.cells[0] - 1);
   };
 
-  if (!notebook) {
-    return <p className="jp-mlops-hint">Open a notebook to see its pipeline.</p>;
-  }
-
   const statuses: Record<string, string> = {};
   for (const step of run?.steps ?? []) {
     statuses[step.name] = step.status;
   }
   const failedRun = run && !going && run.status !== 'succeeded' && run.status !== 'done';
+  const busy = entry.starting !== null;
+  const runParams = run?.params;
+  const paramsChanged =
+    entry.paramsFrom !== null &&
+    Object.entries(entry.params).some(
+      ([name, text]) => runParams && name in runParams && text !== paramText(runParams[name])
+    );
 
   return (
-    <div className="jp-mlops-pipeline">
+    <div className="jp-mlops-pipeline" data-testid="mlops-pipeline" data-path={path}>
       <div className="jp-mlops-row jp-mlops-title">
-        <span className="jp-mlops-notebook" title={notebook.context.path}>
-          {summary ? summary.pipeline : notebook.context.path}
+        <span className="jp-mlops-notebook" title={path}>
+          {summary ? summary.pipeline : path}
         </span>
         {pipelineBusy && <span className="jp-mlops-muted">compiling…</span>}
       </div>
-      <div className="jp-mlops-toolbar">
-        <Button small
+      <div className="jp-mlops-toolbar" role="toolbar" aria-label="pipeline actions">
+        <Button
+          small
           className="jp-mlops-button"
           data-testid="mlops-compile"
+          disabled={entry.compiling !== null}
           onClick={() => void compile()}
           title="Compile the notebook (unsaved edits included) and check it"
         >
           Compile
         </Button>
-        <Button small
+        <Button
+          small
           className="jp-mlops-button jp-mod-accept"
           data-testid="mlops-run"
           disabled={busy || going || !summary}
@@ -242,7 +269,8 @@ export function PipelinePanel(): JSX.Element {
         >
           Run
         </Button>
-        <Button small
+        <Button
+          small
           className="jp-mlops-button"
           data-testid="mlops-resume"
           disabled={busy || going || !failedRun}
@@ -251,11 +279,13 @@ export function PipelinePanel(): JSX.Element {
         >
           Resume
         </Button>
-        <Button small
+        <Button
+          small
           className="jp-mlops-button jp-mod-warn"
           data-testid="mlops-cancel"
           disabled={!going}
           onClick={() => void cancel()}
+          title="Stop the run: running steps are interrupted"
         >
           Cancel
         </Button>
@@ -267,43 +297,69 @@ export function PipelinePanel(): JSX.Element {
           onChange={setForce}
         />
       </div>
+      <Progress
+        doing={entry.compiling !== null ? 'compiling the notebook…' : null}
+        since={entry.compiling}
+        testId="mlops-compile-progress"
+      />
+      <Progress
+        doing={busy ? 'saving and starting the run…' : null}
+        since={entry.starting}
+        testId="mlops-run-progress"
+      />
+      {entry.compile && (
+        <div
+          className={entry.compile.ok ? 'jp-mlops-note' : 'jp-mlops-error'}
+          data-testid="mlops-compile-result"
+          data-ok={String(entry.compile.ok)}
+          role="status"
+        >
+          {compileLine(entry.compile)}
+        </div>
+      )}
       {summary && (
         <div className="jp-mlops-muted" data-testid="mlops-pipeline-summary">
           {summary.steps.length} steps · {summary.edges.length} edges ·{' '}
           {Object.keys(summary.parameters).length} parameters
         </div>
       )}
-      {compiled && !pipelineBusy && (
-        <div
-          className={pipeline?.ok ? 'jp-mlops-note' : 'jp-mlops-error'}
-          data-testid="mlops-compile-result"
-          data-ok={String(Boolean(pipeline?.ok))}
-        >
-          {pipeline?.ok
-            ? `Compiled at ${compiled}: ${pipeline.steps.length} steps, no errors.`
-            : `Compiled at ${compiled}: the notebook does not compile (below).`}
-        </div>
-      )}
       <ErrorLine error={pipelineError} testId="mlops-pipeline-error" />
       <ErrorLine error={compileError(pipeline)} testId="mlops-pipeline-error" />
-      <ErrorLine error={message} testId="mlops-run-message" />
-      {summary && (
-        <PipelineGraph summary={summary} statuses={statuses} onSelect={selectStep} />
-      )}
+      <ErrorLine error={entry.message} testId="mlops-run-message" />
+      {summary && <PipelineGraph summary={summary} statuses={statuses} onSelect={selectStep} />}
       {summary && Object.keys(defaults).length > 0 && (
         <ParamsForm
           defaults={defaults}
-          values={params}
-          onChange={setParams}
-          from={paramsFrom}
+          values={entry.params}
+          onChange={params => update(path, { params })}
+          from={entry.paramsFrom}
           changed={paramsChanged}
           resumable={Boolean(failedRun)}
-          onReset={resetParams}
+          onReset={() => update(path, { params: {}, paramsFrom: null })}
         />
       )}
-      {run && <RunView run={run} summary={summary} onOpen={open} onCell={showCell} />}
+      {run && (
+        <RunView
+          run={run}
+          pipelineSteps={summary ? summary.steps.map(s => s.name) : null}
+          onOpen={open}
+          onCell={showCell}
+        />
+      )}
     </div>
   );
+}
+
+/** The form filled with the values `run` ran with, so that Resume continues it with them. */
+function fromRun(run: RunStatus, entry: NotebookEntry): Partial<NotebookEntry> {
+  if (!run.params || entry.paramsFrom === run.run_id) {
+    return {};
+  }
+  const texts: Record<string, string> = {};
+  for (const [name, value] of Object.entries(run.params)) {
+    texts[name] = paramText(value);
+  }
+  return { params: texts, paramsFrom: run.run_id };
 }
 
 function ParamsForm(props: {
@@ -338,7 +394,7 @@ function ParamsForm(props: {
               onReset();
             }}
           >
-            notebook's values
+            notebook&apos;s values
           </a>
         </div>
       )}
@@ -374,7 +430,7 @@ function ParamsForm(props: {
   );
 }
 
-function paramText(value: ParamValue): string {
+function paramText(value: ParamValue | unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
@@ -385,6 +441,9 @@ function parseParams(
 ): Record<string, ParamValue> {
   const out: Record<string, ParamValue> = {};
   for (const [name, text] of Object.entries(texts)) {
+    if (!(name in defaults)) {
+      continue; // a parameter the notebook no longer has
+    }
     const original = defaults[name];
     if (text === paramText(original)) {
       continue;
@@ -412,44 +471,31 @@ function parseParams(
 
 function RunView(props: {
   run: RunStatus;
-  summary: PipelineSummary | null;
+  /** the pipeline's steps now, for their order: the run lists only its own steps */
+  pipelineSteps: string[] | null;
   onOpen: (step: string) => void;
   onCell: (cell: number) => void;
 }): JSX.Element {
-  const { run, summary, onOpen, onCell } = props;
-  const reported = new Map(run.steps.map(s => [s.name, s]));
-  // every step of the pipeline is listed, those not started yet as pending
-  const names = summary ? summary.steps.map(s => s.name) : [];
-  const rows: StepStatus[] = [
-    ...names.map(name => reported.get(name) ?? { name, status: 'pending' }),
-    ...run.steps.filter(s => !names.includes(s.name))
-  ];
+  const { run, pipelineSteps, onOpen, onCell } = props;
+  const rows = runSteps(run.steps, pipelineSteps);
   return (
-    <div className="jp-mlops-section" data-testid="mlops-run-view">
+    <div className="jp-mlops-section" data-testid="mlops-run-view" data-run-id={run.run_id}>
       <div className="jp-mlops-row">
-        <span>
-          Run <code>{run.run_id}</code>
-        </span>
-        <span
-          className={`jp-mlops-badge jp-mlops-status-${run.status}`}
-          data-testid="mlops-run-status"
-          data-status={run.status}
-        >
-          {run.status}
-        </span>
+        <RunName run={{ run_id: run.run_id, name: run.name }} testId="mlops-run-name" />
+        <StatusBadge status={run.status} testId="mlops-run-status" />
       </div>
-      <table className="jp-mlops-table">
+      <table className="jp-mlops-table jp-mlops-fit" aria-label="the steps of the run">
         <tbody>
           {rows.map(step => (
             <tr key={step.name} data-testid={`mlops-step-${step.name}`} data-status={step.status}>
-              <td>{step.name}</td>
+              <td className="jp-mlops-clip" title={step.name}>
+                {step.name}
+              </td>
               <td>
-                <span className={`jp-mlops-badge jp-mlops-status-${step.status}`}>
-                  {step.status}
-                </span>
+                <StatusBadge status={step.status} />
               </td>
               <td className="jp-mlops-num jp-mlops-wide-only">
-                {typeof step.duration === 'number' ? `${step.duration.toFixed(1)} s` : ''}
+                {step.status === 'cached' ? '' : durationText(step.duration)}
               </td>
               <td>
                 {step.notebook && (
@@ -457,6 +503,7 @@ function RunView(props: {
                     href="#"
                     data-testid={`mlops-step-open-${step.name}`}
                     title={`Open the executed notebook of ${step.name} (read-only)`}
+                    aria-label={`open the executed notebook of ${step.name}`}
                     onClick={e => {
                       e.preventDefault();
                       onOpen(step.name);
@@ -499,7 +546,7 @@ function RunView(props: {
         <div className="jp-mlops-metrics" data-testid="mlops-run-metrics">
           {Object.entries(run.metrics).map(([k, v]) => (
             <span key={k} className="jp-mlops-chip">
-              {k} = {typeof v === 'number' ? v.toPrecision(4) : String(v)}
+              {k} = {numberText(v)}
             </span>
           ))}
         </div>

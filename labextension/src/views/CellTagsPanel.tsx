@@ -8,14 +8,18 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { Check, compileError, ErrorLine, Field, NoteLine, Select } from './components';
-import { PipelineGraph } from './PipelineGraph';
-import { errorText } from './request';
-import { useMlops, useSignalTick } from './state';
-import { checkForm, emptyForm, formToTags, meaning, parseTags, TagForm } from './tags';
+import { Check, Field, Select } from '../components/Form';
+import { ErrorLine, NoteLine } from '../components/Lines';
+import { PipelineGraph } from '../components/PipelineGraph';
+import { useSidebar } from '../hooks/useNotebookPipeline';
+import { useSignalTick } from '../hooks/useSignalTick';
+import { compileError } from '../notebookState';
+import { errorText } from '../request';
+import { checkForm, emptyForm, formToTags, meaning, parseTags, TagForm } from '../tags';
 
 export function CellTagsPanel(): JSX.Element {
-  const { services, notebook, pipeline, grammar, refreshPipeline } = useMlops();
+  const { model, notebook, pipeline, grammar, refreshPipeline } = useSidebar();
+  const { services } = model;
   const cell = useActiveCell(services.tracker);
   useSignalTick(cell ? cell.model.metadataChanged : null);
   const tags: string[] = cell ? ((cell.model.getMetadata('tags') as string[]) ?? []) : [];
@@ -110,6 +114,7 @@ export function CellTagsPanel(): JSX.Element {
         <Field label="role" title="What the whole cell is">
           <Select
             testId="mlops-tag-role"
+            label="role"
             value={form.role}
             none="step code"
             choices={roles.map(r => ({ value: r, label: r, title: meaning(grammar, r) }))}
@@ -149,6 +154,7 @@ export function CellTagsPanel(): JSX.Element {
         <Field label="cache" title={meaning(grammar, 'cache')}>
           <Select
             testId="mlops-tag-cache"
+            label="cache"
             value={form.cache}
             none="default (on)"
             choices={['on', 'off']}
@@ -168,7 +174,8 @@ export function CellTagsPanel(): JSX.Element {
         <div className="jp-mlops-muted">kept as they are: {form.other.join(', ')}</div>
       )}
       <div className="jp-mlops-toolbar">
-        <Button small
+        <Button
+          small
           className="jp-mlops-button jp-mod-accept"
           data-testid="mlops-tags-apply"
           disabled={!changed || Object.keys(problems).length > 0}
@@ -176,7 +183,8 @@ export function CellTagsPanel(): JSX.Element {
         >
           Apply
         </Button>
-        <Button small
+        <Button
+          small
           className="jp-mlops-button"
           data-testid="mlops-tags-reset"
           disabled={!changed}
