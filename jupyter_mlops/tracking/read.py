@@ -11,6 +11,7 @@ from typing import Any
 from jupyter_mlops.tracking import tags as tag
 
 HIDDEN_TAGS = ("mlflow.log-model.history",)  # large JSON blobs no table shows
+OWN_METRICS = "nb2pipe."  # what nb2pipe measures of a run (nb2pipe.duration_s), not a result
 MAX_CHILDREN = 1000
 # Pipeline runs are the unit of the Experiments panel: MLflow's search keeps them (and only
 # them) so that a page of 50 is 50 pipeline runs, whatever step or publish runs sit beside them.
@@ -76,7 +77,8 @@ def run_dict(run) -> dict[str, Any]:
         "cached_from": tags.get(tag.CACHED_FROM) or None,
         "artifacts": artifacts_of(tags) if kind == "step" else {},
         "params": dict(data.params),
-        "metrics": dict(data.metrics),
+        # nb2pipe's own metrics (its measured duration) are `duration` above, not a result
+        "metrics": {k: v for k, v in data.metrics.items() if not k.startswith(OWN_METRICS)},
         "tags": {k: v for k, v in tags.items() if k not in HIDDEN_TAGS},
     }
 

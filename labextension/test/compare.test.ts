@@ -7,7 +7,7 @@ const run = (id: string, C: string, accuracy: number) => ({
   name: `wine_quality · C=${C}`,
   params: { C, test_size: '0.25' },
   metrics: { accuracy },
-  steps: { train: stepText({ status: 'done', duration: 1.25 }), load: 'cached' }
+  steps: { train: { status: 'done', duration: 1.25 }, load: { status: 'cached', duration: 0 } }
 });
 
 describe('runs side by side', () => {
@@ -35,6 +35,14 @@ describe('runs side by side', () => {
     const row = compareRows([a, b]).find(r => r.key === 'test_size')!;
     expect(row.values).toEqual(['0.25', '']);
     expect(row.changed).toBe(true);
+  });
+  it('tells steps apart by their status, not by durations that always vary', () => {
+    const slower = { ...run('b', '0.5', 0.9), steps: { train: { status: 'done', duration: 9 } } };
+    const failed = { ...run('c', '0.5', 0.9), steps: { train: { status: 'failed', duration: 1 } } };
+    const train = (a: any, b: any) => compareRows([a, b]).find(r => r.key === 'train')!;
+    expect(train(run('a', '0.5', 0.9), slower).changed).toBe(false);
+    expect(train(run('a', '0.5', 0.9), slower).values).toEqual(['done 1.3 s', 'done 9.0 s']);
+    expect(train(run('a', '0.5', 0.9), failed).changed).toBe(true);
   });
   it('says a cached step was cached, not "finished in 0 s"', () => {
     expect(stepText({ status: 'cached', duration: 0 })).toBe('cached');

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import {
-  durationText,
-  numberText,
-  runLabel,
-  shortId,
-  shortTime,
-  valueText
-} from '../src/format';
+import { durationText, numberText, runLabel, shortId, shortTime, valueText } from '../src/format';
 
 describe('numbers read alike everywhere', () => {
   it('keeps 4 significant digits and no trailing zeros', () => {

@@ -20,7 +20,15 @@ const summary: PipelineSummary = {
   pipeline: 'p',
   parameters: {},
   steps: [
-    { name: 'load', cells: [1], upstream: [], inputs: [], outputs: ['df'], params: [], metrics: [] },
+    {
+      name: 'load',
+      cells: [1],
+      upstream: [],
+      inputs: [],
+      outputs: ['df'],
+      params: [],
+      metrics: []
+    },
     {
       name: 'train',
       cells: [2],

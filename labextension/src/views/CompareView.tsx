@@ -9,9 +9,8 @@ import { Check } from '../components/Form';
 import { ErrorLine } from '../components/Lines';
 import { RunName } from '../components/RunName';
 import { VegaChart } from '../components/VegaChart';
-import { ComparedRun, compareRows, CompareRow, stepText } from '../compare';
-import { numberText, runLabel, shortId } from '../format';
-import { VEGA_LITE_SCHEMA } from '../graph';
+import { ComparedRun, compareRows, CompareRow } from '../compare';
+import { compareSpec } from '../charts';
 import { useLoad } from '../hooks/useLoad';
 import { api, errorText, MlflowRunDetail } from '../request';
 
@@ -24,7 +23,7 @@ function compared(detail: MlflowRunDetail): ComparedRun {
     name: run.name,
     params: run.params,
     metrics: run.metrics,
-    steps: Object.fromEntries(children.map(c => [c.step ?? c.name, stepText(c)]))
+    steps: Object.fromEntries(children.map(c => [c.step ?? c.name, c]))
   };
 }
 
@@ -132,41 +131,6 @@ export function CompareView({ runIds }: { runIds: string[] }): JSX.Element {
       <CompareChart runs={runs} />
     </div>
   );
-}
-
-/** A bar per run for each metric, each metric on its own scale; runs named in the legend. */
-export function compareSpec(runs: ComparedRun[]): Record<string, unknown> {
-  // name and short id: two runs with the same values have the same name
-  const label = (run: ComparedRun) => `${runLabel(run)} · ${shortId(run.run_id)}`;
-  const order = runs.map(label);
-  const values = runs.flatMap(run =>
-    Object.entries(run.metrics)
-      .filter(([, v]) => typeof v === 'number')
-      .map(([metric, value]) => ({ metric, value, shown: numberText(value), run: label(run) }))
-  );
-  return {
-    $schema: VEGA_LITE_SCHEMA,
-    data: { values },
-    facet: { field: 'metric', type: 'nominal', title: null, header: { labelFontSize: 12 } },
-    columns: 3,
-    spec: {
-      width: 180,
-      height: 24 * runs.length,
-      mark: { type: 'bar', tooltip: true },
-      encoding: {
-        y: { field: 'run', type: 'nominal', axis: null, sort: order },
-        x: { field: 'value', type: 'quantitative', title: null, axis: { tickCount: 3 } },
-        color: {
-          field: 'run',
-          type: 'nominal',
-          sort: order,
-          legend: { orient: 'bottom', title: null, labelLimit: 400 }
-        },
-        tooltip: [{ field: 'run' }, { field: 'metric' }, { field: 'shown', title: 'value' }]
-      }
-    },
-    resolve: { scale: { x: 'independent' } }
-  };
 }
 
 function CompareChart({ runs }: { runs: ComparedRun[] }): JSX.Element | null {

@@ -13,7 +13,7 @@ import { RunName } from '../components/RunName';
 import { StatusBadge } from '../components/StatusBadge';
 import { VegaChart } from '../components/VegaChart';
 import { durationText, numberText, shortTime, timeText, valueText } from '../format';
-import { VEGA_LITE_SCHEMA } from '../graph';
+import { metricSpec } from '../charts';
 import { useLoad } from '../hooks/useLoad';
 import { useModel } from '../hooks/useModel';
 import { MlopsModel } from '../model';
@@ -362,40 +362,6 @@ export function ExperimentsView({ model }: { model: MlopsModel }): JSX.Element {
       )}
     </div>
   );
-}
-
-/** One metric of the runs on the page, by when each run started (not by the table's order). */
-export function metricSpec(rows: RunRow[], metric: string): Record<string, unknown> {
-  const values = rows
-    .filter(r => typeof r.metrics[metric] === 'number' && typeof r.start === 'number')
-    .map(r => ({
-      run: r.name,
-      start: (r.start as number) * 1000,
-      value: r.metrics[metric],
-      shown: numberText(r.metrics[metric])
-    }))
-    .sort((a, b) => a.start - b.start);
-  return {
-    $schema: VEGA_LITE_SCHEMA,
-    height: 180,
-    data: { values },
-    mark: { type: 'line', point: { size: 60, filled: true }, tooltip: true },
-    encoding: {
-      x: { field: 'start', type: 'temporal', title: 'run start', axis: { labelAngle: 0 } },
-      y: {
-        field: 'value',
-        type: 'quantitative',
-        title: metric,
-        scale: { zero: false, nice: true },
-        axis: { format: '~g', tickCount: 5 }
-      },
-      tooltip: [
-        { field: 'run', title: 'run' },
-        { field: 'start', type: 'temporal', title: 'start', format: '%Y-%m-%d %H:%M:%S' },
-        { field: 'shown', title: metric }
-      ]
-    }
-  };
 }
 
 function MetricChart({ rows, metric }: { rows: RunRow[]; metric: string }): JSX.Element {

@@ -229,7 +229,7 @@ function AliasHistory({ detail }: { detail: ModelDetail }): JSX.Element {
           </thead>
           <tbody>
             {history.map((move, i) => (
-              <tr key={i} data-testid="mlops-alias-move">
+              <tr key={i} data-testid="mlops-alias-history-row">
                 <td className="jp-mlops-nowrap">{move.when ?? ''}</td>
                 <td>{move.alias}</td>
                 <td className="jp-mlops-nowrap">

@@ -1,0 +1,339 @@
+"""The main-area views in a real JupyterLab: Experiments, Compare, Models and Data, opened from
+the sidebar, the command palette and the launcher, each checked in the light and the dark
+theme, with axe-core finding no serious or critical violation, and a screenshot of each in
+build/screenshots/.
+
+Two runs of the example notebook are started through the server's route (no other module's
+runs are needed): its own values, and test_size=0.3, C=0.1.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from uikit import (
+    axe_violations,
+    open_lab_page,
+    set_theme,
+    shoot,
+    start_run,
+    tid,
+)
+
+pytestmark = pytest.mark.slow
+
+NOTEBOOK = "wine_quality.ipynb"
+STEPS = {"load", "scaled_features", "poly_features", "train", "evaluate"}
+THEMES = ("light", "dark")
+CHANGED = {"test_size": 0.3, "C": 0.1}
+
+
+@pytest.fixture(scope="module")
+def runs(lab) -> dict:
+    first = start_run(lab, NOTEBOOK)
+    second = start_run(lab, NOTEBOOK, CHANGED)
+    assert first["status"] == second["status"] == "succeeded", (first, second)
+    return {"first": first, "second": second}
+
+
+@pytest.fixture(scope="module")
+def page(browser, lab, runs):
+    page = open_lab_page(browser, lab, NOTEBOOK)
+    yield page
+    set_theme(page, "light")
+    assert not page.errors
+    page.context.close()
+
+
+def view(page, name: str):
+    """View `name`'s content, opened from the sidebar's button (shown if open already)."""
+    page.locator(tid(f"mlops-open-{name}")).click()
+    content = page.locator(f"{tid(f'mlops-{name}-view')}:visible")
+    content.wait_for()
+    return content
+
+
+def theme_color(page, variable: str) -> str:
+    """A theme variable as the browser computes colours (`rgb(…)`)."""
+    return page.evaluate(
+        """name => { const probe = document.createElement('div');
+          probe.style.color = `var(${name})`; document.body.appendChild(probe);
+          const value = getComputedStyle(probe).color; probe.remove(); return value; }""",
+        variable,
+    )
+
+
+def check_accessible(page, name: str) -> None:
+    selector = f"{tid(f'mlops-{name}-view')}"
+    found = axe_violations(page, f"{selector}:not([hidden])")
+    assert found == [], "\n".join(found)
+
+
+def pipeline_row(page, run: dict):
+    return page.locator(f'{tid("mlops-run-row")}[data-nb2pipe-run="{run["run_id"]}"]')
+
+
+def test_views_open_from_the_palette_and_the_launcher(page):
+    page.keyboard.press("Control+Shift+C")
+    palette = page.locator(".lm-CommandPalette-input")
+    palette.fill("Open Models")
+    page.locator(".lm-CommandPalette-item", has_text="Open Models").first.click()
+    page.locator(f"{tid('mlops-models-view')}:visible").wait_for()
+    page.locator(".lm-MenuBar-itemLabel", has_text="File").click()
+    page.locator('.lm-Menu-itemLabel:text-is("New Launcher")').click()
+    launcher = page.locator(".jp-Launcher:visible")
+    section = launcher.locator(".jp-Launcher-section", has_text="MLOps")
+    for label in ("Experiments", "Models", "Data"):
+        assert section.locator(".jp-LauncherCard", has_text=label).count() == 1
+    section.locator(".jp-LauncherCard", has_text="Data").click()
+    page.locator(f"{tid('mlops-data-view')}:visible").wait_for()
+    # one tab per view: opening it again shows the same tab
+    assert page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Models").count() == 1
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_experiments_lists_named_runs_with_their_steps(page, runs, theme):
+    set_theme(page, theme)
+    content = view(page, "experiments")
+    first, second = pipeline_row(page, runs["first"]), pipeline_row(page, runs["second"])
+    first.wait_for()
+    second.wait_for()
+    # names a person can say, the id one click away
+    assert first.locator(".jp-mlops-runname-text").inner_text() == "wine_quality"
+    named = second.locator(".jp-mlops-runname-text").inner_text()
+    assert named == "wine_quality · test_size=0.3, C=0.1"
+    assert runs["second"]["name"] == named  # the sidebar's status says the same
+    second.locator(".jp-mlops-idbutton").click()
+    mlflow_id = second.get_attribute("data-run-id")
+    assert second.locator(".jp-mlops-runid").inner_text() == mlflow_id
+    second.locator(".jp-mlops-idbutton").click()
+    # its steps nested under it, each with its status in nb2pipe's words
+    mlflow_first = first.get_attribute("data-run-id")
+    page.locator(tid(f"mlops-run-steps-{mlflow_first}")).click()
+    steps = page.locator(f'{tid("mlops-step-run-row")}[data-parent="{mlflow_first}"]')
+    steps.first.wait_for()
+    assert {steps.nth(i).get_attribute("data-step") for i in range(steps.count())} == STEPS
+    statuses = steps.locator(".jp-mlops-badge").all_inner_texts()
+    assert set(statuses) <= {"done", "cached"}, statuses
+    assert "finished" not in " ".join(steps.all_inner_texts())
+    # a parameter chosen as a column; numbers in one format
+    page.locator(f"{tid('mlops-runs-columns')} > summary").click()
+    page.locator(tid("mlops-column-p:C")).check()
+    table = page.locator(tid("mlops-runs-table"))
+    assert table.locator("thead").inner_text().split().count("C") == 1
+    assert not re.search(r"\b\d\.\d{4,}\b", table.inner_text())  # no 0.98611111
+    # the run column stays put while the others scroll sideways
+    box = content.locator(".jp-mlops-runs-box")
+    page.set_viewport_size({"width": 900, "height": 900})
+    try:
+        stick = first.locator("th.jp-mlops-stick")
+        before = stick.bounding_box()["x"]
+        box.evaluate("el => el.scrollTo(el.scrollWidth, 0)")
+        page.wait_for_timeout(200)
+        assert abs(stick.bounding_box()["x"] - before) < 1
+    finally:
+        page.set_viewport_size({"width": 1440, "height": 900})
+    page.locator(f"{tid('mlops-metric-chart')} svg").wait_for()
+    shoot(page, "experiments", theme)
+    check_accessible(page, "experiments")
+    page.locator(tid(f"mlops-run-steps-{mlflow_first}")).click()
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_compare_shows_two_runs_side_by_side(page, runs, theme):
+    set_theme(page, theme)
+    view(page, "experiments")
+    for run in (runs["first"], runs["second"]):
+        row = pipeline_row(page, run)
+        row.wait_for()
+        box = row.locator('input[type="checkbox"]')
+        if not box.is_checked():
+            box.check()
+    page.locator(tid("mlops-runs-compare")).click()
+    compare = page.locator(f"{tid('mlops-compare-view')}:visible")
+    compare.locator(tid("mlops-compare")).wait_for()
+    headings = [
+        compare.locator(f"{tid(f'mlops-compare-column-{i}')} .jp-mlops-runname-text").inner_text()
+        for i in (0, 1)
+    ]
+    assert sorted(headings) == ["wine_quality", "wine_quality · test_size=0.3, C=0.1"]
+    changed = compare.locator(f'{tid("mlops-compare-row")}[data-changed="true"]')
+    keys = {changed.nth(i).get_attribute("data-key") for i in range(changed.count())}
+    assert {"C", "test_size"} <= keys, keys
+    assert not keys & STEPS, keys  # steps differ by status, not by durations
+    same = compare.locator(f'{tid("mlops-compare-row")}[data-key="max_depth"]')
+    assert same.get_attribute("data-changed") == "false"
+    # a changed row reads in this theme: the text colour on the second layer, no pale peach
+    cell = changed.first.locator("td").first
+    assert cell.evaluate("el => getComputedStyle(el).color") == theme_color(
+        page, "--jp-ui-font-color1"
+    )
+    assert cell.evaluate("el => getComputedStyle(el).backgroundColor") == theme_color(
+        page, "--jp-layout-color2"
+    )
+    # row names keep their full text in a tooltip
+    assert changed.first.locator("th").get_attribute("title")
+    compare.locator(f"{tid('mlops-compare-chart')} svg").wait_for()
+    legend = compare.locator(f"{tid('mlops-compare-chart')} svg .role-legend text").first
+    assert legend.evaluate("el => getComputedStyle(el).fill") == theme_color(
+        page, "--jp-ui-font-color1"
+    )
+    shoot(page, "compare", theme)
+    check_accessible(page, "compare")
+
+
+def test_models_publish_promote_and_move_an_alias(page, runs):
+    set_theme(page, "light")
+    content = view(page, "models")
+    content.locator(tid("mlops-publish-name")).fill("wine_views")
+    content.locator(tid("mlops-publish-run")).select_option(runs["first"]["run_id"])
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=mlops-models-view] "
+        "[data-testid=mlops-publish-artifact]')?.value === 'model'"
+    )
+    content.locator(tid("mlops-publish-metric")).select_option("accuracy")
+    content.locator(tid("mlops-publish")).click()
+    # a long action says what it does while it goes, then its outcome
+    progress = content.locator(tid("mlops-publish-progress"))
+    progress.wait_for()
+    assert "publishing wine_views from wine_quality" in progress.inner_text()
+    result = content.locator(tid("mlops-publish-result"))
+    result.wait_for(timeout=180_000)
+    assert "wine_views v1 challenger" in result.inner_text()
+    assert progress.count() == 0
+
+    content.locator(f"{tid('mlops-model-wine_views')} button").click()
+    content.locator(tid("mlops-promote-metric")).fill("accuracy")
+    content.locator(tid("mlops-promote")).click()
+    decision = content.locator(tid("mlops-promote-result"))
+    decision.wait_for(timeout=120_000)
+    assert decision.get_attribute("data-promoted") == "true", decision.inner_text()
+    version = content.locator(tid("mlops-model-version-1"))
+    page.wait_for_function(
+        "() => (document.querySelector('[data-testid=mlops-model-version-1]')"
+        "?.dataset.aliases ?? '').includes('champion')"
+    )
+    # the version names the run it came from, by name
+    assert "wine_quality" in version.locator(".jp-mlops-runname-text").inner_text()
+
+    # v2 from the second run; then champion moved to it by hand, with the reason
+    content.locator(tid("mlops-publish-run")).select_option(runs["second"]["run_id"])
+    content.locator(tid("mlops-publish")).click()
+    page.wait_for_function(
+        "() => (document.querySelector('[data-testid=mlops-models-view] "
+        "[data-testid=mlops-publish-result]')?.innerText ?? '').includes('wine_views v2')",
+        timeout=180_000,
+    )
+    form = content.locator(tid("mlops-alias-form"))
+    form.locator(tid("mlops-alias-name")).fill("champion")
+    form.locator(tid("mlops-alias-version")).select_option("2")
+    form.locator(tid("mlops-alias-reason")).fill("v2 from the wider test split")
+    form.locator(tid("mlops-alias-move")).click()
+    moved = form.locator(tid("mlops-alias-result"))
+    moved.wait_for()
+    assert moved.inner_text() == "champion now points at v2 (was v1)"
+    history = content.locator(tid("mlops-alias-history-row"))
+    history.first.wait_for()
+    assert "v1 → v2" in history.first.inner_text()
+    assert "v2 from the wider test split" in history.first.inner_text()
+    page.wait_for_function(
+        "() => (document.querySelector('[data-testid=mlops-model-version-2]')"
+        "?.dataset.aliases ?? '').includes('champion')"
+    )
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_models_shows_versions_checks_slices_and_the_card(page, runs, theme):
+    set_theme(page, theme)
+    content = view(page, "models")
+    model = content.locator(tid("mlops-model-wine_views"))
+    if model.count() == 0:
+        pytest.fail("test_models_publish_promote_and_move_an_alias publishes wine_views first")
+    model.locator("button").click()
+    content.locator(f"{tid('mlops-model-version-1')} button").click()
+    detail = content.locator(f'{tid("mlops-version-detail")}[data-version="1"]')
+    detail.wait_for()
+    # what the registry holds, and where it holds nothing, said so (never made up)
+    assert (
+        detail.locator(tid("mlops-checks-none")).count()
+        + detail.locator(f"{tid('mlops-checks')} table").count()
+        == 1
+    )
+    assert (
+        detail.locator(tid("mlops-slices-none")).count()
+        + detail.locator(f"{tid('mlops-slices')} table").count()
+        == 1
+    )
+    card = detail.locator(tid("mlops-model-card"))
+    card.locator(".jp-RenderedMarkdown").wait_for()
+    assert "wine_views" in card.inner_text() and runs["first"]["run_id"] in card.inner_text()
+    # the card's tables fit the view: nothing 530 px wide spills out of it
+    overflow = card.evaluate(
+        "el => [...el.querySelectorAll('table')].filter(t => "
+        "t.getBoundingClientRect().right > el.getBoundingClientRect().right + 1).length"
+    )
+    assert overflow == 0
+    # the model's name and its alias chips do not cover each other
+    name = model.locator("th button").bounding_box()
+    for chip in model.locator(".jp-mlops-chip").all():
+        box = chip.bounding_box()
+        assert box["x"] >= name["x"] + name["width"] or box["y"] >= name["y"] + name["height"]
+    # the selected row is the theme's second layer, not a light blue left from the light theme
+    selected = content.locator(f"{tid('mlops-model-wine_views')} td").first
+    assert selected.evaluate("el => getComputedStyle(el).backgroundColor") == theme_color(
+        page, "--jp-layout-color2"
+    )
+    shoot(page, "models", theme)
+    check_accessible(page, "models")
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_data_profiles_and_drift_at_full_width(page, runs, theme):
+    set_theme(page, theme)
+    content = view(page, "data")
+    page.wait_for_function(
+        "id => [...document.querySelectorAll('[data-testid=mlops-data-run] option')]"
+        ".some(o => o.value === id)",
+        arg=runs["second"]["run_id"],
+    )
+    content.locator(tid("mlops-data-run")).select_option(runs["second"]["run_id"])
+    content.locator(tid("mlops-data-step")).select_option("load")
+    content.locator(tid("mlops-data-artifact")).select_option("train_df")
+    content.locator(tid("mlops-drift-reference")).select_option(runs["first"]["run_id"])
+    content.locator(tid("mlops-data-profile-button")).click()
+    profile = content.locator(tid("mlops-data-profile"))
+    profile.wait_for()
+    assert profile.locator(tid("mlops-profile-column")).count() == 14  # 13 measurements + target
+    content.locator(tid("mlops-data-drift-button")).click()
+    drift = content.locator(tid("mlops-data-drift"))
+    drift.wait_for()
+    assert "alcohol" in drift.inner_text()
+    chart = content.locator(f"{tid('mlops-drift-chart')} svg")
+    chart.wait_for()
+    assert chart.bounding_box()["width"] > 400  # the plot has room: not 0 px wide
+    axis = chart.locator(".role-axis-label text").first
+    assert axis.evaluate("el => getComputedStyle(el).fill") != theme_color(
+        page, "--jp-layout-color1"
+    )  # axes readable on the background
+    shoot(page, "data", theme)
+    check_accessible(page, "data")
+
+
+def test_a_failing_view_leaves_the_sidebar_working(page):
+    """A view that throws while rendering shows its error in place; the sidebar stays."""
+    broken = '{"models": [{"name": "broken", "aliases": null, "latest_version": "1"}]}'
+
+    def answer(route):
+        route.fulfill(status=200, content_type="application/json", body=broken)
+
+    page.route(re.compile(r".*/mlops/models(\?.*)?$"), answer)
+    try:
+        page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Models").locator(
+            ".lm-TabBar-tabCloseIcon"
+        ).click()
+        page.locator(tid("mlops-open-models")).click()
+        page.locator(tid("mlops-panel-error-Models")).wait_for()
+        assert page.locator(tid("mlops-pipeline-graph-box")).get_attribute("data-steps")
+    finally:
+        page.unroute(re.compile(r".*/mlops/models(\?.*)?$"))
