@@ -70,13 +70,29 @@ def check_accessible(page, name: str) -> None:
     assert found == [], "\n".join(found)
 
 
+def tab_through(page, start, presses: int) -> set[str]:
+    """What the Tab key reaches from `start`: each focused element's test id or label."""
+    start.focus()
+    reached = set()
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        reached.add(
+            page.evaluate(
+                "() => { const e = document.activeElement;"
+                " return e.dataset.testid || e.getAttribute('aria-label') || e.tagName; }"
+            )
+        )
+    return reached
+
+
 def pipeline_row(page, run: dict):
     return page.locator(f'{tid("mlops-run-row")}[data-nb2pipe-run="{run["run_id"]}"]')
 
 
 def test_views_open_from_the_palette_and_the_launcher(page):
-    page.keyboard.press("Control+Shift+C")
-    palette = page.locator(".lm-CommandPalette-input")
+    page.locator(".lm-MenuBar-itemLabel", has_text="View").click()
+    page.locator('.lm-Menu-itemLabel:text-is("Activate Command Palette")').click()
+    palette = page.locator(".lm-CommandPalette-input:visible")
     palette.fill("Open Models")
     page.locator(".lm-CommandPalette-item", has_text="Open Models").first.click()
     page.locator(f"{tid('mlops-models-view')}:visible").wait_for()
@@ -135,6 +151,16 @@ def test_experiments_lists_named_runs_with_their_steps(page, runs, theme):
     finally:
         page.set_viewport_size({"width": 1440, "height": 900})
     page.locator(f"{tid('mlops-metric-chart')} svg").wait_for()
+    # every control is reached with the Tab key: sorting, a run's steps, its id, its tick box
+    reached = tab_through(page, content.locator(tid("mlops-experiment-select")), 40)
+    wanted = {
+        "mlops-runs-sort-run",
+        "mlops-runs-sort-status",
+        f"mlops-run-steps-{mlflow_first}",
+        f"mlops-run-select-{mlflow_first}",
+        "show the id of run wine_quality",
+    }
+    assert wanted <= reached, wanted - reached
     shoot(page, "experiments", theme)
     check_accessible(page, "experiments")
     page.locator(tid(f"mlops-run-steps-{mlflow_first}")).click()
@@ -203,7 +229,7 @@ def test_models_publish_promote_and_move_an_alias(page, runs):
     assert "wine_views v1 challenger" in result.inner_text()
     assert progress.count() == 0
 
-    content.locator(f"{tid('mlops-model-wine_views')} button").click()
+    content.locator(f"{tid('mlops-model-wine_views')} th button").click()
     content.locator(tid("mlops-promote-metric")).fill("accuracy")
     content.locator(tid("mlops-promote")).click()
     decision = content.locator(tid("mlops-promote-result"))
@@ -250,8 +276,8 @@ def test_models_shows_versions_checks_slices_and_the_card(page, runs, theme):
     model = content.locator(tid("mlops-model-wine_views"))
     if model.count() == 0:
         pytest.fail("test_models_publish_promote_and_move_an_alias publishes wine_views first")
-    model.locator("button").click()
-    content.locator(f"{tid('mlops-model-version-1')} button").click()
+    model.locator("th button").click()
+    content.locator(f"{tid('mlops-model-version-1')} th button").click()
     detail = content.locator(f'{tid("mlops-version-detail")}[data-version="1"]')
     detail.wait_for()
     # what the registry holds, and where it holds nothing, said so (never made up)

@@ -150,11 +150,21 @@ function ProfileView({ profile }: { profile: DataProfile }): JSX.Element {
             <tr>
               <th scope="col">column</th>
               <th scope="col">type</th>
-              <th scope="col">missing</th>
-              <th scope="col">mean</th>
-              <th scope="col">std</th>
-              <th scope="col">min</th>
-              <th scope="col">max</th>
+              <th scope="col" className="jp-mlops-num">
+                missing
+              </th>
+              <th scope="col" className="jp-mlops-num">
+                mean
+              </th>
+              <th scope="col" className="jp-mlops-num">
+                std
+              </th>
+              <th scope="col" className="jp-mlops-num">
+                min
+              </th>
+              <th scope="col" className="jp-mlops-num">
+                max
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -217,8 +227,12 @@ function DriftView({ drift }: { drift: DriftReport }): JSX.Element {
             <tr>
               <th scope="col">feature</th>
               <th scope="col">test</th>
-              <th scope="col">p</th>
-              <th scope="col">PSI</th>
+              <th scope="col" className="jp-mlops-num">
+                p
+              </th>
+              <th scope="col" className="jp-mlops-num">
+                PSI
+              </th>
               <th scope="col">drifted</th>
             </tr>
           </thead>

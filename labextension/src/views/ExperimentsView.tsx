@@ -235,10 +235,14 @@ export function ExperimentsView({ model }: { model: MlopsModel }): JSX.Element {
               {header('run', 'attributes.run_name', 'jp-mlops-stick')}
               {header('status', 'attributes.status')}
               {header('start', 'attributes.start_time')}
-              {header('duration', null)}
+              {header('duration', null, 'jp-mlops-num')}
               {shown.map(c => (
                 <React.Fragment key={c}>
-                  {header(c.slice(2), field(c.startsWith('m:') ? 'metrics' : 'params', c.slice(2)))}
+                  {header(
+                    c.slice(2),
+                    field(c.startsWith('m:') ? 'metrics' : 'params', c.slice(2)),
+                    'jp-mlops-num'
+                  )}
                 </React.Fragment>
               ))}
             </tr>

@@ -10,7 +10,6 @@ import { Check, Field, Select } from '../components/Form';
 import { ErrorLine, NoteLine } from '../components/Lines';
 import { Progress } from '../components/Progress';
 import { RunSelect, StepArtifactFields } from '../components/RunPickers';
-import { numberText } from '../format';
 import { useAction } from '../hooks/useLoad';
 import { usePastRuns, useRunArtifacts } from '../hooks/useRuns';
 import { MlopsModel } from '../model';
@@ -213,9 +212,6 @@ export function PromoteForm(props: {
             ? `v${answer.challenger} is now champion`
             : `v${answer.challenger} stays challenger`}
           {answer.reason ? `: ${answer.reason}` : ''}
-          {answer.values.challenger !== null
-            ? ` (challenger ${numberText(answer.values.challenger)})`
-            : ''}
         </div>
       )}
       <ErrorLine error={action.error} testId="mlops-promote-error" />
