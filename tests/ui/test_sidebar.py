@@ -153,6 +153,18 @@ def test_run_button_runs_every_step_to_done(page, finished_run):
     to_top(page)
     for theme in ("light", "dark"):
         set_theme(page, theme)
+        # the graph's labels: the theme's text colour over a halo of its background
+        background = page.evaluate(
+            "() => getComputedStyle(document.body).getPropertyValue('--jp-layout-color1').trim()"
+        )
+        halo = page.locator(f"{tid('mlops-pipeline-graph')} svg text[stroke]").first
+        halo.wait_for()
+        page.wait_for_function(
+            "color => [...document.querySelectorAll("
+            "'[data-testid=mlops-pipeline-graph] svg text[stroke]')]"
+            ".every(t => t.getAttribute('stroke') === color)",
+            arg=background,
+        )
         shoot(page, "pipeline", theme)
         found = axe_violations(page, tid("mlops-sidebar"))
         assert found == [], "\n".join(found)

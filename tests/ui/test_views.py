@@ -184,6 +184,9 @@ def test_compare_shows_two_runs_side_by_side(page, runs, theme):
         for i in (0, 1)
     ]
     assert sorted(headings) == ["wine_quality", "wine_quality · test_size=0.3, C=0.1"]
+    for i in (0, 1):  # a name and a short id on one line, not an id split over three
+        heading = compare.locator(f"{tid(f'mlops-compare-column-{i}')} .jp-mlops-runname")
+        assert heading.bounding_box()["height"] < 30
     changed = compare.locator(f'{tid("mlops-compare-row")}[data-changed="true"]')
     keys = {changed.nth(i).get_attribute("data-key") for i in range(changed.count())}
     assert {"C", "test_size"} <= keys, keys

@@ -40,7 +40,9 @@ function Sidebar({ model }: { model: MlopsModel }): JSX.Element {
   return (
     <SidebarContext.Provider value={state}>
       <div className="jp-mlops-sidebar" data-testid="mlops-sidebar">
-        <div className="jp-Toolbar jp-mlops-tabs" role="tablist" aria-label="MLOps panels">
+        {/* toggle buttons (aria-pressed) in a toolbar: JupyterLab's toolbar buttons cannot take
+            the role of a tab */}
+        <div className="jp-Toolbar jp-mlops-tabs" role="toolbar" aria-label="MLOps panels">
           {PANELS.map(p => (
             <ToolbarButtonComponent
               key={p.id}
@@ -70,7 +72,7 @@ function Sidebar({ model }: { model: MlopsModel }): JSX.Element {
         {PANELS.map(({ id, label, Panel }) => (
           <div
             key={id}
-            role="tabpanel"
+            role="region"
             aria-label={label}
             className="jp-mlops-panel"
             data-testid={`mlops-panel-${id}`}
