@@ -137,7 +137,7 @@ export function dagSpec(
   return {
     $schema: VEGA_LITE_SCHEMA,
     height: placed.height,
-    // never narrower than the layout needs: a wide graph scrolls sideways instead of squeezing
+    // never narrower than the layout needs: a wide graph is drawn smaller (CSS), not squeezed
     usermeta: { minWidth: placed.width },
     background: 'transparent',
     config: { view: { stroke: null } },
