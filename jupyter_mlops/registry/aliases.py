@@ -57,7 +57,14 @@ def holder(client, name: str, alias: str) -> str | None:
 
 
 def move_alias(
-    client, name: str, alias: str, version: str, *, why: str, kind: str = "manual"
+    client,
+    name: str,
+    alias: str,
+    version: str,
+    *,
+    why: str,
+    kind: str = "manual",
+    gate: str | None = None,
 ) -> AliasMove | None:
     """Point `alias` of model `name` at `version` and record the move (None: it was there)."""
     assert kind in KINDS, kind
@@ -77,29 +84,34 @@ def move_alias(
         at_ms,
         " ".join(why.split())[:1000],
         kind,
+        gate,
     )
     client.set_model_version_tag(name, str(version), f"{MOVE_TAG}{at_ms}.{alias}", move.record())
     return move
 
 
-def history(name: str, version_tags) -> list[AliasMove]:
-    """Every move recorded in `version_tags` (the tags of each version of model `name`),
-    oldest first."""
+def history(client, name: str, alias: str | None = None) -> list[AliasMove]:
+    """Every recorded move of the aliases of `name` (or of one alias), oldest first."""
+    from jupyter_mlops.registry.read import all_versions
+
+    client.get_registered_model(name)  # an unknown model is MLflow's RESOURCE_DOES_NOT_EXIST
     moves = []
-    for tags in version_tags:
-        for key, text in (tags or {}).items():
+    for version in all_versions(client, name):
+        for key, text in (version.tags or {}).items():
             if not key.startswith(MOVE_TAG):
                 continue
-            stamp, _, alias = key[len(MOVE_TAG) :].partition(".")
+            stamp, _, moved = key[len(MOVE_TAG) :].partition(".")
             try:
                 fields = json.loads(text)
                 at_ms = int(stamp)
             except ValueError:
                 continue  # a hand-made tag that only looks like ours
+            if alias is not None and moved != alias:
+                continue
             moves.append(
                 AliasMove(
                     name,
-                    alias,
+                    moved,
                     fields.get("to"),
                     fields.get("from"),
                     str(fields.get("who", "")),

@@ -68,9 +68,8 @@ def list_models(client, max_results: int = 1000, page_token: str | None = None) 
     return {"models": models, "next_page_token": next_token(found)}
 
 
-def model_detail(client, name: str) -> dict[str, Any]:
-    """A registered model and all its versions, newest first (an MLflow error if unknown)."""
-    model = client.get_registered_model(name)
+def all_versions(client, name: str) -> list:
+    """Every version of model `name`, with its tags (all pages)."""
     versions, token = [], None
     while True:
         page = client.search_model_versions(
@@ -79,7 +78,13 @@ def model_detail(client, name: str) -> dict[str, Any]:
         versions += list(page)
         token = next_token(page)
         if not token:
-            break
+            return versions
+
+
+def model_detail(client, name: str) -> dict[str, Any]:
+    """A registered model and all its versions, newest first (an MLflow error if unknown)."""
+    model = client.get_registered_model(name)
+    versions = all_versions(client, name)
     aliases = {alias: str(v) for alias, v in sorted((model.aliases or {}).items())}
     by_version: dict[str, set[str]] = {}
     for alias, version in aliases.items():

@@ -122,7 +122,7 @@ def model_view(state, client, name: str) -> dict:
         version["run_name"] = names[run]
         version["checks"] = checks_of(tags)
         version["slices"] = None  # the registry records no per-slice results yet
-    moves = history(name, [v["tags"] for v in detail["versions"]])
+    moves = history(client, name)
     detail["history"] = [
         {
             "alias": m.alias,

@@ -143,12 +143,13 @@ def children_of(client, experiment_id: str, run_id: str) -> list[dict[str, Any]]
 
 def run_detail(client, run_id: str) -> dict[str, Any]:
     run = client.get_run(run_id)
+    row = run_dict(run)
     children = children_of(client, run.info.experiment_id, run_id)
     history = {}
-    for key in sorted(run.data.metrics):
+    for key in sorted(row["metrics"]):
         points = sorted(client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp))
         history[key] = [[m.step, m.value] for m in points]
-    return {"run": run_dict(run), "children": children, "history": history}
+    return {"run": row, "children": children, "history": history}
 
 
 def recent_runs(client, experiment: str, n: int = 10) -> list[dict[str, Any]]:

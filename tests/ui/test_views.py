@@ -151,6 +151,7 @@ def test_experiments_lists_named_runs_with_their_steps(page, runs, theme):
     finally:
         page.set_viewport_size({"width": 1440, "height": 900})
     page.locator(f"{tid('mlops-metric-chart')} svg").wait_for()
+    shoot(page, "experiments", theme)
     # every control is reached with the Tab key: sorting, a run's steps, its id, its tick box
     reached = tab_through(page, content.locator(tid("mlops-experiment-select")), 40)
     wanted = {
@@ -161,7 +162,6 @@ def test_experiments_lists_named_runs_with_their_steps(page, runs, theme):
         "show the id of run wine_quality",
     }
     assert wanted <= reached, wanted - reached
-    shoot(page, "experiments", theme)
     check_accessible(page, "experiments")
     page.locator(tid(f"mlops-run-steps-{mlflow_first}")).click()
 
