@@ -14,13 +14,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import distributed, drift, experiments, handoff, pipeline, serving, tracking
+from . import distributed, drift, experiments, handoff, memory, pipeline, serving, tracking
 from .measure import load
 
 # One module per section; a new section is one module and one line here.
 SECTIONS = {
     "pipeline": pipeline.measure,
     "handoff": handoff.measure,
+    "memory": memory.measure,
     "tracking": tracking.measure,
     "experiments": experiments.measure,
     "serving": serving.measure,
