@@ -32,6 +32,13 @@ class AliasMove:
     kind: str = "manual"
     gate: str | None = None  # the gate's decision, when a gate moved it
 
+    def as_dict(self) -> dict:
+        """For the sidebar: the move in the user's words."""
+        fields = asdict(self)
+        fields["from"] = fields.pop("previous")
+        del fields["name"]
+        return fields
+
     def record(self) -> str:
         fields = asdict(self)
         fields["from"] = fields.pop("previous")
@@ -95,8 +102,14 @@ def history(client, name: str, alias: str | None = None) -> list[AliasMove]:
     from jupyter_mlops.registry.read import all_versions
 
     client.get_registered_model(name)  # an unknown model is MLflow's RESOURCE_DOES_NOT_EXIST
+    moves = moves_of(name, all_versions(client, name))
+    return [m for m in moves if alias is None or m.alias == alias]
+
+
+def moves_of(name: str, versions: list) -> list[AliasMove]:
+    """The moves recorded in the tags of `versions` (MLflow's ModelVersion), oldest first."""
     moves = []
-    for version in all_versions(client, name):
+    for version in versions:
         for key, text in (version.tags or {}).items():
             if not key.startswith(MOVE_TAG):
                 continue
@@ -106,8 +119,6 @@ def history(client, name: str, alias: str | None = None) -> list[AliasMove]:
                 at_ms = int(stamp)
             except ValueError:
                 continue  # a hand-made tag that only looks like ours
-            if alias is not None and moved != alias:
-                continue
             moves.append(
                 AliasMove(
                     name,

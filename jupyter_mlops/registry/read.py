@@ -1,7 +1,8 @@
 """Reading the model registry: one reader, paged, for the magics and the sidebar's routes.
 
-Versions come with their aliases, the metrics the publisher tagged them with, and the gate's
-last decision. MLflow's version search leaves aliases out on SQL stores, so they are taken from
+Versions come with their aliases, the metrics the publisher tagged them with, the lineage it
+was published with, the gate's last decision, the last pre-deployment checks and a serving
+process's refusal; a model comes with the history of its alias moves. MLflow's version search leaves aliases out on SQL stores, so they are taken from
 the registered model, whose alias map is complete.
 """
 
@@ -15,6 +16,9 @@ from jupyter_mlops.tracking.read import next_token, seconds
 from jupyter_mlops.tracking.store import as_number
 
 ARTIFACT_TAG = "nb2pipe.artifact"  # on a version: the name of the value published
+CHECK_TAG = "deploy.check"  # the pre-deployment checks' verdict; ".<check>" each result
+CHECK_NAMES = ("requirements", "loads", "answers", "predictions", "latency")
+REJECTED_TAG = "deploy.rejected"  # why a serving process refused to swap the version in
 GATE_TAG = "gate."  # promote.py records the gate's last decision under gate.*
 
 
@@ -109,13 +113,37 @@ def model_detail(client, name: str) -> dict[str, Any]:
                 "pipeline_run": tags.get(tag.RUN_ID),
                 "step": tags.get(tag.STEP),
                 "artifact": tags.get(ARTIFACT_TAG),
+                "checks": deploy_checks(tags),
+                "rejected": tags.get(REJECTED_TAG),
                 "description": v.description or "",
                 "created": seconds(v.creation_timestamp),
             }
         )
+    from jupyter_mlops.registry.aliases import moves_of
+
     return {
         "name": model.name,
         "description": model.description or "",
         "aliases": aliases,
         "versions": out,
+        "history": [m.as_dict() for m in reversed(moves_of(name, versions))],
+    }
+
+
+def deploy_checks(tags: dict[str, str]) -> dict[str, Any] | None:
+    """The last pre-deployment checks recorded on a version (None if never checked):
+    passed, when, where, and each check's result."""
+    if CHECK_TAG not in tags:
+        return None
+    checks = []
+    for name in CHECK_NAMES:
+        text = tags.get(f"{CHECK_TAG}.{name}")
+        if text is not None:
+            state, _, detail = text.partition(": ")
+            checks.append({"name": name, "ok": state == "ok", "detail": detail})
+    return {
+        "passed": tags[CHECK_TAG] == "passed",
+        "at": tags.get(f"{CHECK_TAG}ed_at", ""),
+        "where": tags.get(f"{CHECK_TAG}ed_where", ""),
+        "checks": checks,
     }

@@ -14,6 +14,7 @@ from typing import Any
 
 from jupyter_mlops.server.base import one_line, safe
 from jupyter_mlops.server.paths import relative
+from jupyter_mlops.tracking.datasets import TABLES  # the formats of tables
 from jupyter_mlops.tracking.names import run_name
 
 ACTIVE = ("starting", "running", "cancelling")
@@ -142,9 +143,10 @@ def error_of(error: dict | None, root: Path) -> dict | None:
     return out
 
 
-# What a saved value is to the views: a table the Data view profiles, a model the Models view
-# publishes (estimators are saved by the joblib serializer), or any other value.
-KINDS = {"arrow": "table", "parquet": "table", "joblib": "model"}
+# What a saved value is to the views, by the serializer nb2pipe chose for its type: a table the
+# Data view profiles, a model the Models view offers to publish, or any other value.
+MODELS = ("joblib", "xgboost-booster", "lightgbm-booster", "catboost", "keras", "torch")
+KINDS = {**dict.fromkeys(TABLES, "table"), **dict.fromkeys(MODELS, "model")}
 
 
 def artifacts_of(entries: dict[str, dict]) -> dict[str, dict]:

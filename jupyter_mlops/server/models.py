@@ -73,27 +73,6 @@ class ModelsHandler(MlopsHandler):
         self.reply(await self.blocking(lambda: read.list_models(client(), max_results, token)))
 
 
-CHECK_TAG = "deploy.check"  # what `nb2pipe deploy check` records on a version
-
-
-def checks_of(tags: dict[str, str]) -> dict | None:
-    """The pre-deployment checks recorded on a version (None: never checked)."""
-    if CHECK_TAG not in tags:
-        return None
-    results = []
-    for key, text in sorted(tags.items()):
-        if key.startswith(f"{CHECK_TAG}."):
-            state, _, detail = text.partition(": ")
-            results.append(
-                {"name": key[len(CHECK_TAG) + 1 :], "passed": state == "ok", "detail": detail}
-            )
-    return {
-        "passed": tags[CHECK_TAG] == "passed",
-        "at": tags.get(f"{CHECK_TAG}ed_at"),
-        "results": results,
-    }
-
-
 def run_name(state, pipeline_run: str | None) -> str | None:
     """The name of nb2pipe run `pipeline_run` when its folder is in the server root's project."""
     from jupyter_mlops.server.paths import workspace_for
@@ -109,32 +88,16 @@ def run_name(state, pipeline_run: str | None) -> str | None:
 
 
 def model_view(state, client, name: str) -> dict:
-    """GET models/<name>: the model and its versions as the Models view shows them."""
-    from jupyter_mlops.registry.aliases import history
-
+    """GET models/<name>: the registry's answer (versions with their lineage, gate decision,
+    checks; the alias history), each version's run named as the views name it."""
     detail = read.model_detail(client, name)
     names: dict[str, str | None] = {}
     for version in detail["versions"]:
-        tags = version["tags"]
         run = version["pipeline_run"]
         if run not in names:
             names[run] = run_name(state, run)
         version["run_name"] = names[run]
-        version["checks"] = checks_of(tags)
         version["slices"] = None  # the registry records no per-slice results yet
-    moves = history(client, name)
-    detail["history"] = [
-        {
-            "alias": m.alias,
-            "version": m.to,
-            "previous": m.previous,
-            "who": m.who,
-            "when": m.when,
-            "why": m.why,
-            "kind": m.kind,
-        }
-        for m in reversed(moves)
-    ]
     return detail
 
 
@@ -161,16 +124,9 @@ def move(state, name: str, alias: str, version: str, why: str) -> dict:
     with translated(f"move alias {alias!r} of model {name!r}", state.tracking_uri):
         client = store.client(state.tracking_uri)
         moved = move_alias(client, name, alias, version, why=why or "moved from the Models view")
-        if moved is None:
-            return {"alias": alias, "version": version, "previous": holder(client, name, alias)}
-    return {
-        "alias": moved.alias,
-        "version": moved.to,
-        "previous": moved.previous,
-        "who": moved.who,
-        "when": moved.when,
-        "why": moved.why,
-    }
+        if moved is None:  # it pointed there already: nothing moved, nothing recorded
+            return {"alias": alias, "from": holder(client, name, alias), "to": version}
+    return moved.as_dict()
 
 
 class AliasHandler(MlopsHandler):

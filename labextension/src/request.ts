@@ -262,17 +262,12 @@ export interface GateRecord {
   decided_at: string | null;
 }
 
-/** One pre-deployment check of a version (deploy check), as the registry recorded it. */
-export interface CheckResult {
-  name: string;
+/** The pre-deployment checks last recorded on a version (`nb2pipe deploy check`, a swap). */
+export interface DeployChecks {
   passed: boolean;
-  detail: string;
-}
-
-export interface Checks {
-  passed: boolean;
-  at: string | null;
-  results: CheckResult[];
+  at: string;
+  where: string;
+  checks: { name: string; ok: boolean; detail: string }[];
 }
 
 /** The gate's verdict on one slice of the data (promote --slices). */
@@ -290,14 +285,18 @@ export interface Slices {
   results: SliceResult[];
 }
 
-/** One move of an alias. */
+/** One recorded move of an alias: who moved it, when, why, and the gate's decision. */
 export interface AliasMove {
   alias: string;
-  version: string;
-  previous: string | null;
-  who: string | null;
-  when: string | null;
-  why: string | null;
+  from: string | null;
+  /** null: the alias was removed */
+  to: string | null;
+  who: string;
+  when: string;
+  why: string;
+  /** what moved it: publish, gate, rollout, rollback, manual */
+  kind: string;
+  gate?: string | null;
 }
 
 export interface ModelVersion {
@@ -313,7 +312,9 @@ export interface ModelVersion {
   metrics: Record<string, number>;
   gate: GateRecord | null;
   /** null: the registry holds no checks for this version */
-  checks: Checks | null;
+  checks: DeployChecks | null;
+  /** why a serving process refused to swap it in, if one did */
+  rejected?: string | null;
   /** null: the registry holds no per-slice results for this version */
   slices: Slices | null;
   /** the model card (markdown) */

@@ -48,7 +48,7 @@ def test_publish_list_detail_and_promote(server, runs):
     assert one["gate"]["decision"] == "promoted" and one["gate"]["metric"] == "r2"
     assert versions["2"]["gate"]["decision"] == "rejected"
     assert versions["2"]["run_name"] == "pipe · shift=3"
-    assert one["checks"] is None and one["slices"] is None
+    assert one["checks"] is None and one["slices"] is None and one["rejected"] is None
     assert one["metrics"]["r2"] == pytest.approx(runs.base["metrics"]["r2"])
     assert one["run_id"] and one["created"] > 0
     card = one["description"]  # the model card, as markdown
@@ -93,23 +93,24 @@ def test_move_an_alias_and_read_its_history(server, runs):
         assert publish(server, run, "movable").status_code == 200
     moved = server.post("models/movable/aliases", {"alias": "champion", "version": "2"})
     assert moved.status_code == 200, moved.text
-    assert moved.json()["version"] == "2" and moved.json()["previous"] is None
+    assert moved.json()["to"] == "2" and moved.json()["from"] is None
+    assert moved.json()["kind"] == "manual"
     back = server.post(
         "models/movable/aliases", {"alias": "champion", "version": 1, "reason": "v2 is slow"}
     )
-    assert back.json()["previous"] == "2" and back.json()["why"] == "v2 is slow"
+    assert back.json()["from"] == "2" and back.json()["why"] == "v2 is slow"
     detail = server.get("models/movable").json()
     assert detail["aliases"]["champion"] == "1"
-    history = [(m["alias"], m["previous"], m["version"], m["why"]) for m in detail["history"]]
-    assert history == [
+    history = [(m["alias"], m["from"], m["to"], m["why"]) for m in detail["history"]]
+    assert history[:2] == [
         ("champion", "2", "1", "v2 is slow"),
         ("champion", None, "2", "moved from the Models view"),
     ]
     assert all(m["who"] and m["when"] for m in detail["history"])
     # moving it where it already is changes nothing and records nothing
     again = server.post("models/movable/aliases", {"alias": "champion", "version": "1"})
-    assert again.json()["previous"] == "1"
-    assert len(server.get("models/movable").json()["history"]) == 2
+    assert again.json()["from"] == "1"
+    assert server.get("models/movable").json()["history"] == detail["history"]
 
 
 def test_bad_alias_moves(server, runs):

@@ -3,15 +3,18 @@ the sidebar, the command palette and the launcher, each checked in the light and
 theme, with axe-core finding no serious or critical violation, and a screenshot of each in
 build/screenshots/.
 
-Two runs of the example notebook are started through the server's route (no other module's
-runs are needed): its own values, and test_size=0.3, C=0.1.
+Two runs of a copy of the example notebook, in a folder of its own (the sidebar's tests edit
+and save theirs), are started through the server's route: its own values, and test_size=0.3,
+C=0.1.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
+from uikit import NOTEBOOK as EXAMPLE
 from uikit import (
     axe_violations,
     open_lab_page,
@@ -21,9 +24,10 @@ from uikit import (
     tid,
 )
 
-pytestmark = pytest.mark.slow
+# The first test's set-up runs the pipeline twice: on a busy machine that alone can take minutes.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
-NOTEBOOK = "wine_quality.ipynb"
+NOTEBOOK = "views/wine_quality.ipynb"
 STEPS = {"load", "scaled_features", "poly_features", "train", "evaluate"}
 THEMES = ("light", "dark")
 CHANGED = {"test_size": 0.3, "C": 0.1}
@@ -31,6 +35,8 @@ CHANGED = {"test_size": 0.3, "C": 0.1}
 
 @pytest.fixture(scope="module")
 def runs(lab) -> dict:
+    (lab.root / "views").mkdir(exist_ok=True)
+    shutil.copy(EXAMPLE, lab.root / NOTEBOOK)
     first = start_run(lab, NOTEBOOK)
     second = start_run(lab, NOTEBOOK, CHANGED)
     assert first["status"] == second["status"] == "succeeded", (first, second)
@@ -68,6 +74,22 @@ def check_accessible(page, name: str) -> None:
     selector = f"{tid(f'mlops-{name}-view')}"
     found = axe_violations(page, f"{selector}:not([hidden])")
     assert found == [], "\n".join(found)
+
+
+def record_checks(lab, name: str, version: str) -> None:
+    """Pre-deployment checks on a version, as `nb2pipe deploy check` records them (tags)."""
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{lab.root.parent / 'mlflow.db'}"  # the lab's store (conftest.serving)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    for key, value in {
+        "deploy.check": "failed",
+        "deploy.checked_at": "2026-12-07T10:00:00+0000",
+        "deploy.checked_where": "local",
+        "deploy.check.loads": "ok: loaded in 0.2 s",
+        "deploy.check.answers": "failed: predict raised ValueError on the input example",
+    }.items():
+        client.set_model_version_tag(name, version, key, value)
 
 
 def tab_through(page, start, presses: int) -> set[str]:
@@ -273,20 +295,28 @@ def test_models_publish_promote_and_move_an_alias(page, runs):
 
 
 @pytest.mark.parametrize("theme", THEMES)
-def test_models_shows_versions_checks_slices_and_the_card(page, runs, theme):
+def test_models_shows_versions_checks_slices_and_the_card(page, lab, runs, theme):
     set_theme(page, theme)
     content = view(page, "models")
     model = content.locator(tid("mlops-model-wine_views"))
     if model.count() == 0:
         pytest.fail("test_models_publish_promote_and_move_an_alias publishes wine_views first")
+    record_checks(lab, "wine_views", "2")
     model.locator("th button").click()
+    # v2's checks as `nb2pipe deploy check` records them: passed, failed, and why
+    content.locator(f"{tid('mlops-model-version-2')} th button").click()
+    answers = content.locator(tid("mlops-check-answers"))
+    answers.wait_for()
+    assert answers.get_attribute("data-ok") == "false"
+    assert "predict raised ValueError" in answers.inner_text()
+    assert content.locator(tid("mlops-check-loads")).get_attribute("data-ok") == "true"
     content.locator(f"{tid('mlops-model-version-1')} th button").click()
     detail = content.locator(f'{tid("mlops-version-detail")}[data-version="1"]')
     detail.wait_for()
     # what the registry holds, and where it holds nothing, said so (never made up)
     assert (
         detail.locator(tid("mlops-checks-none")).count()
-        + detail.locator(f"{tid('mlops-checks')} table").count()
+        + detail.locator(f"{tid('mlops-model-checks')} table").count()
         == 1
     )
     assert (

@@ -142,8 +142,9 @@ def open_path(page, path: str) -> None:
     page.locator('.lm-Menu-itemLabel:text-is("Open from Path…")').click()
     page.locator(".jp-Dialog input").fill(path)
     page.keyboard.press("Enter")
+    name = path.rsplit("/", 1)[-1]  # a tab shows the file's name
     page.locator(
-        f'.lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current:has-text("{path}")'
+        f'.lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current:has-text("{name}")'
     ).wait_for()
     page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell").first.wait_for()
     try:

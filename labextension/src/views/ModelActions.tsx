@@ -307,8 +307,10 @@ export function MoveAliasForm(props: {
       <NoteLine
         note={
           moved &&
-          `${moved.alias} now points at v${moved.version}` +
-            (moved.previous ? ` (was v${moved.previous})` : '')
+          (moved.from === moved.to
+            ? `${moved.alias} already points at v${moved.to}: nothing moved`
+            : `${moved.alias} now points at v${moved.to}` +
+              (moved.from ? ` (was v${moved.from})` : ''))
         }
         testId="mlops-alias-result"
       />

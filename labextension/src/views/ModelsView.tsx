@@ -233,10 +233,14 @@ function AliasHistory({ detail }: { detail: ModelDetail }): JSX.Element {
                 <td className="jp-mlops-nowrap">{move.when ?? ''}</td>
                 <td>{move.alias}</td>
                 <td className="jp-mlops-nowrap">
-                  {move.previous ? `v${move.previous} → ` : ''}v{move.version}
+                  {move.from ? `v${move.from} → ` : ''}
+                  {move.to ? `v${move.to}` : 'removed'}
                 </td>
-                <td>{move.who ?? ''}</td>
-                <td>{move.why ?? ''}</td>
+                <td>{move.who}</td>
+                <td>
+                  {move.why}
+                  {move.gate ? ` (gate: ${move.gate})` : ''}
+                </td>
               </tr>
             ))}
           </tbody>
@@ -255,8 +259,13 @@ function VersionDetail(props: {
   const { checks, slices } = version;
   return (
     <div data-testid="mlops-version-detail" data-version={version.version}>
-      <details className="jp-mlops-section" open data-testid="mlops-checks">
+      <details className="jp-mlops-section" open data-testid="mlops-model-checks">
         <summary>Pre-deployment checks of v{version.version}</summary>
+        {version.rejected && (
+          <div className="jp-mlops-error" data-testid="mlops-model-rejected">
+            A serving process refused to swap it in: {version.rejected}
+          </div>
+        )}
         {checks === null ? (
           <p className="jp-mlops-hint" data-testid="mlops-checks-none">
             No pre-deployment checks are recorded for v{version.version}:{' '}
@@ -266,17 +275,29 @@ function VersionDetail(props: {
             runs them and records the results on the version.
           </p>
         ) : (
-          <table className="jp-mlops-table">
-            <tbody>
-              {checks.results.map(c => (
-                <tr key={c.name} className={c.passed ? '' : 'jp-mlops-differs'}>
-                  <th scope="row">{c.name}</th>
-                  <td>{c.passed ? 'passed' : 'failed'}</td>
-                  <td>{c.detail}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <>
+            <div className="jp-mlops-muted">
+              {checks.passed ? 'passed' : 'failed'}
+              {checks.at ? ` at ${checks.at}` : ''}
+              {checks.where ? ` in ${checks.where}` : ''}
+            </div>
+            <table className="jp-mlops-table">
+              <tbody>
+                {checks.checks.map(c => (
+                  <tr
+                    key={c.name}
+                    className={c.ok ? '' : 'jp-mlops-differs'}
+                    data-testid={`mlops-check-${c.name}`}
+                    data-ok={String(c.ok)}
+                  >
+                    <th scope="row">{c.name}</th>
+                    <td>{c.ok ? 'passed' : 'failed'}</td>
+                    <td>{c.detail}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </>
         )}
       </details>
       <details className="jp-mlops-section" open data-testid="mlops-slices">
