@@ -16,6 +16,7 @@ from jupyter_mlops.tracking.read import next_token, seconds
 from jupyter_mlops.tracking.store import as_number
 
 ARTIFACT_TAG = "nb2pipe.artifact"  # on a version: the name of the value published
+RUN_NAME_TAG = "nb2pipe.run_name"  # on a version: the name of the run it came from
 CHECK_TAG = "deploy.check"  # the pre-deployment checks' verdict; ".<check>" each result
 CHECK_NAMES = ("requirements", "loads", "answers", "predictions", "latency")
 REJECTED_TAG = "deploy.rejected"  # why a serving process refused to swap the version in
@@ -111,6 +112,7 @@ def model_detail(client, name: str) -> dict[str, Any]:
                 "gate": gate_of(tags),
                 # the lineage publish_run tagged it with: which pipeline run, step and value
                 "pipeline_run": tags.get(tag.RUN_ID),
+                "run_name": tags.get(RUN_NAME_TAG),
                 "step": tags.get(tag.STEP),
                 "artifact": tags.get(ARTIFACT_TAG),
                 "checks": deploy_checks(tags),

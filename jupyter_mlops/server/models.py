@@ -88,15 +88,16 @@ def run_name(state, pipeline_run: str | None) -> str | None:
 
 
 def model_view(state, client, name: str) -> dict:
-    """GET models/<name>: the registry's answer (versions with their lineage, gate decision,
-    checks; the alias history), each version's run named as the views name it."""
+    """GET models/<name>: the registry's answer (versions with their lineage and run name,
+    gate decision, checks; the alias history)."""
     detail = read.model_detail(client, name)
     names: dict[str, str | None] = {}
     for version in detail["versions"]:
         run = version["pipeline_run"]
-        if run not in names:
-            names[run] = run_name(state, run)
-        version["run_name"] = names[run]
+        if version["run_name"] is None:  # published before versions recorded it
+            if run not in names:
+                names[run] = run_name(state, run)
+            version["run_name"] = names[run]
         version["slices"] = None  # the registry records no per-slice results yet
     return detail
 
