@@ -302,6 +302,7 @@ def test_models_shows_versions_checks_slices_and_the_card(page, lab, runs, theme
     if model.count() == 0:
         pytest.fail("test_models_publish_promote_and_move_an_alias publishes wine_views first")
     record_checks(lab, "wine_views", "2")
+    content.locator(tid("mlops-models-reload")).click()  # recorded elsewhere: read again
     model.locator("th button").click()
     # v2's checks as `nb2pipe deploy check` records them: passed, failed, and why
     content.locator(f"{tid('mlops-model-version-2')} th button").click()

@@ -7,6 +7,7 @@
  * version, the section says so (and which command records it) rather than showing anything.
  */
 import { MimeModel } from '@jupyterlab/rendermime';
+import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { ErrorLine } from '../components/Lines';
@@ -59,7 +60,18 @@ export function ModelsView(props: { model: MlopsModel; initial?: string }): JSX.
     <div className="jp-mlops-view jp-mlops-models" data-testid="mlops-models-view">
       <ErrorLine error={error} testId="mlops-models-error" />
       <section aria-label="registered models">
-        <h2 className="jp-mlops-heading">Registered models</h2>
+        <div className="jp-mlops-row">
+          <h2 className="jp-mlops-heading">Registered models</h2>
+          <Button
+            small
+            className="jp-mlops-button"
+            data-testid="mlops-models-reload"
+            title="Read the registry again (models published, checked or moved elsewhere)"
+            onClick={() => setChanges(c => c + 1)}
+          >
+            Reload
+          </Button>
+        </div>
         <table className="jp-mlops-table" data-testid="mlops-models-list">
           <thead>
             <tr>
