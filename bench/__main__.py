@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import distributed, drift, experiments, handoff, memory, pipeline, serving, tracking
+from . import distributed, drift, experiments, handoff, memory, pipeline, serving, sweep, tracking
 from .measure import load
 
 # One module per section; a new section is one module and one line here.
@@ -27,6 +27,7 @@ SECTIONS = {
     "serving": serving.measure,
     "drift": drift.measure,
     "distributed": distributed.measure,
+    "sweep": sweep.measure,
 }
 
 

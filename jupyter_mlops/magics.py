@@ -5,6 +5,8 @@
                                              it reads or sets to literals, the numbers it assigns
     %mlops log NAME=VALUE ...                numbers as metrics, anything else as parameters
     %mlops run [NOTEBOOK] [-p NAME=VALUE]    run the notebook's pipeline, watched live
+    %mlops sweep [NOTEBOOK] -p NAME=VALUES [--random N | --optuna N] [--metric M] (live)
+    %mlops load STEP [NOTEBOOK] [--run RUN]  bind what STEP reads from a run: debug it here
     %mlops runs [-n N] [--experiment NAME]   recent runs, steps nested: sort, tick two, compare
     %mlops compare RUN RUN                   two runs side by side
     %mlops publish VAR NAME --metric M [--data DF] [--description TEXT]
@@ -25,10 +27,13 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
+from jupyter_mlops import notebook_runs
 from jupyter_mlops.tracking.redact import one_line
 from nb2pipe.errors import Nb2PipeError
 
-SUBCOMMANDS = tuple("experiment track log run runs compare publish promote registry".split())
+SUBCOMMANDS = tuple(
+    "experiment track log run sweep load runs compare publish promote registry".split()
+)
 SCALARS = (int, float, str, bool)
 
 
@@ -63,10 +68,7 @@ def _parser() -> _Parser:
     p.add_argument("--name", default=None, help="name of the run")
     p = sub.add_parser("log", prog="mlops log")
     p.add_argument("pairs", nargs="+", metavar="NAME=VALUE")
-    p = sub.add_parser("run", prog="mlops run")
-    p.add_argument("notebook", nargs="?", default=None)
-    p.add_argument("-p", dest="params", action="append", default=[], metavar="NAME=VALUE")
-    p.add_argument("--force", action="store_true")
+    notebook_runs.add_parsers(sub)
     p = sub.add_parser("runs", prog="mlops runs")
     p.add_argument("-n", type=int, default=10)
     p.add_argument("--experiment", default=None)
@@ -144,6 +146,8 @@ class MlopsMagics(Magics):
         if args.command != "track" and cell is not None:
             raise UsageError(f"%%mlops {args.command}: use it as a line magic (%mlops)")
         try:
+            if args.command in notebook_runs.SUBCOMMANDS:  # run, sweep, load: the pipeline's
+                return getattr(notebook_runs, args.command)(self.shell, args)
             return getattr(self, f"_{args.command}")(args, cell)
         except Nb2PipeError as e:
             raise UsageError(str(e)) from None
@@ -256,13 +260,6 @@ class MlopsMagics(Magics):
             return
         show_runs(runs, f"the {len(runs)} latest runs of experiment {experiment!r}")
 
-    def _run(self, args, cell):
-        from jupyter_mlops.widgets.live_run import pairs, run
-
-        view = run(args.notebook, force=args.force, **pairs(args.params))
-        if view.status != "succeeded":
-            raise UsageError(f"%mlops run: run {view.run_id} {view.status} (see the view above)")
-
     def _compare(self, args, cell):
         from jupyter_mlops.display import show_table
         from jupyter_mlops.tracking.compare import compare_runs
@@ -297,7 +294,6 @@ class MlopsMagics(Magics):
         )
 
     def _promote(self, args, cell):
-
         from jupyter_mlops.registry.promote import promote
 
         decision = promote(

@@ -1,8 +1,9 @@
 """Reading the model registry: one reader, paged, for the magics and the sidebar's routes.
 
 Versions come with their aliases, the metrics the publisher tagged them with, the lineage it
-was published with, the gate's last decision, the last pre-deployment checks and a serving
-process's refusal; a model comes with the history of its alias moves. MLflow's version search leaves aliases out on SQL stores, so they are taken from
+was published with, the gate's last decision and its table per slice, the last pre-deployment
+checks and a serving process's refusal; a model comes with the history of its alias moves.
+MLflow's version search leaves aliases out on SQL stores, so they are taken from
 the registered model, whose alias map is complete.
 """
 
@@ -110,6 +111,7 @@ def model_detail(client, name: str) -> dict[str, Any]:
                     if k.startswith(METRIC_TAG)
                 },
                 "gate": gate_of(tags),
+                "slices": slices_of(tags),
                 # the lineage publish_run tagged it with: which pipeline run, step and value
                 "pipeline_run": tags.get(tag.RUN_ID),
                 "run_name": tags.get(RUN_NAME_TAG),
@@ -148,4 +150,42 @@ def deploy_checks(tags: dict[str, str]) -> dict[str, Any] | None:
         "at": tags.get(f"{CHECK_TAG}ed_at", ""),
         "where": tags.get(f"{CHECK_TAG}ed_where", ""),
         "checks": checks,
+    }
+
+
+def slices_of(tags: dict[str, str]) -> dict[str, Any] | None:
+    """The gate's table per slice (promote --slices), worst drop first: each slice's rows, both
+    models' values, the drop, and whether it was judged and passed. None when the gate did not
+    compare slices (or the tag is not ours)."""
+    import json
+
+    try:
+        rows = json.loads(tags.get(f"{GATE_TAG}slices") or "null")
+    except ValueError:
+        return None
+    if not isinstance(rows, list):
+        return None
+    threshold = as_number(tags.get(f"{GATE_TAG}slice_threshold"))
+    results = []
+    for row in rows:
+        if not isinstance(row, dict):
+            continue
+        drop, skipped = as_number(row.get("drop")), row.get("skipped") or None
+        judged = drop is not None and skipped is None and threshold is not None
+        results.append(
+            {
+                "slice": str(row.get("slice", "")),
+                "rows": row.get("rows"),
+                "challenger": as_number(row.get("challenger")),
+                "champion": as_number(row.get("champion")),
+                "drop": drop,
+                "skipped": skipped,  # why it was not judged (too few rows), else None
+                "passed": (drop <= threshold) if judged else None,
+            }
+        )
+    return {
+        "metric": tags.get(f"{GATE_TAG}metric") or None,
+        "threshold": threshold,
+        "passed": all(r["passed"] is not False for r in results),
+        "results": results,
     }

@@ -1,4 +1,4 @@
-"""Experiments panel routes: experiments, one page of runs, one run with its step runs.
+"""Experiments view routes: experiments, one page of runs, one run with its step runs, a sweep.
 
 The reading is jupyter_mlops.tracking.read's; here are the routes, their arguments and checks.
 """
@@ -59,8 +59,9 @@ class ExperimentsHandler(MlopsHandler):
 
 
 class ExperimentRunsHandler(MlopsHandler):
-    """GET experiments/<id>/runs: one page of the experiment's pipeline runs (`kind=all`: of
-    every run); a pipeline's step runs come with GET mlflow-runs/<id>."""
+    """GET experiments/<id>/runs: one page of the experiment's pipeline runs and sweeps
+    (`kind=all`: of every run); a pipeline's step runs come with GET mlflow-runs/<id>, a
+    sweep's trials with GET sweeps/<id>."""
 
     @tornado.web.authenticated
     async def get(self, experiment_id: str) -> None:
@@ -106,3 +107,14 @@ class MlflowRunHandler(MlopsHandler):
         run_id = mlflow_id(run_id, "run id")
         client = self.state.client
         self.reply(await self.blocking(lambda: read.run_detail(client(), run_id)))
+
+
+class SweepHandler(MlopsHandler):
+    """GET sweeps/<mlflow run id>: a sweep, its trials' parameters and metric (its row in the
+    Experiments view opens to them and their parallel-coordinates chart)."""
+
+    @tornado.web.authenticated
+    async def get(self, run_id: str) -> None:
+        run_id = mlflow_id(run_id, "run id")
+        client = self.state.client
+        self.reply(await self.blocking(lambda: read.sweep_detail(client(), run_id)))

@@ -89,7 +89,7 @@ def run_name(state, pipeline_run: str | None) -> str | None:
 
 def model_view(state, client, name: str) -> dict:
     """GET models/<name>: the registry's answer (versions with their lineage and run name,
-    gate decision, checks; the alias history)."""
+    gate decision and its slices, checks; the alias history)."""
     detail = read.model_detail(client, name)
     names: dict[str, str | None] = {}
     for version in detail["versions"]:
@@ -98,7 +98,6 @@ def model_view(state, client, name: str) -> dict:
             if run not in names:
                 names[run] = run_name(state, run)
             version["run_name"] = names[run]
-        version["slices"] = None  # the registry records no per-slice results yet
     return detail
 
 
@@ -124,6 +123,7 @@ def move(state, name: str, alias: str, version: str, why: str) -> dict:
 
     with translated(f"move alias {alias!r} of model {name!r}", state.tracking_uri):
         client = store.client(state.tracking_uri)
+        client.get_model_version(name, version)  # an unknown model or version: MLflow's 404
         moved = move_alias(client, name, alias, version, why=why or "moved from the Models view")
         if moved is None:  # it pointed there already: nothing moved, nothing recorded
             return {"alias": alias, "from": holder(client, name, alias), "to": version}

@@ -15,7 +15,10 @@ OWN_METRICS = "nb2pipe."  # what nb2pipe measures of a run (nb2pipe.duration_s),
 MAX_CHILDREN = 1000
 # Pipeline runs are the unit of the Experiments panel: MLflow's search keeps them (and only
 # them) so that a page of 50 is 50 pipeline runs, whatever step or publish runs sit beside them.
-KINDS = {"pipeline": f"tags.`{tag.KIND}` = 'pipeline'", "all": ""}
+# A sweep is one of them (kind "sweep"); its trials (kind "trial") open from it (sweep_detail).
+# MLflow's tag filters have no OR nor IN; `!=` keeps only runs that carry the tag, and step runs
+# carry none.
+KINDS = {"pipeline": f"tags.`{tag.KIND}` != 'trial'", "all": ""}
 
 
 def seconds(ms: int | None) -> float | None:
@@ -31,16 +34,18 @@ def next_token(page) -> str | None:
 
 
 def kind_of(tags: dict[str, str]) -> str:
-    """ "pipeline" (an nb2pipe run), "step" (one of its steps) or "run" (anything else)."""
-    if tags.get(tag.KIND) == "pipeline":
-        return "pipeline"
+    """ "pipeline" (an nb2pipe run), "step" (one of its steps), "sweep" (a sweep: its trials
+    nested under it), "trial" (one trial of a sweep: a pipeline run) or "run" (anything else)."""
+    kind = tags.get(tag.KIND)
+    if kind in ("pipeline", "sweep", "trial"):
+        return kind
     return "step" if tag.STEP in tags else "run"
 
 
 def status_of(kind: str, mlflow_status: str, tags: dict[str, str]) -> str:
     """The run's status in nb2pipe's words where nb2pipe ran it (a cached step is "cached",
     not MLflow's FINISHED), else MLflow's in lower case."""
-    if kind in ("pipeline", "step") and tags.get(tag.STATUS):
+    if kind != "run" and tags.get(tag.STATUS):
         return tags[tag.STATUS]
     return (mlflow_status or "").lower()
 
@@ -123,7 +128,8 @@ def list_runs(
 
 
 def children_of(client, experiment_id: str, run_id: str) -> list[dict[str, Any]]:
-    """The runs nested under `run_id` (a pipeline's steps), in the order they started."""
+    """The runs nested under `run_id` (a pipeline's steps, a sweep's trials), in the order
+    they started."""
     children, token = [], None
     while len(children) < MAX_CHILDREN:
         page = client.search_runs(
@@ -150,6 +156,56 @@ def run_detail(client, run_id: str) -> dict[str, Any]:
         points = sorted(client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp))
         history[key] = [[m.step, m.value] for m in points]
     return {"run": row, "children": children, "history": history}
+
+
+def sweep_detail(client, run_id: str) -> dict[str, Any]:
+    """A sweep as the Experiments view shows it: what it searched, by which metric, and each
+    trial's parameter values (numbers where every trial's are) and metric value."""
+    from jupyter_mlops.errors import TrackingError
+    from jupyter_mlops.tracking.store import as_number
+
+    run = client.get_run(run_id)
+    tags, params = run.data.tags, run.data.params
+    if kind_of(tags) != "sweep":
+        raise TrackingError(f"MLflow run {run_id} is not a sweep")
+    names = sorted(k.removeprefix("sweep.space.") for k in params if k.startswith("sweep.space."))
+    metric = params.get("sweep.metric")
+    trials = []
+    for child in children_of(client, run.info.experiment_id, run_id):
+        if child["kind"] != "trial":
+            continue
+        trials.append(
+            {
+                "number": _whole(child["tags"].get(tag.TRIAL)),
+                "run_id": child["run_id"],
+                "name": child["name"],
+                "nb2pipe_run_id": child["pipeline_run"],
+                "status": child["status"],
+                "params": {n: child["params"].get(n) for n in names},
+                "value": child["metrics"].get(metric) if metric else None,
+                "best": child["tags"].get(tag.BEST) == "true",
+            }
+        )
+    for name in names:  # typed: a numeric axis where every trial's value is a number
+        values = [t["params"][name] for t in trials]
+        if values and all(as_number(v) is not None for v in values):
+            for trial in trials:
+                trial["params"][name] = as_number(trial["params"][name])
+    trials.sort(key=lambda t: (t["number"] is None, t["number"] or 0))
+    return {
+        "sweep": run_dict(run),
+        "sweep_id": tags.get(tag.SWEEP_ID),
+        "mode": params.get("sweep.mode"),
+        "metric": metric,
+        "direction": params.get("sweep.direction") or "max",
+        "params": names,
+        "best": _whole(tags.get(tag.BEST_TRIAL)),
+        "trials": trials,
+    }
+
+
+def _whole(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() else None
 
 
 def recent_runs(client, experiment: str, n: int = 10) -> list[dict[str, Any]]:

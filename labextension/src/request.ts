@@ -8,6 +8,8 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import type { SweepDetail } from './sweep';
+
 /** A request the server refused or could not answer; `message` is its one-line reason. */
 export class MlopsError extends Error {
   constructor(
@@ -173,8 +175,9 @@ export interface ExperimentsAnswer {
 export interface RunRow {
   run_id: string;
   name: string;
-  /** "pipeline" (an nb2pipe run), "step" (one of its steps) or "run" (any other) */
-  kind: 'pipeline' | 'step' | 'run';
+  /** "pipeline" (an nb2pipe run), "step" (one of its steps), "sweep" (its trials open with GET
+   * sweeps/<run_id>), "trial" (a sweep's pipeline run) or "run" (any other) */
+  kind: 'pipeline' | 'step' | 'sweep' | 'trial' | 'run';
   /** nb2pipe's word where nb2pipe ran it (succeeded, done, cached, …), else MLflow's */
   status: string;
   start?: number | null;
@@ -272,15 +275,24 @@ export interface DeployChecks {
 
 /** The gate's verdict on one slice of the data (promote --slices). */
 export interface SliceResult {
+  /** e.g. region=north */
   slice: string;
   rows: number | null;
   challenger: number | null;
   champion: number | null;
-  passed: boolean;
+  /** how much worse the challenger does on the slice (positive: worse) */
+  drop: number | null;
+  /** why the slice was not judged (too few rows), else null */
+  skipped: string | null;
+  /** the drop stayed within the threshold; null: not judged */
+  passed: boolean | null;
 }
 
+/** The gate's table per slice, worst drop first. */
 export interface Slices {
   metric: string | null;
+  /** the largest drop a slice may show (null: not recorded) */
+  threshold: number | null;
   passed: boolean;
   results: SliceResult[];
 }
@@ -399,6 +411,19 @@ export const api = {
     requestAPI<RunsPage>(`experiments/${enc(experimentId)}/runs`, {}, { ...query }),
 
   mlflowRun: (runId: string) => requestAPI<MlflowRunDetail>(`mlflow-runs/${enc(runId)}`),
+  sweep: (runId: string) => requestAPI<SweepDetail>(`sweeps/${enc(runId)}`),
+  debugStep: (runId: string, step: string, path: string) =>
+    requestAPI<{ code: string; run_id: string; step: string; inputs: string[]; params: string[] }>(
+      `runs/${enc(runId)}/steps/${enc(step)}/debug`,
+      {},
+      { path }
+    ),
+  dataChanges: (path: string) =>
+    requestAPI<{ changes: { path: string; run_id: string; message: string; gone: boolean }[] }>(
+      'data/changes',
+      {},
+      { path }
+    ),
 
   profile: (runId: string, step: string, name: string, path?: string) =>
     requestAPI<DataProfile>('data/profile', {}, { run_id: runId, step, name, path }),

@@ -39,6 +39,8 @@ export interface ChartColors {
   series: string[];
   /** status → colour */
   status: Record<string, string>;
+  /** a sequential ramp for values (a sweep's metric): faint to strong, readable in both themes */
+  ramp: string[];
 }
 
 export function chartColors(read: (name: string) => string = cssVariable): ChartColors {
@@ -63,7 +65,8 @@ export function chartColors(read: (name: string) => string = cssVariable): Chart
       '--jp-warn-color2',
       '--jp-success-color2'
     ].map(read),
-    status
+    status,
+    ramp: [read('--jp-border-color1'), read('--jp-brand-color1')]
   };
 }
 
@@ -84,6 +87,9 @@ export function vegaConfig(colors: ChartColors): Record<string, unknown> {
     header: { labelColor: colors.text, titleColor: colors.text },
     text: { color: colors.text },
     view: { stroke: null },
-    range: { category: colors.series.filter(Boolean) }
+    range: {
+      category: colors.series.filter(Boolean),
+      ...(colors.ramp.every(Boolean) ? { ramp: colors.ramp } : {})
+    }
   };
 }

@@ -2,7 +2,8 @@
  * Experiments, in the main area: the runs of an experiment (by default the one the current
  * notebook's runs go to) as a table with the width it needs: run names, the columns the user
  * chooses, a run column that stays put while the others scroll, each pipeline run's steps
- * nested under it, a metric chart over time, and Compare for the ticked runs.
+ * nested under it, a sweep as one row that opens to its trials and their chart, a metric chart
+ * over time, and Compare for the ticked runs.
  */
 import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
@@ -18,6 +19,7 @@ import { useLoad } from '../hooks/useLoad';
 import { useModel } from '../hooks/useModel';
 import { MlopsModel } from '../model';
 import { api, errorText, Experiment, RunRow, RunsPage } from '../request';
+import { SweepView } from './SweepView';
 
 const PAGE_SIZE = 25;
 const DEFAULT_METRICS = 4;
@@ -43,6 +45,7 @@ export function ExperimentsView({ model }: { model: MlopsModel }): JSX.Element {
   const [tokens, setTokens] = React.useState<string[]>(['']); // page tokens, one per page seen
   const [page, setPage] = React.useState<RunsPage | null>(null);
   const [opened, setOpened] = React.useState<Record<string, RunRow[] | null>>({});
+  const [openSweeps, setOpenSweeps] = React.useState<string[]>([]);
   const [selected, setSelected] = React.useState<RunRow[]>([]);
   const [columns, setColumns] = React.useState<string[] | null>(null); // null: the defaults
   const [metric, setMetric] = React.useState('');
@@ -114,6 +117,9 @@ export function ExperimentsView({ model }: { model: MlopsModel }): JSX.Element {
       .then(detail => setOpened(o => (id in o ? { ...o, [id]: detail.children } : o)))
       .catch(e => setError(errorText(e)));
   };
+
+  const toggleSweep = (id: string) =>
+    setOpenSweeps(o => (o.includes(id) ? o.filter(x => x !== id) : [...o, id]));
 
   const header = (label: string, key: string | null, className = '') => {
     const sorted = key !== null && sort.key === key;
@@ -284,6 +290,17 @@ export function ExperimentsView({ model }: { model: MlopsModel }): JSX.Element {
                         >
                           {r.run_id in opened ? '▾' : '▸'}
                         </button>
+                      ) : r.kind === 'sweep' ? (
+                        <button
+                          type="button"
+                          className="jp-mlops-disclose"
+                          data-testid={`mlops-run-trials-${r.run_id}`}
+                          aria-expanded={openSweeps.includes(r.run_id)}
+                          aria-label={`the trials of ${r.name}`}
+                          onClick={() => toggleSweep(r.run_id)}
+                        >
+                          {openSweeps.includes(r.run_id) ? '▾' : '▸'}
+                        </button>
                       ) : (
                         <span className="jp-mlops-disclose" />
                       )}
@@ -322,6 +339,13 @@ export function ExperimentsView({ model }: { model: MlopsModel }): JSX.Element {
                     {cells(c)}
                   </tr>
                 ))}
+                {openSweeps.includes(r.run_id) && (
+                  <tr className="jp-mlops-step-row" data-testid="mlops-sweep-row">
+                    <td colSpan={4 + shown.length} className="jp-mlops-nested">
+                      <SweepView runId={r.run_id} />
+                    </td>
+                  </tr>
+                )}
               </React.Fragment>
             ))}
           </tbody>

@@ -268,11 +268,14 @@ function VersionDetail(props: {
   model: MlopsModel;
 }): JSX.Element {
   const { name, version } = props;
-  const { checks, slices } = version;
+  const { checks } = version;
   return (
     <div data-testid="mlops-version-detail" data-version={version.version}>
       <details className="jp-mlops-section" open data-testid="mlops-model-checks">
-        <summary>Pre-deployment checks of v{version.version}</summary>
+        <summary>
+          Pre-deployment checks of v{version.version}:{' '}
+          {checks === null ? 'never checked' : checks.passed ? 'passed' : 'failed'}
+        </summary>
         {version.rejected && (
           <div className="jp-mlops-error" data-testid="mlops-model-rejected">
             A serving process refused to swap it in: {version.rejected}
@@ -312,38 +315,7 @@ function VersionDetail(props: {
           </>
         )}
       </details>
-      <details className="jp-mlops-section" open data-testid="mlops-slices">
-        <summary>Slices of v{version.version}</summary>
-        {slices === null ? (
-          <p className="jp-mlops-hint" data-testid="mlops-slices-none">
-            No per-slice results are recorded for v{version.version}: the gate records them when it
-            compares the challenger slice by slice (<code>promote --slices</code>).
-          </p>
-        ) : (
-          <table className="jp-mlops-table">
-            <thead>
-              <tr>
-                <th scope="col">slice</th>
-                <th scope="col">rows</th>
-                <th scope="col">challenger</th>
-                <th scope="col">champion</th>
-                <th scope="col" />
-              </tr>
-            </thead>
-            <tbody>
-              {slices.results.map(s => (
-                <tr key={s.slice} className={s.passed ? '' : 'jp-mlops-differs'}>
-                  <th scope="row">{s.slice}</th>
-                  <td className="jp-mlops-num">{numberText(s.rows)}</td>
-                  <td className="jp-mlops-num">{numberText(s.challenger)}</td>
-                  <td className="jp-mlops-num">{numberText(s.champion)}</td>
-                  <td>{s.passed ? '' : 'worse'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </details>
+      <SlicesSection version={version} />
       <details className="jp-mlops-section" open>
         <summary>
           Model card: {name} v{version.version}
@@ -354,6 +326,80 @@ function VersionDetail(props: {
         />
       </details>
     </div>
+  );
+}
+
+/** The gate's table per slice: where the challenger does worse than the champion. */
+function SlicesSection({ version }: { version: ModelVersion }): JSX.Element {
+  const { slices } = version;
+  const refused = slices?.results.filter(s => s.passed === false).length ?? 0;
+  return (
+    <details className="jp-mlops-section" open data-testid="mlops-slices">
+      <summary>
+        Slices of v{version.version}
+        {slices === null ? '' : refused ? `: ${refused} worse than allowed` : ': none worse'}
+      </summary>
+      {slices === null ? (
+        <p className="jp-mlops-hint" data-testid="mlops-slices-none">
+          No per-slice results are recorded for v{version.version}: the gate records them when it
+          compares the challenger slice by slice (<code>promote --slices</code>).
+        </p>
+      ) : (
+        <>
+          <div className="jp-mlops-muted">
+            {slices.metric ?? 'the metric'} of the challenger and the champion on each slice
+            {slices.threshold !== null
+              ? `; a drop of more than ${numberText(slices.threshold)} refuses the challenger`
+              : ''}
+          </div>
+          <table className="jp-mlops-table" data-testid="mlops-slices-table">
+            <thead>
+              <tr>
+                <th scope="col">slice</th>
+                <th scope="col" className="jp-mlops-num">
+                  rows
+                </th>
+                <th scope="col" className="jp-mlops-num">
+                  challenger
+                </th>
+                <th scope="col" className="jp-mlops-num">
+                  champion
+                </th>
+                <th scope="col" className="jp-mlops-num">
+                  drop
+                </th>
+                <th scope="col">verdict</th>
+              </tr>
+            </thead>
+            <tbody>
+              {slices.results.map(s => (
+                <tr
+                  key={s.slice}
+                  className={s.passed === false ? 'jp-mlops-differs' : ''}
+                  data-testid={`mlops-slice-${s.slice}`}
+                  data-passed={s.passed === null ? '' : String(s.passed)}
+                >
+                  <th scope="row">{s.slice}</th>
+                  <td className="jp-mlops-num">{numberText(s.rows)}</td>
+                  <td className="jp-mlops-num">{numberText(s.challenger)}</td>
+                  <td className="jp-mlops-num">{numberText(s.champion)}</td>
+                  <td className="jp-mlops-num">{numberText(s.drop)}</td>
+                  <td>
+                    {s.skipped
+                      ? `not judged: ${s.skipped}`
+                      : s.passed === false
+                        ? 'worse than allowed'
+                        : s.passed
+                          ? 'ok'
+                          : 'not judged'}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </details>
   );
 }
 

@@ -9,10 +9,12 @@
 import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
+import { DataChanges } from '../components/DataChanges';
 import { Check } from '../components/Form';
 import { ErrorLine } from '../components/Lines';
 import { PipelineGraph } from '../components/PipelineGraph';
 import { Progress } from '../components/Progress';
+import { StepDebug } from '../components/StepDebug';
 import { openExecuted } from '../executed';
 import { useSidebar } from '../hooks/useNotebookPipeline';
 import { compileError, CompileResult, compileLine, PerNotebook } from '../notebookState';
@@ -325,6 +327,7 @@ export function PipelinePanel(): JSX.Element {
       <ErrorLine error={pipelineError} testId="mlops-pipeline-error" />
       <ErrorLine error={compileError(pipeline)} testId="mlops-pipeline-error" />
       <ErrorLine error={entry.message} testId="mlops-run-message" />
+      <DataChanges path={path} refresh={run?.status} />
       {summary && <PipelineGraph summary={summary} statuses={statuses} onSelect={selectStep} />}
       {summary && Object.keys(defaults).length > 0 && (
         <ParamsForm
@@ -343,6 +346,14 @@ export function PipelinePanel(): JSX.Element {
           pipelineSteps={summary ? summary.steps.map(s => s.name) : null}
           onOpen={open}
           onCell={showCell}
+          debug={step => (
+            <StepDebug
+              key={`${path}:${run.run_id}:${step}`}
+              notebook={notebook}
+              runId={run.run_id}
+              step={step}
+            />
+          )}
         />
       )}
     </div>

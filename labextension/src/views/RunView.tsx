@@ -1,6 +1,7 @@
 /**
  * A run in the sidebar: its name (its id one click away), its status, each of its own steps
- * with status, duration and a link to its executed notebook, a failure's cell, its metrics.
+ * with status, duration and a link to its executed notebook, a failure's cell (and a way to
+ * debug the failed step in the notebook), its metrics.
  */
 import * as React from 'react';
 
@@ -16,8 +17,10 @@ export function RunView(props: {
   pipelineSteps: string[] | null;
   onOpen: (step: string) => void;
   onCell: (cell: number) => void;
+  /** what a failed step offers besides its error: the "debug in this notebook" button */
+  debug?: (step: string) => React.ReactNode;
 }): JSX.Element {
-  const { run, pipelineSteps, onOpen, onCell } = props;
+  const { run, pipelineSteps, onOpen, onCell, debug } = props;
   const rows = runSteps(run.steps, pipelineSteps);
   return (
     <div className="jp-mlops-section" data-testid="mlops-run-view" data-run-id={run.run_id}>
@@ -63,24 +66,27 @@ export function RunView(props: {
         .map(s => {
           const cell = typeof s.error === 'object' ? s.error?.cell : undefined;
           return (
-            <div key={s.name} className="jp-mlops-error" data-testid={`mlops-step-error-${s.name}`}>
-              {s.name}:{' '}
-              {typeof cell === 'number' ? (
-                <a
-                  href="#"
-                  data-testid={`mlops-step-error-cell-${s.name}`}
-                  title={`Show cell ${cell} of the notebook`}
-                  onClick={e => {
-                    e.preventDefault();
-                    onCell(cell);
-                  }}
-                >
-                  cell {cell}
-                </a>
-              ) : null}
-              {typeof cell === 'number' ? ': ' : ''}
-              {typeof s.error === 'string' ? s.error : (s.error?.message ?? '')}
-            </div>
+            <React.Fragment key={s.name}>
+              <div className="jp-mlops-error" data-testid={`mlops-step-error-${s.name}`}>
+                {s.name}:{' '}
+                {typeof cell === 'number' ? (
+                  <a
+                    href="#"
+                    data-testid={`mlops-step-error-cell-${s.name}`}
+                    title={`Show cell ${cell} of the notebook`}
+                    onClick={e => {
+                      e.preventDefault();
+                      onCell(cell);
+                    }}
+                  >
+                    cell {cell}
+                  </a>
+                ) : null}
+                {typeof cell === 'number' ? ': ' : ''}
+                {typeof s.error === 'string' ? s.error : (s.error?.message ?? '')}
+              </div>
+              {debug?.(s.name)}
+            </React.Fragment>
           );
         })}
       {run.metrics && Object.keys(run.metrics).length > 0 && (

@@ -1,4 +1,5 @@
-"""The MLOps commands of `nb2pipe`: validate, serve, watch, schedule, publish, promote.
+"""The MLOps commands of `nb2pipe`: validate, watch, schedule here; serve (serving.py);
+publish, promote (registry.py); deploy, rollout, rollback, history (delivery.py).
 
 They join nb2pipe's command line through the ``nb2pipe.commands`` entry-point group (see
 pyproject.toml), so nb2pipe itself never imports jupyter_mlops; each imports the service it
@@ -18,7 +19,6 @@ from nb2pipe.cli.options import (
     parse_params,
     relative,
     run_observers,
-    source_arg,
 )
 from nb2pipe.errors import Nb2PipeError
 
@@ -80,66 +80,6 @@ def validate_command(
     for problem in report.problems:
         click.echo(f"  {problem}")
     raise DataValidationError(report).located(str(data))
-
-
-@click.command("serve")
-@click.argument("model", metavar="MODEL[@ALIAS]")
-@click.option("--port", type=click.IntRange(0, 65535), default=5001, show_default=True)
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option(
-    "--log",
-    "log",
-    type=click.Path(path_type=Path),
-    default=Path("predictions.jsonl"),
-    show_default=True,
-    help="Where each prediction's inputs and outputs are appended (JSON lines).",
-)
-@click.option(
-    "--tracking-uri",
-    metavar="URI",
-    help="The registry (default: as configured); credentials go in the environment.",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(0.1, None),
-    default=10.0,
-    show_default=True,
-    help="Seconds a client may take to send a request it started (slower ones are closed).",
-)
-@click.option(
-    "--log-max-bytes",
-    type=click.IntRange(1024, None),
-    default=64 * 1024 * 1024,
-    show_default=True,
-    help="Past this size the log is moved aside as a numbered part and a new one starts.",
-)
-def serve_command(
-    model: str,
-    port: int,
-    host: str,
-    log: Path,
-    tracking_uri: str | None,
-    timeout: float,
-    log_max_bytes: int,
-) -> None:
-    """Serve a registered model over REST (MLflow's protocol); log every prediction.
-
-    MODEL is NAME (its champion), NAME@ALIAS or NAME/VERSION. Stop with Ctrl-C or SIGTERM.
-    """
-    from jupyter_mlops.serving.server import serve
-    from jupyter_mlops.tracking.redact import refuse_credentials
-
-    refuse_credentials("--tracking-uri", tracking_uri)
-    serve(
-        model,
-        host=host,
-        port=port,
-        log=log,
-        tracking_uri=tracking_uri,
-        timeout=timeout,
-        log_max_bytes=log_max_bytes,
-        echo=click.echo,
-    )
 
 
 @click.command("watch")
@@ -256,78 +196,3 @@ def schedule_command(notebook: Path, cron: str, params, output: Path | None, for
 
     path = write_schedule(notebook, cron, output=output, params=list(params), force=force)
     click.echo(f"wrote {relative(path)}: runs {notebook} on cron {cron!r} (UTC)")
-
-
-@click.command()
-@source_arg
-@click.option("--name", required=True, help="Registered model name.")
-@click.option("--run", "run_id", metavar="RUN", help="nb2pipe run id (default: the latest).")
-@click.option("--step", help="Step whose artifact is the model (default: found by type).")
-@click.option("--artifact", help="Variable holding the model (default: found by type).")
-@click.option("--metric", help="The metric the model gate compares.")
-@click.option("--workspace", type=click.Path(path_type=Path))
-def publish(source, name, run_id, step, artifact, metric, workspace):
-    """Publish the model of a finished run: registered, documented, aliased `challenger`."""
-    from jupyter_mlops.registry.publish_run import publish_from_run
-    from jupyter_mlops.tracking.config import tracking_uri
-    from nb2pipe.runner import load_pipeline
-    from nb2pipe.runner.rundir import Workspace
-
-    pipeline, notebook = load_pipeline(source)
-    space = Workspace.at(workspace, notebook)
-    if run_id:
-        run = space.run(run_id)
-    else:
-        done = [r for r in space.all_runs(pipeline.name) if r.info().get("status") == "succeeded"]
-        run = done[0] if done else None
-    if run is None:
-        raise Nb2PipeError(
-            f"no finished run {run_id or ''} of this pipeline: nb2pipe run it first",
-            file=str(source),
-        )
-    published = publish_from_run(
-        run,
-        name,
-        step=step,
-        artifact=artifact,
-        metric=metric,
-        tracking_uri=tracking_uri(notebook.parent),
-    )
-    click.echo(
-        f"published {published.name} version {published.version} "
-        f"(alias {published.alias}) from run {run.id}"
-    )
-
-
-@click.command()
-@click.argument("name")
-@click.option("--metric", required=True, help="Metric compared between challenger and champion.")
-@click.option("--lower-is-better", is_flag=True, help="Smaller values win (losses, errors).")
-@click.option(
-    "--threshold",
-    type=float,
-    default=0.0,
-    show_default=True,
-    help="Margin the challenger must win by.",
-)
-@click.option(
-    "--dry-run",
-    is_flag=True,
-    help="Decide, change nothing; exit 1 if the challenger would not be promoted.",
-)
-def promote(name, metric, lower_is_better, threshold, dry_run):
-    """The model gate: move alias `champion` to the `challenger` only when it wins."""
-    from jupyter_mlops.registry.promote import promote as gate
-    from jupyter_mlops.tracking.config import tracking_uri
-
-    decision = gate(
-        name,
-        metric,
-        greater_is_better=not lower_is_better,
-        threshold=threshold,
-        tracking_uri=tracking_uri(),
-        dry_run=dry_run,
-    )
-    click.echo(str(decision))
-    if dry_run and not decision.promoted:
-        sys.exit(1)
