@@ -21,13 +21,13 @@ SLICED = "sliced_model"
 REGIONS = {"east": 200, "north": 40, "south": 200, "west": 5}
 
 
-def regional_rows(seed: int, sizes=REGIONS) -> tuple[pd.DataFrame, list[int]]:
+def regional_rows(seed: int, sizes=REGIONS) -> tuple[pd.DataFrame, pd.Series]:
     """Labels follow x + z > 0 in every region."""
     rng = np.random.default_rng(seed)
     region = np.concatenate([[name] * n for name, n in sizes.items()])
     x, z = rng.normal(size=len(region)), rng.normal(size=len(region))
     frame = pd.DataFrame({"region": region, "x": x, "z": z})
-    return frame, (x + z > 0).astype(int).tolist()
+    return frame, pd.Series((x + z > 0).astype(int), name="label")
 
 
 def regional_models():
@@ -43,7 +43,7 @@ def regional_models():
     champion = make_pipeline(
         ColumnTransformer([("x", "passthrough", ["x"])]), LogisticRegression()
     ).fit(X, y)
-    backwards = np.where(X["region"] == "north", 1 - np.array(y), y)
+    backwards = np.where(X["region"] == "north", 1 - y, y)
     challenger = make_pipeline(
         ColumnTransformer(
             [("region", OneHotEncoder(), ["region"]), ("xz", "passthrough", ["x", "z"])]

@@ -13,6 +13,7 @@ import time
 import pytest
 from uikit import (
     axe_violations,
+    kernel_value,
     no_sideways_scroll,
     open_lab_page,
     set_sidebar_width,
@@ -330,7 +331,9 @@ def test_cell_tag_editor_changes_the_graph(page):
     page.locator(tid("mlops-tags-reset")).click()
 
 
-def test_a_failure_line_links_to_the_source_cell(page, second_run):
+@pytest.fixture(scope="module")
+def failed_run(page, second_run) -> str:
+    """A run whose fit fails (C=-1), started from the Run button; its id."""
     open_tab(page, "pipeline")
     shown = shown_run_id(page)
     page.locator(tid("mlops-param-C")).fill("-1")  # LogisticRegression refuses C <= 0
@@ -340,6 +343,12 @@ def test_a_failure_line_links_to_the_source_cell(page, second_run):
         arg=shown,
     )
     assert wait_for_run_status(page, ("succeeded", "failed", "cancelled")) == "failed"
+    page.locator(tid("mlops-param-C")).fill("1.0")
+    return shown_run_id(page)
+
+
+def test_a_failure_line_links_to_the_source_cell(page, failed_run):
+    open_tab(page, "pipeline")
     # the step holding the fit (train, or the step the tag editor test split from it)
     link = page.locator('[data-testid^="mlops-step-error-cell-"]').first
     cell = int(link.inner_text().split()[-1])
@@ -351,7 +360,29 @@ def test_a_failure_line_links_to_the_source_cell(page, second_run):
         arg=cell,
     )
     assert "C" in page.locator(".jp-Notebook .jp-Cell.jp-mod-active").inner_text()
-    page.locator(tid("mlops-param-C")).fill("1.0")
+
+
+def test_a_failed_step_is_debugged_in_the_notebook(page, lab, failed_run):
+    """The failed step's "debug in this notebook" binds what it read in that run (checked by
+    sha256) in the notebook's own kernel: its parameters with the run's values, its inputs."""
+    open_tab(page, "pipeline")
+    error = page.locator('[data-testid^="mlops-step-error-"]:not([data-testid*="-cell-"])').first
+    step = error.get_attribute("data-testid").removeprefix("mlops-step-error-")
+    button = page.locator(tid(f"mlops-step-debug-{step}"))
+    assert button.inner_text() == "debug in this notebook"
+    # only the failed step offers it
+    assert (
+        page.locator('[data-testid^="mlops-step-debug-"]:not([data-testid*="-note-"])').count() == 1
+    )
+    button.click()
+    note = page.locator(tid(f"mlops-step-debug-note-{step}"))
+    note.wait_for(timeout=120_000)
+    said = note.inner_text()
+    assert said.startswith(f"loaded {step}'s inputs from run {failed_run}: "), said
+    assert "jp-mlops-note" in note.get_attribute("class")
+    # the notebook's kernel holds them now: C as the failed run had it
+    assert float(kernel_value(lab, "wine_quality.ipynb", "C")) == -1
+    shoot(page, "pipeline-debug", "light")
 
 
 def test_the_sidebar_at_jupyterlabs_default_width(page):

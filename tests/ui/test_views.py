@@ -10,10 +10,14 @@ C=0.1.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import time
 
 import pytest
+from commands import run_script
+from notebooks import code, write_notebook
 from uikit import NOTEBOOK as EXAMPLE
 from uikit import (
     axe_violations,
@@ -41,6 +45,46 @@ def runs(lab) -> dict:
     second = start_run(lab, NOTEBOOK, CHANGED)
     assert first["status"] == second["status"] == "succeeded", (first, second)
     return {"first": first, "second": second}
+
+
+SWEPT = "sweeps/swept.ipynb"
+ALPHAS = (0.5, 2.0, 1.0)  # the best score comes from alpha=2.0: trial 1
+
+
+@pytest.fixture(scope="module")
+def sweep(lab) -> dict:
+    """A sweep of a small notebook over alpha, started with `nb2pipe sweep` in a terminal as a
+    user would, logged to the lab's MLflow store; waited for until the server lists it."""
+    folder = lab.root / "sweeps"
+    (folder / "data.csv").parent.mkdir(exist_ok=True)
+    (folder / "data.csv").write_text("x\n1\n2\n3\n")
+    write_notebook(
+        lab.root / SWEPT,
+        code("alpha = 0.5\nshift = 1", "parameters"),
+        code("import pandas as pd", "imports"),
+        code("frame = pd.read_csv('data.csv')", "step:load"),
+        code("score = float((frame.x * alpha).sum() + shift)", "step:train", "metrics"),
+    )
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{lab.root.parent / 'mlflow.db'}"}
+    env.pop("MLFLOW_EXPERIMENT_NAME", None)
+    alphas = ",".join(str(a) for a in ALPHAS)
+    done = run_script("nb2pipe", "sweep", "swept.ipynb", "-p", "alpha", alphas, "--metric",
+                      "score", cwd=folder, timeout=600, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    experiment_name = lab.api(f"/mlops/experiments?path={SWEPT}")["notebook_experiment"]
+    deadline = time.monotonic() + 240  # the tracking may finish in a detached process
+    while time.monotonic() < deadline:
+        found = lab.api("/mlops/experiments")["experiments"]
+        experiment = next((e for e in found if e["name"] == experiment_name), None)
+        if experiment is not None:
+            rows = lab.api(f"/mlops/experiments/{experiment['id']}/runs")["runs"]
+            sweeps = [r for r in rows if r["kind"] == "sweep"]
+            if sweeps and sweeps[0]["status"] == "succeeded":
+                detail = lab.api(f"/mlops/sweeps/{sweeps[0]['run_id']}")
+                if detail["best"] is not None and len(detail["trials"]) == len(ALPHAS):
+                    return {"experiment": experiment, "rows": rows, "detail": detail}
+        time.sleep(1)
+    raise AssertionError(f"the sweep did not reach the lab's store: {done.stdout[-2000:]}")
 
 
 @pytest.fixture(scope="module")
@@ -186,6 +230,45 @@ def test_experiments_lists_named_runs_with_their_steps(page, runs, theme):
     assert wanted <= reached, wanted - reached
     check_accessible(page, "experiments")
     page.locator(tid(f"mlops-run-steps-{mlflow_first}")).click()
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_a_sweep_is_one_row_that_opens_to_its_trials_and_their_chart(page, sweep, theme):
+    set_theme(page, theme)
+    content = view(page, "experiments")
+    choice = content.locator(tid("mlops-experiment-select"))
+    before = choice.input_value()
+    choice.select_option(sweep["experiment"]["id"])
+    rows = content.locator(tid("mlops-run-row"))
+    row = content.locator(f'{tid("mlops-run-row")}[data-kind="sweep"]')
+    row.wait_for()
+    assert rows.count() == 1  # the trials are not rows of their own
+    run_id = row.get_attribute("data-run-id")
+    assert sweep["rows"][0]["run_id"] == run_id
+    assert row.locator(".jp-mlops-badge").inner_text() == "succeeded"
+    opener = content.locator(tid(f"mlops-run-trials-{run_id}"))
+    if opener.get_attribute("aria-expanded") != "true":
+        opener.click()
+    trials = content.locator(tid("mlops-sweep-trial"))
+    trials.nth(len(ALPHAS) - 1).wait_for()
+    assert trials.count() == len(ALPHAS)
+    line = content.locator(tid("mlops-sweep-line")).inner_text()
+    assert line == "grid sweep of 3 trials over alpha, by score (max) · best: trial 1", line
+    best = content.locator(f'{tid("mlops-sweep-trial")}[data-best="true"]')
+    assert best.count() == 1 and best.get_attribute("data-trial") == "1"
+    cells = best.locator("td").all_inner_texts()
+    assert "2" in cells and "13" in cells and "succeeded" in cells, cells  # alpha, score
+    assert best.locator(".jp-mlops-runname-text").inner_text().startswith("swept")
+    # the parallel coordinates: one line per trial, across the alpha and score axes
+    chart = content.locator(f"{tid('mlops-sweep-chart')} svg")
+    chart.wait_for()
+    assert chart.locator(".mark-line path").count() == len(ALPHAS)
+    labels = chart.locator(".role-axis-label text").all_text_contents()
+    assert {"alpha", "score"} <= set(labels), labels
+    shoot(page, "experiments-sweep", theme)
+    check_accessible(page, "experiments")
+    opener.click()  # closed again: the next theme opens it afresh
+    choice.select_option(before)  # back to the notebook's runs for the tests after this one
 
 
 @pytest.mark.parametrize("theme", THEMES)

@@ -270,3 +270,43 @@ def start_run(lab, path: str, params: dict | None = None, timeout_s: float = 300
             return status
         time.sleep(0.5)
     raise AssertionError(f"run {run_id} of {path} did not end within {timeout_s} s")
+
+
+def kernel_value(lab, path: str, expression: str, timeout_s: float = 60) -> str:
+    """What `expression` is (its text/plain repr) in the kernel of notebook `path`, asked over
+    the kernel's websocket as JupyterLab's page asks, without touching the notebook."""
+    import asyncio
+    import uuid
+
+    from tornado.websocket import websocket_connect
+
+    kernel = next(s["kernel"]["id"] for s in lab.api("/api/sessions") if s["path"] == path)
+    url = f"{lab.url.replace('http', 'ws', 1)}/api/kernels/{kernel}/channels?token={lab.token}"
+    msg_id = uuid.uuid4().hex
+    request = {
+        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
+                   "session": uuid.uuid4().hex, "date": "", "version": "5.3"},
+        "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+        "content": {"code": "", "silent": True, "store_history": False, "allow_stdin": False,
+                    "user_expressions": {"value": expression}, "stop_on_error": False},
+    }  # fmt: skip
+
+    async def ask() -> str:
+        socket = await websocket_connect(url)
+        try:
+            await socket.write_message(json.dumps(request))
+            while True:
+                text = await socket.read_message()
+                if text is None:
+                    raise AssertionError(f"the kernel of {path} closed its websocket")
+                message = json.loads(text) if isinstance(text, str) else {}
+                if message.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                if message.get("msg_type") == "execute_reply":
+                    value = message["content"]["user_expressions"]["value"]
+                    assert value["status"] == "ok", value
+                    return value["data"]["text/plain"]
+        finally:
+            socket.close()
+
+    return asyncio.run(asyncio.wait_for(ask(), timeout_s))
