@@ -41,6 +41,35 @@ def page(browser, lab):
     page.context.close()
 
 
+def test_a_workspace_saved_with_the_sidebar_shown_reopens_with_it_shown(browser, lab):
+    """JupyterLab saves its layout in the workspace and restores it on the next visit: the
+    sidebar comes back shown. Clicking its icon would then hide it (the icon toggles), which is
+    why the tests show it with its command: that keeps a shown sidebar shown."""
+    page = open_lab_page(browser, lab, "wine_quality.ipynb", timeout_ms=UI_TIMEOUT_MS)
+    try:
+        saved = f"/lab/api/workspaces/{page.workspace}"
+        deadline = time.monotonic() + 30
+        while (
+            lab.api(saved)["data"].get("layout-restorer:data", {}).get("left", {}).get("current")
+            != "jupyter-mlops-sidebar"
+        ):
+            assert time.monotonic() < deadline, lab.api(saved)
+            time.sleep(0.5)
+        page.goto(f"{lab.url}/lab/workspaces/{page.workspace}?token={lab.token}")
+        page.wait_for_function("() => window.jupyterapp !== undefined")
+        page.evaluate("() => window.jupyterapp.restored")
+        sidebar = page.locator(tid("mlops-sidebar"))
+        sidebar.wait_for(state="visible")  # restored shown, before anyone touched it
+        page.locator('li[data-id="jupyter-mlops-sidebar"]').click()
+        sidebar.wait_for(state="hidden")  # the click CI's old fixture made: it hid the sidebar
+        show_sidebar(page)
+        show_sidebar(page)  # twice: a shown sidebar stays shown
+        assert sidebar.is_visible()
+        assert not page.errors
+    finally:
+        page.context.close()
+
+
 def open_tab(page, name: str) -> None:
     page.locator(tid(f"mlops-tab-{name}")).click()
     page.locator(tid(f"mlops-panel-{name}")).wait_for(state="visible")

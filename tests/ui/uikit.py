@@ -105,6 +105,7 @@ _unavailable = unavailable  # the name the UI fixtures and the wheel test use
 # --- the sidebar and the main-area views ---------------------------------------------------
 
 SIDEBAR_ICON = 'li[data-id="jupyter-mlops-sidebar"]'
+SIDEBAR_COMMAND = "jupyter-mlops:open-sidebar"
 THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
 
 
@@ -126,9 +127,10 @@ def open_lab_page(browser, lab, path: str, timeout_ms: float = 30_000):
     page.set_default_timeout(timeout_ms)
     page.errors = []
     page.on("pageerror", lambda e: page.errors.append(str(e)))
-    workspace = uuid.uuid4().hex[:12]
+    workspace = page.workspace = uuid.uuid4().hex[:12]
     page.goto(f"{lab.url}/lab/workspaces/{workspace}?reset&token={lab.token}")
     page.locator(SIDEBAR_ICON).wait_for()
+    set_theme(page, "light")  # the lab's settings are shared: a test before may have left dark
     open_path(page, path)
     return page
 
@@ -155,19 +157,23 @@ def open_path(page, path: str) -> None:
 
 
 def show_sidebar(page) -> None:
-    """Show the MLOps sidebar and keep it shown: while JupyterLab restores its layout (and its
-    /lab/tree/ route shows the file browser) the left area can change under a click."""
-    icon = page.locator(SIDEBAR_ICON)
+    """Show the MLOps sidebar with its command (Show the MLOps sidebar), once JupyterLab has
+    restored its layout. Not by clicking its icon: a click toggles, so a sidebar the restored
+    layout already shows would be hidden, and a layout still being restored (its /lab/tree/
+    route shows the file browser) can change the left area under the click."""
+    page.wait_for_function("() => window.jupyterapp !== undefined")
     sidebar = page.locator(tid("mlops-sidebar"))
-    icon.wait_for()
-    for _ in range(20):
-        if sidebar.is_visible():
-            page.wait_for_timeout(800)
-            if sidebar.is_visible():
-                return
-        else:
-            icon.click()
-            page.wait_for_timeout(300)
+    for _ in range(5):
+        page.evaluate(
+            "async id => { await window.jupyterapp.restored;"
+            " await window.jupyterapp.commands.execute(id); }",
+            SIDEBAR_COMMAND,
+        )
+        page.locator(f'{SIDEBAR_ICON}[aria-selected="true"]').wait_for()
+        sidebar.wait_for(state="visible")
+        page.wait_for_timeout(500)
+        if sidebar.is_visible():  # still shown: nothing else took the left area meanwhile
+            return
     raise AssertionError("the MLOps sidebar did not stay shown")
 
 
@@ -186,6 +192,7 @@ def set_sidebar_width(page, width: int) -> None:
 def set_theme(page, theme: str) -> None:
     """Switch JupyterLab to `theme` ("light" or "dark") from its Settings menu."""
     light = "true" if theme == "light" else "false"
+    page.locator("body[data-jp-theme-name]").wait_for(state="attached")  # a theme has loaded
     if page.locator(f'body[data-jp-theme-light="{light}"]').count():
         return
     page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
