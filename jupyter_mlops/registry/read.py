@@ -123,14 +123,17 @@ def model_detail(client, name: str) -> dict[str, Any]:
                 "created": seconds(v.creation_timestamp),
             }
         )
-    from jupyter_mlops.registry.aliases import moves_of
+    from jupyter_mlops.registry.aliases import CHAMPION, moves_of, rollback_target
 
+    moves = moves_of(name, versions)
     return {
         "name": model.name,
         "description": model.description or "",
         "aliases": aliases,
         "versions": out,
-        "history": [m.as_dict() for m in reversed(moves_of(name, versions))],
+        "history": [m.as_dict() for m in reversed(moves)],
+        # the version a rollback would make champion again (`nb2pipe rollback`), if any
+        "rollback_to": rollback_target(moves, aliases.get(CHAMPION)),
     }
 
 

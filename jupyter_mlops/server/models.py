@@ -148,6 +148,28 @@ class AliasHandler(MlopsHandler):
         self.reply(await self.blocking(move, self.state, name, alias, version, reason))
 
 
+def roll_back(state, name: str, why: str) -> dict:
+    from jupyter_mlops.errors import translated
+    from jupyter_mlops.registry.aliases import rollback
+    from jupyter_mlops.tracking import store
+
+    with translated(f"roll back model {name!r}", state.tracking_uri):
+        client = store.client(state.tracking_uri)
+        return rollback(client, name, why=why).as_dict()
+
+
+class RollbackHandler(MlopsHandler):
+    """POST models/<name>/rollback {reason?}: champion back to the champion before it, as
+    `nb2pipe rollback` does; a model with no earlier champion recorded is a 400."""
+
+    @tornado.web.authenticated
+    async def post(self, name: str) -> None:
+        reason = self.body().get("reason", "")
+        if not isinstance(reason, str) or len(reason) > 1000:
+            raise ApiError(400, "reason: a line of text")
+        self.reply(await self.blocking(roll_back, self.state, name, reason.strip()))
+
+
 class PublishHandler(MlopsHandler):
     """POST models/<name>/publish {run_id, step, artifact, metric?, description?, path?}"""
 

@@ -24,6 +24,7 @@ from jupyter_mlops.server.models import (
     ModelsHandler,
     PromoteHandler,
     PublishHandler,
+    RollbackHandler,
 )
 from jupyter_mlops.server.pipeline import GrammarHandler, PipelineHandler
 from jupyter_mlops.server.runs import RunHandler, RunsHandler
@@ -51,6 +52,7 @@ ROUTES = [
     (r"models/(?P<name>[^/]+)/publish", PublishHandler),
     (r"models/(?P<name>[^/]+)/promote", PromoteHandler),
     (r"models/(?P<name>[^/]+)/aliases", AliasHandler),
+    (r"models/(?P<name>[^/]+)/rollback", RollbackHandler),
 ]
 
 

@@ -341,6 +341,8 @@ export interface ModelDetail {
   versions: ModelVersion[];
   /** every recorded alias move, newest first; null: the registry records none for this model */
   history: AliasMove[] | null;
+  /** the version a rollback makes champion again (the champion before); null: none recorded */
+  rollback_to: string | null;
 }
 
 export interface MoveAliasRequest {
@@ -443,7 +445,10 @@ export const api = {
     post<PromoteAnswer>(`models/${enc(name)}/promote`, body),
 
   moveAlias: (name: string, body: MoveAliasRequest) =>
-    post<AliasMove>(`models/${enc(name)}/aliases`, body)
+    post<AliasMove>(`models/${enc(name)}/aliases`, body),
+
+  rollback: (name: string, body: { reason?: string }) =>
+    post<AliasMove>(`models/${enc(name)}/rollback`, body)
 };
 
 /** The message to show for a failed call. */

@@ -122,3 +122,22 @@ def test_bad_alias_moves(server, runs):
     assert bad.status_code == 400 and "version" in bad.json()["error"]
     assert server.post("models/movable/aliases", {"alias": "x", "version": "99"}).status_code == 404
     assert server.post("models/nobody/aliases", {"alias": "x", "version": "1"}).status_code == 404
+
+
+def test_roll_the_champion_back(server, runs):
+    """One POST moves champion back to the champion before it (as `nb2pipe rollback`), with the
+    reason in the history; the model says which version a rollback would bring back."""
+    assert server.post("models/movable/rollback", {"reason": 3}).status_code == 400
+    detail = server.get("models/movable").json()  # champion v1, after v2 (the test above)
+    assert detail["aliases"]["champion"] == "1" and detail["rollback_to"] == "2"
+    back = server.post("models/movable/rollback", {"reason": "v1 drifts"})
+    assert back.status_code == 200, back.text
+    assert (back.json()["from"], back.json()["to"], back.json()["kind"]) == ("1", "2", "rollback")
+    detail = server.get("models/movable").json()
+    assert detail["aliases"]["champion"] == "2"
+    assert detail["history"][0]["why"] == "v1 drifts"
+    # v1 was rolled back from, v2 is the champion: nothing earlier is left to go back to
+    assert detail["rollback_to"] is None
+    again = server.post("models/movable/rollback", {})
+    assert again.status_code == 400 and "nothing to roll back to" in again.json()["error"]
+    assert server.post("models/nobody/rollback", {}).status_code == 404

@@ -132,6 +132,36 @@ def test_the_models_view_shows_checks_and_alias_history(page, story):
     assert found == [], "\n".join(found)
 
 
+def test_the_champion_is_rolled_back_from_the_models_view(page, story):
+    """Roll back: one click moves champion to the champion before it (as `nb2pipe rollback`),
+    says so, and the move joins the history with its reason. After the story's own rollback
+    (v3 → v2), the one before v2 is v1; after this one there is none left to go back to."""
+    content = open_view(page, "models")
+    content.locator(tid("mlops-models-reload")).click()
+    choose(content, NAME, "2")
+    form = content.locator(tid("mlops-rollback-form"))
+    button = form.locator(tid("mlops-rollback"))
+    assert button.inner_text() == "Roll back champion to v1"
+    assert "champion is v2; the champion before it was v1" in form.inner_text()
+    form.locator(tid("mlops-rollback-reason")).fill("v2 answers slowly")
+    form.scroll_into_view_if_needed()
+    shoot(page, "models-rollback", "light")
+    button.click()
+    result = content.locator(tid("mlops-rollback-result"))
+    result.wait_for()
+    assert result.inner_text() == "champion now points at v1 (was v2)"
+    rows = content.locator(tid("mlops-alias-history-row"))
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=mlops-alias-history-row]').length === 8"
+    )
+    newest = rows.first.inner_text()
+    assert "v2 → v1" in newest and "v2 answers slowly" in newest, newest
+    assert "champion" in content.locator(tid("mlops-model-version-1")).inner_text()
+    # v2 and v3 were both rolled back from: nothing is left to roll back to, and it says so
+    content.locator(tid("mlops-rollback-none")).wait_for()
+    assert content.locator(tid("mlops-rollback")).count() == 0
+
+
 def test_the_models_view_shows_the_gate_per_slice(page, story):
     content = open_view(page, "models")
     content.locator(tid("mlops-models-reload")).click()

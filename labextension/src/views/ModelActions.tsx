@@ -1,6 +1,6 @@
 /**
  * What the Models view does to the registry: publish a run's model, promote the challenger
- * through the gate, move an alias by hand. Each is a long action: it says what it is doing and
+ * through the gate, move an alias by hand, roll the champion back. Each is a long action: it says what it is doing and
  * for how long, then its outcome, never just a disabled button.
  */
 import { Button } from '@jupyterlab/ui-components';
@@ -315,6 +315,77 @@ export function MoveAliasForm(props: {
         testId="mlops-alias-result"
       />
       <ErrorLine error={action.error} testId="mlops-alias-error" />
+    </details>
+  );
+}
+
+/**
+ * One click back to the champion before the current one, as `nb2pipe rollback` does: the
+ * serving process that follows `champion` swaps it in (after its checks), and the move is
+ * recorded with its reason in the alias history. With no earlier champion recorded it says so.
+ */
+export function RollbackForm(props: {
+  name: string;
+  champion: string;
+  target: string | null;
+  onDone: () => void;
+}): JSX.Element {
+  const { name, champion, target, onDone } = props;
+  const [reason, setReason] = React.useState('');
+  const [moved, setMoved] = React.useState<AliasMove | null>(null);
+  const action = useAction();
+
+  const rollBack = () =>
+    action.act(`rolling ${name} back: champion v${champion} → v${target}…`, async () => {
+      setMoved(null);
+      setMoved(await api.rollback(name, reason.trim() ? { reason: reason.trim() } : {}));
+      setReason('');
+      onDone();
+    });
+
+  return (
+    <details className="jp-mlops-section" open data-testid="mlops-rollback-form">
+      <summary>Roll back</summary>
+      {target === null ? (
+        <p className="jp-mlops-hint" data-testid="mlops-rollback-none">
+          champion is v{champion}: no earlier champion is recorded to roll back to.
+        </p>
+      ) : (
+        <>
+          <p className="jp-mlops-hint">
+            champion is v{champion}; the champion before it was v{target}. A service that follows
+            champion swaps v{target} back in after its checks.
+          </p>
+          <div className="jp-mlops-form">
+            <Field label="why">
+              <input
+                className="jp-mlops-input"
+                data-testid="mlops-rollback-reason"
+                value={reason}
+                placeholder={`e.g. v${champion} answers slowly`}
+                onChange={e => setReason(e.target.value)}
+              />
+            </Field>
+          </div>
+          <div className="jp-mlops-toolbar">
+            <Button
+              small
+              className="jp-mlops-button jp-mod-warn"
+              data-testid="mlops-rollback"
+              disabled={action.busy !== null}
+              onClick={() => void rollBack()}
+            >
+              Roll back champion to v{target}
+            </Button>
+          </div>
+        </>
+      )}
+      <Progress doing={action.busy} since={action.since} testId="mlops-rollback-progress" />
+      <NoteLine
+        note={moved && `champion now points at v${moved.to} (was v${moved.from})`}
+        testId="mlops-rollback-result"
+      />
+      <ErrorLine error={action.error} testId="mlops-rollback-error" />
     </details>
   );
 }

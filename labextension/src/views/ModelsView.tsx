@@ -1,7 +1,7 @@
 /**
  * Models, in the main area: the registry's models; a model's versions with their aliases, the
  * run each came from and the gate's decision; the alias history; a version's pre-deployment
- * checks, its per-slice results and its model card; Publish, Promote and Move an alias.
+ * checks, its per-slice results and its model card; Publish, Promote, Move an alias, Roll back.
  *
  * Checks, slices and history are what the registry holds: where it holds nothing for a
  * version, the section says so (and which command records it) rather than showing anything.
@@ -17,7 +17,7 @@ import { useLoad } from '../hooks/useLoad';
 import { useModel } from '../hooks/useModel';
 import { MlopsModel } from '../model';
 import { api, errorText, ModelDetail, ModelVersion, RegisteredModel } from '../request';
-import { MoveAliasForm, PromoteForm, PublishForm } from './ModelActions';
+import { MoveAliasForm, PromoteForm, PublishForm, RollbackForm } from './ModelActions';
 
 export function ModelsView(props: { model: MlopsModel; initial?: string }): JSX.Element {
   const model = useModel(props.model);
@@ -188,6 +188,15 @@ export function ModelsView(props: { model: MlopsModel; initial?: string }): JSX.
               name={name}
               versions={versions}
               aliases={Object.keys(detail.aliases)}
+              onDone={() => changed(name)}
+            />
+          )}
+          {detail?.name === name && detail.aliases.champion && (
+            <RollbackForm
+              key={name}
+              name={name}
+              champion={detail.aliases.champion}
+              target={detail.rollback_to}
               onDone={() => changed(name)}
             />
           )}
