@@ -156,9 +156,17 @@ def pipeline_row(page, run: dict):
 
 
 def test_views_open_from_the_palette_and_the_launcher(page):
-    page.locator(".lm-MenuBar-itemLabel", has_text="View").click()
-    page.locator('.lm-Menu-itemLabel:text-is("Activate Command Palette")').click()
-    palette = page.locator(".lm-CommandPalette-input:visible")
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    palette = page.locator(".lm-CommandPalette-input")
+    for _ in range(3):  # the key goes to the lab once it has the focus
+        page.locator(".jp-NotebookPanel:visible .jp-Notebook").first.click()
+        page.keyboard.press("Control+Shift+C")
+        try:
+            palette.wait_for(state="visible", timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            continue
     palette.fill("Open Models")
     page.locator(".lm-CommandPalette-item", has_text="Open Models").first.click()
     page.locator(f"{tid('mlops-models-view')}:visible").wait_for()
@@ -236,7 +244,9 @@ def test_experiments_lists_named_runs_with_their_steps(page, runs, theme):
 def test_a_sweep_is_one_row_that_opens_to_its_trials_and_their_chart(page, sweep, theme):
     set_theme(page, theme)
     content = view(page, "experiments")
+    content.locator(tid("mlops-runs-reload")).click()  # the sweep's experiment is new
     choice = content.locator(tid("mlops-experiment-select"))
+    choice.locator(f'option[value="{sweep["experiment"]["id"]}"]').wait_for(state="attached")
     before = choice.input_value()
     choice.select_option(sweep["experiment"]["id"])
     rows = content.locator(tid("mlops-run-row"))
@@ -368,7 +378,10 @@ def test_models_publish_promote_and_move_an_alias(page, runs):
     moved.wait_for()
     assert moved.inner_text() == "champion now points at v2 (was v1)"
     history = content.locator(tid("mlops-alias-history-row"))
-    history.first.wait_for()
+    page.wait_for_function(  # the history is read again after the move
+        "() => document.querySelector('[data-testid=mlops-models-view] "
+        "[data-testid=mlops-alias-history-row]')?.innerText.includes('wider test split')"
+    )
     assert "v1 → v2" in history.first.inner_text()
     assert "v2 from the wider test split" in history.first.inner_text()
     page.wait_for_function(

@@ -283,6 +283,7 @@ def kernel_value(lab, path: str, expression: str, timeout_s: float = 60) -> str:
     """What `expression` is (its text/plain repr) in the kernel of notebook `path`, asked over
     the kernel's websocket as JupyterLab's page asks, without touching the notebook."""
     import asyncio
+    import concurrent.futures
     import uuid
 
     from tornado.websocket import websocket_connect
@@ -316,4 +317,6 @@ def kernel_value(lab, path: str, expression: str, timeout_s: float = 60) -> str:
         finally:
             socket.close()
 
-    return asyncio.run(asyncio.wait_for(ask(), timeout_s))
+    # in a thread of its own: Playwright's sync API keeps an event loop running in this one
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, asyncio.wait_for(ask(), timeout_s)).result()
