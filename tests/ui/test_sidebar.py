@@ -411,6 +411,7 @@ def test_a_failed_step_is_debugged_in_the_notebook(page, lab, failed_run):
     assert "jp-mlops-note" in note.get_attribute("class")
     # the notebook's kernel holds them now: C as the failed run had it
     assert float(kernel_value(lab, "wine_quality.ipynb", "C")) == -1
+    note.scroll_into_view_if_needed()
     shoot(page, "pipeline-debug", "light")
 
 
