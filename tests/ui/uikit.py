@@ -157,23 +157,29 @@ def open_path(page, path: str) -> None:
 
 
 def show_sidebar(page) -> None:
-    """Show the MLOps sidebar with its command (Show the MLOps sidebar), once JupyterLab has
-    restored its layout. Not by clicking its icon: a click toggles, so a sidebar the restored
-    layout already shows would be hidden, and a layout still being restored (its /lab/tree/
-    route shows the file browser) can change the left area under the click."""
-    page.wait_for_function("() => window.jupyterapp !== undefined")
+    """Show the MLOps sidebar and keep it shown. Its icon toggles it, so a click hides a sidebar
+    the restored layout already shows, and a layout still being restored (its /lab/tree/ route
+    shows the file browser) can change the left area under the click. Where the app is exposed
+    (the tests' own servers) its command shows it once the layout is restored; in a plain
+    `jupyter lab` the icon is clicked only while the sidebar is not shown, until it stays."""
+    icon = page.locator(SIDEBAR_ICON)
     sidebar = page.locator(tid("mlops-sidebar"))
-    for _ in range(5):
-        page.evaluate(
-            "async id => { await window.jupyterapp.restored;"
-            " await window.jupyterapp.commands.execute(id); }",
-            SIDEBAR_COMMAND,
-        )
-        page.locator(f'{SIDEBAR_ICON}[aria-selected="true"]').wait_for()
-        sidebar.wait_for(state="visible")
-        page.wait_for_timeout(500)
-        if sidebar.is_visible():  # still shown: nothing else took the left area meanwhile
-            return
+    icon.wait_for()  # the plugins have started: window.jupyterapp is set if it ever will be
+    exposed = page.evaluate("() => window.jupyterapp !== undefined")
+    for _ in range(10):
+        if exposed:
+            page.evaluate(
+                "async id => { await window.jupyterapp.restored;"
+                " await window.jupyterapp.commands.execute(id); }",
+                SIDEBAR_COMMAND,
+            )
+        elif icon.get_attribute("aria-selected") != "true" or not sidebar.is_visible():
+            icon.click()
+        page.wait_for_timeout(300)
+        if sidebar.is_visible():
+            page.wait_for_timeout(500)
+            if sidebar.is_visible() and icon.get_attribute("aria-selected") == "true":
+                return  # still shown: nothing else took the left area meanwhile
     raise AssertionError("the MLOps sidebar did not stay shown")
 
 
