@@ -155,6 +155,7 @@ def roll_back(state, name: str, why: str) -> dict:
 
     with translated(f"roll back model {name!r}", state.tracking_uri):
         client = store.client(state.tracking_uri)
+        client.get_registered_model(name)  # an unknown model: MLflow's 404, as for the aliases
         return rollback(client, name, why=why).as_dict()
 
 
