@@ -131,7 +131,8 @@ def test_the_wheel_runs_the_example_and_opens_a_step_read_only(plain_lab, browse
                 break
             page.wait_for_timeout(500)
         assert status.get_attribute("data-status") == "succeeded", log.read_text()[-3000:]
-        run_id = page.locator('[data-testid="mlops-run-view"] code').first.text_content()
+        # the run view shows the run's name; its id is the view's data-run-id
+        run_id = page.locator('[data-testid="mlops-run-view"]').get_attribute("data-run-id")
         page.locator('[data-testid="mlops-step-open-train"]').click()
         tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=f"train · {run_id}")
         tab.wait_for()
