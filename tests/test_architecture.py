@@ -10,11 +10,13 @@
 - What step kernels and step images import (the artifact runtime, the launcher) uses the
   standard library only at module level.
 - No module grows past a few hundred lines.
+- The labextension reads no MLflow tag name: the server's routes answer in domain words.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -236,3 +238,21 @@ def test_no_module_is_over_a_few_hundred_lines():
         if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     ]
     assert long == []
+
+
+LABEXTENSION_SRC = ROOT / "labextension" / "src"
+# A tag name in a string: 'nb2pipe.step', "mlflow.parentRunId", `nb2pipe.artifact.${x}`, a
+# pattern /^nb2pipe\.artifact/. The server answers in domain words; the client renders them.
+_TAG_NAME = re.compile(r"""['"`/^](?:nb2pipe|mlflow)\\?\.[A-Za-z_]""")
+
+
+def test_the_labextension_reads_no_mlflow_tag_name():
+    found = []
+    for path in sorted(LABEXTENSION_SRC.rglob("*.ts*")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("//", 1)[0]
+            if code.lstrip().startswith(("*", "/*")):
+                continue  # a comment: it may name the Python module that writes the tags
+            if _TAG_NAME.search(code):
+                found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert found == []

@@ -18,6 +18,7 @@ import tornado
 from jupyter_mlops.server.base import ApiError, MlopsHandler, ServerState, one_line, safe
 from jupyter_mlops.server.live import ACTIVE, LiveRun, artifacts_of, error_of, step_entry
 from jupyter_mlops.server.paths import find_run, relative, resolve, run_id, workspace_for
+from jupyter_mlops.tracking.names import name_of_run
 
 KEEP_FINISHED = 200  # finished runs kept in memory; older ones are still read from disk
 START_TIMEOUT = 120.0  # seconds for run_pipeline to create the run directory
@@ -138,6 +139,7 @@ def past_runs(root: Path, notebook: Path | None, limit: int) -> list[dict[str, A
         out.append(
             {
                 "run_id": run.id,
+                "name": name_of_run(run.path, info),
                 "pipeline": info.get("pipeline"),
                 "status": info.get("status"),
                 "path": relative(root, source),
@@ -178,6 +180,7 @@ def from_disk(root: Path, run) -> dict[str, Any]:
         )
     out = {
         "run_id": run.id,
+        "name": name_of_run(run.path, info),
         "status": info.get("status"),
         "path": relative(root, info.get("source")),
         "params": info.get("params") or {},

@@ -149,11 +149,13 @@ def flush() -> None:
 
 
 def recent_runs(n: int = 10, experiment: str | None = None) -> list[dict[str, Any]]:
-    """The `n` latest runs of the experiment, newest first, as plain dicts."""
+    """The `n` latest top-level runs of `experiment`, newest first, as plain dicts (a pipeline
+    run's steps nested in its "steps"). The experiment defaults to that of the pipeline
+    `%mlops run` just ran, else the session's (`set_experiment`, or the notebook's)."""
     from jupyter_mlops.errors import translated
     from jupyter_mlops.tracking import read
 
     SESSION.flush()
     uri = SESSION.uri
     with translated("read runs", uri):
-        return read.recent_runs(store.client(uri), experiment or SESSION.experiment_name(), n)
+        return read.recent_runs(store.client(uri), experiment or SESSION.runs_experiment(), n)

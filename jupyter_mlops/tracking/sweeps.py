@@ -16,14 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mlops.errors import TrackingError
+from jupyter_mlops.tracking import tags as tag
 from jupyter_mlops.tracking.filelock import locked
 from nb2pipe.fileio import read_json
 from nb2pipe.sweep.records import read_sweep
 
-SWEEP_TAG = "nb2pipe.sweep_id"
-TRIAL_TAG = "nb2pipe.trial"
-BEST_TAG = "nb2pipe.best"
-BEST_TRIAL_TAG = "nb2pipe.best_trial"
 LOCK = "tracking.lock"
 STATUS = {"succeeded": "FINISHED", "failed": "FAILED", "cancelled": "KILLED"}
 RUN_ID = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")
@@ -37,15 +34,15 @@ def sweep_run(client, experiment_id: str, sweep_dir: Path, origin_tags: dict[str
     with locked(Path(sweep_dir) / LOCK):
         found = client.search_runs(
             [experiment_id],
-            f"tags.`{SWEEP_TAG}` = '{record['id']}' AND tags.`nb2pipe.kind` = 'sweep'",
+            f"tags.`{tag.SWEEP_ID}` = '{record['id']}' AND tags.`{tag.KIND}` = 'sweep'",
             max_results=10,
         )
         if found:
             return min(found, key=lambda r: (r.info.start_time or 0, r.info.run_id)).info.run_id
         tags = {
             **origin_tags,
-            "nb2pipe.kind": "sweep",
-            SWEEP_TAG: record["id"],
+            tag.KIND: "sweep",
+            tag.SWEEP_ID: record["id"],
             "nb2pipe.sweep_dir": str(sweep_dir),
             "nb2pipe.pipeline": str(record.get("pipeline") or ""),
             "mlflow.source.name": str(record.get("source") or ""),
@@ -66,13 +63,13 @@ def trial_tags(client, experiment_id: str, info: dict, common: dict[str, str]) -
     sweep = info.get("sweep")
     if not isinstance(sweep, dict) or not sweep.get("dir"):
         return {}
-    origin = {k: v for k, v in common.items() if k != "nb2pipe.run_id"}
+    origin = {k: v for k, v in common.items() if k != tag.RUN_ID}
     parent = sweep_run(client, experiment_id, Path(sweep["dir"]), origin)
     return {
-        "nb2pipe.kind": "trial",
-        "mlflow.parentRunId": parent,
-        SWEEP_TAG: str(sweep.get("id")),
-        TRIAL_TAG: str(sweep.get("trial")),
+        tag.KIND: "trial",
+        tag.PARENT: parent,
+        tag.SWEEP_ID: str(sweep.get("id")),
+        tag.TRIAL: str(sweep.get("trial")),
     }
 
 

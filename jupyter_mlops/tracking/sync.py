@@ -23,6 +23,7 @@ from pathlib import Path
 from jupyter_mlops.credentials import one_line, redact_uri
 from jupyter_mlops.errors import TrackingError, translated
 from jupyter_mlops.tracking import config, provenance, store, sweeps
+from jupyter_mlops.tracking import tags as tag
 from jupyter_mlops.tracking.filelock import LockTimeout, locked
 from jupyter_mlops.tracking.runlog import RUN_STATUS, Logged, RunLogger
 from nb2pipe.fileio import read_json
@@ -239,11 +240,11 @@ def sync_sweep(sweep_dir: str | Path, *, tracking_uri: str | None = None,
         params = {k: v for k, v in params.items() if k not in logged}
         metrics = []
         best = best_of(record)
-        tags = {"nb2pipe.status": str(record.get("status") or "")}
+        tags = {tag.STATUS: str(record.get("status") or "")}
         when = sweeps.ms(record.get("end")) or store.now_ms()
         metrics.append(store.Metric("trials", float(len(record.get("trials", []))), when))
         if best is not None:
-            tags[sweeps.BEST_TRIAL_TAG] = str(best["number"])
+            tags[tag.BEST_TRIAL] = str(best["number"])
             tags["nb2pipe.best_run_id"] = str(best.get("run_id") or "")
             if record.get("metric") and best.get("value") is not None:
                 key = f"best_{record['metric']}"
@@ -251,7 +252,7 @@ def sync_sweep(sweep_dir: str | Path, *, tracking_uri: str | None = None,
             best_mlflow = sweeps.trial_mlflow_id(sweep_dir, best)
             if best_mlflow:
                 tags["nb2pipe.best_mlflow_run_id"] = best_mlflow
-                client.set_tag(best_mlflow, sweeps.BEST_TAG, "true")
+                client.set_tag(best_mlflow, tag.BEST, "true")
         store.log_batch(client, run_id, metrics, params=params, tags=tags)
         status = sweeps.STATUS.get(str(record.get("status")), "KILLED")
         store.end_run(client, uri, run_id, status, sweeps.ms(record.get("end")))

@@ -126,11 +126,15 @@ def sweep(
     """
     from IPython.display import display
 
+    from jupyter_mlops.tracking import config
+    from jupyter_mlops.tracking.session import SESSION
     from nb2pipe.errors import Nb2PipeError
     from nb2pipe.runner import load_pipeline
     from nb2pipe.sweep import run_sweep
 
     pipeline, source = load_pipeline(_notebook(notebook))
+    # the sweep and its trials are logged to the pipeline's experiment: `%mlops runs` looks there
+    SESSION.pipeline_experiment = config.experiment_name(pipeline.name, source.parent)
     view = LiveSweepView(f"sweep · {pipeline.name} · {source.name}")
     display(view.widget)
     pairs = [(k, v if isinstance(v, str) else list(v)) for k, v in (space or {}).items()]
