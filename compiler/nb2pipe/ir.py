@@ -85,6 +85,26 @@ class Step:
 
 
 @dataclass
+class Serve:
+    """What runs on every prediction request: the notebook's `serve` cells, compiled (serve.py).
+
+    A request's rows are bound to `input`, the `prelude` (the imports and helper definitions the
+    cells use) and the cells run, and the model predicts on `output`. The `values` the cells read
+    from training (a fitted scaler, category lists, a training mean, parameters) travel with the
+    model. Their `step` keeps the input and the values just before the first serve cell and the
+    output just after the last one: the proof, when the model is published, that the packaged
+    cells compute what the notebook computed.
+    """
+
+    input: str
+    output: str
+    cells: list[Cell]  # as the model runs them: Python, display-only statements left out
+    prelude: list[Cell] = field(default_factory=list)
+    values: list[str] = field(default_factory=list)
+    step: str = ""
+
+
+@dataclass
 class Pipeline:
     name: str
     source: str  # the notebook, relative to wherever pipeline.yaml is written
@@ -96,6 +116,7 @@ class Pipeline:
     functions: list[Cell] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     warnings: list[Hazard] = field(default_factory=list)
+    serve: Serve | None = None
 
     def step(self, name: str) -> Step:
         for step in self.steps:

@@ -14,7 +14,7 @@ import ast
 from typing import Any
 
 from .errors import Nb2PipeError
-from .ir import FORMAT, Cell, Hazard, Input, Pipeline, Step, to_dict
+from .ir import FORMAT, Cell, Hazard, Input, Pipeline, Serve, Step, to_dict
 from .parameters import Param
 from .tags import STEP_NAME, Resources
 
@@ -129,9 +129,31 @@ class _Reader:
             functions=self.cells(self._list(data, "functions"), "functions"),
             steps=steps,
             warnings=[self.hazard(w) for w in self._list(data, "warnings")],
+            serve=self.serve(data["serve"]) if data.get("serve") is not None else None,
         )
         self.references(pipeline)
         return pipeline
+
+    def serve(self, data: Any) -> Serve:
+        where = "serve"
+        data = self._dict(data, where, {"input", "output", "cells", "prelude", "values", "step"})
+        for key in ("input", "output"):
+            if not _identifier(data.get(key)):
+                raise PipelineFileError(f"{where}.{key}: bad name {data.get(key)!r}")
+        step = data.get("step")
+        if not isinstance(step, str) or not STEP_NAME.match(step):
+            raise PipelineFileError(f"{where}.step: bad step name {step!r}")
+        cells = self.cells(self._list(data, "cells", where), f"{where}.cells")
+        if not cells or any(c.kind != "code" for c in cells):
+            raise PipelineFileError(f"{where}: no serve cells (cut short?): compile it again")
+        return Serve(
+            input=data["input"],
+            output=data["output"],
+            cells=cells,
+            prelude=self.cells(self._list(data, "prelude", where), f"{where}.prelude"),
+            values=self._names(data, "values", where),
+            step=step,
+        )
 
     def step(self, data: Any, where: str) -> Step:
         data = self._dict(data, where, _STEP_KEYS)
@@ -241,6 +263,14 @@ class _Reader:
             if unknown:
                 raise PipelineFileError(f"{where}: unknown parameter {sorted(unknown)[0]!r}")
             seen[step.name] = step
+        serve = pipeline.serve
+        if serve is not None:
+            if serve.step not in seen:
+                raise PipelineFileError(f"serve: step {serve.step!r} does not exist")
+            numbers = {c.number for c in seen[serve.step].cells}
+            stray = [c.number for c in serve.cells if c.number not in numbers]
+            if stray:
+                raise PipelineFileError(f"serve: cell {stray[0]} is not a cell of {serve.step!r}")
 
     # --- field readers -------------------------------------------------------------------
     @staticmethod
@@ -314,7 +344,7 @@ def _identifier(value: Any) -> bool:
 
 _PIPELINE_KEYS = {
     "format", "name", "source", "kernel", "language", "description", "params", "imports",
-    "functions", "steps", "warnings",
+    "functions", "steps", "warnings", "serve",
 }  # fmt: skip
 _STEP_KEYS = {
     "name", "cells", "upstream", "after", "inputs", "outputs", "params", "metrics", "imports",

@@ -6,7 +6,9 @@ through this module. Three dialects are understood:
 * ours: ``parameters``, ``imports``, ``functions``, ``step:NAME``,
   ``after:A,B``, ``skip``, ``metrics``, ``image:REF``, ``requirements:PKG,PKG``, ``cpu:N``,
   ``memory:SIZE``, ``gpu:N``, ``cache:off``, ``retries:N``, ``timeout:SECONDS``,
-  ``inputs:PATH,PATH`` and ``outputs:PATH,PATH`` (files, beyond the paths found in the code);
+  ``inputs:PATH,PATH`` and ``outputs:PATH,PATH`` (files, beyond the paths found in the code),
+  and ``serve`` (a step's cell that also runs on every prediction request, packaged with the
+  published model);
 * Kubeflow Kale's: ``block:NAME``, ``prev:NAME``, ``pipeline-parameters``,
   ``pipeline-metrics``, ``limit:KEY:VALUE`` (plus ``imports``/``functions``/``skip``/``image:``);
 * papermill's ``parameters``.
@@ -60,6 +62,10 @@ PREFIXES = {
     "inputs": "inputs",
     "outputs": "outputs",
 }
+
+# Flags: a cell of a step that is also something more. ``serve``: it runs on every prediction
+# request too, inside the published model (serve.py checks and compiles those cells).
+FLAGS = {"serve": "serve"}
 
 _ON = {"on", "true", "yes", "enabled"}
 _OFF = {"off", "false", "no", "disabled"}
@@ -115,6 +121,8 @@ class CellTags:
     timeout: float | None = None
     inputs: list[str] = field(default_factory=list)  # files the step reads
     outputs: list[str] = field(default_factory=list)  # files the step writes
+    serve: bool = False  # also runs on every prediction request, in the published model
+    serve_input: str | None = None  # serve:NAME: the variable a request's rows are bound to
     foreign: list[str] = field(default_factory=list)
 
     @property
@@ -153,7 +161,15 @@ def parse_cell_tags(tags: list[str], cell: int | None = None) -> CellTags:
                 raise fail(f"tags {out.role!r} and {tag!r} cannot be on the same cell")
             out.role = role
             continue
+        if tag in FLAGS:
+            out.serve = True
+            continue
         prefix, sep, value = tag.partition(":")
+        if prefix in FLAGS and sep:
+            if not value.strip().isidentifier():
+                raise fail(f"bad tag {tag!r}: serve:NAME names a variable, e.g. serve:raw")
+            out.serve, out.serve_input = True, value.strip()
+            continue
         if not sep and prefix in PREFIXES:
             raise fail(f"tag {tag!r} needs a value, e.g. {prefix}:{_EXAMPLES.get(prefix, 'VALUE')}")
         if sep and prefix in PREFIXES:
@@ -166,6 +182,11 @@ def parse_cell_tags(tags: list[str], cell: int | None = None) -> CellTags:
 
     if out.step and out.role not in (None, "metrics"):
         raise fail(f"a {out.role!r} cell cannot also start step {out.step!r}")
+    if out.serve and out.role is not None:
+        raise fail(
+            f"a {out.role!r} cell cannot be served: tag serve goes on a step's code that turns "
+            "the raw input into the model's features"
+        )
     return out
 
 
@@ -247,7 +268,7 @@ def _suggest(tag: str) -> str | None:
     if sep:
         match = difflib.get_close_matches(prefix.lower(), PREFIXES, n=1, cutoff=0.75)
         return f"{match[0]}:{value}" if match else None
-    match = difflib.get_close_matches(tag.lower(), ROLES, n=1, cutoff=0.8)
+    match = difflib.get_close_matches(tag.lower(), [*ROLES, *FLAGS], n=1, cutoff=0.8)
     return match[0] if match else None
 
 
@@ -271,6 +292,13 @@ def grammar() -> list[dict]:
         ("timeout", "SECONDS", "policy", "fail the step after this long"),
         ("inputs", "PATH[,PATH]", "files", "files the step reads: edits re-run it"),
         ("outputs", "PATH[,PATH]", "files", "files the step writes: readers run after it"),
+        (
+            "serve",
+            None,
+            "serving",
+            "also runs on every prediction request, packaged with the published model "
+            "(serve:NAME on the first one: the variable a request's rows are bound to)",
+        ),
     ]
     aliases = {
         "parameters": ["pipeline-parameters"],

@@ -32,18 +32,30 @@ def run_values(run) -> tuple[dict[str, float], dict[str, Any]]:
 
 
 def find_model(run) -> tuple[str, str]:
-    """(step, artifact) of the model in a run: the last step saving an estimator-like value."""
+    """(step, artifact) of the model in a run: the last step saving an estimator-like value
+    (not one that the serve cells read: a fitted scaler is no model)."""
     from nb2pipe.artifacts import read_manifest
 
+    served = _serve_values(run.path)
     for step in reversed(run.info().get("steps") or []):
         artifacts = (read_manifest(run.path, step) or {}).get("artifacts", {})
         for name, entry in sorted(artifacts.items()):
-            if entry.get("serializer") in MODEL_SERIALIZERS:
+            if entry.get("serializer") in MODEL_SERIALIZERS and name not in served:
                 return step, name
     raise Nb2PipeError(
         f"run {run.id} saved no model artifact (a value a later step reads); name one with "
         "--step and --artifact"
     )
+
+
+def _serve_values(run_dir: Path) -> set[str]:
+    from nb2pipe import pipeline_file
+
+    try:
+        pipeline = pipeline_file.load((run_dir / "pipeline.yaml").read_text(encoding="utf-8"))
+    except (OSError, Nb2PipeError):
+        return set()
+    return set(pipeline.serve.values) if pipeline.serve else set()
 
 
 def publish_from_run(
@@ -85,6 +97,7 @@ def publish_from_run(
             notebook=source,
             description=description,
             tags=lineage,
+            serve=run.path,  # the serve cells as this run ran them, if the notebook has any
         )
         tracked = _tracked_run(SESSION.uri, info, step)
         if tracked is not None:

@@ -140,7 +140,7 @@ BAD_INPUTS = {
     ),
     "metrics_before_first_step": BadInput(
         _cells(code("x = 1", "metrics"), code("y = 2", "step:a")),
-        "a metrics or step-settings tag before the first step: .+",
+        "a metrics, serve or step-settings tag before the first step: .+",
         cell=1,
     ),
     "empty": BadInput(_cells(), "the notebook has no code to run: .+", cell=None),

@@ -18,7 +18,6 @@ import math
 import numbers
 import os
 import sys
-import types
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,6 +28,7 @@ from nb2pipe.fileio import sync_folder, write_with
 
 from . import digest, guard, randomness, serializers
 from .digest import file_sha256
+from .rebind import rebind
 from .serializers import (
     SERIALIZERS,
     PickleSerializer,
@@ -63,6 +63,16 @@ def read_manifest(run_dir: str | os.PathLike[str], step: str) -> dict[str, Any] 
     manifest.setdefault("artifacts", {})
     manifest.setdefault("metrics", {})
     return manifest
+
+
+def listed_files(manifest: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(label, entry) of every file a manifest lists: artifacts, random state, serve captures."""
+    entries = list(manifest.get("artifacts", {}).items())
+    if manifest.get("random_state"):
+        entries.append(("random state", manifest["random_state"]))
+    kept = manifest.get("serve") if isinstance(manifest.get("serve"), dict) else {}
+    entries += [(f"serve {name}", entry) for name, entry in sorted(kept.get("files", {}).items())]
+    return entries
 
 
 def save(run_dir: str | os.PathLike[str], step: str, /, **values: Any) -> dict[str, Any]:
@@ -100,8 +110,12 @@ def load(run_dir: str | os.PathLike[str], step: str, name: str) -> Any:
     if entry is None:
         known = ", ".join(sorted(manifest["artifacts"])) or "none"
         raise ArtifactError(f"step {step!r} saved no artifact {name!r} (it saved: {known})")
+    return load_file(directory, entry, step, f"artifact {name!r} of step {step!r}")
+
+
+def load_file(directory: Path, entry: dict[str, Any], step: str, where: str) -> Any:
+    """The value a manifest `entry` of `step` lists in `directory`, checked against its sha256."""
     path = directory / _file_name(entry, step)
-    where = f"artifact {name!r} of step {step!r}"
     if path.is_symlink():  # the manifest lists files the step wrote, never links elsewhere
         raise ArtifactError(f"{where} is a link, not the file the step wrote: {path}")
     if not path.is_file():
@@ -129,50 +143,7 @@ def load(run_dir: str | os.PathLike[str], step: str, name: str) -> Any:
     if not intact:
         raise ArtifactError(f"{where} does not match its sha256 in the manifest: {path}")
     digest.remember(path, entry["sha256"])
-    return _rebind(value)
-
-
-def _rebind(value: Any) -> Any:
-    """Give a function (or class) defined in an earlier step the globals of this one.
-
-    cloudpickle gives an unpickled notebook function a private copy of the globals it used
-    when it was saved; in Run All it reads the notebook's globals when it is called. The
-    compiler loads what such a function reads into this step; here it is made to see them.
-    """
-    main = sys.modules.get("__main__")
-    if main is None:
-        return value
-    if isinstance(value, types.FunctionType) and value.__module__ == "__main__":
-        return _with_globals(value, vars(main))
-    if isinstance(value, type) and value.__module__ == "__main__":
-        for attribute, member in list(vars(value).items()):
-            if isinstance(member, types.FunctionType) and member.__module__ == "__main__":
-                setattr(value, attribute, _with_globals(member, vars(main)))
-    return value
-
-
-def _with_globals(function: types.FunctionType, namespace: dict) -> types.FunctionType:
-    if function.__globals__ is namespace:
-        return function
-    copy = types.FunctionType(
-        function.__code__,
-        namespace,
-        function.__name__,
-        function.__defaults__,
-        function.__closure__,
-    )
-    copy.__kwdefaults__ = function.__kwdefaults__
-    copy.__qualname__ = function.__qualname__
-    copy.__annotations__ = function.__annotations__
-    copy.__doc__ = function.__doc__
-    copy.__dict__.update(function.__dict__)
-    for cell in function.__closure__ or ():
-        try:
-            if cell.cell_contents is function:  # a wrapper that refers to itself
-                cell.cell_contents = copy
-        except ValueError:
-            pass  # an empty cell
-    return copy
+    return rebind(value)
 
 
 def save_metrics(run_dir: str | os.PathLike[str], step: str, /, **values: Any) -> dict[str, float]:
@@ -215,7 +186,7 @@ def _artifacts_dir(run_dir: str | os.PathLike[str], step: str) -> Path:
     return Path(run_dir) / step / "artifacts"
 
 
-def _save_one(directory: Path, step: str, name: str, value: Any) -> dict[str, Any]:
+def _save_one(directory: Path, step: str, name: str, value: Any, prefix: str = "") -> dict:
     if not name.isidentifier():
         raise ArtifactError(f"step {step!r}: invalid artifact name {name!r}")
     error: Exception | None = None
@@ -227,7 +198,7 @@ def _save_one(directory: Path, step: str, name: str, value: Any) -> dict[str, An
                 "DataFrame, array or JSON value, or register a serializer for its type",
                 stacklevel=3,
             )
-        file = f"{name}.{serializer.extension}"
+        file = f"{prefix}{name}.{serializer.extension}"
         if file == MANIFEST:  # an artifact called "manifest" must not overwrite the manifest
             file = f"{name}.artifact.{serializer.extension}"
         path = directory / file

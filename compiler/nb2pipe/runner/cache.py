@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..artifacts import MANIFEST, read_manifest
+from ..artifacts import MANIFEST, listed_files, read_manifest
 from ..errors import ArtifactError
 from ..ir import Pipeline, Step
 from ..tags import STEP_NAME
@@ -104,10 +104,7 @@ class StepCache:
         if manifest is None:
             return "has no manifest"
         folder = run.artifacts(name)
-        entries = list(manifest.get("artifacts", {}).items())
-        if manifest.get("random_state"):
-            entries.append(("random state", manifest["random_state"]))
-        for label, item in entries:
+        for label, item in listed_files(manifest):
             file = item.get("file") if isinstance(item, dict) else None
             if not isinstance(file, str) or Path(file).name != file or file in ("", ".", ".."):
                 return f"names a bad artifact file {file!r}"
@@ -134,7 +131,7 @@ class StepCache:
         manifest = read_manifest(hit.run.path, hit.step) or {}
         expected = {
             item["file"]: item["sha256"]
-            for item in [*manifest.get("artifacts", {}).values(), manifest.get("random_state")]
+            for _, item in listed_files(manifest)
             if isinstance(item, dict)
         }
         _copy_tree(source, target, expected)

@@ -21,7 +21,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import MANIFEST, file_sha256
+from ..artifacts import MANIFEST, file_sha256, listed_files
 from ..errors import ArtifactError, Nb2PipeError
 
 META = "meta.json"
@@ -154,8 +154,7 @@ class Storage:
             manifest = json.loads(raw)
         except ValueError:
             raise ArtifactError(f"{self.url}/{prefix}/{MANIFEST} is not valid JSON") from None
-        entries = [*manifest.get("artifacts", {}).values(), manifest.get("random_state")]
-        for item in entries:
+        for _, item in listed_files(manifest):
             if not isinstance(item, dict):
                 continue
             file = item.get("file")
