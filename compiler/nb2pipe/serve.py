@@ -151,15 +151,8 @@ class _Compiler:
                 prelude.setdefault(found.source, Cell(found.cell, "code", found.source))
                 todo += [(read, found.cell) for read in sorted(found.reads)]
             elif not self.star:
-                later = [c.number for c in self.code if c.number > self.numbers[0]]
-                made_later = any(
-                    name in analysis.analyse([(c.source, c.number)]).writes
-                    for c in self.code
-                    if c.number in later and c.number not in self.numbers
-                )
-                why = " (a cell after them assigns it)" if made_later else ""
                 raise ServeError(
-                    f"the serve cells read {name!r}, which nothing before them makes{why}: "
+                    f"the serve cells read {name!r}, which nothing before them makes: "
                     "a served model has only a request's rows and the values the notebook made "
                     "before its serve cells",
                     cell=cell,
@@ -217,7 +210,15 @@ class _Compiler:
             return None
 
         for index, (cell, tree) in enumerate(zip(served, trees, strict=True)):
-            fixed = any(fixes[: index + 1]) or any(reindexes[index:])
+
+            def fixed(line: int, index: int = index) -> bool:
+                before = any(fixes[:index]) or any(f < line for f in fixes[index])
+                return (
+                    before
+                    or any(reindexes[index + 1 :])
+                    or any(r >= line for r in reindexes[index])
+                )
+
             rules = serve_rules.Rules(
                 cell.number, origin, lambda n: n in values and n not in rebound, fixed
             )

@@ -146,7 +146,7 @@ class Rules(ast.NodeVisitor):
         cell: int,
         origin: Callable[[ast.AST], str | None],
         trained: Callable[[str], bool],
-        categories_fixed: bool,
+        categories_fixed: Callable[[int], bool],
     ):
         self.cell = cell
         self.origin = origin
@@ -290,7 +290,7 @@ class Rules(ast.NodeVisitor):
         )
 
     def _dummies(self, node: ast.Call) -> None:
-        if self.categories_fixed:
+        if self.categories_fixed(node.lineno):
             return
         self._error(
             node,
@@ -311,27 +311,27 @@ class Rules(ast.NodeVisitor):
         )
 
 
-def fixes_categories(tree: ast.AST) -> bool:
-    """Whether code fixes categories: `pd.Categorical(x, categories=…)`, a CategoricalDtype,
-    `.cat.set_categories`."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            name = _called(node.func)
-            if name in _CATEGORIES_FIXED and (
-                node.args[1:] or node.keywords or name != "Categorical"
-            ):
-                return True
-    return False
+def fixes_categories(tree: ast.AST) -> list[int]:
+    """Lines where code fixes categories: `pd.Categorical(x, categories=…)`, a
+    CategoricalDtype, `.cat.set_categories`."""
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and _called(node.func) in _CATEGORIES_FIXED
+        and (node.args[1:] or node.keywords or _called(node.func) != "Categorical")
+    ]
 
 
-def reindexes_columns(tree: ast.AST) -> bool:
-    """Whether code gives a frame fixed columns: `.reindex(columns=…)`."""
-    return any(
-        isinstance(node, ast.Call)
+def reindexes_columns(tree: ast.AST) -> list[int]:
+    """Lines where code gives a frame fixed columns: `.reindex(columns=…)`."""
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
         and _called(node.func) == "reindex"
         and any(k.arg == "columns" for k in node.keywords)
-        for node in ast.walk(tree)
-    )
+    ]
 
 
 def _called(func: ast.AST) -> str | None:

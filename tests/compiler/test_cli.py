@@ -399,7 +399,16 @@ def test_check_json_shape():
     result = invoke("check", "--format", "json", EXAMPLE)
     assert result.exit_code == 0
     data = json.loads(result.stdout)
-    assert set(data) == {"ok", "pipeline", "parameters", "steps", "edges", "layers", "warnings"}
+    assert set(data) == {
+        "ok",
+        "pipeline",
+        "parameters",
+        "steps",
+        "edges",
+        "layers",
+        "warnings",
+        "serve",
+    }
     assert data["ok"] is True
     assert data["pipeline"] == "wine_quality"
     assert data["parameters"] == {
