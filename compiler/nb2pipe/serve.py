@@ -90,6 +90,7 @@ class _Compiler:
         self._rules(helpers + served, facts, values)
         self._between(first, last, {raw, *values, *facts.writes, *(r.name for r in facts.reads)})
         output = self._output(last, facts)
+        self._after(last, output)
         return Serve(
             input=raw,
             output=output,
@@ -244,6 +245,37 @@ class _Compiler:
                     cell=cell.number,
                 )
 
+    def _after(self, last: int, output: str) -> None:
+        """A later cell that changes the output before the model sees it: the served model
+        would predict on something else. Taking rows (`X.loc[train_idx]`) is fine; what
+        follows the model's last use of it is not the model's business."""
+        after = [c for c in self.code if c.number > last]
+        used = [i for i, c in enumerate(after) if _model_call(c, {output})]
+        for index, cell in enumerate(after[: used[-1] + 1] if used else after):
+            tree = analysis.parse(cell.source, cell.number)
+            body = tree.body
+            if used and index == used[-1]:  # the statements before the model's last use
+                calls = [i for i, stmt in enumerate(body) if _model_call(stmt, {output})]
+                body = body[: calls[-1]]
+            code = "\n".join(ast.unparse(stmt) for stmt in body)
+            facts = analysis.analyse([(code, cell.number)], origins=self.origins)
+            rebound = any(
+                isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign))
+                and any(_names(t, output) for t in _targets(node))
+                and not _takes_rows(node.value, output)
+                for stmt in body
+                for node in ast.walk(stmt)
+            )
+            if output in facts.changed or rebound:
+                raise ServeError(
+                    f"this cell changes {output!r} after the serve cells made it (cell {last}): "
+                    "the model would learn or predict on something the served model never "
+                    "makes; do it in a serve cell, or change a copy",
+                    cell=cell.number,
+                )
+            if output in facts.writes:
+                return  # rebound to rows of itself: what follows reads those
+
     def _output(self, last: int, facts: CodeFacts) -> str:
         """What the model is fitted or predicts on: made by the serve cells, read later."""
         after = [c for c in self.code if c.number > last]
@@ -257,17 +289,52 @@ class _Compiler:
                 cell=last,
             )
         for cell in after:
-            for node in ast.walk(analysis.parse(cell.source, cell.number)):
-                if (
-                    isinstance(node, ast.Call)
-                    and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in MODEL_CALLS
-                    and node.args
-                    and base_name(node.args[0]) in candidates
-                ):
-                    return base_name(node.args[0])  # type: ignore[return-value]
+            found = _model_call(cell, set(candidates))
+            if found:
+                return found
         return max(candidates, key=lambda n: (facts.write_cells.get(n) or 0, facts.writes.index(n)))
 
 
 def _imports_only(source: str) -> bool:
     return all(isinstance(s, (ast.Import, ast.ImportFrom)) for s in ast.parse(source).body)
+
+
+def _targets(node: ast.AST) -> list[ast.AST]:
+    return list(node.targets) if isinstance(node, ast.Assign) else [node.target]
+
+
+def _names(target: ast.AST, name: str) -> bool:
+    if isinstance(target, ast.Name):
+        return target.id == name
+    return isinstance(target, (ast.Tuple, ast.List)) and any(_names(t, name) for t in target.elts)
+
+
+def _takes_rows(value: ast.AST | None, name: str) -> bool:
+    """`X[mask]`, `X.loc[rows]`, `X.iloc[a:b]`, `X.head(n)`: rows of `name`, nothing else."""
+    if isinstance(value, ast.Subscript):
+        inner = value.value
+        if isinstance(inner, ast.Attribute) and inner.attr in ("loc", "iloc"):
+            inner = inner.value
+        return isinstance(inner, ast.Name) and inner.id == name
+    return (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Attribute)
+        and value.func.attr in ("head", "tail", "copy")
+        and isinstance(value.func.value, ast.Name)
+        and value.func.value.id == name
+    )
+
+
+def _model_call(code: Cell | ast.AST, names: set[str]) -> str | None:
+    """The first of `names` that a model is fitted or predicts on in a cell or a statement."""
+    tree = analysis.parse(code.source, code.number) if isinstance(code, Cell) else code
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in MODEL_CALLS
+            and node.args
+            and base_name(node.args[0]) in names
+        ):
+            return base_name(node.args[0])
+    return None

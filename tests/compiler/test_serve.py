@@ -275,6 +275,35 @@ def test_a_cell_between_serve_cells_may_not_change_their_data(tmp_path):
     assert compile_notebook(path).serve is not None
 
 
+@pytest.mark.parametrize(
+    ("change", "refused"),
+    [
+        ("X['sugar'] = X['sugar'] * 2", True),
+        ("X = X * 2", True),
+        ("X.drop(columns=['acidity'], inplace=True)", True),
+        ("X = X.loc[train_idx]", False),
+        ("X_train = X.loc[train_idx] * 2", False),  # a copy
+        ("print(1)\nX['prediction'] = model.predict(X)", "after"),  # after the model's last use
+    ],
+)
+def test_a_later_cell_may_not_change_what_the_serve_cells_made(tmp_path, change, refused):
+    path = featurekit.wine(tmp_path)
+    document = json.loads(path.read_text())
+    if refused == "after":
+        document["cells"].append(code(change, "step:report"))
+    else:
+        document["cells"].insert(7, code(change, "step:tweak"))
+    path.write_text(json.dumps(document))
+    if refused is not True:
+        assert compile_notebook(path).serve.output == "X"
+        return
+    with pytest.raises(ServeError, match="this cell changes 'X' after the serve cells made it "
+                       r"\(cell 7\): the model would learn or predict on something the served "
+                       "model never makes") as caught:  # fmt: skip
+        compile_notebook(path)
+    assert caught.value.cell == 8
+
+
 def test_the_serve_cells_must_make_what_later_cells_use(tmp_path):
     path = featurekit.wine(tmp_path)
     document = json.loads(path.read_text())
