@@ -21,6 +21,33 @@ from pathlib import Path
 
 from notebooks import code, markdown, write_notebook
 
+NAMES = ("wine", "houses", "sensors")
+
+
+def request(frame) -> bytes:
+    """`frame` as MLflow's dataframe_split JSON, floats exact (Python's repr reads back to the
+    same double; pandas' to_json keeps 10 digits), missing values as null."""
+    import json
+
+    from nb2pipe.fileio import plain
+
+    rows = [[plain(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+    body = {"dataframe_split": {"columns": [str(c) for c in frame.columns], "data": rows}}
+    return json.dumps(body).encode()
+
+
+def held_out(run_dir: Path, name: str):
+    """(the raw rows the notebook predicted on, its own predictions on them) of a run."""
+    from nb2pipe.artifacts import load
+
+    if name == "wine":
+        rows = load(run_dir, "load", "raw").loc[load(run_dir, "load", "test_idx")]
+        return rows, load(run_dir, "train", "predictions")
+    if name == "houses":
+        return load(run_dir, "load", "test_raw"), load(run_dir, "evaluate", "predictions")
+    return load(run_dir, "load", "readings").iloc[1000:], load(run_dir, "train", "predictions")
+
+
 WINE_FEATURES = (
     "X = raw[['alcohol', 'sugar', 'acidity', 'colour']].copy()\n"
     "X['sugar_per_alcohol'] = X['sugar'] / X['alcohol']\n"
@@ -232,7 +259,7 @@ def sensors(folder: Path) -> Path:
         code(
             "model = RandomForestClassifier(n_estimators=30, random_state=0)\n"
             "model.fit(features[:1000], failed[:1000])\n"
-            "predictions = model.predict_proba(features[1000:])",
+            "predictions = model.predict(features[1000:])",
             "step:train",
         ),
         code("print(model.n_estimators, predictions.mean())", "step:evaluate"),

@@ -148,12 +148,18 @@ def _first_difference(served: Any, expected: Any) -> tuple[int, str, Any, Any] |
     for (name, a), (_, b) in zip(got, want, strict=True):
         rows = np.flatnonzero(_differs(a, b))
         if rows.size and (first is None or rows[0] < first[0]):
-            first = (int(rows[0]), name, a[rows[0]], b[rows[0]])
+            first = (int(rows[0]), name, _plain(a[rows[0]]), _plain(b[rows[0]]))
     return first
 
 
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
 def _where(raw: Any, row: int, serve: Any) -> str:
-    label = f" (index {raw.index[row]!r} of {serve.input!r})" if hasattr(raw, "index") else ""
+    label = (
+        f" (index {_plain(raw.index[row])!r} of {serve.input!r})" if hasattr(raw, "index") else ""
+    )
     return f"row {row}{label}"
 
 

@@ -1,0 +1,233 @@
+"""The served model computes what the notebook computed, for real.
+
+Notebooks whose features are made by `serve` cells (tests/featurekit.py: ratios, one-hot columns
+with fixed categories, a mean of the training rows, a fitted scaler, a helper, a parameter) are
+run by `nb2pipe run`, published by `nb2pipe publish` (the cells packaged with the model and
+proved equal first) and served by `nb2pipe serve`: the served predictions on the raw held-out
+rows equal the notebook's own, bit for bit. What cannot be served is refused, in one line.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import featurekit
+import pytest
+from ctkit import cli, error_lines
+from notebooks import code
+
+from jupyter_mlops.serving.server import start_server
+from nb2pipe.runner.rundir import Workspace
+
+pytestmark = pytest.mark.slow
+
+
+def latest_run(notebook: Path):
+    name = notebook.stem
+    return Workspace.at(None, notebook).all_runs(name)[0]
+
+
+def run_and_publish(folder: Path, notebook: Path, name: str, uri: str):
+    done = cli("run", notebook.name, cwd=folder)
+    assert done.returncode == 0, done.stderr
+    return cli("publish", notebook.name, "--name", name, cwd=folder, MLFLOW_TRACKING_URI=uri)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """The three notebooks, each run and published (alias challenger) into one store."""
+    folder = tmp_path_factory.mktemp("serve-project")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    for name in featurekit.NAMES:
+        notebook = getattr(featurekit, name)(folder)
+        done = run_and_publish(folder, notebook, name, uri)
+        assert done.returncode == 0, done.stderr
+        assert f"published {name} version 1 (alias challenger)" in done.stdout
+    return folder, uri
+
+
+@pytest.fixture(scope="module")
+def servers(project):
+    folder, uri = project
+    running = {}
+    try:
+        for name in featurekit.NAMES:
+            log = folder / f"{name}-predictions.jsonl"
+            running[name] = start_server(f"{name}@challenger", log=log, tracking_uri=uri)
+        yield running
+    finally:
+        for server in running.values():
+            server.stop()
+
+
+def post(url: str, body: bytes) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        url + "/invocations", data=body, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+@pytest.mark.parametrize("name", featurekit.NAMES)
+def test_served_predictions_on_raw_rows_equal_the_notebooks_own_bit_for_bit(project, servers, name):
+    import numpy as np
+
+    folder, _ = project
+    rows, expected = featurekit.held_out(latest_run(folder / f"{name}.ipynb").path, name)
+    status, answer = post(servers[name].url, featurekit.request(rows))
+    assert status == 200, answer
+    served = np.asarray(answer["predictions"])
+    assert served.shape == np.asarray(expected).shape
+    assert served.dtype.kind == np.asarray(expected).dtype.kind
+    assert np.array_equal(served, expected)  # exact: the same doubles, not close ones
+    # One row at a time, too: nothing in the cells depends on the other rows of a request.
+    status, single = post(servers[name].url, featurekit.request(rows.iloc[3:4]))
+    assert status == 200 and single["predictions"] == answer["predictions"][3:4]
+
+
+def test_the_version_is_documented_with_its_serve_cells_and_the_proof(project):
+    from mlflow.tracking import MlflowClient
+
+    _, uri = project
+    version = MlflowClient(uri, uri).get_model_version("houses", "1")
+    card = version.description
+    serving = card[card.index("## Serving") : card.index("## Lineage")]
+    assert "a request's rows are bound to `test_raw`" in serving
+    assert "the model predicts on `X_test`" in serving
+    assert "`area_scaler` (StandardScaler), `encoder` (OneHotEncoder)" in serving
+    assert "# serve cell 7\nX_test = make_features(test_raw)" in serving
+    assert "def make_features(frame):" in serving
+    assert (
+        "Proved when published: equal, bit for bit, on 400 rows of 'test_raw' the serve cells "
+        "ran on in the notebook: 'X_test' (7 columns) and the model's predictions"
+    ) in serving
+    assert version.tags["serve.input"] == "test_raw"
+    assert version.tags["model.flavor"] == "pyfunc"
+    assert version.tags["model.class"] == "sklearn.linear_model._ridge.Ridge"
+
+
+def test_the_served_model_loads_where_neither_jupyter_mlops_nor_nb2pipe_is_installed(
+    project, tmp_path
+):
+    """Any MLflow runtime serves it: its code is one file that imports neither package."""
+    folder, uri = project
+    rows, expected = featurekit.held_out(latest_run(folder / "wine.ipynb").path, "wine")
+    rows.to_parquet(tmp_path / "rows.parquet")
+    script = (
+        "import sys, json\n"
+        "sys.modules['jupyter_mlops'] = None\n"  # `import jupyter_mlops` now fails
+        "sys.modules['nb2pipe'] = None\n"
+        "import mlflow.pyfunc, pandas as pd\n"
+        f"mlflow.set_tracking_uri({uri!r})\n"
+        "model = mlflow.pyfunc.load_model('models:/wine@challenger')\n"
+        f"rows = pd.read_parquet({str(tmp_path / 'rows.parquet')!r})\n"
+        "print(json.dumps(model.predict(rows).tolist()))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=240, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == expected.tolist()
+
+
+def test_bad_requests_are_one_line_client_errors(servers):
+    url = servers["wine"].url
+    rows = featurekit.wine_rows(3)
+    status, answer = post(url, featurekit.request(rows.drop(columns=["sugar"])))
+    assert status == 400 and "missing inputs ['sugar']" in answer["message"]
+    wrong = rows.astype(object)
+    wrong.loc[1, "alcohol"] = "strong"
+    status, answer = post(url, featurekit.request(wrong))
+    assert status == 400 and "alcohol" in answer["message"]
+    # A request the serve cells cannot take: the scaler refuses an infinite sugar content.
+    data = json.loads(featurekit.request(rows))
+    data["dataframe_split"]["data"][0][1] = float("inf")
+    status, answer = post(url, json.dumps(data).encode())
+    assert status == 400, answer
+    assert answer["message"].startswith(
+        "serve cell 7 of wine.ipynb: failed on this request: ValueError: Input X contains infinity"
+    )
+    assert "\n" not in answer["message"]
+
+
+def test_a_model_without_serve_cells_is_published_and_served_as_before(tmp_path, monkeypatch):
+    from mlflow.tracking import MlflowClient
+    from servingkit import MODEL, publish_champion
+
+    uri = publish_champion(tmp_path)
+    version = MlflowClient(uri, uri).get_model_version(MODEL, "1")
+    assert version.tags["model.flavor"] == "sklearn"
+    assert not [k for k in version.tags if k.startswith("serve.")]
+    assert "## Serving" not in version.description
+
+
+def test_a_cell_computing_across_rows_that_check_misses_is_refused_at_publish(tmp_path):
+    """`1 / len(X)` depends on how many rows a request has: the rules cannot see it, the proof
+    (one row alone) does; nothing is registered."""
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    notebook = featurekit.wine(
+        tmp_path, encoding=featurekit.WINE_ENCODING + "\nX['share'] = 1.0 / len(X)"
+    )
+    assert cli("check", notebook.name, cwd=tmp_path).returncode == 0
+    done = run_and_publish(tmp_path, notebook, "wine-share", uri)
+    assert done.returncode == 2, done.stdout + done.stderr
+    [line] = error_lines(done.stderr)
+    assert line == (
+        "error: served, 'X' differs from the notebook's (the first row alone): row 0 (index "
+        "0 of 'raw'), column 'share': served 1.0, notebook 0.0016666666666666668"
+    )
+    assert "Traceback" not in done.stderr
+    assert MlflowClient(uri, uri).search_registered_models() == []
+
+
+def test_a_mean_in_a_serve_cell_is_refused_at_check_naming_the_cell(tmp_path):
+    notebook = featurekit.wine(
+        tmp_path,
+        features=featurekit.WINE_FEATURES.replace("- alcohol_mean", "- X['alcohol'].mean()"),
+    )
+    done = cli("check", notebook.name, cwd=tmp_path)
+    assert done.returncode == 2
+    assert error_lines(done.stderr) == [
+        "error: wine.ipynb: cell 6: `X['alcohol'].mean()` computes over the rows at hand: served, "
+        "it would use the request's rows instead of the training rows; compute it in a training "
+        "step before the serve cells (e.g. `x_mean = train.x.mean()`) and read that value here"
+    ]
+
+
+def test_publish_model_in_a_kernel_packages_the_serve_cells_it_ran(tmp_path):
+    """Interactively: the notebook ran top to bottom in a kernel; `publish_model` there takes
+    the serve cells from the notebook and their values from the kernel."""
+    import papermill
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    notebook = featurekit.wine(tmp_path)
+    document = json.loads(notebook.read_text())
+    document["cells"].append(
+        code(
+            "import jupyter_mlops\n"
+            "published = jupyter_mlops.publish_model(model, 'wine-kernel', notebook='wine.ipynb')\n"
+            "print(published.version)"
+        )
+    )
+    (tmp_path / "run.ipynb").write_text(json.dumps(document))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", uri)
+        mp.setenv("MLFLOW_EXPERIMENT_NAME", "kernel")
+        papermill.execute_notebook(
+            str(tmp_path / "run.ipynb"), str(tmp_path / "out.ipynb"), cwd=str(tmp_path),
+            progress_bar=False, kernel_name="python3",
+        )  # fmt: skip
+    version = MlflowClient(uri, uri).get_model_version("wine-kernel", "1")
+    assert version.tags["serve.input"] == "raw"
+    assert version.tags["serve.proof"].startswith("equal, bit for bit, on 600 rows of 'raw'")
