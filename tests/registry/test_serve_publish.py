@@ -231,3 +231,100 @@ def test_publish_model_in_a_kernel_packages_the_serve_cells_it_ran(tmp_path):
     version = MlflowClient(uri, uri).get_model_version("wine-kernel", "1")
     assert version.tags["serve.input"] == "raw"
     assert version.tags["serve.proof"].startswith("equal, bit for bit, on 600 rows of 'raw'")
+
+
+# --- nb2pipe score: the same packaged model, chunk by chunk --------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
+def test_score_streams_a_file_through_the_served_model(project, servers, tmp_path, fmt):
+    import numpy as np
+    import pandas as pd
+
+    folder, uri = project
+    rows, expected = featurekit.held_out(latest_run(folder / "houses.ipynb").path, "houses")
+    data = tmp_path / f"houses.{fmt}"
+    if fmt == "csv":
+        rows.to_csv(data, index=False)  # floats in shortest repr: they read back exactly
+    elif fmt == "parquet":
+        rows.to_parquet(data, index=False)
+    else:
+        table = json.loads(featurekit.request(rows))["dataframe_split"]
+        records = [dict(zip(table["columns"], row, strict=True)) for row in table["data"]]
+        data.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / f"scored.{fmt}"
+    done = cli(
+        "score", "houses@challenger", data, "-o", out, "--chunk-rows", "64",
+        cwd=tmp_path, MLFLOW_TRACKING_URI=uri,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"scored 400 rows of {data} with houses version 1 (alias challenger)" in done.stdout
+    assert "(7 chunks," in done.stdout
+    scored = {
+        "csv": pd.read_csv,
+        "parquet": pd.read_parquet,
+        "jsonl": lambda p: pd.read_json(p, lines=True, precise_float=True),
+    }[fmt](out)
+    assert list(scored.columns) == [*rows.columns, "prediction"]
+    assert np.array_equal(scored["prediction"].to_numpy(), expected)  # the notebook's, exactly
+    sample = rows.iloc[::37]
+    status, answer = post(servers["houses"].url, featurekit.request(sample))
+    assert status == 200
+    assert answer["predictions"] == scored["prediction"].iloc[::37].tolist()  # = served
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+@pytest.fixture(scope="module")
+def houses_model(project):
+    """The published houses model, loaded in this process as `nb2pipe score` loads it."""
+    from jupyter_mlops.serving.server import load
+
+    _, uri = project
+    return load("houses@challenger", uri)[1]
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (None, "missing.csv", "DATA {data}: no such file"),
+        ("x", "data.txt", "DATA {data}: use a .csv, .parquet or .jsonl file"),
+        ("area,rooms,age,district\n", "data.csv", "DATA {data}: no rows to score"),
+        ("area,rooms,age,district\n1.0,2,3.0\n", "data.csv", "DATA {data}: cannot read it: CSV"),
+        ("area,rooms,age,district\nbig,2,3.0,north\n", "data.csv", "DATA {data}: cannot read it"),
+        ("area,age,district\n1.0,3.0,north\n", "data.csv", "DATA {data}: rows 1-1: "),
+        ('{"area": 1.0}\n[1, 2]\n', "data.jsonl", "DATA {data}: cannot read it"),
+    ],
+)
+def test_score_bad_inputs_are_one_line_and_write_nothing(
+    houses_model, tmp_path, content, name, message
+):
+    from jupyter_mlops.serving.batch import ScoringError, score_file
+
+    data = tmp_path / name
+    if content is not None:
+        data.write_text(content)
+    out = tmp_path / "scored.csv"
+    with pytest.raises(ScoringError) as caught:
+        score_file(houses_model, data, out)
+    assert str(caught.value).startswith(message.format(data=data)), caught.value
+    assert "\n" not in str(caught.value)
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_score_refuses_in_one_line_on_the_command_line(project, tmp_path):
+    _, uri = project
+    data = tmp_path / "houses.csv"
+    data.write_text("area,rooms,age,district\n1.0,2,3.0\n")
+    for args in ((data, "-o", data), (data, "-o", tmp_path / "out.xlsx"), (data, "-o", "x.csv")):
+        done = cli("score", "houses@challenger", *args, cwd=tmp_path, MLFLOW_TRACKING_URI=uri)
+        assert done.returncode == 2, done.stdout
+        [line] = error_lines(done.stderr)
+        assert "Traceback" not in done.stderr
+        assert line.startswith(
+            (
+                f"error: OUT {data} is DATA",
+                f"error: OUT {tmp_path / 'out.xlsx'}: use a .csv",
+                f"error: DATA {data}: cannot read it: CSV parse error",
+            )
+        ), line
+    assert not (tmp_path / "x.csv").exists()
