@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import distributed, drift, experiments, handoff, pipeline, serving, tracking
+from . import distributed, drift, experiments, handoff, pipeline, scoring, serving, tracking
 from .measure import load
 
 # One module per section; a new section is one module and one line here.
@@ -24,6 +24,7 @@ SECTIONS = {
     "tracking": tracking.measure,
     "experiments": experiments.measure,
     "serving": serving.measure,
+    "scoring": scoring.measure,
     "drift": drift.measure,
     "distributed": distributed.measure,
 }
