@@ -135,24 +135,18 @@ class _Reader:
         return pipeline
 
     def serve(self, data: Any) -> Serve:
-        where = "serve"
-        data = self._dict(data, where, {"input", "output", "cells", "prelude", "values", "step"})
-        for key in ("input", "output"):
-            if not _identifier(data.get(key)):
-                raise PipelineFileError(f"{where}.{key}: bad name {data.get(key)!r}")
-        step = data.get("step")
-        if not isinstance(step, str) or not STEP_NAME.match(step):
-            raise PipelineFileError(f"{where}.step: bad step name {step!r}")
-        cells = self.cells(self._list(data, "cells", where), f"{where}.cells")
+        data = self._dict(data, "serve", {"input", "output", "cells", "prelude", "values", "step"})
+        self._names({"names": [data.get("input"), data.get("output")]}, "names", "serve")
+        cells = self.cells(self._list(data, "cells", "serve"), "serve.cells")
         if not cells or any(c.kind != "code" for c in cells):
-            raise PipelineFileError(f"{where}: no serve cells (cut short?): compile it again")
+            raise PipelineFileError("serve: no serve cells (cut short?): compile it again")
         return Serve(
             input=data["input"],
             output=data["output"],
             cells=cells,
-            prelude=self.cells(self._list(data, "prelude", where), f"{where}.prelude"),
-            values=self._names(data, "values", where),
-            step=step,
+            prelude=self.cells(self._list(data, "prelude", "serve"), "serve.prelude"),
+            values=self._names(data, "values", "serve"),
+            step=str(data.get("step")),
         )
 
     def step(self, data: Any, where: str) -> Step:

@@ -22,53 +22,6 @@ from dataclasses import dataclass
 from . import effects
 from .calls import base_name
 
-# Methods that compute over the rows of a frame or a series (across columns with axis=1).
-OVER_ROWS = frozenset(
-    """
-    mean median sum std var min max quantile mode count nunique prod product sem skew kurt
-    kurtosis describe agg aggregate value_counts unique idxmax idxmin cumsum cumprod cummax
-    cummin rank shift diff pct_change rolling expanding ewm groupby resample corr cov
-    """.split()
-)
-# Methods that keep, drop or reorder rows, or take values from neighbouring rows.
-ROW_SHAPING = frozenset(
-    """
-    dropna drop_duplicates sort_values sort_index sample head tail query nlargest nsmallest
-    ffill bfill pad backfill interpolate
-    """.split()
-)
-FITS = frozenset({"fit", "fit_transform", "partial_fit", "fit_predict"})
-# numpy, statistics and scipy functions over an array's values (across columns with axis=1).
-_NUMPY_OVER_ROWS = frozenset(
-    """
-    mean median sum std var min max amin amax ptp percentile quantile average argmax argmin
-    unique histogram cumsum cumprod nanmean nanmedian nansum nanstd nanvar nanmin nanmax
-    nanpercentile nanquantile sort argsort
-    """.split()
-)
-_FILE_READS = frozenset(
-    """
-    open io.open numpy.load numpy.loadtxt numpy.genfromtxt numpy.fromfile joblib.load
-    pickle.load json.load torch.load glob.glob os.listdir os.scandir shutil.copy
-    """.split()
-)
-_FILE_METHODS = frozenset({"read_text", "read_bytes", "open", "iterdir", "glob", "rglob"})
-_NETWORK = frozenset(
-    """
-    requests urllib http httpx aiohttp socket urllib3 boto3 botocore sqlite3 sqlalchemy
-    psycopg2 pymysql pymongo redis smtplib ftplib
-    """.split()
-)
-_COMMANDS = frozenset({"subprocess", "os.system", "os.popen", "os.exec", "os.spawn"})
-# Methods of numpy's Generator and random.Random that draw.
-_DRAWS = frozenset(
-    """
-    normal uniform integers random choice permutation shuffle standard_normal binomial
-    poisson exponential gamma beta randint randn rand
-    """.split()
-)
-_CATEGORIES_FIXED = frozenset({"Categorical", "CategoricalDtype", "set_categories"})
-
 _FIX_AGGREGATE = (
     "compute it in a training step before the serve cells (e.g. `x_mean = train.x.mean()`) "
     "and read that value here"
@@ -174,20 +127,20 @@ class Rules(ast.NodeVisitor):
 
     def _library_call(self, node: ast.Call, origin: str) -> None:
         top = origin.split(".")[0]
-        if top in _NETWORK or any(origin.startswith(n + ".") for n in _NETWORK):
+        if top in effects.NETWORK or any(origin.startswith(n + ".") for n in effects.NETWORK):
             self._error(
                 node,
                 "reaches the network: a served model answers from its inputs and "
                 "the values it was published with; look the value up in a training step",
             )
-        elif origin in _FILE_READS or origin.startswith("pandas.read_"):
+        elif origin in effects.FILE_READS or origin.startswith("pandas.read_"):
             self._error(
                 node,
                 "reads a file: the served model has only its inputs and the values "
                 "it was published with; read the file in a training step and use the "
                 "value here",
             )
-        elif any(origin == c or origin.startswith(c + ".") for c in _COMMANDS):
+        elif any(origin == c or origin.startswith(c + ".") for c in effects.COMMANDS):
             self._error(node, "runs a command, which a served model cannot do")
         elif origin in ("pandas.get_dummies",):
             self._dummies(node)
@@ -201,7 +154,7 @@ class Rules(ast.NodeVisitor):
             )
         elif (
             origin.startswith(("numpy.", "statistics.", "scipy.stats."))
-            and origin.rsplit(".", 1)[-1] in _NUMPY_OVER_ROWS | {"zscore", "fmean"}
+            and origin.rsplit(".", 1)[-1] in effects.NUMPY_OVER_ROWS | {"zscore", "fmean"}
             and not origin.startswith("numpy.random.")
             and not _across_columns(node)
             and node.args
@@ -212,7 +165,14 @@ class Rules(ast.NodeVisitor):
             self._random(node)
 
     def _method_call(self, node: ast.Call, method: str, receiver: ast.AST) -> None:
-        if method in FITS:
+        if method in effects.FILE_METHODS:
+            self._error(
+                node,
+                "reads files: the served model has only its inputs and the values "
+                "it was published with; read them in a training step",
+            )
+            return
+        if method in effects.FITS:
             self._error(
                 node,
                 "fits on the rows at hand: served, it would fit on each request; "
@@ -235,16 +195,16 @@ class Rules(ast.NodeVisitor):
         ):
             self._changes(node, name)
             return
-        if method in _DRAWS and name is not None:
+        if method in effects.DRAWS and name is not None:
             self._random(node)
             return
         if not self._on_request(receiver):
             return
         if method == "get_dummies":
             self._dummies(node)
-        elif method in OVER_ROWS and not _across_columns(node):
+        elif method in effects.OVER_ROWS and not _across_columns(node):
             self._aggregate(node)
-        elif method in ROW_SHAPING or (method == "fillna" and _fill_method(node)):
+        elif method in effects.ROW_SHAPING or (method == "fillna" and _fill_method(node)):
             self._error(
                 node,
                 "keeps, drops, reorders or fills from the rows at hand: the served "
@@ -318,7 +278,7 @@ def fixes_categories(tree: ast.AST) -> list[int]:
         node.lineno
         for node in ast.walk(tree)
         if isinstance(node, ast.Call)
-        and _called(node.func) in _CATEGORIES_FIXED
+        and _called(node.func) in effects.CATEGORIES_FIXED
         and (node.args[1:] or node.keywords or _called(node.func) != "Categorical")
     ]
 

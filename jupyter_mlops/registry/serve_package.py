@@ -29,7 +29,7 @@ from nb2pipe.ir import Serve
 
 CODE = Path(served_model.__file__)  # MLflow copies it into the model as its code
 REFERENCE_ROWS = 10_000  # training features kept with the model, for `nb2pipe watch --skew`
-REFERENCE = "reference_features.parquet"
+REFERENCE = "reference_features.parquet"  # beside serve.json
 
 
 @dataclass
@@ -158,7 +158,7 @@ def save_and_load(source: ServeSource, model: Any, reqs: list[str], folder: Path
     """Save the package under `folder` and load it back as MLflow would serve it."""
     import mlflow.pyfunc
 
-    artifacts = folder / "artifacts"
+    artifacts = folder / served_model.ARTIFACT  # in the model: artifacts/serve/
     write(source, model, artifacts)
     reference(source, model, artifacts)
     options = {

@@ -23,6 +23,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from jupyter_mlops.serving import served_features
 from jupyter_mlops.serving.front import TIMEOUT, Front
 from jupyter_mlops.serving.prediction_log import MAX_BYTES as MAX_LOG_BYTES
 from jupyter_mlops.serving.prediction_log import PredictionLog
@@ -118,6 +119,9 @@ class ModelServer:
         except (ValueError, TypeError, KeyError) as e:  # the input does not fit the model
             reason = " ".join(str(e).split())[:500] or type(e).__name__
             raise ClientError(400, f"the model cannot take this input: {reason}") from None
+        features = served_features.sampled(
+            self.pyfunc, len(data) if hasattr(data, "__len__") else 1
+        )
         out = io.StringIO()
         ss.predictions_to_json(raw, out)
         predictions = json.loads(out.getvalue())["predictions"]
@@ -135,6 +139,7 @@ class ModelServer:
                     "version": self.model.version,
                     "inputs": row,
                     "prediction": predictions[i] if per_row else predictions,
+                    **({"features": features[i]} if i < len(features) and features[i] else {}),
                 }
                 for i, row in enumerate(rows)
             ]

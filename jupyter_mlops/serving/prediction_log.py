@@ -3,7 +3,9 @@
     {"id": "3f2a9c1b7d4e-0", "ts": 1763800000.0, "model": "wine", "version": "3",
      "inputs": {"alcohol": 13.2, ...}, "prediction": 1}
 
-`drift_report` reads the inputs as the current data; `monitoring` joins labels to the ids.
+`drift_report` reads the inputs as the current data; `monitoring` joins labels to the ids. A
+model published with its notebook's serve cells adds, on a sample of lines, the features they
+computed (``"features": {...}``, served_features.py): `logged_features` reads them back.
 
 The log is written to its path until it passes `max_bytes`; it is then moved aside as a part
 (``<stem>.part-000001.jsonl``, numbered in order) and a new one starts, so no file grows
@@ -26,6 +28,7 @@ from typing import Any
 
 DEFAULT_LOG = "predictions.jsonl"
 META = ["id", "ts", "model", "version", "prediction"]
+FEATURES = "features."  # a line's computed features, as columns of `read_log`
 MAX_BYTES = 64 * 1024 * 1024
 _PART = re.compile(r"\.part-(\d{6})$")
 
@@ -167,10 +170,12 @@ def _read_slowly(path: Path):
         if "id" not in r:
             continue
         inputs = r.get("inputs")
+        features = r.get("features") if isinstance(r.get("features"), dict) else {}
         rows.append(
             {
                 **{key: r.get(key) for key in META},
                 **(inputs if isinstance(inputs, dict) else {"input": inputs}),
+                **{f"{FEATURES}{k}": v for k, v in features.items()},
             }
         )
     return pd.DataFrame(rows) if rows else pd.DataFrame(columns=META)
@@ -203,4 +208,14 @@ def read_log(path: str | os.PathLike, since: float | None = None):
 def logged_inputs(path: str | os.PathLike, since: float | None = None):
     """The inputs the served model was asked about (optionally since epoch time `since`)."""
     frame = read_log(path, since)
-    return frame.drop(columns=META)
+    return frame.drop(columns=META + [c for c in frame.columns if c.startswith(FEATURES)])
+
+
+def logged_features(path: str | os.PathLike, since: float | None = None):
+    """The features the serve cells computed, on the sampled lines that have them: `model`,
+    `version`, then one column per feature."""
+    frame = read_log(path, since)
+    names = [c for c in frame.columns if c.startswith(FEATURES)]
+    frame = frame[frame[names].notna().any(axis=1)] if names else frame.iloc[:0]
+    out = frame[["model", "version", *names]].reset_index(drop=True)
+    return out.rename(columns={n: n.removeprefix(FEATURES) for n in names})

@@ -47,7 +47,7 @@ def test_the_serve_section_round_trips_through_pipeline_yaml(tmp_path):
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (("input: raw", "input: 2raw"), "serve.input: bad name '2raw'"),
+        (("input: raw", "input: 2raw"), "serve.names: bad name '2raw'"),
         (("step: features\n", "step: nowhere\n"), "serve: step 'nowhere' does not exist"),
         (("  - number: 7\n", "  - number: 3\n"), "serve: cell 3 is not a cell of 'features'"),
         (("  values:\n", "  colour: red\n  values:\n"), "serve: unknown field 'colour'"),

@@ -328,3 +328,50 @@ def test_score_refuses_in_one_line_on_the_command_line(project, tmp_path):
             )
         ), line
     assert not (tmp_path / "x.csv").exists()
+
+
+# --- skew: the features computed while serving, against the training features -------------------
+
+
+def test_the_log_keeps_raw_inputs_and_sampled_features_and_watch_skew_names_what_diverged(
+    project, servers, tmp_path
+):
+    from ctkit import marker_notebook, runs_recorded
+
+    from jupyter_mlops.serving.prediction_log import logged_features, logged_inputs, read_log
+
+    folder, uri = project
+    server = servers["wine"]
+    start = len(read_log(server.log))
+    log = tmp_path / "wine.jsonl"
+
+    def traffic(frame):
+        status, _ = post(server.url, featurekit.request(frame))
+        assert status == 200
+        log.write_text("\n".join(server.log.read_text().splitlines()[start:]) + "\n")
+
+    traffic(featurekit.wine_rows(1000, seed=21))
+    inputs, features = logged_inputs(log), logged_features(log)
+    assert sorted(inputs.columns) == sorted(featurekit.WINE_COLUMNS) and len(inputs) == 1000
+    assert 40 <= len(features) <= 180  # a sample (10% of the rows)
+    assert "sugar_per_alcohol" in features.columns and "colour_rose" in features.columns
+    assert set(features["version"]) == {"1"}
+
+    notebook = marker_notebook(tmp_path)
+    watch = ("watch", notebook, "--log", log, "--skew", "--once", "--min-rows", "30")
+    done = cli(*watch, cwd=tmp_path, MLFLOW_TRACKING_URI=uri)
+    assert done.returncode == 0, done.stderr
+    assert "watch skew: the features computed while serving match training (wine version 1: " in (
+        done.stdout
+    )
+    assert runs_recorded(tmp_path) == 0
+
+    shifted = featurekit.wine_rows(1000, seed=22)
+    shifted["alcohol"] += 3.0  # a new vineyard: the computed features move with it
+    traffic(shifted)
+    done = cli(*watch, cwd=tmp_path, MLFLOW_TRACKING_URI=uri)
+    assert done.returncode == 0, done.stderr
+    line = next(x for x in done.stdout.splitlines() if "watch skew:" in x)
+    assert "features computed while serving diverged from training:" in line, line
+    assert "alcohol_above_mean" in line and line.endswith("-> run")
+    assert runs_recorded(tmp_path) == 1
