@@ -34,9 +34,13 @@ ARTIFACT = "serve"  # the key of the folder in the model's artifacts
 
 
 class ServeCellError(MlflowException):
-    """A request the notebook's serve cells cannot turn into the model's input (a 400)."""
+    """A request the notebook's serve cells cannot turn into the model's input: a client error.
 
-    status = 400
+    An MlflowException with BAD_REQUEST, so MLflow's own scoring server answers 400 with the
+    message; `http_status` is what `nb2pipe serve` reads from a model's client errors.
+    """
+
+    status = http_status = 400
 
     def __init__(self, message: str):
         super().__init__(message, error_code=BAD_REQUEST)

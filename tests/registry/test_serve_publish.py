@@ -158,6 +158,50 @@ def test_bad_requests_are_one_line_client_errors(servers):
     assert "\n" not in answer["message"]
 
 
+def test_mlflow_models_serve_runs_the_serve_cells_too(project, tmp_path):
+    """MLflow's own scoring server: the same predictions, and a failing cell is its 400."""
+    import os
+    import time
+
+    import numpy as np
+
+    from jupyter_mlops.serving.server import free_port
+
+    folder, uri = project
+    rows, expected = featurekit.held_out(latest_run(folder / "wine.ipynb").path, "wine")
+    port = free_port()
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    output = open(tmp_path / "mlflow-serve.txt", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [bin_dir / "mlflow", "models", "serve", "-m", "models:/wine@challenger", "--port",
+         str(port), "--env-manager", "local", "--workers", "1"],
+        env=env, stdout=output, stderr=subprocess.STDOUT, cwd=tmp_path,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            assert process.poll() is None, (tmp_path / "mlflow-serve.txt").read_text()
+            try:
+                with urllib.request.urlopen(url + "/ping", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.5)
+        status, answer = post(url, featurekit.request(rows))
+        assert status == 200, answer
+        assert np.array_equal(np.asarray(answer["predictions"]), expected)
+        data = json.loads(featurekit.request(rows.head(2)))
+        data["dataframe_split"]["data"][0][1] = float("inf")
+        status, answer = post(url, json.dumps(data).encode())
+        assert status == 400, answer  # MLflow's message quotes the data, then ours
+        assert "serve cell 7 of wine.ipynb: failed on this request: ValueError" in answer["message"]
+    finally:
+        process.terminate()
+        process.wait(30)
+        output.close()
+
+
 def test_a_model_without_serve_cells_is_published_and_served_as_before(tmp_path, monkeypatch):
     from mlflow.tracking import MlflowClient
     from servingkit import MODEL, publish_champion
