@@ -107,15 +107,15 @@ def _in_experiment_of(uri: str, run_id: str) -> Iterator[None]:
 
 def log_served(uri: str, run_id: str, options: dict[str, Any]):
     """Log a model packaged with its serve cells (serve_package.py) in run `run_id`."""
-    with store.fluent_uri(uri), _in_experiment_of(uri, run_id):
+    from jupyter_mlops.registry.serve_package import quietly
+
+    with store.fluent_uri(uri), _in_experiment_of(uri, run_id), quietly():
         import mlflow.models
         import mlflow.pyfunc
 
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*type hints? to the `predict` method")
-            return mlflow.models.Model.log(
-                artifact_path=None, name=MODEL_NAME, flavor=mlflow.pyfunc, run_id=run_id, **options
-            )
+        return mlflow.models.Model.log(
+            artifact_path=None, name=MODEL_NAME, flavor=mlflow.pyfunc, run_id=run_id, **options
+        )
 
 
 def log_model(model: Any, flavor: str, uri: str, run_id: str, reqs: list[str], data: Any):

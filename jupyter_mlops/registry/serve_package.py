@@ -12,6 +12,7 @@ computes what the notebook computed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -30,6 +31,7 @@ from nb2pipe.ir import Serve
 CODE = Path(served_model.__file__)  # MLflow copies it into the model as its code
 REFERENCE_ROWS = 10_000  # training features kept with the model, for `nb2pipe watch --skew`
 REFERENCE = "reference_features.parquet"  # beside serve.json
+_PROGRESS = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 
 
 @dataclass
@@ -161,17 +163,32 @@ def save_and_load(source: ServeSource, model: Any, reqs: list[str], folder: Path
     artifacts = folder / served_model.ARTIFACT  # in the model: artifacts/serve/
     write(source, model, artifacts)
     reference(source, model, artifacts)
+    raw = source.kept.input
     options = {
         "python_model": str(CODE),
         "artifacts": {served_model.ARTIFACT: str(artifacts)},
         "signature": signature(source, model),
+        "input_example": raw.head(5) if hasattr(raw, "head") else raw[:5],
         "pip_requirements": reqs,
     }
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*type hints? to the `predict` method")
+    with quietly():
         mlflow.pyfunc.save_model(str(folder / "model"), **options)
         loaded = mlflow.pyfunc.load_model(str(folder / "model"))
     return loaded, options
+
+
+@contextlib.contextmanager
+def quietly():
+    """No progress bars for the local copies MLflow makes while saving and checking."""
+    before = os.environ.get(_PROGRESS)
+    os.environ[_PROGRESS] = "false"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(_PROGRESS, None)
+        else:
+            os.environ[_PROGRESS] = before
 
 
 def package(source: ServeSource, model: Any, reqs: list[str]):

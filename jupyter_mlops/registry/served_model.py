@@ -26,6 +26,7 @@ from typing import Any
 
 import mlflow.models
 import mlflow.pyfunc
+import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import BAD_REQUEST
 
@@ -134,7 +135,8 @@ class ServedNotebook(mlflow.pyfunc.PythonModel):
             )
         return out[columns]
 
-    def predict(self, context, model_input, params=None):
+    # The hint only says what MLflow passes here; the model's signature is the raw input.
+    def predict(self, context, model_input: pd.DataFrame, params=None):
         features = self.features(model_input)
         self._last.features = features
         return getattr(self.model, self.spec.get("method", "predict"))(features)
