@@ -114,7 +114,11 @@ def gate(
 
 def _champion_score(name: str, X_test, y_test, metric: str) -> float | None:
     """The current champion's `metric` on this held-out set; None when there is no champion,
-    or it cannot be loaded as a scikit-learn model (the gate then uses its published value)."""
+    or it cannot be loaded (the gate then uses its published value).
+
+    A champion published with its notebook's serve cells computes its own features: it is
+    given the raw held-out rows the challenger's features were made from (the run's kept
+    input), never the challenger's features, which its model was not fitted on."""
     from jupyter_mlops.registry.promote import CHAMPION
     from jupyter_mlops.tracking import config, journal, store
     from jupyter_mlops.tracking.session import SESSION
@@ -126,13 +130,35 @@ def _champion_score(name: str, X_test, y_test, metric: str) -> float | None:
     except Exception:  # no such model or alias yet: nothing to compare with
         return None
     try:
-        import mlflow.sklearn
+        import mlflow.pyfunc
 
         with store.fluent_uri(uri):
-            champion = mlflow.sklearn.load_model(f"models:/{name}@{CHAMPION}")
-        return evaluate(champion, X_test, y_test, metric)
+            loaded = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
+        try:
+            loaded.unwrap_python_model().last_features  # noqa: B018  (serve cells?)
+        except Exception:  # a scikit-learn model: it takes the features
+            return evaluate(loaded.get_raw_model(), X_test, y_test, metric)
+        rows = _raw_rows(X_test)
+        return None if rows is None else evaluate(loaded, rows, y_test, metric)
     except Exception:  # another flavour, or inputs it no longer takes
         return None
+
+
+def _raw_rows(X_test):
+    """The raw rows this step's pipeline run made `X_test` from with its serve cells, by
+    index; None outside such a run, or if they cannot be told."""
+    from jupyter_mlops.tracking import journal
+
+    where = journal.current_step()
+    if where is None or not hasattr(X_test, "index"):
+        return None
+    from jupyter_mlops.registry.serve_package import from_run
+
+    source = from_run(where[0])
+    if source is None or source.kept.every != 1 or not hasattr(source.kept.input, "loc"):
+        return None
+    raw = source.kept.input
+    return raw.loc[X_test.index] if X_test.index.isin(raw.index).all() else None
 
 
 def _higher(metric: str) -> bool:
