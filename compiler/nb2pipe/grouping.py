@@ -112,6 +112,7 @@ def _add(group: Group, cell: Cell, tag: CellTags) -> None:
     step.cache = step.cache if tag.cache is None else tag.cache
     step.retries = step.retries if tag.retries is None else tag.retries
     step.timeout = step.timeout if tag.timeout is None else tag.timeout
+    step.features = tag.features or step.features
     step.files_read += [p for p in tag.inputs if p not in step.files_read]
     step.files_written += [p for p in tag.outputs if p not in step.files_written]
     if tag.role == "metrics":

@@ -75,6 +75,7 @@ class Step:
     cache: bool = True
     retries: int = 0
     timeout: float | None = None
+    features: str | None = None  # features:ENTITY: its frames with that column, as feature views
 
     @property
     def first_cell(self) -> int:

@@ -140,14 +140,9 @@ class _Reader:
         cells = self.cells(self._list(data, "cells", "serve"), "serve.cells")
         if not cells or any(c.kind != "code" for c in cells):
             raise PipelineFileError("serve: no serve cells (cut short?): compile it again")
-        return Serve(
-            input=data["input"],
-            output=data["output"],
-            cells=cells,
-            prelude=self.cells(self._list(data, "prelude", "serve"), "serve.prelude"),
-            values=self._names(data, "values", "serve"),
-            step=str(data.get("step")),
-        )
+        prelude = self.cells(self._list(data, "prelude", "serve"), "serve.prelude")
+        values = self._names(data, "values", "serve")
+        return Serve(data["input"], data["output"], cells, prelude, values, str(data.get("step")))
 
     def step(self, data: Any, where: str) -> Step:
         data = self._dict(data, where, _STEP_KEYS)
@@ -183,6 +178,9 @@ class _Reader:
                 self._path(p, where) for p in self._strings(data, "files_written", where)
             ],
             changes_settings=self._bool(data, "changes_settings", where, False),
+            features=self._names({"features": [data["features"]]}, "features", where)[0]
+            if data.get("features") is not None
+            else None,
         )
 
     def cells(self, items: list, where: str) -> list[Cell]:
@@ -343,6 +341,6 @@ _PIPELINE_KEYS = {
 _STEP_KEYS = {
     "name", "cells", "upstream", "after", "inputs", "outputs", "params", "metrics", "imports",
     "image", "requirements", "resources", "cache", "retries", "timeout", "replay", "guard",
-    "random_from", "random_state", "files_read", "files_written", "changes_settings",
+    "random_from", "random_state", "files_read", "files_written", "changes_settings", "features",
 }  # fmt: skip
 _RESOURCES = {"cpu", "memory", "gpu"}

@@ -7,6 +7,7 @@ through this module. Three dialects are understood:
   ``after:A,B``, ``skip``, ``metrics``, ``image:REF``, ``requirements:PKG,PKG``, ``cpu:N``,
   ``memory:SIZE``, ``gpu:N``, ``cache:off``, ``retries:N``, ``timeout:SECONDS``,
   ``inputs:PATH,PATH`` and ``outputs:PATH,PATH`` (files, beyond the paths found in the code),
+  ``features:ENTITY`` (the step's output frames become Feast feature views keyed by ENTITY),
   and ``serve`` (a step's cell that also runs on every prediction request, packaged with the
   published model);
 * Kubeflow Kale's: ``block:NAME``, ``prev:NAME``, ``pipeline-parameters``,
@@ -61,6 +62,7 @@ PREFIXES = {
     "timeout": "timeout",
     "inputs": "inputs",
     "outputs": "outputs",
+    "features": "features",
 }
 
 # Flags: a cell of a step that is also something more. ``serve``: it runs on every prediction
@@ -71,25 +73,13 @@ _ON = {"on", "true", "yes", "enabled"}
 _OFF = {"off", "false", "no", "disabled"}
 
 # Tags other tools put on cells; never mistaken for a misspelling of ours.
-KNOWN_FOREIGN = {
-    "injected-parameters",
-    "hide-input",
-    "hide-output",
-    "hide-cell",
-    "remove-cell",
-    "remove-input",
-    "remove-output",
-    "raises-exception",
-    "skip-execution",
-    "nbval-ignore-output",
-    "nbval-skip",
-    "nbval-check-output",
-    "nbval-raises-exception",
-    "thebe-init",
-    "full-width",
-    "margin",
-    "output_scroll",
-}
+KNOWN_FOREIGN = frozenset(
+    """
+    injected-parameters hide-input hide-output hide-cell remove-cell remove-input remove-output
+    raises-exception skip-execution nbval-ignore-output nbval-skip nbval-check-output
+    nbval-raises-exception thebe-init full-width margin output_scroll
+    """.split()
+)
 
 
 @dataclass
@@ -123,6 +113,7 @@ class CellTags:
     outputs: list[str] = field(default_factory=list)  # files the step writes
     serve: bool = False  # also runs on every prediction request, in the published model
     serve_input: str | None = None  # serve:NAME: the variable a request's rows are bound to
+    features: str | None = None  # features:ENTITY: the step's frames become Feast feature views
     foreign: list[str] = field(default_factory=list)
 
     @property
@@ -140,6 +131,7 @@ class CellTags:
             or self.timeout is not None
             or self.inputs
             or self.outputs
+            or self.features
         )
 
 
@@ -250,6 +242,11 @@ def _apply_prefixed(out: CellTags, kind: str, value: str, tag: str, fail) -> Non
             if "\0" in path or "\n" in path:
                 raise fail(f"bad path {path!r} in {tag!r}")
             getattr(out, kind).append(path)
+    elif kind == "features":
+        if not value.isidentifier():
+            raise fail(f"bad tag {tag!r}: features:ENTITY names the entity's key column, e.g. "
+                       "features:driver_id")  # fmt: skip
+        out.features = value
     elif kind == "timeout":
         try:
             seconds = float(value)
@@ -299,6 +296,12 @@ def grammar() -> list[dict]:
             "also runs on every prediction request, packaged with the published model "
             "(serve:NAME on the first one: the variable a request's rows are bound to)",
         ),
+        (
+            "features",
+            "ENTITY",
+            "serving",
+            "the step's output frames are published as Feast feature views keyed by ENTITY",
+        ),
     ]
     aliases = {
         "parameters": ["pipeline-parameters"],
@@ -335,4 +338,5 @@ _EXAMPLES = {
     "timeout": "600",
     "inputs": "data/train.csv",
     "outputs": "reports/summary.csv",
+    "features": "driver_id",
 }

@@ -53,6 +53,14 @@ def test_a_role_cell_cannot_be_served(role):
     assert caught.value.cell == 4
 
 
+def test_features_names_the_entity_key_of_a_steps_feature_views():
+    tags = parse_cell_tags(["step:drivers", "features:driver_id"])
+    assert (tags.step, tags.features) == ("drivers", "driver_id")
+    with pytest.raises(TagError, match="features:ENTITY names the entity's key column"):
+        parse_cell_tags(["features:driver id"])
+    assert parse_cell_tags(["features:driver_id"]).has_step_settings  # a step's, not a role's
+
+
 def test_serve_names_a_variable_and_misspellings_are_caught():
     with pytest.raises(TagError, match=r"serve:NAME names a variable, e\.g\. serve:raw"):
         parse_cell_tags(["serve:2x"])
@@ -342,6 +350,7 @@ OURS = {
     "retries",
     "timeout",
     "serve",
+    "features",
 }
 
 
