@@ -148,6 +148,20 @@ def _keep_output_source(serve: Serve) -> str:
     )
 
 
+def _features_lines(step: Step) -> list[str]:
+    """features:ENTITY: the frames the step binds that hold ENTITY are kept for the store."""
+    from .analysis import analyse
+
+    facts = analyse([(c.source, c.number) for c in step.code_cells()])
+    names = [n for n in facts.writes if n not in facts.imported and n not in facts.functions]
+    return [
+        "# Its frames with the entity column become feature views once the step has finished.",
+        "from nb2pipe.artifacts.frames import save_entity_frames",
+        f'save_entity_frames({RUN_DIR_PARAM}, "{step.name}", "{step.features}", globals(), '
+        f"{names!r})",
+    ]
+
+
 def _save_source(pipeline: Pipeline, step: Step) -> str:
     lines = ["# nb2pipe: save this step's outputs for downstream steps."]
     cell = step.first_cell
@@ -165,6 +179,8 @@ def _save_source(pipeline: Pipeline, step: Step) -> str:
         lines.append(f'{RUNTIME_ALIAS}.save({RUN_DIR_PARAM}, "{step.name}")')
     if step.random_state:
         lines.append(f'{RUNTIME_ALIAS}.save_random_state({RUN_DIR_PARAM}, "{step.name}")')
+    if step.features:
+        lines += _features_lines(step)
     if step.metrics:
         args = ", ".join(f"{m}={m}" for m in step.metrics)
         lines.append(f'{RUNTIME_ALIAS}.save_metrics({RUN_DIR_PARAM}, "{step.name}", {args})')

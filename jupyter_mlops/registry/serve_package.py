@@ -172,9 +172,7 @@ def save_and_load(source: ServeSource, model: Any, reqs: list[str], folder: Path
         "pip_requirements": reqs,
     }
     with quietly():
-        # The example is checked when the model is logged: not twice.
-        saved = {k: v for k, v in options.items() if k != "input_example"}
-        mlflow.pyfunc.save_model(str(folder / "model"), **saved)
+        mlflow.pyfunc.save_model(str(folder / "model"), **options)
         loaded = mlflow.pyfunc.load_model(str(folder / "model"))
     return loaded, options
 
