@@ -28,6 +28,11 @@ from .errors import ServeError
 from .grouping import Group
 from .ir import Cell, Hazard, Pipeline, Serve
 
+_FEAST = (
+    "the serve cells read a feature store that step {step!r} publishes when the pipeline runs; "
+    "Run All does not publish it, so there it reads what the store held before (and tag the "
+    "serve step after:{step})"
+)
 # Calls whose first argument is what a model is fitted on or predicts on.
 MODEL_CALLS = frozenset(
     {"fit", "predict", "predict_proba", "predict_log_proba", "decision_function", "score"}
@@ -91,6 +96,9 @@ class _Compiler:
         self._between(first, last, {raw, *values, *facts.writes, *(r.name for r in facts.reads)})
         output = self._output(last, facts)
         self._after(last, output)
+        published = [s.name for s in self.pipeline.steps if s.features]
+        if published and any(o.startswith("feast") for o in facts.origins.values()):
+            self.pipeline.warnings.append(Hazard(first, _FEAST.format(step=published[0])))
         return Serve(
             input=raw,
             output=output,
