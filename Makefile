@@ -17,10 +17,20 @@ LABEXT_DEV := $(VENV)/labextensions-dev
 
 # --compile-bytecode: as pip does. uv leaves it out, and where PYTHONDONTWRITEBYTECODE is set
 # (these machines) every process would compile mlflow, pandas... from source: seconds each.
+# PyTorch for the serializer tests: the CPU build (700 MB installed), which lies in the folder of
+# wheels that pip's configuration names on these machines (PyPI's torch is a CUDA build of
+# several GB, and uv does not read pip's configuration).
+TORCH := torch==2.13.0+cpu
+
 $(STAMP): pyproject.toml requirements/dev.lock
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 	@test -x $(BIN)/python || $(PYTHON) -m uv venv --quiet --python $(PYTHON) $(VENV)
 	$(PYTHON) -m uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements/dev.lock
+	wheels="$$($(PYTHON) -m pip config get global.find-links 2>/dev/null)"; \
+	if ls $$wheels/torch-2.13.0+cpu-*.whl >/dev/null 2>&1; then \
+		$(PYTHON) -m uv pip install --quiet --compile-bytecode --python $(BIN)/python \
+			--find-links "$$wheels" -c requirements/dev.lock "$(TORCH)"; \
+	else echo "note: no CPU wheel of $(TORCH) on this machine: the PyTorch tests will fail"; fi
 	$(PYTHON) -m uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
 

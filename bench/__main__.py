@@ -14,19 +14,32 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import distributed, drift, experiments, handoff, pipeline, scoring, serving, tracking
+from . import (
+    distributed,
+    drift,
+    experiments,
+    handoff,
+    memory,
+    pipeline,
+    scoring,
+    serving,
+    sweep,
+    tracking,
+)
 from .measure import load
 
 # One module per section; a new section is one module and one line here.
 SECTIONS = {
     "pipeline": pipeline.measure,
     "handoff": handoff.measure,
+    "memory": memory.measure,
     "tracking": tracking.measure,
     "experiments": experiments.measure,
     "serving": serving.measure,
     "scoring": scoring.measure,
     "drift": drift.measure,
     "distributed": distributed.measure,
+    "sweep": sweep.measure,
 }
 
 

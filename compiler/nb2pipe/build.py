@@ -156,7 +156,7 @@ def _features_lines(step: Step) -> list[str]:
     names = [n for n in facts.writes if n not in facts.imported and n not in facts.functions]
     return [
         "# Its frames with the entity column become feature views once the step has finished.",
-        "from nb2pipe.artifacts.frames import save_entity_frames",
+        "from nb2pipe.artifacts.entity_frames import save_entity_frames",
         f'save_entity_frames({RUN_DIR_PARAM}, "{step.name}", "{step.features}", globals(), '
         f"{names!r})",
     ]

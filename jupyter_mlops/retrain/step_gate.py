@@ -84,41 +84,59 @@ def gate(
     metric: str = "accuracy",
     greater_is_better: bool | None = None,
     threshold: float = 0.0,
+    slices: list[str] | None = None,
+    min_rows: int = 30,
+    slice_threshold: float = 0.0,
     **publish_options: Any,
 ):
     """Score `model` on the held-out set, publish it as challenger, promote it if it wins.
 
     Returns the registry's `GateDecision`. `publish_options` go to `publish_model`
     (params, description, tags, ...); the held-out `X_test` documents the model's inputs.
+    `slices` (columns of `X_test`): challenger and champion are compared on every slice of at
+    least `min_rows` rows, and a challenger that drops by more than `slice_threshold` on any
+    slice is refused, the slice named (retrain.slices).
     """
     from jupyter_mlops.registry import publish as registry
     from jupyter_mlops.registry.promote import promote
+    from jupyter_mlops.retrain.slices import compare_slices
 
     higher = _higher(metric) if greater_is_better is None else greater_is_better
     value = evaluate(model, X_test, y_test, metric)
     # The champion is scored on the same held-out rows: the value it was published with came
     # from other data (a test split of older batches), and comparing those is not fair.
-    champion_value = _champion_score(name, X_test, y_test, metric)
+    champion = _champion(name)
+    champion_value = _score(champion, X_test, y_test, metric)
+    table = None
+    if slices:
+        scored = champion if champion_value is not None else None  # it takes these inputs
+        table = compare_slices(
+            model, scored, X_test, y_test, slices, metric,
+            min_rows=min_rows, greater_is_better=higher,
+        )  # fmt: skip
     publish_options.setdefault("data", X_test)
     metrics = {**(publish_options.pop("metrics", None) or {}), metric: value}
     published = registry.publish_model(
         model, name, metric=metric, metrics=metrics, **publish_options
     )
     decision = promote(
-        name, metric, greater_is_better=higher, threshold=threshold, champion_value=champion_value
+        name,
+        metric,
+        greater_is_better=higher,
+        threshold=threshold,
+        champion_value=champion_value,
+        slices=table,
+        slice_threshold=slice_threshold,
     )
     _record_in_step(decision, published)
     print(f"gate: {decision}")
     return decision
 
 
-def _champion_score(name: str, X_test, y_test, metric: str) -> float | None:
-    """The current champion's `metric` on this held-out set; None when there is no champion,
-    or it cannot be loaded (the gate then uses its published value).
-
-    A champion published with its notebook's serve cells computes its own features: it is
-    given the raw held-out rows the challenger's features were made from (the run's kept
-    input), never the challenger's features, which its model was not fitted on."""
+def _champion(name: str) -> Any | None:
+    """The current champion as a model that predicts on `X_test`; None when there is no
+    champion, or it cannot be loaded as one (the gate then uses the value it was published
+    with). A champion published with its notebook's serve cells makes its own features."""
     from jupyter_mlops.registry.promote import CHAMPION
     from jupyter_mlops.tracking import config, journal, store
     from jupyter_mlops.tracking.session import SESSION
@@ -136,29 +154,52 @@ def _champion_score(name: str, X_test, y_test, metric: str) -> float | None:
             loaded = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
         try:
             loaded.unwrap_python_model().last_features  # noqa: B018  (serve cells?)
-        except Exception:  # a scikit-learn model: it takes the features
-            return evaluate(loaded.get_raw_model(), X_test, y_test, metric)
-        rows = _raw_rows(X_test)
-        return None if rows is None else evaluate(loaded, rows, y_test, metric)
-    except Exception:  # another flavour, or inputs it no longer takes
+        except Exception:
+            return loaded.get_raw_model()  # a scikit-learn model
+        return ServedChampion(loaded, _kept_input())
+    except Exception:  # another flavour
         return None
 
 
-def _raw_rows(X_test):
-    """The raw rows this step's pipeline run made `X_test` from with its serve cells, by
-    index; None outside such a run, or if they cannot be told."""
+class ServedChampion:
+    """A champion published with its notebook's serve cells. Given the challenger's features
+    it predicts on the raw rows they were made from (found by index in what this run's serve
+    step kept), through its own serve cells: its model was never fitted on the challenger's
+    features."""
+
+    def __init__(self, loaded: Any, raw: Any):
+        self.loaded, self.raw = loaded, raw
+
+    def predict(self, X):
+        if self.raw is None or not hasattr(X, "index") or not X.index.isin(self.raw.index).all():
+            raise ValueError("the raw rows of these features are not known")
+        return self.loaded.predict(self.raw.loc[X.index])
+
+
+def _kept_input():
+    """The raw rows this step's pipeline run kept for its serve cells (all of them), if any."""
     from jupyter_mlops.tracking import journal
 
     where = journal.current_step()
-    if where is None or not hasattr(X_test, "index"):
+    if where is None:
         return None
     from jupyter_mlops.registry.serve_package import from_run
 
     source = from_run(where[0])
     if source is None or source.kept.every != 1 or not hasattr(source.kept.input, "loc"):
         return None
-    raw = source.kept.input
-    return raw.loc[X_test.index] if X_test.index.isin(raw.index).all() else None
+    return source.kept.input
+
+
+def _score(champion: Any | None, X_test, y_test, metric: str) -> float | None:
+    """The champion's `metric` on this held-out set; None when it has none or no longer takes
+    these inputs."""
+    if champion is None:
+        return None
+    try:
+        return evaluate(champion, X_test, y_test, metric)
+    except Exception:
+        return None
 
 
 def _higher(metric: str) -> bool:
