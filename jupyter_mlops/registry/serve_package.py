@@ -95,7 +95,8 @@ def model_columns(model: Any, made: Any) -> list[str] | None:
 
 
 def _write_value(folder: Path, name: str, value: Any) -> dict[str, str]:
-    from nb2pipe.artifacts.serializers import JsonSerializer, NpySerializer, PickleSerializer
+    from nb2pipe.artifacts.arrays import NpySerializer
+    from nb2pipe.artifacts.general import JsonSerializer, PickleSerializer
 
     serializer = next(
         (s for s in (JsonSerializer(), NpySerializer()) if s.accepts(value)), PickleSerializer()
