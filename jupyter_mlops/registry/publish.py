@@ -169,8 +169,8 @@ def publish_model(
         else:
             run_id = _session_run(params or {}, given)
         if packaged:
-            info = flavors.log_served(uri, run_id, packaged[1])
-            packaged[2].cleanup()
+            info = flavors.log_served(uri, run_id, packaged.options)
+            packaged.folder.cleanup()
         else:
             info = flavors.log_model(model, flavor, uri, run_id, reqs, data)
         version_tags = {
@@ -185,7 +185,7 @@ def publish_model(
             "nb2pipe.step": where.step or "",
             "data.sha256": summary.sha256 if summary and summary.sha256 else "",
             "published_by": origin["user"],
-            **(serve_package.version_tags(source, packaged[0]) if packaged else {}),
+            **(serve_package.version_tags(source, packaged.proof) if packaged else {}),
             **{k: str(v) for k, v in (tags or {}).items()},
         }
         version = str(_register(client, name, info, run_id, version_tags).version)
@@ -212,7 +212,7 @@ def publish_model(
                 },
                 input_hashes=where.input_hashes,
                 requirements=reqs,
-                serve=modelcard.serve_section(source, packaged[0]) if packaged else None,
+                serve=modelcard.serve_section(source, packaged.proof) if packaged else None,
                 published_by=origin["user"],
                 published_at=time.strftime("%Y-%m-%d %H:%M %Z"),
             )

@@ -192,9 +192,19 @@ def quietly():
             os.environ[_PROGRESS] = before
 
 
-def package(source: ServeSource, model: Any, reqs: list[str]):
-    """The saved-and-loaded package, proved equal to the notebook (or refused, one line), and
-    the options that log it: (proof, options, temporary folder to remove once logged)."""
+@dataclass
+class Packaged:
+    """A package saved, loaded back as MLflow loads it, and proved equal to the notebook."""
+
+    proof: Any  # serve_proof.Proof
+    options: dict[str, Any]  # what logs it (flavors.log_served)
+    loaded: Any  # the loaded pyfunc: what any runtime serves
+    folder: tempfile.TemporaryDirectory
+
+
+def package(source: ServeSource, model: Any, reqs: list[str]) -> Packaged:
+    """The package, saved and loaded back, proved equal to the notebook (or refused, one line);
+    its folder is removed once it is logged (`Packaged.folder.cleanup()`)."""
     from jupyter_mlops.registry import serve_proof
 
     folder = tempfile.TemporaryDirectory(prefix="nb2pipe-serve-")
@@ -204,7 +214,7 @@ def package(source: ServeSource, model: Any, reqs: list[str]):
     except BaseException:
         folder.cleanup()
         raise
-    return proof, options, folder
+    return Packaged(proof, options, loaded, folder)
 
 
 def tagged(notebook: str | os.PathLike) -> bool:
