@@ -27,7 +27,7 @@ SAMPLE = 1_000
 SCORE = """
 import json, sys, threading, time
 from pathlib import Path
-from jupyter_mlops.serving.server import load
+from jupyter_mlops.serving.models import load
 from jupyter_mlops.serving.batch import score_file
 
 def rss():
@@ -36,7 +36,7 @@ def rss():
 
 PAGE = __import__("os").sysconf("SC_PAGE_SIZE")
 spec, uri, data, out, chunk = sys.argv[1:6]
-model, pyfunc = load(spec, uri)
+pyfunc = load(spec, uri).pyfunc
 loaded = rss()
 peak = [loaded]
 done = threading.Event()
@@ -57,9 +57,9 @@ print(json.dumps({"rows": scored.rows, "seconds": seconds, "loaded": loaded, "pe
 CHECK = """
 import json, sys
 import numpy as np, pandas as pd
-from jupyter_mlops.serving.server import load
+from jupyter_mlops.serving.models import load
 spec, uri, out, sample = sys.argv[1:5]
-model, pyfunc = load(spec, uri)
+pyfunc = load(spec, uri).pyfunc
 scored = pd.read_csv(out)
 rows = scored.iloc[:: len(scored) // int(sample)]
 served = pyfunc.predict(rows.drop(columns=["prediction"]).reset_index(drop=True))

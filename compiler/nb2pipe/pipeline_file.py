@@ -196,14 +196,18 @@ class _Reader:
         return out
 
     def input(self, data: Any, where: str) -> Input:
-        data = self._dict(data, where, {"name", "producer", "changed_later", "cell"})
+        # `changed_later` was written by earlier versions: read, and no longer used.
+        data = self._dict(
+            data, where, {"name", "producer", "cell", "resaved_by", "sharing", "changed_later"}
+        )
         name, producer = data.get("name"), data.get("producer")
         if not _identifier(name) or not isinstance(producer, str) or not STEP_NAME.match(producer):
             raise PipelineFileError(f"{where}: bad input {name!r} from {producer!r}")
         cell = data.get("cell")
         if cell is not None and (not isinstance(cell, int) or isinstance(cell, bool)):
             raise PipelineFileError(f"{where}: bad cell {cell!r}")
-        return Input(name, producer, self._names(data, "changed_later", where), cell)
+        resaved_by = self._names(data, "resaved_by", where, STEP_NAME)
+        return Input(name, producer, cell, resaved_by, self._names(data, "sharing", where))
 
     def param(self, data: Any, where: str) -> Param:
         data = self._dict(
@@ -246,6 +250,11 @@ class _Reader:
                 ):
                     raise PipelineFileError(
                         f"{where}: input {item.name!r} is not an output of an upstream step"
+                    )
+                if any(later not in step.upstream for later in item.resaved_by):
+                    raise PipelineFileError(
+                        f"{where}: input {item.name!r} may be saved again by a step that is "
+                        "not upstream"
                     )
             if step.random_from is not None and step.random_from not in step.upstream:
                 raise PipelineFileError(

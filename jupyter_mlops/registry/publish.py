@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mlops.errors import ModelGateError, TrackingError, translated
-from jupyter_mlops.registry import flavors, modelcard, serve_package
+from jupyter_mlops.registry import aliases, expected, flavors, modelcard, serve_package
 from jupyter_mlops.registry.promote import CHALLENGER, METRIC_TAG
 from jupyter_mlops.tracking import config, journal, provenance, store
 from nb2pipe.fileio import read_json
@@ -189,6 +189,9 @@ def publish_model(
             **{k: str(v) for k, v in (tags or {}).items()},
         }
         version = str(_register(client, name, info, run_id, version_tags).version)
+        # With serve cells, a served copy is asked raw rows, and answers through its cells.
+        served = (packaged.loaded, source.kept.input) if packaged else (model, data)
+        _record_expected(client, name, version, run_id, *served)
         card = modelcard.render(
             modelcard.CardContext(
                 name=name,
@@ -219,7 +222,7 @@ def publish_model(
         )
         client.update_model_version(name, version, description=card)
         client.log_text(run_id, card, f"model_cards/{name}-v{version}.md")
-        client.set_registered_model_alias(name, alias, version)
+        aliases.move_alias(client, name, alias, version, why="published", kind="publish")
         if step:
             store.end_run(client, uri, run_id, "FINISHED")
             journal.StepJournal(*step).model({"name": name, "version": version, "run_id": run_id})
@@ -237,6 +240,19 @@ def _serve_source(serve: bool | str | Path, step, notebook: Path | None):
     if notebook is not None and serve_package.tagged(notebook):
         return serve_package.from_session(notebook)
     return None
+
+
+def _record_expected(client, name: str, version: str, run_id: str, model: Any, data: Any) -> None:
+    """The card's sample rows and what `model` predicts on them: what every served copy of this
+    version must predict (`serving.checks`). Without data there is nothing to record."""
+    if not hasattr(data, "head") or not hasattr(data, "columns") or len(data) == 0:
+        return
+    rows = data.head(expected.ROWS)
+    try:
+        predictions = model.predict(rows)
+    except Exception:
+        predictions = None  # the deployment checks say how it fails on its own rows
+    expected.record_expected(client, name, version, run_id, rows, predictions)
 
 
 def _executed_page(client, run_id: str | None) -> str | None:

@@ -60,6 +60,29 @@ def _serve_values(run_dir: Path) -> set[str]:
     return set(pipeline.serve.values) if pipeline.serve else set()
 
 
+RESOURCE_TAG = "resources."  # version tags: what the step asked for (cpu, memory, gpu)
+
+
+def step_resources(run, step: str) -> dict[str, str]:
+    """The resources the model's step was tagged with (``cpu:2``, ``memory:4Gi``, ``gpu:1``),
+    as version tags: what a deployment of the model asks for by default."""
+    from nb2pipe.pipeline_file import PipelineFileError, load
+
+    try:
+        pipeline = load((run.path / "pipeline.yaml").read_text(encoding="utf-8"))
+    except (OSError, PipelineFileError):
+        return {}
+    found = next((s for s in pipeline.steps if s.name == step), None)
+    if found is None:
+        return {}
+    wanted = {
+        "cpu": found.resources.cpu,
+        "memory": found.resources.memory,
+        "gpu": found.resources.gpu,
+    }
+    return {f"{RESOURCE_TAG}{k}": str(v) for k, v in wanted.items() if v not in (None, "")}
+
+
 def publish_from_run(
     run,
     name: str,
@@ -86,6 +109,7 @@ def publish_from_run(
     source = info.get("source")
     folder = Path(source).parent if source else None
     lineage = {"nb2pipe.run_id": run.id, "nb2pipe.step": step, "nb2pipe.artifact": artifact}
+    lineage.update(step_resources(run, step))
     with _LOCK:
         if tracking_uri:
             SESSION.set_tracking_uri(tracking_uri)

@@ -82,13 +82,14 @@ class SkewTrigger(_SinceLastRun):
                 False,
                 f"{len(logged)} new predictions with logged features, fewer than {self.min_rows}",
             )
-        (name, version), served = max(logged.groupby(["model", "version"]), key=lambda g: len(g[1]))
+        groups = logged.groupby(["model", "model_version"])
+        (name, version), served = max(groups, key=lambda g: len(g[1]))
         reference = self.reference(str(name), str(version))
         if reference is None:
             return Decision(
                 self.name, False, f"{name} version {version} was published without serve cells"
             )
-        served = served.drop(columns=["model", "version"]).dropna(axis=1, how="all")
+        served = served.drop(columns=["model", "model_version"]).dropna(axis=1, how="all")
         report = drift_report(reference, served, alpha=self.alpha, psi_threshold=self.psi_threshold)
         where = f"{name} version {version}: {len(served)} served vs {len(reference)} training rows"
         if not report.drifted:

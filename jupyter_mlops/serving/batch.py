@@ -1,7 +1,7 @@
 """`nb2pipe score NAME[@ALIAS] DATA -o OUT`: a file of raw rows through the served model, in
 chunks.
 
-The model is the registered version the server would load (`server.load`): a model published
+The model is the registered version the server would load (`models.load`): a model published
 with its notebook's `serve` cells runs them on every chunk, exactly as on a request. DATA (.csv,
 .parquet, .jsonl) is read by pyarrow's streaming readers, typed by the model's input schema
 where the file format has no types of its own, so a chunk reads as a request does; OUT gets the
@@ -251,12 +251,12 @@ def score(
 ):
     """Score DATA with the registered model `spec` (NAME, NAME@ALIAS, NAME/VERSION) into
     OUTPUT; the model served and what was scored."""
-    from jupyter_mlops.serving.server import load
+    from jupyter_mlops.serving.models import load
 
     data, output = Path(data), Path(output)
     file_format(data, "DATA")
     file_format(output, "OUT")
     if output.resolve() == data.resolve():
         raise ScoringError(f"OUT {output} is DATA: write the predictions elsewhere")
-    model, pyfunc = load(spec, tracking_uri)
-    return model, score_file(pyfunc, data, output, chunk_rows=chunk_rows, echo=echo)
+    loaded = load(spec, tracking_uri)
+    return loaded.model, score_file(loaded.pyfunc, data, output, chunk_rows=chunk_rows, echo=echo)

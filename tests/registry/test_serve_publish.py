@@ -142,7 +142,10 @@ def test_bad_requests_are_one_line_client_errors(servers):
     url = servers["wine"].url
     rows = featurekit.wine_rows(3)
     status, answer = post(url, featurekit.request(rows.drop(columns=["sugar"])))
-    assert status == 400 and "missing inputs ['sugar']" in answer["message"]
+    assert status == 400
+    assert answer["message"] == (
+        "the input does not fit the model's signature: Model is missing inputs ['sugar']."
+    )
     wrong = rows.astype(object)
     wrong.loc[1, "alcohol"] = "strong"
     status, answer = post(url, featurekit.request(wrong))
@@ -321,10 +324,10 @@ def test_score_streams_a_file_through_the_served_model(project, servers, tmp_pat
 @pytest.fixture(scope="module")
 def houses_model(project):
     """The published houses model, loaded in this process as `nb2pipe score` loads it."""
-    from jupyter_mlops.serving.server import load
+    from jupyter_mlops.serving.models import load
 
     _, uri = project
-    return load("houses@challenger", uri)[1]
+    return load("houses@challenger", uri).pyfunc
 
 
 @pytest.mark.parametrize(
@@ -399,7 +402,7 @@ def test_the_log_keeps_raw_inputs_and_sampled_features_and_watch_skew_names_what
     assert sorted(inputs.columns) == sorted(featurekit.WINE_COLUMNS) and len(inputs) == 1000
     assert 40 <= len(features) <= 180  # a sample (10% of the rows)
     assert "sugar_per_alcohol" in features.columns and "colour_rose" in features.columns
-    assert set(features["version"]) == {"1"}
+    assert set(features["model_version"]) == {"1"}
 
     notebook = marker_notebook(tmp_path)
     watch = ("watch", notebook, "--log", log, "--skew", "--once", "--min-rows", "30")

@@ -73,7 +73,7 @@ def test_the_log_reads_back_raw_inputs_and_features_apart(tmp_path):
     inputs = logged_inputs(log.path)
     assert list(inputs.columns) == ["alcohol", "colour"] and len(inputs) == 9
     features = logged_features(log.path)
-    assert list(features.columns) == ["model", "version", "colour_red", "ratio"]  # sorted
+    assert list(features.columns) == ["model", "model_version", "colour_red", "ratio"]  # sorted
     assert features["ratio"].tolist() == [0.0, 0.30000000000000004, 0.6000000000000001]
     # A torn last line: the slow reader keeps the features apart too.
     with open(log.path, "a") as f:

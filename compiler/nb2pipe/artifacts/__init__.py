@@ -23,24 +23,22 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from nb2pipe.errors import (
-    ArtifactError,
-    first_line,
-    os_problem,
-)  # one exception family for the package
+from nb2pipe.errors import ArtifactError, first_line, os_problem  # one family for the package
 from nb2pipe.fileio import sync_folder, write_with
 
-from . import digest, guard, randomness, serializers
+from . import digest, guard, randomness, serializers, shared
 from .digest import file_sha256
 from .general import PickleSerializer
 from .rebind import rebind
 from .serializers import SERIALIZERS, Serializer, candidates, register, serializer_for, type_name
+from .shared import changed_companions, loading
 
 # fmt: off
 __all__ = [
-    "MANIFEST", "SERIALIZERS", "Serializer", "check_unchanged", "file_sha256", "load",
-    "read_manifest", "register", "restore_random_state", "save", "save_metrics",
-    "save_random_state", "serializer_for", "watch", "watch_random_state",
+    "MANIFEST", "SERIALIZERS", "Serializer", "changed_companions", "check_unchanged", "file_entries",
+    "file_sha256", "load", "loading", "read_manifest", "register",
+    "restore_random_state", "save", "save_metrics", "save_random_state", "serializer_for", "watch",
+    "watch_random_state",
 ]
 # fmt: on
 
@@ -62,16 +60,6 @@ def read_manifest(run_dir: str | os.PathLike[str], step: str) -> dict[str, Any] 
     return manifest
 
 
-def listed_files(manifest: dict[str, Any]) -> list[tuple[str, Any]]:
-    """(label, entry) of every file a manifest lists: artifacts, random state, serve captures."""
-    entries = list(manifest.get("artifacts", {}).items())
-    if manifest.get("random_state"):
-        entries.append(("random state", manifest["random_state"]))
-    kept = manifest.get("serve") if isinstance(manifest.get("serve"), dict) else {}
-    entries += [(f"serve {name}", entry) for name, entry in sorted(kept.get("files", {}).items())]
-    return entries
-
-
 def save(run_dir: str | os.PathLike[str], step: str, /, **values: Any) -> dict[str, Any]:
     """Write each value as an artifact of `step`, then record them in its manifest."""
     directory = _artifacts_dir(run_dir, step)
@@ -87,31 +75,76 @@ def save(run_dir: str | os.PathLike[str], step: str, /, **values: Any) -> dict[s
         if name in entries and old["file"] != entries[name]["file"]
     ]
     manifest["artifacts"].update(entries)
-    if len(values) > 1:
-        manifest["aliases"] = guard.aliases(values)
+    manifest.pop("aliases", None)  # pairs, as earlier versions listed them
+    groups = shared.groups(values)
+    manifest["shared"] = [shared.save_group(directory, step, values, g) for g in groups]
+    if not manifest["shared"]:
+        del manifest["shared"]
     _write_manifest(directory, manifest)
     for file in stale:
         (directory / file).unlink(missing_ok=True)
     return manifest
 
 
-def load(run_dir: str | os.PathLike[str], step: str, name: str) -> Any:
-    """Return artifact `name` of `step`, after checking it against its sha256."""
+def file_entries(manifest: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(label, entry) of every file a manifest lists: artifacts, shared groups, random state,
+    what the serve cells started from and made (served.py)."""
+    out = list((manifest.get("artifacts") or {}).items())
+    for group in manifest.get("shared") or []:
+        if isinstance(group, dict):
+            out.append((" and ".join(map(str, group.get("names") or [])), group))
+    if manifest.get("random_state"):
+        out.append(("random state", manifest["random_state"]))
+    kept = manifest.get("serve") if isinstance(manifest.get("serve"), dict) else {}
+    out += [(f"serve {name}", entry) for name, entry in sorted((kept.get("files") or {}).items())]
+    return out
+
+
+def load(
+    run_dir: str | os.PathLike[str],
+    step: str,
+    name: str,
+    *,
+    resaved_by: tuple[str, ...] | list[str] = (),
+    sharing: tuple[str, ...] | list[str] = (),
+) -> Any:
+    """Artifact `name` of `step`, after checking it against its sha256. `resaved_by`: later
+    steps that may have saved it again (they changed an object it shares): the latest that did
+    is read instead. `sharing`: other names of `step` that may be one object with it, which this
+    step may change through it: those that are come with it (`shared.from_group`)."""
+    source = next(
+        (s for s in reversed(list(resaved_by)) if name in _manifest(run_dir, s)["artifacts"]), step
+    )
+    value = shared.from_group(
+        _manifest(run_dir, source).get("shared") or [],
+        lambda group: _artifacts_dir(run_dir, source) / _file_name(group, source),
+        source,
+        name,
+        set(sharing),
+    )
+    value = rebind(value if value is not shared.NOTHING else _load_one(run_dir, source, name))
+    if name in sharing:
+        shared.remember_companion(name, value)
+    return value
+
+
+def _manifest(run_dir: str | os.PathLike[str], step: str) -> dict[str, Any]:
+    return read_manifest(run_dir, step) or {"artifacts": {}}
+
+
+def _load_one(run_dir: str | os.PathLike[str], step: str, name: str, entry=None) -> Any:
+    """Artifact `name` of `step` (or the file its manifest `entry` lists), sha256 checked."""
     manifest = read_manifest(run_dir, step)
     directory = _artifacts_dir(run_dir, step)
     if manifest is None:
         raise ArtifactError(
             f"step {step!r} has no manifest (not finished?): {directory / MANIFEST}"
         )
-    entry = manifest["artifacts"].get(name)
+    where = f"artifact {name!r} of step {step!r}" if entry is None else f"{name} of step {step!r}"
+    entry = entry or manifest["artifacts"].get(name)
     if entry is None:
         known = ", ".join(sorted(manifest["artifacts"])) or "none"
         raise ArtifactError(f"step {step!r} saved no artifact {name!r} (it saved: {known})")
-    return load_file(directory, entry, step, f"artifact {name!r} of step {step!r}")
-
-
-def load_file(directory: Path, entry: dict[str, Any], step: str, where: str) -> Any:
-    """The value a manifest `entry` of `step` lists in `directory`, checked against its sha256."""
     path = directory / _file_name(entry, step)
     if path.is_symlink():  # the manifest lists files the step wrote, never links elsewhere
         raise ArtifactError(f"{where} is a link, not the file the step wrote: {path}")
@@ -140,7 +173,7 @@ def load_file(directory: Path, entry: dict[str, Any], step: str, where: str) -> 
     if not intact:
         raise ArtifactError(f"{where} does not match its sha256 in the manifest: {path}")
     digest.remember(path, entry["sha256"])
-    return rebind(value)
+    return value
 
 
 def save_metrics(run_dir: str | os.PathLike[str], step: str, /, **values: Any) -> dict[str, float]:
@@ -263,16 +296,12 @@ def watch(**values: Any) -> None:
     guard.watch(**values)
 
 
-def check_not_shared(
-    run_dir: str | os.PathLike[str], step: str, name: str, changed: list[str], cell: int | None
+def check_unchanged(
+    run_dir: str | os.PathLike[str], step: str, cell: int | None = None, /, **values: Any
 ) -> None:
-    """Fail if input `name` was the same object as one that a later step changed in place."""
-    guard.check_not_shared(read_manifest(run_dir, step) or {}, step, name, changed, cell)
-
-
-def check_unchanged(step: str, cell: int | None = None, /, **values: Any) -> None:
-    """Fail the step if a watched input changed in place (see guard.py)."""
-    guard.check_unchanged(step, cell, **values)
+    """Fail the step if a watched input changed in place, or warn (see guard.py)."""
+    for hazard in guard.check_unchanged(step, cell, **values):
+        warn(run_dir, step, cell, hazard)
 
 
 def save_random_state(run_dir: str | os.PathLike[str], step: str) -> None:

@@ -1,5 +1,11 @@
-"""Functions and classes that an earlier step defined, given the globals of the step reading
-them, as in Run All (where a notebook function reads the notebook's globals when called)."""
+"""Functions and classes made by an earlier step, given the globals of the step that loads them.
+
+cloudpickle gives an unpickled notebook function a private copy of the globals it used when it
+was saved; in Run All it reads the notebook's globals when it is called. The compiler loads what
+such a function reads into the loading step; here the function is made to see them.
+
+Imported in every step kernel: the standard library only.
+"""
 
 import sys
 import types
@@ -7,25 +13,45 @@ from typing import Any
 
 
 def rebind(value: Any) -> Any:
-    """Give a function (or class) defined in an earlier step the globals of this one.
-
-    cloudpickle gives an unpickled notebook function a private copy of the globals it used
-    when it was saved; in Run All it reads the notebook's globals when it is called. The
-    compiler loads what such a function reads into this step; here it is made to see them.
-    """
+    """`value`, or a copy of it, whose notebook functions read this step's globals."""
     main = sys.modules.get("__main__")
     if main is None:
         return value
-    if isinstance(value, types.FunctionType) and value.__module__ == "__main__":
-        return with_globals(value, vars(main))
+    namespace = vars(main)
+    if _from_notebook(value):
+        return _with_globals(value, namespace)
     if isinstance(value, type) and value.__module__ == "__main__":
         for attribute, member in list(vars(value).items()):
-            if isinstance(member, types.FunctionType) and member.__module__ == "__main__":
-                setattr(value, attribute, with_globals(member, vars(main)))
+            if _from_notebook(member):
+                setattr(value, attribute, _with_globals(member, namespace))
+            elif isinstance(member, types.FunctionType):
+                _rebind_closure(member, namespace)
     return value
 
 
-def with_globals(function: types.FunctionType, namespace: dict) -> types.FunctionType:
+def _from_notebook(function: Any) -> bool:
+    """A function whose code was written in the notebook. Decided by the globals its code reads,
+    not by `__module__`: `functools.wraps` copies that from the function it wraps, so a
+    library's wrapper of a notebook method (scikit-learn wraps `transform` of every
+    TransformerMixin subclass) says "__main__" too, yet reads its own module's globals."""
+    return (
+        isinstance(function, types.FunctionType)
+        and function.__globals__.get("__name__") == "__main__"
+    )
+
+
+def _rebind_closure(wrapper: types.FunctionType, namespace: dict) -> None:
+    """The notebook functions a library's wrapper holds get this step's globals too."""
+    for cell in wrapper.__closure__ or ():
+        try:
+            inner = cell.cell_contents
+        except ValueError:
+            continue  # an empty cell
+        if _from_notebook(inner):
+            cell.cell_contents = _with_globals(inner, namespace)
+
+
+def _with_globals(function: types.FunctionType, namespace: dict) -> types.FunctionType:
     if function.__globals__ is namespace:
         return function
     copy = types.FunctionType(

@@ -88,7 +88,7 @@ def keep_output(run_dir, step: str, name: str, value: Any) -> None:
 
 def read(run_dir, step: str) -> Kept:
     """What step `step` of the run in `run_dir` kept for its serve cells."""
-    from . import _artifacts_dir, load_file, read_manifest
+    from . import _load_one, read_manifest
 
     kept = (read_manifest(run_dir, step) or {}).get("serve") or {}
     files = kept.get("files") or {}
@@ -97,10 +97,9 @@ def read(run_dir, step: str) -> Kept:
             f"step {step!r} of run {Path(run_dir).name} kept nothing for its serve cells (it "
             "ran before they were tagged, or failed): run the pipeline again"
         )
-    directory = _artifacts_dir(run_dir, step)
 
     def value(key: str) -> Any:
-        return load_file(directory, files[key], step, f"the serve {key} of step {step!r}")
+        return _load_one(run_dir, step, f"the serve {key}", files[key])
 
     source, made = kept["input"], kept["output"]
     return Kept(

@@ -21,7 +21,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import MANIFEST, file_sha256, listed_files
+from ..artifacts import MANIFEST, file_entries, file_sha256
 from ..errors import ArtifactError, Nb2PipeError
 
 META = "meta.json"
@@ -154,7 +154,7 @@ class Storage:
             manifest = json.loads(raw)
         except ValueError:
             raise ArtifactError(f"{self.url}/{prefix}/{MANIFEST} is not valid JSON") from None
-        for _, item in listed_files(manifest):
+        for _, item in file_entries(manifest):
             if not isinstance(item, dict):
                 continue
             file = item.get("file")

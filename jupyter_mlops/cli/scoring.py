@@ -1,7 +1,7 @@
 """`nb2pipe score`: batch scoring through the served model (jupyter_mlops.serving.batch).
 
 It joins nb2pipe's command line through the ``nb2pipe.commands`` entry-point group, like the
-commands of cli.py.
+other commands of this package.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
-"""`nb2pipe watch`: continuous training's loop — re-run the pipeline when new data lands, the
-served inputs drift, the features computed while serving diverge from training (--skew) or the
-live metric drops (jupyter_mlops.retrain).
+"""The MLOps commands of `nb2pipe`: validate, watch, schedule here; serve (serving.py);
+publish, promote (registry.py); deploy, rollout, rollback, history (delivery.py); score
+(scoring.py).
 
-It joins nb2pipe's command line through the ``nb2pipe.commands`` entry-point group, like the
-commands of cli.py.
+They join nb2pipe's command line through the ``nb2pipe.commands`` entry-point group (see
+pyproject.toml), so nb2pipe itself never imports jupyter_mlops; each imports the service it
+drives when it runs.
 """
 
 from __future__ import annotations
@@ -13,8 +14,73 @@ from pathlib import Path
 
 import click
 
-from nb2pipe.cli.options import notebook_arg, params_opt, parse_params, run_observers
+from nb2pipe.cli.options import (
+    notebook_arg,
+    params_opt,
+    parse_params,
+    relative,
+    run_observers,
+)
 from nb2pipe.errors import Nb2PipeError
+
+
+@click.command("validate")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option(
+    "--schema",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The schema file (NOTEBOOK's name + .schema.yaml by convention).",
+)
+@click.option("--infer", is_flag=True, help="Write the schema inferred from DATA instead.")
+@click.option(
+    "--ranges",
+    type=click.Choice(["quantile", "minmax", "none"]),
+    default="quantile",
+    show_default=True,
+    help="With --infer: range checks from the 0.1%/99.9% quantiles, the min/max, or none.",
+)
+@click.option(
+    "--margin",
+    type=float,
+    default=None,
+    help="With --infer: widen each range by this share of its span on both sides "
+    "(default 1 for quantile ranges, 0 for minmax).",
+)
+@click.option(
+    "--unseen",
+    default="0.001",
+    show_default=True,
+    help="With --infer: unseen categories: 'error', 'warn' or the share allowed.",
+)
+def validate_command(
+    data: Path, schema: Path, infer: bool, ranges: str, margin: float | None, unseen: str
+) -> None:
+    """Check DATA (.csv, .parquet, .jsonl, a prediction log) against a schema (exit 0 or 2)."""
+    from jupyter_mlops.data.validation import (
+        DataValidationError,
+        read_data,
+        save_schema,
+        validate_frame,
+    )
+
+    frame = read_data(data)
+    if infer:
+        try:
+            policy: str | float = unseen if unseen in ("error", "warn") else float(unseen)
+        except ValueError:
+            raise Nb2PipeError(f"--unseen {unseen}: use error, warn or a share") from None
+        options = {"ranges": None if ranges == "none" else ranges, "margin": margin}
+        path = save_schema(frame, schema, unseen=policy, **options)
+        click.echo(f"wrote {path}: the schema of {len(frame)} rows, {len(frame.columns)} columns")
+        return
+    report = validate_frame(frame, schema)
+    if report.ok:
+        click.echo(f"ok: {data}: {report.summary()}")
+        return
+    for problem in report.problems:
+        click.echo(f"  {problem}")
+    raise DataValidationError(report).located(str(data))
 
 
 @click.command("watch")
@@ -124,3 +190,22 @@ def watch_command(
     results = watch_until_signal(watcher)
     if results and not results[-1].ok:
         sys.exit(1)
+
+
+@click.command("schedule")
+@notebook_arg
+@click.option("--cron", required=True, metavar='"M H DOM MON DOW"', help="When, in UTC.")
+@params_opt
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Default: .github/workflows/nb2pipe-schedule-<pipeline>.yml in the project root.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing, different workflow.")
+def schedule_command(notebook: Path, cron: str, params, output: Path | None, force: bool) -> None:
+    """Write a CI workflow (GitHub Actions) that runs the pipeline on a cron schedule."""
+    from jupyter_mlops.retrain.schedule import write_schedule
+
+    path = write_schedule(notebook, cron, output=output, params=list(params), force=force)
+    click.echo(f"wrote {relative(path)}: runs {notebook} on cron {cron!r} (UTC)")
