@@ -129,20 +129,23 @@ class _Reader:
             functions=self.cells(self._list(data, "functions"), "functions"),
             steps=steps,
             warnings=[self.hazard(w) for w in self._list(data, "warnings")],
-            serve=self.serve(data["serve"]) if data.get("serve") is not None else None,
+            serve=self.serve(data["serve"], steps) if data.get("serve") is not None else None,
         )
         self.references(pipeline)
         return pipeline
 
-    def serve(self, data: Any) -> Serve:
+    def serve(self, data: Any, steps: list[Step]) -> Serve:
         data = self._dict(data, "serve", {"input", "output", "cells", "prelude", "values", "step"})
         self._names({"names": [data.get("input"), data.get("output")]}, "names", "serve")
         cells = self.cells(self._list(data, "cells", "serve"), "serve.cells")
-        if not cells or any(c.kind != "code" for c in cells):
-            raise PipelineFileError("serve: no serve cells (cut short?): compile it again")
+        step = next((s for s in steps if s.name == data.get("step")), None)
+        numbers = {c.number for c in step.cells} if step else set()
+        if not cells or any(c.kind != "code" or c.number not in numbers for c in cells):
+            where = f"code cells of step {data.get('step')!r}"
+            raise PipelineFileError(f"serve: its cells are not {where} (edited?): compile it again")
         prelude = self.cells(self._list(data, "prelude", "serve"), "serve.prelude")
         values = self._names(data, "values", "serve")
-        return Serve(data["input"], data["output"], cells, prelude, values, str(data.get("step")))
+        return Serve(data["input"], data["output"], cells, prelude, values, str(data["step"]))
 
     def step(self, data: Any, where: str) -> Step:
         data = self._dict(data, where, _STEP_KEYS)
@@ -178,9 +181,7 @@ class _Reader:
                 self._path(p, where) for p in self._strings(data, "files_written", where)
             ],
             changes_settings=self._bool(data, "changes_settings", where, False),
-            features=self._names({"features": [data["features"]]}, "features", where)[0]
-            if data.get("features") is not None
-            else None,
+            features=data.get("features"),  # checked with the references
         )
 
     def cells(self, items: list, where: str) -> list[Cell]:
@@ -260,18 +261,12 @@ class _Reader:
                 raise PipelineFileError(
                     f"{where}: random_from {step.random_from!r} is not upstream"
                 )
+            if step.features is not None and not _identifier(step.features):
+                raise PipelineFileError(f"{where}: bad features entity {step.features!r}")
             unknown = set(step.params) - params
             if unknown:
                 raise PipelineFileError(f"{where}: unknown parameter {sorted(unknown)[0]!r}")
             seen[step.name] = step
-        serve = pipeline.serve
-        if serve is not None:
-            if serve.step not in seen:
-                raise PipelineFileError(f"serve: step {serve.step!r} does not exist")
-            numbers = {c.number for c in seen[serve.step].cells}
-            stray = [c.number for c in serve.cells if c.number not in numbers]
-            if stray:
-                raise PipelineFileError(f"serve: cell {stray[0]} is not a cell of {serve.step!r}")
 
     # --- field readers -------------------------------------------------------------------
     @staticmethod

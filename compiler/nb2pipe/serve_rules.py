@@ -19,7 +19,7 @@ import ast
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import effects
+from . import effects, serve_calls
 from .calls import base_name
 
 _FIX_AGGREGATE = (
@@ -127,20 +127,22 @@ class Rules(ast.NodeVisitor):
 
     def _library_call(self, node: ast.Call, origin: str) -> None:
         top = origin.split(".")[0]
-        if top in effects.NETWORK or any(origin.startswith(n + ".") for n in effects.NETWORK):
+        if top in serve_calls.NETWORK or any(
+            origin.startswith(n + ".") for n in serve_calls.NETWORK
+        ):
             self._error(
                 node,
                 "reaches the network: a served model answers from its inputs and "
                 "the values it was published with; look the value up in a training step",
             )
-        elif origin in effects.FILE_READS or origin.startswith("pandas.read_"):
+        elif origin in serve_calls.FILE_READS or origin.startswith("pandas.read_"):
             self._error(
                 node,
                 "reads a file: the served model has only its inputs and the values "
                 "it was published with; read the file in a training step and use the "
                 "value here",
             )
-        elif any(origin == c or origin.startswith(c + ".") for c in effects.COMMANDS):
+        elif any(origin == c or origin.startswith(c + ".") for c in serve_calls.COMMANDS):
             self._error(node, "runs a command, which a served model cannot do")
         elif origin in ("pandas.get_dummies",):
             self._dummies(node)
@@ -154,7 +156,7 @@ class Rules(ast.NodeVisitor):
             )
         elif (
             origin.startswith(("numpy.", "statistics.", "scipy.stats."))
-            and origin.rsplit(".", 1)[-1] in effects.NUMPY_OVER_ROWS | {"zscore", "fmean"}
+            and origin.rsplit(".", 1)[-1] in serve_calls.NUMPY_OVER_ROWS | {"zscore", "fmean"}
             and not origin.startswith("numpy.random.")
             and not _across_columns(node)
             and node.args
@@ -165,14 +167,14 @@ class Rules(ast.NodeVisitor):
             self._random(node)
 
     def _method_call(self, node: ast.Call, method: str, receiver: ast.AST) -> None:
-        if method in effects.FILE_METHODS:
+        if method in serve_calls.FILE_METHODS:
             self._error(
                 node,
                 "reads files: the served model has only its inputs and the values "
                 "it was published with; read them in a training step",
             )
             return
-        if method in effects.FITS:
+        if method in serve_calls.FITS:
             self._error(
                 node,
                 "fits on the rows at hand: served, it would fit on each request; "
@@ -195,16 +197,16 @@ class Rules(ast.NodeVisitor):
         ):
             self._changes(node, name)
             return
-        if method in effects.DRAWS and name is not None:
+        if method in serve_calls.DRAWS and name is not None:
             self._random(node)
             return
         if not self._on_request(receiver):
             return
         if method == "get_dummies":
             self._dummies(node)
-        elif method in effects.OVER_ROWS and not _across_columns(node):
+        elif method in serve_calls.OVER_ROWS and not _across_columns(node):
             self._aggregate(node)
-        elif method in effects.ROW_SHAPING or (method == "fillna" and _fill_method(node)):
+        elif method in serve_calls.ROW_SHAPING or (method == "fillna" and _fill_method(node)):
             self._error(
                 node,
                 "keeps, drops, reorders or fills from the rows at hand: the served "
@@ -278,7 +280,7 @@ def fixes_categories(tree: ast.AST) -> list[int]:
         node.lineno
         for node in ast.walk(tree)
         if isinstance(node, ast.Call)
-        and _called(node.func) in effects.CATEGORIES_FIXED
+        and _called(node.func) in serve_calls.CATEGORIES_FIXED
         and (node.args[1:] or node.keywords or _called(node.func) != "Categorical")
     ]
 

@@ -48,8 +48,14 @@ def test_the_serve_section_round_trips_through_pipeline_yaml(tmp_path):
     ("edit", "message"),
     [
         (("input: raw", "input: 2raw"), "serve.names: bad name '2raw'"),
-        (("step: features\n", "step: nowhere\n"), "serve: step 'nowhere' does not exist"),
-        (("  - number: 7\n", "  - number: 3\n"), "serve: cell 3 is not a cell of 'features'"),
+        (
+            ("step: features\n", "step: nowhere\n"),
+            "serve: its cells are not code cells of step 'nowhere' .edited.: compile it again",
+        ),
+        (
+            ("  - number: 7\n", "  - number: 3\n"),
+            "serve: its cells are not code cells of step 'features'",
+        ),
         (("  values:\n", "  colour: red\n  values:\n"), "serve: unknown field 'colour'"),
     ],
 )
