@@ -50,7 +50,7 @@ def test_the_serve_section_round_trips_through_pipeline_yaml(tmp_path):
         (("input: raw", "input: 2raw"), "serve.names: bad name '2raw'"),
         (
             ("step: features\n", "step: nowhere\n"),
-            "serve: its cells are not code cells of step 'nowhere' .edited.: compile it again",
+            "serve: its cells are not code cells of step 'nowhere' .edited..: compile it again",
         ),
         (
             ("  - number: 7\n", "  - number: 3\n"),
