@@ -11,10 +11,24 @@ from __future__ import annotations
 OVER_ROWS = frozenset(
     """
     mean median sum std var min max quantile mode count nunique prod product sem skew kurt
-    kurtosis describe agg aggregate value_counts unique idxmax idxmin cumsum cumprod cummax
-    cummin rank shift diff pct_change rolling expanding ewm groupby resample corr cov
+    kurtosis describe agg aggregate value_counts unique idxmax idxmin argmax argmin cumsum
+    cumprod cummax cummin rank shift diff pct_change rolling expanding ewm groupby resample corr
+    cov
     """.split()
 )
+# Methods that apply a function given by name: `x.transform("mean")` is `x.mean()` per row.
+BY_NAME = frozenset({"transform", "apply"})
+# Functions that fit on the rows they are given and transform them in one call.
+FITTING_FUNCTIONS = frozenset(
+    """
+    sklearn.preprocessing.scale sklearn.preprocessing.minmax_scale
+    sklearn.preprocessing.maxabs_scale sklearn.preprocessing.robust_scale
+    sklearn.preprocessing.quantile_transform sklearn.preprocessing.power_transform
+    scipy.stats.zscore scipy.stats.rankdata
+    """.split()
+)
+# Functions and methods that number the categories found in the rows at hand.
+CATEGORIES_FROM_ROWS = frozenset({"pandas.factorize", "factorize"})
 # Methods that keep, drop or reorder rows, or take values from neighbouring rows.
 ROW_SHAPING = frozenset(
     """

@@ -146,6 +146,10 @@ class Rules(ast.NodeVisitor):
             self._error(node, "runs a command, which a served model cannot do")
         elif origin in ("pandas.get_dummies",):
             self._dummies(node)
+        elif origin in serve_calls.FITTING_FUNCTIONS | serve_calls.CATEGORIES_FROM_ROWS:
+            if node.args and self._on_request(node.args[0]):
+                fits = origin in serve_calls.FITTING_FUNCTIONS
+                (self._fits if fits else self._categories)(node)
         elif origin == "pandas.qcut" or (
             origin == "pandas.cut" and len(node.args) > 1 and _is_int(node.args[1])
         ):
@@ -156,7 +160,7 @@ class Rules(ast.NodeVisitor):
             )
         elif (
             origin.startswith(("numpy.", "statistics.", "scipy.stats."))
-            and origin.rsplit(".", 1)[-1] in serve_calls.NUMPY_OVER_ROWS | {"zscore", "fmean"}
+            and origin.rsplit(".", 1)[-1] in serve_calls.NUMPY_OVER_ROWS | {"fmean"}
             and not origin.startswith("numpy.random.")
             and not _across_columns(node)
             and node.args
@@ -175,18 +179,10 @@ class Rules(ast.NodeVisitor):
             )
             return
         if method in serve_calls.FITS:
-            self._error(
-                node,
-                "fits on the rows at hand: served, it would fit on each request; "
-                "fit it in a training step and call `.transform`/`.predict` here",
-            )
+            self._fits(node)
             return
         if method == "astype" and node.args and _is_text(node.args[0], "category"):
-            self._error(
-                node,
-                "takes its categories from the rows at hand, which a request has "
-                "only some of; give the training categories (pd.CategoricalDtype(CATS))",
-            )
+            self._categories(node)
             return
         name = base_name(receiver)
         inplace = any(k.arg == "inplace" and _is_text(k.value, True) for k in node.keywords)
@@ -206,6 +202,16 @@ class Rules(ast.NodeVisitor):
             self._dummies(node)
         elif method in serve_calls.OVER_ROWS and not _across_columns(node):
             self._aggregate(node)
+        elif (
+            method in serve_calls.BY_NAME
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and node.args[0].value in serve_calls.OVER_ROWS
+            and not _across_columns(node)
+        ):
+            self._aggregate(node)  # x.transform("mean"): the mean of the rows at hand
+        elif method in serve_calls.CATEGORIES_FROM_ROWS:
+            self._categories(node)
         elif method in serve_calls.ROW_SHAPING or (method == "fillna" and _fill_method(node)):
             self._error(
                 node,
@@ -249,6 +255,20 @@ class Rules(ast.NodeVisitor):
             node,
             "computes over the rows at hand: served, it would use the request's "
             f"rows instead of the training rows; {_FIX_AGGREGATE}",
+        )
+
+    def _fits(self, node: ast.Call) -> None:
+        self._error(
+            node,
+            "fits on the rows at hand: served, it would fit on each request; "
+            "fit it in a training step and call `.transform`/`.predict` here",
+        )
+
+    def _categories(self, node: ast.Call) -> None:
+        self._error(
+            node,
+            "takes its categories from the rows at hand, which a request has "
+            "only some of; give the training categories (pd.CategoricalDtype(CATS))",
         )
 
     def _dummies(self, node: ast.Call) -> None:

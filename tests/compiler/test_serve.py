@@ -138,6 +138,13 @@ OVER_ROWS = "computes over the rows at hand: served, it would use the request's 
         ("X['c'] = X.groupby('colour').sugar.transform('mean')", "`X.groupby('colour')` compu"),
         ("X['c'] = X.sugar.rank()", f"`X.sugar.rank()` {OVER_ROWS}"),
         ("X['c'] = X.sugar.shift(1)", f"`X.sugar.shift(1)` {OVER_ROWS}"),
+        ("X['c'] = X.sugar.transform('mean')", f"`X.sugar.transform('mean')` {OVER_ROWS}"),
+        ("X['c'] = X.sugar.argmax()", f"`X.sugar.argmax()` {OVER_ROWS}"),
+        ("X['c'] = pd.factorize(X.colour)[0]", "takes its categories from the rows"),
+        (
+            "from sklearn.preprocessing import minmax_scale\nX['c'] = minmax_scale(X.sugar)",
+            "`minmax_scale(X.sugar)` fits on the rows at hand",
+        ),
         ("X['c'] = X.colour.astype('category').cat.codes", "takes its categories from the rows"),
         ("X['c'] = pd.qcut(X.sugar, 4, labels=False)", "cuts by the quantiles or range"),
         ("X[['sugar']] = StandardScaler().fit_transform(X[['sugar']])", "fits on the rows at hand"),
@@ -184,6 +191,7 @@ def test_the_fix_is_in_the_message(tmp_path):
         "X['c'] = X.sugar - np.log1p(X.alcohol)",
         "X['c'] = X.alcohol - raw_means['alcohol']",  # a value from training
         "X['c'] = X.alcohol.map(lambda a: a > 12).astype(float)",
+        "X['c'] = X.alcohol.transform(np.log1p)",  # a function of each value
         "X['c'] = pd.cut(X.sugar, [0, 1, 5, 100], labels=False)",  # the training bin edges
         "print(X.shape)",
         "X.describe()",  # shows; left out of the served cell
