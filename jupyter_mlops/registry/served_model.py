@@ -10,8 +10,9 @@ the model and the values from training, each checked against its sha256 and load
 On each request a fresh namespace gets the prelude (imports, helper definitions), the values
 and the request's rows bound to the input variable; the cells run in order, and the model
 predicts on the output, restricted to the columns it was fitted on, in their order. A cell that
-fails on a request, or output the model cannot take, is a `ServeCellError`: a client error (400)
-naming the cell, in MLflow's scoring server as in ours.
+fails on a request, output the model cannot take, or a model that refuses it (ValueError,
+TypeError, KeyError: `Input X contains NaN`) is a `ServeCellError`: a client error (400) naming
+the cell, in MLflow's scoring server as in ours.
 """
 
 from __future__ import annotations
@@ -139,7 +140,15 @@ class ServedNotebook(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input: pd.DataFrame, params=None):
         features = self.features(model_input)
         self._last.features = features
-        return getattr(self.model, self.spec.get("method", "predict"))(features)
+        try:
+            return getattr(self.model, self.spec.get("method", "predict"))(features)
+        except (ValueError, TypeError, KeyError) as e:
+            # The proof at publishing showed the model takes what the cells make from the
+            # notebook's rows: what it refuses now comes from this request (a null, say).
+            reason = " ".join(f"{type(e).__name__}: {e}".split())[:300]
+            raise self._fail(
+                self.cells[-1][0], f"the model refused what it made for this request: {reason}"
+            ) from None
 
     def last_features(self) -> Any:
         """What the model predicted on in this thread's last request (for the prediction log)."""

@@ -159,6 +159,14 @@ def test_bad_requests_are_one_line_client_errors(servers):
         "serve cell 7 of wine.ipynb: failed on this request: ValueError: Input X contains infinity"
     )
     assert "\n" not in answer["message"]
+    # A null passes the signature and the cells (the scaler keeps NaN); the model refuses it.
+    data["dataframe_split"]["data"][0][1] = None
+    status, answer = post(url, json.dumps(data).encode())
+    assert status == 400, answer
+    assert answer["message"].startswith(
+        "serve cell 7 of wine.ipynb: the model refused what it made for this request: "
+        "ValueError: Input X contains NaN"
+    )
 
 
 def test_mlflow_models_serve_runs_the_serve_cells_too(project, tmp_path):
