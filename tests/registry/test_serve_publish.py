@@ -114,6 +114,52 @@ def test_the_version_is_documented_with_its_serve_cells_and_the_proof(project):
     assert version.tags["model.class"] == "sklearn.linear_model._ridge.Ridge"
 
 
+def test_serve_cells_changed_since_the_run_are_a_warning_naming_the_run(project):
+    """Publishing packages the cells the run ran (its proof checks those): a notebook whose
+    serve cells changed since says so, in one line, rather than publish the old ones silently."""
+    folder, uri = project
+    notebook = folder / "houses.ipynb"
+    original = notebook.read_text()
+    document = json.loads(original)
+    [cell] = [c for c in document["cells"] if "serve" in c["metadata"].get("tags", [])]
+    cell["source"] = "".join(cell["source"]) + "\nX_test = X_test.clip(lower=-50)"
+    notebook.write_text(json.dumps(document))
+    try:
+        done = cli("publish", notebook.name, "--name", "houses-stale", cwd=folder,
+                   MLFLOW_TRACKING_URI=uri)  # fmt: skip
+    finally:
+        notebook.write_text(original)
+    assert done.returncode == 0, done.stderr
+    run = latest_run(notebook)
+    assert [x for x in done.stderr.splitlines() if x.startswith(("warning:", "error:"))] == [
+        f"warning: {notebook.name}: the serve cells 7 changed since run {run.id}: the "
+        "run's are published; nb2pipe run the notebook again to publish its own"
+    ]
+    assert "published houses-stale version 1 (alias challenger)" in done.stdout
+
+
+def test_serve_cells_tagged_since_the_run_are_named(tmp_path):
+    import dataclasses
+    from types import SimpleNamespace
+
+    from jupyter_mlops.registry.publish_run import serve_cells_since
+    from nb2pipe import pipeline_file
+    from nb2pipe.compile import compile_notebook
+
+    now = compile_notebook(featurekit.wine(tmp_path))
+    run = SimpleNamespace(id="r1", path=tmp_path / "run")
+    run.path.mkdir()
+    (run.path / "pipeline.yaml").write_text(
+        pipeline_file.dump(dataclasses.replace(now, serve=None))
+    )
+    assert serve_cells_since(now, run) == (
+        "run r1 ran no serve cells, the notebook has serve cells 6, 7 now: the run's are "
+        "published; nb2pipe run the notebook again to publish its own"
+    )
+    (run.path / "pipeline.yaml").write_text(pipeline_file.dump(now))
+    assert serve_cells_since(now, run) is None
+
+
 def test_the_served_model_loads_where_neither_jupyter_mlops_nor_nb2pipe_is_installed(
     project, tmp_path
 ):
