@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import analysis
 from .errors import TagError
+from .facts import CodeFacts
 from .ir import Cell, Hazard, Pipeline, Step
 from .notebook import SourceCell, SourceNotebook
 from .parameters import parse_parameters
@@ -26,7 +26,7 @@ class Group:
     metrics_cells: list[int] = field(default_factory=list)
     serve_cells: list[int] = field(default_factory=list)  # tagged serve
     serve_input: tuple[int, str] | None = None  # (cell, NAME) of a serve:NAME tag
-    facts: analysis.CodeFacts | None = None
+    facts: CodeFacts | None = None
 
 
 def group_cells(

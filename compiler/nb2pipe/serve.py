@@ -22,9 +22,10 @@ import ast
 from dataclasses import dataclass, field
 
 from . import analysis, serve_rules
-from .analysis import BUILTIN_NAMES, CodeFacts
 from .calls import base_name
+from .cellcode import parse, to_python
 from .errors import ServeError
+from .facts import BUILTIN_NAMES, CodeFacts
 from .grouping import Group
 from .ir import Cell, Hazard, Pipeline, Serve
 
@@ -76,11 +77,9 @@ class _Compiler:
         first, last = self.numbers[0], self.numbers[-1]
         serve_cells = [c for c in self.code if c.number in self.numbers]
         self._training(first)
-        trees = {c.number: analysis.parse(c.source, c.number) for c in serve_cells}
+        trees = {c.number: parse(c.source, c.number) for c in serve_cells}
         served = [
-            Cell(
-                c.number, "code", serve_rules.served(analysis.to_python(c.source), trees[c.number])
-            )
+            Cell(c.number, "code", serve_rules.served(to_python(c.source), trees[c.number]))
             for c in serve_cells
         ]
         facts = analysis.analyse(
@@ -126,8 +125,8 @@ class _Compiler:
             self.star += [Cell(s.cell or 0, "code", s.source) for s in facts.star_imports]
         self.definitions: dict[str, _Shared] = {}
         for cell in self.pipeline.imports + self.pipeline.functions:
-            tree = analysis.parse(cell.source, cell.number)
-            code = analysis.to_python(cell.source, cell.number)
+            tree = parse(cell.source, cell.number)
+            code = to_python(cell.source, cell.number)
             for stmt in tree.body:
                 source = ast.get_source_segment(code, stmt) or ast.unparse(stmt)
                 facts = analysis.analyse([(source, cell.number)])
@@ -182,7 +181,7 @@ class _Compiler:
                     cell=number,
                 )
             return name
-        tree = analysis.parse(cell.source, cell.number)
+        tree = parse(cell.source, cell.number)
         loads = sorted(
             (node.lineno, node.col_offset, node.id)
             for node in ast.walk(tree)
@@ -260,7 +259,7 @@ class _Compiler:
         after = [c for c in self.code if c.number > last]
         used = [i for i, c in enumerate(after) if _model_call(c, {output})]
         for index, cell in enumerate(after[: used[-1] + 1] if used else after):
-            tree = analysis.parse(cell.source, cell.number)
+            tree = parse(cell.source, cell.number)
             body = tree.body
             if used and index == used[-1]:  # the statements before the model's last use
                 calls = [i for i, stmt in enumerate(body) if _model_call(stmt, {output})]
@@ -335,7 +334,7 @@ def _takes_rows(value: ast.AST | None, name: str) -> bool:
 
 def _model_call(code: Cell | ast.AST, names: set[str]) -> str | None:
     """The first of `names` that a model is fitted or predicts on in a cell or a statement."""
-    tree = analysis.parse(code.source, code.number) if isinstance(code, Cell) else code
+    tree = parse(code.source, code.number) if isinstance(code, Cell) else code
     for node in ast.walk(tree):
         if (
             isinstance(node, ast.Call)
