@@ -108,8 +108,8 @@ import json, sys
 from pathlib import Path
 from nb2pipe.artifacts import load
 from nb2pipe.fileio import plain
-from nb2pipe.runner.rundir import Workspace
-run = Workspace.at(None, Path("rides.ipynb")).all_runs("rides")[0].path
+from nb2pipe.runner.workspaces import open_workspace
+run = open_workspace(None, Path("rides.ipynb")).all_runs("rides")[0].path
 rides = load(run, "rides", "rides").iloc[600:]
 body = {"dataframe_split": {"columns": list(rides.columns),
         "data": [[plain(v) for v in row] for row in rides.itertuples(index=False)]}}

@@ -22,14 +22,14 @@ from ctkit import cli, error_lines
 from notebooks import code
 
 from jupyter_mlops.serving.server import start_server
-from nb2pipe.runner.rundir import Workspace
+from nb2pipe.runner.workspaces import open_workspace
 
 pytestmark = pytest.mark.slow
 
 
 def latest_run(notebook: Path):
     name = notebook.stem
-    return Workspace.at(None, notebook).all_runs(name)[0]
+    return open_workspace(None, notebook).all_runs(name)[0]
 
 
 def run_and_publish(folder: Path, notebook: Path, name: str, uri: str):
