@@ -21,6 +21,7 @@ from . import (
     handoff,
     memory,
     pipeline,
+    scale,
     scoring,
     serving,
     sweep,
@@ -31,6 +32,7 @@ from .measure import load
 # One module per section; a new section is one module and one line here.
 SECTIONS = {
     "pipeline": pipeline.measure,
+    "scale": scale.measure,
     "handoff": handoff.measure,
     "memory": memory.measure,
     "tracking": tracking.measure,
