@@ -231,6 +231,13 @@ def test_the_compile_path_imports_nothing_heavy_at_module_level():
     assert bad == []
 
 
+def test_the_served_model_code_imports_neither_of_our_packages():
+    """MLflow loads it as the model's code in any runtime, where neither may be installed."""
+    path = MLOPS / "registry" / "served_model.py"
+    bad = offending([path], lambda n: n.split(".")[0] in ("jupyter_mlops", "nb2pipe"))
+    assert bad == []
+
+
 def test_no_module_is_over_a_few_hundred_lines():
     long = [
         f"{path.relative_to(ROOT)}: {count} lines"

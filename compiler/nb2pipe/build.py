@@ -14,11 +14,12 @@ from pathlib import Path
 from . import pipeline_file
 from .errors import Nb2PipeError
 from .fileio import write_atomic
-from .ir import Pipeline, Step
+from .ir import Pipeline, Serve, Step
 from .notebook import code_cell, dumps, markdown_cell, new_notebook
 
 RUN_DIR_PARAM = "nb2pipe_run_dir"
 RUNTIME_ALIAS = "nb2pipe_artifacts"
+SERVED_ALIAS = "nb2pipe_served"
 
 
 def step_notebook(pipeline: Pipeline, step: Step) -> dict:
@@ -39,12 +40,17 @@ def step_notebook(pipeline: Pipeline, step: Step) -> dict:
     if step.replay:
         cells.append(code_cell("replay", _replay_source(step), role="replay"))
     cells.append(code_cell("load-inputs", _load_source(pipeline, step), role="load"))
+    serve = pipeline.serve if pipeline.serve and pipeline.serve.step == step.name else None
     for cell in step.cells:
         cell_id = f"cell-{cell.number}"
+        if serve and cell.number == serve.cells[0].number:
+            cells.append(code_cell("serve-input", _keep_input_source(serve), role="serve"))
         if cell.kind == "markdown":
             cells.append(markdown_cell(cell_id, cell.source, cell=cell.number))
         else:
             cells.append(code_cell(cell_id, cell.source, cell.tags, cell=cell.number))
+        if serve and cell.number == serve.cells[-1].number:
+            cells.append(code_cell("serve-output", _keep_output_source(serve), role="serve"))
     cells.append(code_cell("save-outputs", _save_source(pipeline, step), role="save"))
     return new_notebook(cells, pipeline.kernel, pipeline.language)
 
@@ -127,6 +133,43 @@ def _strings(names: list[str]) -> str:
     return "[" + ", ".join(f'"{n}"' for n in names) + "]"
 
 
+def _keep_input_source(serve: Serve) -> str:
+    values = "".join(f", {name}={name}" for name in serve.values)
+    return "\n".join(
+        [
+            "# nb2pipe: keep what the serve cells start from (the variable a request's rows are",
+            "# bound to, the values from training) for the model they are published with.",
+            f"from nb2pipe.artifacts import served as {SERVED_ALIAS}",
+            f'{SERVED_ALIAS}.keep_input({RUN_DIR_PARAM}, "{serve.step}", "{serve.input}", '
+            f"{serve.input}{values})",
+        ]
+    )
+
+
+def _keep_output_source(serve: Serve) -> str:
+    return "\n".join(
+        [
+            "# nb2pipe: keep what the model is fitted or predicts on, as the serve cells leave it.",
+            f'{SERVED_ALIAS}.keep_output({RUN_DIR_PARAM}, "{serve.step}", "{serve.output}", '
+            f"{serve.output})",
+        ]
+    )
+
+
+def _features_lines(step: Step) -> list[str]:
+    """features:ENTITY: the frames the step binds that hold ENTITY are kept for the store."""
+    from .analysis import analyse
+
+    facts = analyse([(c.source, c.number) for c in step.code_cells()])
+    names = [n for n in facts.writes if n not in facts.imported and n not in facts.functions]
+    return [
+        "# Its frames with the entity column become feature views once the step has finished.",
+        "from nb2pipe.artifacts.entity_frames import save_entity_frames",
+        f'save_entity_frames({RUN_DIR_PARAM}, "{step.name}", "{step.features}", globals(), '
+        f"{names!r})",
+    ]
+
+
 def _save_source(pipeline: Pipeline, step: Step) -> str:
     lines = ["# nb2pipe: save this step's outputs for downstream steps."]
     cell = step.first_cell
@@ -150,6 +193,8 @@ def _save_source(pipeline: Pipeline, step: Step) -> str:
         lines.append(f'{RUNTIME_ALIAS}.save({RUN_DIR_PARAM}, "{step.name}")')
     if step.random_state:
         lines.append(f'{RUNTIME_ALIAS}.save_random_state({RUN_DIR_PARAM}, "{step.name}")')
+    if step.features:
+        lines += _features_lines(step)
     if step.metrics:
         args = ", ".join(f"{m}={m}" for m in step.metrics)
         lines.append(f'{RUNTIME_ALIAS}.save_metrics({RUN_DIR_PARAM}, "{step.name}", {args})')

@@ -13,7 +13,7 @@ import os
 import re
 from pathlib import Path
 
-from . import analysis
+from . import analysis, serve
 from .errors import GraphError, Nb2PipeError
 from .facts import Reads
 from .grouping import Group, group_cells
@@ -93,6 +93,7 @@ def _compile(notebook: SourceNotebook) -> Pipeline:
         _expand_helpers(group, helpers, set(shared.writes))
 
     Resolver(pipeline, notebook, groups, shared, imported, skipped).resolve()
+    pipeline.serve = serve.compile_serve(pipeline, groups, shared)
     pipeline.warnings = sorted(
         {(h.cell or 0, h.message): h for h in pipeline.warnings}.values(),
         key=lambda h: (h.cell or 0, h.message),

@@ -75,6 +75,10 @@ class GraphError(Nb2PipeError):
     """The steps do not form a valid pipeline: cycles, unknown steps, undefined names."""
 
 
+class ServeError(Nb2PipeError):
+    """A `serve` cell cannot run on prediction requests as it runs in the notebook."""
+
+
 class ArtifactError(Nb2PipeError):
     """An artifact is missing, corrupt or cannot be serialized."""
 

@@ -24,6 +24,8 @@ class Group:
     step: Step
     tag_cells: dict[str, int] = field(default_factory=dict)  # after-target -> cell of the tag
     metrics_cells: list[int] = field(default_factory=list)
+    serve_cells: list[int] = field(default_factory=list)  # tagged serve
+    serve_input: tuple[int, str] | None = None  # (cell, NAME) of a serve:NAME tag
     facts: CodeFacts | None = None
 
 
@@ -42,6 +44,8 @@ def group_cells(
         if cell.kind == "raw":
             continue
         ir_cell = Cell(cell.number, cell.kind, cell.source, list(tag.foreign))
+        if tag.serve and cell.kind != "code":
+            raise TagError("the serve tag belongs on a code cell", cell=cell.number)
         if tag.role == "parameters":
             if cell.kind != "code":
                 raise TagError("the parameters tag belongs on a code cell", cell=cell.number)
@@ -75,10 +79,10 @@ def group_cells(
             if cell.kind == "markdown":
                 description.append(cell.source.strip())
                 continue
-            if tag.role == "metrics" or tag.has_step_settings:
+            if tag.role == "metrics" or tag.has_step_settings or tag.serve:
                 raise TagError(
-                    "a metrics or step-settings tag before the first step: tag the cell "
-                    "step:NAME too",
+                    "a metrics, serve or step-settings tag before the first step: tag the "
+                    "cell step:NAME too",
                     cell=cell.number,
                 )
             left_out.append(cell)
@@ -108,10 +112,15 @@ def _add(group: Group, cell: Cell, tag: CellTags) -> None:
     step.cache = step.cache if tag.cache is None else tag.cache
     step.retries = step.retries if tag.retries is None else tag.retries
     step.timeout = step.timeout if tag.timeout is None else tag.timeout
+    step.features = tag.features or step.features
     step.files_read += [p for p in tag.inputs if p not in step.files_read]
     step.files_written += [p for p in tag.outputs if p not in step.files_written]
     if tag.role == "metrics":
         group.metrics_cells.append(cell.number)
+    if tag.serve:
+        group.serve_cells.append(cell.number)
+    if tag.serve_input:
+        group.serve_input = (cell.number, tag.serve_input)
 
 
 def _refuse_step_settings(tag: CellTags, cell: int) -> None:

@@ -80,6 +80,7 @@ class Step:
     cache: bool = True
     retries: int = 0
     timeout: float | None = None
+    features: str | None = None  # features:ENTITY: its frames with that column, as feature views
 
     @property
     def first_cell(self) -> int:
@@ -87,6 +88,26 @@ class Step:
 
     def code_cells(self) -> list[Cell]:
         return [c for c in self.cells if c.kind == "code"]
+
+
+@dataclass
+class Serve:
+    """What runs on every prediction request: the notebook's `serve` cells, compiled (serve.py).
+
+    A request's rows are bound to `input`, the `prelude` (the imports and helper definitions the
+    cells use) and the cells run, and the model predicts on `output`. The `values` the cells read
+    from training (a fitted scaler, category lists, a training mean, parameters) travel with the
+    model. Their `step` keeps the input and the values just before the first serve cell and the
+    output just after the last one: the proof, when the model is published, that the packaged
+    cells compute what the notebook computed.
+    """
+
+    input: str
+    output: str
+    cells: list[Cell]  # as the model runs them: Python, display-only statements left out
+    prelude: list[Cell] = field(default_factory=list)
+    values: list[str] = field(default_factory=list)
+    step: str = ""
 
 
 @dataclass
@@ -101,6 +122,7 @@ class Pipeline:
     functions: list[Cell] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     warnings: list[Hazard] = field(default_factory=list)
+    serve: Serve | None = None
 
     def step(self, name: str) -> Step:
         for step in self.steps:

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import yaml_text
 from .errors import Nb2PipeError
-from .ir import FORMAT, Cell, Hazard, Input, Pipeline, Step, to_dict
+from .ir import FORMAT, Cell, Hazard, Input, Pipeline, Serve, Step, to_dict
 from .parameters import Param
 from .tags import STEP_NAME, Resources
 
@@ -112,9 +112,23 @@ class _Reader:
             functions=self.cells(self._list(data, "functions"), "functions"),
             steps=steps,
             warnings=[self.hazard(w) for w in self._list(data, "warnings")],
+            serve=self.serve(data["serve"], steps) if data.get("serve") is not None else None,
         )
         self.references(pipeline)
         return pipeline
+
+    def serve(self, data: Any, steps: list[Step]) -> Serve:
+        data = self._dict(data, "serve", {"input", "output", "cells", "prelude", "values", "step"})
+        self._names({"names": [data.get("input"), data.get("output")]}, "names", "serve")
+        cells = self.cells(self._list(data, "cells", "serve"), "serve.cells")
+        step = next((s for s in steps if s.name == data.get("step")), None)
+        numbers = {c.number for c in step.cells} if step else set()
+        if not cells or any(c.kind != "code" or c.number not in numbers for c in cells):
+            where = f"code cells of step {data.get('step')!r}"
+            raise PipelineFileError(f"serve: its cells are not {where} (edited?): compile it again")
+        prelude = self.cells(self._list(data, "prelude", "serve"), "serve.prelude")
+        values = self._names(data, "values", "serve")
+        return Serve(data["input"], data["output"], cells, prelude, values, str(data["step"]))
 
     def step(self, data: Any, where: str) -> Step:
         data = self._dict(data, where, _STEP_KEYS)
@@ -150,6 +164,7 @@ class _Reader:
                 self._path(p, where) for p in self._strings(data, "files_written", where)
             ],
             changes_settings=self._bool(data, "changes_settings", where, False),
+            features=data.get("features"),  # checked with the references
         )
 
     def cells(self, items: list, where: str) -> list[Cell]:
@@ -229,6 +244,8 @@ class _Reader:
                 raise PipelineFileError(
                     f"{where}: random_from {step.random_from!r} is not upstream"
                 )
+            if step.features is not None and not _identifier(step.features):
+                raise PipelineFileError(f"{where}: bad features entity {step.features!r}")
             unknown = set(step.params) - params
             if unknown:
                 raise PipelineFileError(f"{where}: unknown parameter {sorted(unknown)[0]!r}")
@@ -306,11 +323,11 @@ def _identifier(value: Any) -> bool:
 
 _PIPELINE_KEYS = {
     "format", "name", "source", "kernel", "language", "description", "params", "imports",
-    "functions", "steps", "warnings",
+    "functions", "steps", "warnings", "serve",
 }  # fmt: skip
 _STEP_KEYS = {
     "name", "cells", "upstream", "after", "inputs", "outputs", "params", "metrics", "imports",
     "image", "requirements", "resources", "cache", "retries", "timeout", "replay", "guard",
-    "random_from", "random_state", "files_read", "files_written", "changes_settings",
+    "random_from", "random_state", "files_read", "files_written", "changes_settings", "features",
 }  # fmt: skip
 _RESOURCES = {"cpu", "memory", "gpu"}

@@ -59,7 +59,21 @@ def text(pipeline: Pipeline) -> str:
     lines.append("graph")
     for depth, names in enumerate(layers(pipeline)):
         lines.append(f"  {depth + 1}. " + "  ".join(names))
+    if pipeline.serve is not None:
+        lines += ["", "served with the model", f"  {serving(pipeline)}"]
+        if pipeline.serve.values:
+            lines.append("  values from training: " + ", ".join(pipeline.serve.values))
     return "\n".join(lines)
+
+
+def serving(pipeline: Pipeline) -> str:
+    """What runs on every prediction request, in one line."""
+    serve = pipeline.serve
+    if serve is None:
+        return "no serve cells"
+    numbers = ", ".join(str(c.number) for c in serve.cells)
+    cells = f"cell {numbers}" if len(serve.cells) == 1 else f"cells {numbers}"
+    return f"a request's rows as {serve.input} → serve {cells} (step {serve.step}) → {serve.output}"
 
 
 def _order(pipeline: Pipeline, up: str, down: str) -> str:
@@ -95,6 +109,15 @@ def summary(pipeline: Pipeline) -> dict:
         "edges": [{"from": a, "to": b, "names": n} for a, b, n in edges(pipeline)],
         "layers": layers(pipeline),
         "warnings": [{"cell": w.cell, "message": w.message} for w in pipeline.warnings],
+        "serve": None
+        if pipeline.serve is None
+        else {
+            "input": pipeline.serve.input,
+            "output": pipeline.serve.output,
+            "cells": [c.number for c in pipeline.serve.cells],
+            "step": pipeline.serve.step,
+            "values": pipeline.serve.values,
+        },
     }
 
 

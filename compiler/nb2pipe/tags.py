@@ -6,7 +6,10 @@ through this module. Three dialects are understood:
 * ours: ``parameters``, ``imports``, ``functions``, ``step:NAME``,
   ``after:A,B``, ``skip``, ``metrics``, ``image:REF``, ``requirements:PKG,PKG``, ``cpu:N``,
   ``memory:SIZE``, ``gpu:N``, ``cache:off``, ``retries:N``, ``timeout:SECONDS``,
-  ``inputs:PATH,PATH`` and ``outputs:PATH,PATH`` (files, beyond the paths found in the code);
+  ``inputs:PATH,PATH`` and ``outputs:PATH,PATH`` (files, beyond the paths found in the code),
+  ``features:ENTITY`` (the step's output frames become Feast feature views keyed by ENTITY),
+  and ``serve`` (a step's cell that also runs on every prediction request, packaged with the
+  published model);
 * Kubeflow Kale's: ``block:NAME``, ``prev:NAME``, ``pipeline-parameters``,
   ``pipeline-metrics``, ``limit:KEY:VALUE`` (plus ``imports``/``functions``/``skip``/``image:``);
 * papermill's ``parameters``.
@@ -59,31 +62,24 @@ PREFIXES = {
     "timeout": "timeout",
     "inputs": "inputs",
     "outputs": "outputs",
+    "features": "features",
 }
+
+# Flags: a cell of a step that is also something more. ``serve``: it runs on every prediction
+# request too, inside the published model (serve.py checks and compiles those cells).
+FLAGS = {"serve": "serve"}
 
 _ON = {"on", "true", "yes", "enabled"}
 _OFF = {"off", "false", "no", "disabled"}
 
 # Tags other tools put on cells; never mistaken for a misspelling of ours.
-KNOWN_FOREIGN = {
-    "injected-parameters",
-    "hide-input",
-    "hide-output",
-    "hide-cell",
-    "remove-cell",
-    "remove-input",
-    "remove-output",
-    "raises-exception",
-    "skip-execution",
-    "nbval-ignore-output",
-    "nbval-skip",
-    "nbval-check-output",
-    "nbval-raises-exception",
-    "thebe-init",
-    "full-width",
-    "margin",
-    "output_scroll",
-}
+KNOWN_FOREIGN = frozenset(
+    """
+    injected-parameters hide-input hide-output hide-cell remove-cell remove-input remove-output
+    raises-exception skip-execution nbval-ignore-output nbval-skip nbval-check-output
+    nbval-raises-exception thebe-init full-width margin output_scroll
+    """.split()
+)
 
 
 @dataclass
@@ -115,6 +111,9 @@ class CellTags:
     timeout: float | None = None
     inputs: list[str] = field(default_factory=list)  # files the step reads
     outputs: list[str] = field(default_factory=list)  # files the step writes
+    serve: bool = False  # also runs on every prediction request, in the published model
+    serve_input: str | None = None  # serve:NAME: the variable a request's rows are bound to
+    features: str | None = None  # features:ENTITY: the step's frames become Feast feature views
     foreign: list[str] = field(default_factory=list)
 
     @property
@@ -132,6 +131,7 @@ class CellTags:
             or self.timeout is not None
             or self.inputs
             or self.outputs
+            or self.features
         )
 
 
@@ -153,7 +153,15 @@ def parse_cell_tags(tags: list[str], cell: int | None = None) -> CellTags:
                 raise fail(f"tags {out.role!r} and {tag!r} cannot be on the same cell")
             out.role = role
             continue
+        if tag in FLAGS:
+            out.serve = True
+            continue
         prefix, sep, value = tag.partition(":")
+        if prefix in FLAGS and sep:
+            if not value.strip().isidentifier():
+                raise fail(f"bad tag {tag!r}: serve:NAME names a variable, e.g. serve:raw")
+            out.serve, out.serve_input = True, value.strip()
+            continue
         if not sep and prefix in PREFIXES:
             raise fail(f"tag {tag!r} needs a value, e.g. {prefix}:{_EXAMPLES.get(prefix, 'VALUE')}")
         if sep and prefix in PREFIXES:
@@ -166,6 +174,11 @@ def parse_cell_tags(tags: list[str], cell: int | None = None) -> CellTags:
 
     if out.step and out.role not in (None, "metrics"):
         raise fail(f"a {out.role!r} cell cannot also start step {out.step!r}")
+    if out.serve and out.role is not None:
+        raise fail(
+            f"a {out.role!r} cell cannot be served: tag serve goes on a step's code that turns "
+            "the raw input into the model's features"
+        )
     return out
 
 
@@ -229,6 +242,11 @@ def _apply_prefixed(out: CellTags, kind: str, value: str, tag: str, fail) -> Non
             if "\0" in path or "\n" in path:
                 raise fail(f"bad path {path!r} in {tag!r}")
             getattr(out, kind).append(path)
+    elif kind == "features":
+        if not value.isidentifier():
+            raise fail(f"bad tag {tag!r}: features:ENTITY names the entity's key column, e.g. "
+                       "features:driver_id")  # fmt: skip
+        out.features = value
     elif kind == "timeout":
         try:
             seconds = float(value)
@@ -247,7 +265,7 @@ def _suggest(tag: str) -> str | None:
     if sep:
         match = difflib.get_close_matches(prefix.lower(), PREFIXES, n=1, cutoff=0.75)
         return f"{match[0]}:{value}" if match else None
-    match = difflib.get_close_matches(tag.lower(), ROLES, n=1, cutoff=0.8)
+    match = difflib.get_close_matches(tag.lower(), [*ROLES, *FLAGS], n=1, cutoff=0.8)
     return match[0] if match else None
 
 
@@ -271,6 +289,19 @@ def grammar() -> list[dict]:
         ("timeout", "SECONDS", "policy", "fail the step after this long"),
         ("inputs", "PATH[,PATH]", "files", "files the step reads: edits re-run it"),
         ("outputs", "PATH[,PATH]", "files", "files the step writes: readers run after it"),
+        (
+            "serve",
+            None,
+            "serving",
+            "also runs on every prediction request, packaged with the published model "
+            "(serve:NAME on the first one: the variable a request's rows are bound to)",
+        ),
+        (
+            "features",
+            "ENTITY",
+            "serving",
+            "the step's output frames are published as Feast feature views keyed by ENTITY",
+        ),
     ]
     aliases = {
         "parameters": ["pipeline-parameters"],
@@ -307,4 +338,5 @@ _EXAMPLES = {
     "timeout": "600",
     "inputs": "data/train.csv",
     "outputs": "reports/summary.csv",
+    "features": "driver_id",
 }

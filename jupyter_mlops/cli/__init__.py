@@ -1,5 +1,6 @@
 """The MLOps commands of `nb2pipe`: validate, watch, schedule here; serve (serving.py);
-publish, promote (registry.py); deploy, rollout, rollback, history (delivery.py).
+publish, promote (registry.py); deploy, rollout, rollback, history (delivery.py); score
+(scoring.py).
 
 They join nb2pipe's command line through the ``nb2pipe.commands`` entry-point group (see
 pyproject.toml), so nb2pipe itself never imports jupyter_mlops; each imports the service it
@@ -98,6 +99,12 @@ def validate_command(
     type=click.Path(path_type=Path),
     help="Run when the served inputs drift from this data (.csv, .parquet, .jsonl).",
 )
+@click.option(
+    "--skew",
+    is_flag=True,
+    help="Run when the features the serve cells computed while serving (sampled in --log) "
+    "diverge from the training features the served version was published with.",
+)
 @click.option("--alpha", type=float, help="Drift: p-value below which a test rejects.")
 @click.option("--psi", type=float, help="Drift: least PSI of a drifted feature.")
 @click.option("--min-rows", type=click.IntRange(min=1), default=30, show_default=True)
@@ -122,6 +129,7 @@ def watch_command(
     data,
     log,
     reference,
+    skew,
     alpha,
     psi,
     min_rows,
@@ -135,17 +143,20 @@ def watch_command(
     once,
     workspace,
 ):
-    """Re-run the pipeline when new data lands, served inputs drift or the live metric drops.
+    """Re-run the pipeline when new data lands, served inputs drift, the features computed
+    while serving diverge from training (--skew) or the live metric drops.
 
     Every check is logged, one line each. Stops on Ctrl-C / SIGTERM, after --max-runs runs,
     or after one check with --once; exit 1 if the last run failed.
     """
+    from jupyter_mlops.retrain.skew import SkewTrigger
     from jupyter_mlops.retrain.triggers import DriftTrigger, MetricTrigger, NewFiles
     from jupyter_mlops.retrain.watch import Watcher, watch_until_signal
+    from jupyter_mlops.tracking.config import tracking_uri
     from nb2pipe.runner import load_pipeline
 
-    if (reference or metric) and log is None:
-        raise Nb2PipeError("--reference and --metric need --log, the prediction log to read")
+    if (reference or metric or skew) and log is None:
+        raise Nb2PipeError("--reference, --skew and --metric need --log, the prediction log")
     if (below is not None or above is not None) and not metric:
         raise Nb2PipeError("--below and --above need --metric")
     pipeline, _ = load_pipeline(notebook)
@@ -157,6 +168,8 @@ def watch_command(
         triggers.append(
             DriftTrigger(log, reference, alpha=alpha, psi_threshold=psi, min_rows=min_rows)
         )
+    if skew:
+        triggers.append(SkewTrigger(log, alpha, psi, min_rows, tracking_uri(notebook.parent)))
     if metric:
         triggers.append(
             MetricTrigger(

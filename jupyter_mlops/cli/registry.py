@@ -21,8 +21,9 @@ from nb2pipe.errors import Nb2PipeError
 @click.option("--workspace", type=click.Path(path_type=Path))
 def publish(source, name, run_id, step, artifact, metric, workspace):
     """Publish the model of a finished run: registered, documented, aliased `challenger`."""
-    from jupyter_mlops.registry.publish_run import publish_from_run
+    from jupyter_mlops.registry.publish_run import publish_from_run, serve_cells_since
     from jupyter_mlops.tracking.config import tracking_uri
+    from nb2pipe.errors import warning_line
     from nb2pipe.runner import load_pipeline
     from nb2pipe.runner.workspaces import open_workspace
 
@@ -38,6 +39,9 @@ def publish(source, name, run_id, step, artifact, metric, workspace):
             f"no finished run {run_id or ''} of this pipeline: nb2pipe run it first",
             file=str(source),
         )
+    changed = serve_cells_since(pipeline, run)
+    if changed:
+        click.echo(warning_line(str(source), None, changed), err=True)
     published = publish_from_run(
         run,
         name,

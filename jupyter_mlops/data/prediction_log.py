@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 META = ["id", "ts", "model", "version", "prediction", "model_version", "path", "latency_ms"]
+FEATURES = "features."  # a line's computed features (serve cells), as columns of `read_log`
 
 
 def parts(path: str | os.PathLike) -> list[Path]:
@@ -90,10 +91,12 @@ def _read_slowly(path: Path):
         if "id" not in r:
             continue
         inputs = r.get("inputs")
+        features = r.get("features") if isinstance(r.get("features"), dict) else {}
         rows.append(
             {
                 **{key: r.get(key) for key in META},
                 **(inputs if isinstance(inputs, dict) else {"input": inputs}),
+                **{f"{FEATURES}{k}": v for k, v in features.items()},
             }
         )
     return pd.DataFrame(rows) if rows else pd.DataFrame(columns=META)
@@ -131,4 +134,16 @@ def logged_inputs(path: str | os.PathLike, since: float | None = None):
     """The inputs the served model was asked about (optionally since epoch time `since`),
     each request once (its shadow copies left out)."""
     frame = read_log(path, since)
-    return frame[frame["path"] != "shadow"].drop(columns=META).reset_index(drop=True)
+    frame = frame[frame["path"] != "shadow"]
+    features = [c for c in frame.columns if c.startswith(FEATURES)]
+    return frame.drop(columns=META + features).reset_index(drop=True)
+
+
+def logged_features(path: str | os.PathLike, since: float | None = None):
+    """The features the serve cells computed, on the sampled lines that have them: `model`,
+    `model_version` (the version that computed them), then one column per feature."""
+    frame = read_log(path, since)
+    names = [c for c in frame.columns if c.startswith(FEATURES)]
+    frame = frame[frame[names].notna().any(axis=1)] if names else frame.iloc[:0]
+    out = frame[["model", "model_version", *names]].reset_index(drop=True)
+    return out.rename(columns={n: n.removeprefix(FEATURES) for n in names})

@@ -38,12 +38,18 @@ def _pin(distribution: str) -> str | None:
         return None
 
 
-def requirements(model: Any, flavor: str) -> list[str]:
-    """Explicit pins, so MLflow need not infer them in a (slow) subprocess."""
-    names = ["scikit-learn", "skops"] if flavor == "sklearn" else ["cloudpickle"]
-    top = type(model).__module__.partition(".")[0]
-    for dist in importlib.metadata.packages_distributions().get(top, []):
-        names.append(dist)
+def requirements(model: Any, flavor: str, served: Any = None) -> list[str]:
+    """Explicit pins, so MLflow need not infer them in a (slow) subprocess. `served`: the
+    notebook's serve cells packaged with the model (their imports and values are pinned too)."""
+    names = ["scikit-learn", "skops"] if flavor == "sklearn" and served is None else ["cloudpickle"]
+    tops = {type(model).__module__.partition(".")[0]}
+    if served is not None:
+        from jupyter_mlops.registry.serve_package import modules
+
+        tops |= modules(served) | {"numpy", "pandas"}
+    installed = importlib.metadata.packages_distributions()
+    for top in sorted(tops):
+        names += installed.get(top, [])
     for module, dist in (("numpy", "numpy"), ("pandas", "pandas")):
         if module in sys.modules:
             names.append(dist)
@@ -97,6 +103,19 @@ def _in_experiment_of(uri: str, run_id: str) -> Iterator[None]:
         yield
     finally:
         fluent._active_experiment_id = saved
+
+
+def log_served(uri: str, run_id: str, options: dict[str, Any]):
+    """Log a model packaged with its serve cells (serve_package.py) in run `run_id`."""
+    from jupyter_mlops.registry.serve_package import quietly
+
+    with store.fluent_uri(uri), _in_experiment_of(uri, run_id), quietly():
+        import mlflow.models
+        import mlflow.pyfunc
+
+        return mlflow.models.Model.log(
+            artifact_path=None, name=MODEL_NAME, flavor=mlflow.pyfunc, run_id=run_id, **options
+        )
 
 
 def log_model(model: Any, flavor: str, uri: str, run_id: str, reqs: list[str], data: Any):

@@ -45,6 +45,7 @@ class CardContext:
     lineage: dict[str, Any] = field(default_factory=dict)
     input_hashes: dict[str, str] = field(default_factory=dict)
     requirements: list[str] = field(default_factory=list)
+    serve: dict[str, Any] | None = None  # the serve cells packaged with the model (serve_section)
     published_by: str = ""
     published_at: str = ""
 
@@ -54,6 +55,30 @@ def render(context: CardContext) -> str:
     from nb2pipe.rendering import render_template
 
     return render_template(TEMPLATE, {"cell": table_cell, "number": _number}, card=context)
+
+
+def serve_section(source: Any, proof: Any) -> dict[str, Any]:
+    """The card's Serving section: the serve cells' code, what they read, and the proof."""
+    serve = source.serve
+    return {
+        "notebook": source.notebook,
+        "input": serve.input,
+        "output": serve.output,
+        "code": "\n\n".join(
+            [
+                "\n".join(_with_cell(c.number, c.source.strip(), "") for c in serve.prelude),
+                *(_with_cell(c.number, c.source.strip(), "serve ") for c in serve.cells),
+            ]
+        ).strip(),
+        "values": [(n, type(v).__qualname__) for n, v in sorted(source.kept.values.items())],
+        "proof": proof.summary(),
+    }
+
+
+def _with_cell(number: int, source: str, kind: str) -> str:
+    if "\n" in source or kind:
+        return f"# {kind}cell {number}\n{source}"
+    return f"{source}  # cell {number}"
 
 
 def table_cell(value: Any) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mlops.errors import ModelGateError, TrackingError, translated
-from jupyter_mlops.registry import aliases, expected, flavors, modelcard
+from jupyter_mlops.registry import aliases, expected, flavors, modelcard, serve_package
 from jupyter_mlops.registry.promote import CHALLENGER, METRIC_TAG
 from jupyter_mlops.tracking import config, journal, provenance, store
 from nb2pipe.fileio import read_json
@@ -105,6 +105,7 @@ def publish_model(
     tags: dict[str, Any] | None = None,
     alias: str = CHALLENGER,
     run_id: str | None = None,
+    serve: bool | str | Path = True,
 ) -> PublishedModel:
     """Log `model`, register it as a new version of `name`, document it, alias it `challenger`.
 
@@ -113,7 +114,10 @@ def publish_model(
     its content hash go into the card, and it gives the model a signature. `description`
     replaces the purpose taken from the notebook's first markdown cell (or Pipeline.description).
     `run_id` is an existing MLflow run to log the model into (a pipeline step's run, which
-    already holds the metrics and parameters): then no run is created.
+    already holds the metrics and parameters): then no run is created. When the notebook has
+    `serve` cells, the model is published with them as one pyfunc, proved equal to the notebook
+    first (`serve`: True finds them where the model was made — the pipeline run of this step,
+    else this kernel; an nb2pipe run folder names the run; False publishes the model alone).
     """
     if not isinstance(name, str) or not name.strip():
         raise TrackingError("publish_model: the model needs a name")
@@ -146,7 +150,10 @@ def publish_model(
         )
     all_params = {**where.params, **(params or {})}
     summary = modelcard.summarize_data(data)
-    reqs = pip_requirements or flavors.requirements(model, flavor)
+    source = _serve_source(serve, step, where.notebook)
+    reqs = pip_requirements or flavors.requirements(model, flavor, source)
+    packaged = serve_package.package(source, model, reqs) if source else None
+    flavor = "pyfunc" if source else flavor
     if step:  # the runner's tracker points the step's kernel at its store
         uri = config.tracking_uri(where.notebook.parent if where.notebook else None)
     else:
@@ -164,7 +171,11 @@ def publish_model(
             store.log_batch(client, run_id, _metric_list(values), all_params)
         else:
             run_id = _session_run(params or {}, given)
-        info = flavors.log_model(model, flavor, uri, run_id, reqs, data)
+        if packaged:
+            info = flavors.log_served(uri, run_id, packaged.options)
+            packaged.folder.cleanup()
+        else:
+            info = flavors.log_model(model, flavor, uri, run_id, reqs, data)
         version_tags = {
             **{f"{METRIC_TAG}{k}": repr(v) for k, v in values.items()},
             "gate.metric": metric or "",
@@ -177,10 +188,13 @@ def publish_model(
             "nb2pipe.step": where.step or "",
             "data.sha256": summary.sha256 if summary and summary.sha256 else "",
             "published_by": origin["user"],
+            **(serve_package.version_tags(source, packaged.proof) if packaged else {}),
             **{k: str(v) for k, v in (tags or {}).items()},
         }
         version = str(_register(client, name, info, run_id, version_tags).version)
-        _record_expected(client, name, version, run_id, model, data)
+        # With serve cells, a served copy is asked raw rows, and answers through its cells.
+        served = (packaged.loaded, source.kept.input) if packaged else (model, data)
+        _record_expected(client, name, version, run_id, *served)
         card = modelcard.render(
             modelcard.CardContext(
                 name=name,
@@ -204,6 +218,7 @@ def publish_model(
                 },
                 input_hashes=where.input_hashes,
                 requirements=reqs,
+                serve=modelcard.serve_section(source, packaged.proof) if packaged else None,
                 published_by=origin["user"],
                 published_at=time.strftime("%Y-%m-%d %H:%M %Z"),
             )
@@ -215,6 +230,19 @@ def publish_model(
             store.end_run(client, uri, run_id, "FINISHED")
             journal.StepJournal(*step).model({"name": name, "version": version, "run_id": run_id})
     return PublishedModel(name, version, f"models:/{name}/{version}", run_id, alias, card, values)
+
+
+def _serve_source(serve: bool | str | Path, step, notebook: Path | None):
+    """The notebook's serve cells and what they ran on, where the model was made (or None)."""
+    if serve is False:
+        return None
+    if serve is not True:
+        return serve_package.from_run(serve)
+    if step:
+        return serve_package.from_run(step[0])
+    if notebook is not None and serve_package.tagged(notebook):
+        return serve_package.from_session(notebook)
+    return None
 
 
 def _record_expected(client, name: str, version: str, run_id: str, model: Any, data: Any) -> None:

@@ -34,18 +34,60 @@ def run_values(run) -> tuple[dict[str, float], dict[str, Any]]:
 
 
 def find_model(run) -> tuple[str, str]:
-    """(step, artifact) of the model in a run: the last step saving an estimator-like value."""
+    """(step, artifact) of the model in a run: the last step saving an estimator-like value
+    (not one that the serve cells read: a fitted scaler is no model)."""
     from nb2pipe.artifacts import read_manifest
 
+    served = _serve_values(run.path)
     for step in reversed(run.info().get("steps") or []):
         artifacts = (read_manifest(run.path, step) or {}).get("artifacts", {})
         for name, entry in sorted(artifacts.items()):
-            if entry.get("serializer") in MODEL_SERIALIZERS:
+            if entry.get("serializer") in MODEL_SERIALIZERS and name not in served:
                 return step, name
     raise Nb2PipeError(
         f"run {run.id} saved no model artifact (a value a later step reads); name one with "
         "--step and --artifact"
     )
+
+
+def _run_serve(run_dir: Path):
+    """The serve cells as the run ran them (None: it had none, or its pipeline.yaml is gone)."""
+    from nb2pipe import pipeline_file
+
+    try:
+        pipeline = pipeline_file.load((run_dir / "pipeline.yaml").read_text(encoding="utf-8"))
+    except (OSError, Nb2PipeError):
+        return None
+    return pipeline.serve
+
+
+def _serve_values(run_dir: Path) -> set[str]:
+    serve = _run_serve(run_dir)
+    return set(serve.values) if serve else set()
+
+
+def serve_cells_since(pipeline, run) -> str | None:
+    """Why the notebook's serve cells (`pipeline`, compiled now) are not those `run` ran, or
+    None. Publishing packages the run's, the ones its proof can check: a cell tagged `serve`
+    (or untagged, or edited) since the run would be published as it was, not as it is."""
+    ran, now = _run_serve(run.path), pipeline.serve
+
+    def code(serve) -> tuple:
+        return (serve.input, serve.output, [c.source for c in serve.cells]) if serve else ()
+
+    if code(ran) == code(now):
+        return None
+
+    def cells(serve) -> str:
+        numbers = ", ".join(str(c.number) for c in serve.cells) if serve else ""
+        return f"serve cells {numbers}" if numbers else "no serve cells"
+
+    what = (
+        f"the {cells(now)} changed since run {run.id}"
+        if cells(ran) == cells(now)
+        else f"run {run.id} ran {cells(ran)}, the notebook has {cells(now)} now"
+    )
+    return f"{what}: the run's are published; nb2pipe run the notebook again to publish its own"
 
 
 RESOURCE_TAG = "resources."  # version tags: what the step asked for (cpu, memory, gpu)
@@ -118,6 +160,7 @@ def publish_from_run(
             notebook=source,
             description=description,
             tags=lineage,
+            serve=run.path,  # the serve cells as this run ran them, if the notebook has any
         )
         tracked = _tracked_run(SESSION.uri, info, step)
         if tracked is not None:

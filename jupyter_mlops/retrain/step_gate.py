@@ -78,8 +78,9 @@ def gate(
 
 
 def _champion(name: str) -> Any | None:
-    """The current champion as a scikit-learn model; None when there is no champion, or it
-    cannot be loaded as one (the gate then uses the value it was published with)."""
+    """The current champion as a model that predicts on `X_test`; None when there is no
+    champion, or it cannot be loaded as one (the gate then uses the value it was published
+    with). A champion published with its notebook's serve cells makes its own features."""
     from jupyter_mlops.registry.promote import CHAMPION
     from jupyter_mlops.tracking import config, journal, store
     from jupyter_mlops.tracking.session import SESSION
@@ -91,12 +92,47 @@ def _champion(name: str) -> Any | None:
     except Exception:  # no such model or alias yet: nothing to compare with
         return None
     try:
-        import mlflow.sklearn
+        import mlflow.pyfunc
 
         with store.fluent_uri(uri):
-            return mlflow.sklearn.load_model(f"models:/{name}@{CHAMPION}")
+            loaded = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
+        try:
+            loaded.unwrap_python_model().last_features  # noqa: B018  (serve cells?)
+        except Exception:
+            return loaded.get_raw_model()  # a scikit-learn model
+        return ServedChampion(loaded, _kept_input())
     except Exception:  # another flavour
         return None
+
+
+class ServedChampion:
+    """A champion published with its notebook's serve cells. Given the challenger's features
+    it predicts on the raw rows they were made from (found by index in what this run's serve
+    step kept), through its own serve cells: its model was never fitted on the challenger's
+    features."""
+
+    def __init__(self, loaded: Any, raw: Any):
+        self.loaded, self.raw = loaded, raw
+
+    def predict(self, X):
+        if self.raw is None or not hasattr(X, "index") or not X.index.isin(self.raw.index).all():
+            raise ValueError("the raw rows of these features are not known")
+        return self.loaded.predict(self.raw.loc[X.index])
+
+
+def _kept_input():
+    """The raw rows this step's pipeline run kept for its serve cells (all of them), if any."""
+    from jupyter_mlops.tracking import journal
+
+    where = journal.current_step()
+    if where is None:
+        return None
+    from jupyter_mlops.registry.serve_package import from_run
+
+    source = from_run(where[0])
+    if source is None or source.kept.every != 1 or not hasattr(source.kept.input, "loc"):
+        return None
+    return source.kept.input
 
 
 def _score(champion: Any | None, X_test, y_test, metric: str) -> float | None:

@@ -29,7 +29,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from jupyter_mlops.serving import scoring
+from jupyter_mlops.serving import scoring, served_features
 from jupyter_mlops.serving.models import Loaded
 from jupyter_mlops.serving.prediction_log import PredictionLog
 
@@ -106,6 +106,7 @@ class Live:
         answered_by: list[str] = [""] * count
         paths: list[str] = [""] * count
         latencies: list[float] = [0.0] * count
+        features: list[Any] = [None] * count  # what serve cells computed, for a sample of rows
         whole = None
         for loaded, path, mask in sides:
             part = data if mask is None else scoring.take(data, mask)
@@ -113,6 +114,10 @@ class Live:
             got = scoring.predictions_json(scoring.predict(loaded.pyfunc, part, params))
             took = round((time.perf_counter() - began) * 1000, 3)
             where = range(count) if mask is None else [i for i in range(count) if mask[i]]
+            for i, computed in zip(
+                where, served_features.sampled(loaded.pyfunc, len(where)), strict=True
+            ):
+                features[i] = computed
             if mask is None:
                 whole = got
             for i, p in zip(where, scoring.split_rows(got, len(where)), strict=True):
@@ -135,6 +140,7 @@ class Live:
                     inputs[i],
                     predictions[i],
                     latencies[i],
+                    features[i],
                 )
                 for i in range(count)
             ]
@@ -240,8 +246,9 @@ def line(
     inputs: Any,
     prediction: Any,
     latency_ms: float,
+    features: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One prediction as a line of the log."""
+    """One prediction as a line of the log (with the features serve cells computed, if given)."""
     return {
         "id": prediction_id,
         "ts": ts,
@@ -252,4 +259,5 @@ def line(
         "latency_ms": latency_ms,
         "inputs": inputs,
         "prediction": prediction,
+        **({"features": features} if features else {}),
     }

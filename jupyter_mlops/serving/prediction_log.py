@@ -8,6 +8,8 @@
 it (champion, canary, or shadow: a mirrored copy, whose line carries the id of the answer the
 client got). Reading it back is `jupyter_mlops.data.prediction_log`'s job (drift, schemas,
 monitoring and rollouts read it there).
+A model published with its notebook's serve cells adds, on a sample of lines, the features
+they computed (``"features": {...}``, served_features.py), read back as `logged_features`.
 
 The log is written to its path until it passes `max_bytes`; it is then moved aside as a part
 (``<stem>.part-000001.jsonl``, numbered in order) and a new one starts, so no file grows

@@ -72,6 +72,13 @@ def _status(e) -> int:
     return 400 if status >= 500 else status
 
 
+def _one_line(message: str) -> str:
+    """MLflow's refusal in one line: its schema errors quote the whole input first."""
+    if message.startswith("Failed to enforce schema") and "Error: " in message:
+        message = "the input does not fit the model's signature: " + message.rsplit("Error: ", 1)[1]
+    return " ".join(message.split())[:1000]
+
+
 def _short(e: BaseException) -> str:
     return " ".join(str(e).split())[:500] or type(e).__name__
 
@@ -83,7 +90,7 @@ def predict(pyfunc: Any, data: Any, params: dict | None = None) -> Any:
     try:
         return pyfunc.predict(data, params=params) if params else pyfunc.predict(data)
     except MlflowException as e:  # MLflow's schema enforcement: the input does not fit
-        raise ClientError(_status(e), e.message) from None
+        raise ClientError(_status(e), _one_line(e.message)) from None
     except Exception as e:
         refused = client_error(e)
         if refused is not None:

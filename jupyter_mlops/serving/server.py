@@ -182,8 +182,11 @@ class Client:
 
     def predict(self, frame) -> dict[str, Any]:
         """POST `frame` (dataframe_split) to /invocations; the server's JSON answer."""
-        payload = {"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}
-        return self._post("/invocations", payload)
+        from jupyter_mlops.registry.expected import as_request
+
+        # Floats as Python writes them (they read back to the same doubles; to_json keeps 10
+        # digits): a served model is then given exactly the rows it is asked about.
+        return self._post("/invocations", as_request(frame))
 
     def live(self) -> dict[str, Any]:
         """What `/version` says: the live versions and the routing."""

@@ -21,6 +21,10 @@ export interface TagForm {
   cache: string;
   retries: string;
   timeout: string;
+  /** Tagged `serve`: the cell also runs on every prediction request, inside the model. */
+  serve: boolean;
+  /** `serve:NAME`: the variable a request's rows are bound to ('' when nb2pipe decides). */
+  serveInput: string;
   /** Tags kept as they are. */
   other: string[];
 }
@@ -38,6 +42,8 @@ export function emptyForm(): TagForm {
     cache: '',
     retries: '',
     timeout: '',
+    serve: false,
+    serveInput: '',
     other: []
   };
 }
@@ -66,6 +72,12 @@ export function parseTags(tags: string[], grammar: TagRule[]): TagForm {
     const key = colon < 0 ? tag : tag.slice(0, colon);
     const value = colon < 0 ? '' : tag.slice(colon + 1).trim();
     const rule = names.get(key);
+    if (rule && rule.name === 'serve') {
+      // a flag, not a role: it joins the step's other tags
+      form.serve = true;
+      form.serveInput = value;
+      continue;
+    }
     if (rule && rule.argument === null && colon < 0) {
       // `metrics` may join a step start; any other role is the cell's only one
       form.role = rule.name;
@@ -126,6 +138,9 @@ export function formToTags(form: TagForm): string[] {
   if (form.role) {
     tags.push(form.role);
   }
+  if (stepCell && form.serve) {
+    tags.push(form.serveInput.trim() ? `serve:${form.serveInput.trim()}` : 'serve');
+  }
   if (stepCell) {
     const after = form.after.filter(a => a && a !== form.step.trim());
     if (after.length) {
@@ -180,6 +195,9 @@ export function checkForm(form: TagForm): Record<string, string> {
   }
   if (form.retries.trim() && !/^\d+$/.test(form.retries.trim())) {
     problems.retries = 'a whole number';
+  }
+  if (form.serveInput.trim() && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(form.serveInput.trim())) {
+    problems.serveInput = 'a variable name, e.g. raw';
   }
   const timeout = Number(form.timeout.trim());
   if (form.timeout.trim() && !(Number.isFinite(timeout) && timeout > 0)) {

@@ -140,7 +140,7 @@ BAD_INPUTS = {
     ),
     "metrics_before_first_step": BadInput(
         _cells(code("x = 1", "metrics"), code("y = 2", "step:a")),
-        "a metrics or step-settings tag before the first step: .+",
+        "a metrics, serve or step-settings tag before the first step: .+",
         cell=1,
     ),
     "empty": BadInput(_cells(), "the notebook has no code to run: .+", cell=None),
@@ -414,7 +414,16 @@ def test_check_json_shape():
     result = invoke("check", "--format", "json", EXAMPLE)
     assert result.exit_code == 0
     data = json.loads(result.stdout)
-    assert set(data) == {"ok", "pipeline", "parameters", "steps", "edges", "layers", "warnings"}
+    assert set(data) == {
+        "ok",
+        "pipeline",
+        "parameters",
+        "steps",
+        "edges",
+        "layers",
+        "warnings",
+        "serve",
+    }
     assert data["ok"] is True
     assert data["pipeline"] == "wine_quality"
     assert data["parameters"] == {

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from nb2pipe.errors import Nb2PipeError, TagError
-from nb2pipe.tags import PREFIXES, ROLES, CellTags, Resources, grammar, parse_cell_tags
+from nb2pipe.tags import FLAGS, PREFIXES, ROLES, CellTags, Resources, grammar, parse_cell_tags
 
 # --- roles ------------------------------------------------------------------------------------
 
@@ -33,6 +33,39 @@ def test_no_tags_mean_nothing():
 
 def test_tags_are_stripped_of_surrounding_spaces():
     assert parse_cell_tags([" step:load "]).step == "load"
+
+
+# --- serve ---------------------------------------------------------------------------------
+
+
+def test_serve_joins_a_step_start_or_plain_step_code():
+    tags = parse_cell_tags(["step:features", "serve"])
+    assert (tags.step, tags.serve, tags.serve_input, tags.role) == ("features", True, None, None)
+    assert parse_cell_tags(["serve"]).serve
+    named = parse_cell_tags(["serve:raw"])
+    assert (named.serve, named.serve_input) == (True, "raw")
+
+
+@pytest.mark.parametrize("role", ["parameters", "imports", "functions", "skip", "metrics"])
+def test_a_role_cell_cannot_be_served(role):
+    with pytest.raises(TagError, match=f"a '{role}' cell cannot be served") as caught:
+        parse_cell_tags([role, "serve"], cell=4)
+    assert caught.value.cell == 4
+
+
+def test_features_names_the_entity_key_of_a_steps_feature_views():
+    tags = parse_cell_tags(["step:drivers", "features:driver_id"])
+    assert (tags.step, tags.features) == ("drivers", "driver_id")
+    with pytest.raises(TagError, match="features:ENTITY names the entity's key column"):
+        parse_cell_tags(["features:driver id"])
+    assert parse_cell_tags(["features:driver_id"]).has_step_settings  # a step's, not a role's
+
+
+def test_serve_names_a_variable_and_misspellings_are_caught():
+    with pytest.raises(TagError, match=r"serve:NAME names a variable, e\.g\. serve:raw"):
+        parse_cell_tags(["serve:2x"])
+    with pytest.raises(TagError, match="did you mean 'serve'"):
+        parse_cell_tags(["serv"])
 
 
 # --- steps and edges --------------------------------------------------------------------------
@@ -316,6 +349,8 @@ OURS = {
     "cache",
     "retries",
     "timeout",
+    "serve",
+    "features",
 }
 
 
@@ -330,7 +365,9 @@ def test_grammar_rows_have_the_same_shape_and_are_json():
     rows = grammar()
     for row in rows:
         assert set(row) == {"name", "argument", "group", "meaning", "example", "aliases"}
-        assert row["group"] in {"role", "step", "container", "resources", "policy", "files"}
+        assert row["group"] in {
+            "role", "step", "container", "resources", "policy", "files", "serving"
+        }  # fmt: skip
         assert row["meaning"]
         assert isinstance(row["aliases"], list)
     assert json.loads(json.dumps(rows)) == rows
@@ -338,7 +375,7 @@ def test_grammar_rows_have_the_same_shape_and_are_json():
 
 def test_grammar_roles_have_no_argument_and_prefixed_tags_do():
     for row in grammar():
-        if row["name"] in ROLES:
+        if row["name"] in ROLES or row["name"] in FLAGS:
             assert row["argument"] is None
             assert row["example"] == row["name"]
         else:

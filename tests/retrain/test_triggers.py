@@ -204,7 +204,7 @@ def test_watch_bad_input_is_one_line_errors(tmp_path):
     notebook = marker_notebook(tmp_path)
     cases = [
         (("--data", tmp_path / "nowhere"), "no such folder"),
-        (("--reference", tmp_path / "ref.csv"), "--reference and --metric need --log"),
+        (("--reference", tmp_path / "ref.csv"), "--reference, --skew and --metric need --log"),
         (("--log", tmp_path / "p.jsonl", "--metric", "accuracy"), "exactly one of --below"),
         (("--below", "0.5"), "--below and --above need --metric"),
         ((), "nothing to watch"),

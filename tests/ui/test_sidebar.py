@@ -335,6 +335,16 @@ def test_cell_tag_editor_changes_the_graph(page):
         "memory:512Mi",
         "cache:off",
     ]
+    # serve is a flag of step code, not a role: it joins the step's tags, and leaves them again
+    page.locator(tid("mlops-tag-serve")).click()
+    assert page.locator(tid("mlops-tags-preview")).inner_text().split()[:2] == [
+        "step:select_model",
+        "serve",
+    ]
+    page.locator(tid("mlops-tag-serveInput")).fill("raw")
+    assert "serve:raw" in page.locator(tid("mlops-tags-preview")).inner_text().split()
+    page.locator(tid("mlops-tag-serve")).click()
+    assert "serve" not in page.locator(tid("mlops-tags-preview")).inner_text()
     page.locator(tid("mlops-tags-apply")).click()
     page.locator(tid("mlops-tags-note")).wait_for()
     chips = page.locator(tid("mlops-tags-current")).inner_text()

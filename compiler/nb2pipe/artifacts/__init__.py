@@ -23,8 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-# one exception family for the package
-from nb2pipe.errors import ArtifactError, first_line, os_problem
+from nb2pipe.errors import ArtifactError, first_line, os_problem  # one family for the package
 from nb2pipe.fileio import sync_folder, write_with
 
 from . import digest, guard, randomness, serializers, shared
@@ -36,10 +35,10 @@ from .shared import changed_companions, loading
 
 # fmt: off
 __all__ = [
-    "MANIFEST", "SERIALIZERS", "Serializer", "changed_companions", "check_unchanged",
-    "file_entries", "file_sha256", "load", "loading", "read_manifest", "register", "restore_random_state",
-    "save", "save_metrics",
-    "save_random_state", "serializer_for", "watch", "watch_random_state",
+    "MANIFEST", "SERIALIZERS", "Serializer", "changed_companions", "check_unchanged", "file_entries",
+    "file_sha256", "load", "loading", "read_manifest", "register",
+    "restore_random_state", "save", "save_metrics", "save_random_state", "serializer_for", "watch",
+    "watch_random_state",
 ]
 # fmt: on
 
@@ -88,13 +87,16 @@ def save(run_dir: str | os.PathLike[str], step: str, /, **values: Any) -> dict[s
 
 
 def file_entries(manifest: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(label, entry) of every file a manifest lists: artifacts, shared groups, random state."""
+    """(label, entry) of every file a manifest lists: artifacts, shared groups, random state,
+    what the serve cells started from and made (served.py)."""
     out = list((manifest.get("artifacts") or {}).items())
     for group in manifest.get("shared") or []:
         if isinstance(group, dict):
             out.append((" and ".join(map(str, group.get("names") or [])), group))
     if manifest.get("random_state"):
         out.append(("random state", manifest["random_state"]))
+    kept = manifest.get("serve") if isinstance(manifest.get("serve"), dict) else {}
+    out += [(f"serve {name}", entry) for name, entry in sorted((kept.get("files") or {}).items())]
     return out
 
 
@@ -130,20 +132,20 @@ def _manifest(run_dir: str | os.PathLike[str], step: str) -> dict[str, Any]:
     return read_manifest(run_dir, step) or {"artifacts": {}}
 
 
-def _load_one(run_dir: str | os.PathLike[str], step: str, name: str) -> Any:
-    """Artifact `name` of `step`, after checking it against its sha256."""
+def _load_one(run_dir: str | os.PathLike[str], step: str, name: str, entry=None) -> Any:
+    """Artifact `name` of `step` (or the file its manifest `entry` lists), sha256 checked."""
     manifest = read_manifest(run_dir, step)
     directory = _artifacts_dir(run_dir, step)
     if manifest is None:
         raise ArtifactError(
             f"step {step!r} has no manifest (not finished?): {directory / MANIFEST}"
         )
-    entry = manifest["artifacts"].get(name)
+    where = f"artifact {name!r} of step {step!r}" if entry is None else f"{name} of step {step!r}"
+    entry = entry or manifest["artifacts"].get(name)
     if entry is None:
         known = ", ".join(sorted(manifest["artifacts"])) or "none"
         raise ArtifactError(f"step {step!r} saved no artifact {name!r} (it saved: {known})")
     path = directory / _file_name(entry, step)
-    where = f"artifact {name!r} of step {step!r}"
     if path.is_symlink():  # the manifest lists files the step wrote, never links elsewhere
         raise ArtifactError(f"{where} is a link, not the file the step wrote: {path}")
     if not path.is_file():
@@ -214,7 +216,7 @@ def _artifacts_dir(run_dir: str | os.PathLike[str], step: str) -> Path:
     return Path(run_dir) / step / "artifacts"
 
 
-def _save_one(directory: Path, step: str, name: str, value: Any) -> dict[str, Any]:
+def _save_one(directory: Path, step: str, name: str, value: Any, prefix: str = "") -> dict:
     if not name.isidentifier():
         raise ArtifactError(f"step {step!r}: invalid artifact name {name!r}")
     error: Exception | None = None
@@ -226,7 +228,7 @@ def _save_one(directory: Path, step: str, name: str, value: Any) -> dict[str, An
                 "DataFrame, array or JSON value, or register a serializer for its type",
                 stacklevel=3,
             )
-        file = f"{name}.{serializer.extension}"
+        file = f"{prefix}{name}.{serializer.extension}"
         if file == MANIFEST:  # an artifact called "manifest" must not overwrite the manifest
             file = f"{name}.artifact.{serializer.extension}"
         path = directory / file

@@ -70,8 +70,13 @@ def check(notebook: Path, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(summary(pipeline), indent=1))
         return
+    from ..show import serving
+
     warn(pipeline, notebook)
-    click.echo(f"ok: {notebook}: {len(pipeline.steps)} steps, {len(pipeline.params)} parameters")
+    served = f"; served: {serving(pipeline)}" if pipeline.serve else ""
+    click.echo(
+        f"ok: {notebook}: {len(pipeline.steps)} steps, {len(pipeline.params)} parameters{served}"
+    )
 
 
 @main.command()

@@ -88,6 +88,9 @@ def parts_for(
     code = normalised_code(pipeline.imports + pipeline.functions + step.replay + step.cells)
     if step.random_from or step.random_state:  # the load/save cells change meaning
         code += f"\n# random state from {step.random_from}"
+    serve = pipeline.serve
+    if serve is not None and serve.step == step.name:  # it keeps what the serve cells use
+        code += f"\n# serve {serve.input} {serve.values} -> {serve.output}"
     used = {name: _jsonable(params[name]) for name in step.params}
     return Parts(
         _sha(code),

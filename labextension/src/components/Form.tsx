@@ -30,6 +30,7 @@ export function Check(props: {
   checked: boolean;
   onChange: (checked: boolean) => void;
   title?: string;
+  disabled?: boolean;
 }): JSX.Element {
   return (
     <button
@@ -39,6 +40,7 @@ export function Check(props: {
       aria-checked={props.checked}
       data-testid={props.testId}
       title={props.title}
+      disabled={props.disabled}
       onClick={() => props.onChange(!props.checked)}
     >
       <span className="jp-switch-label">{props.label}</span>

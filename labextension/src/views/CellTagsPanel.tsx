@@ -122,6 +122,16 @@ export function CellTagsPanel(): JSX.Element {
           />
         </Field>
         {text('step', 'step', 'e.g. train')}
+        <Field label="serve" title={meaning(grammar, 'serve')}>
+          <Check
+            label="also runs on every prediction request"
+            testId="mlops-tag-serve"
+            checked={form.serve}
+            disabled={!stepCell}
+            onChange={serve => set({ serve })}
+          />
+        </Field>
+        {form.serve && text('serveInput', 'request as', 'nb2pipe decides, or e.g. raw')}
 
         <fieldset className="jp-mlops-field" disabled={!stepCell} title={meaning(grammar, 'after')}>
           <span>after</span>
