@@ -24,6 +24,7 @@ from typing import Any
 
 from jupyter_mlops.errors import TrackingError
 from jupyter_mlops.registry import served_model
+from jupyter_mlops.registry.serve_proof import model_columns
 from nb2pipe.artifacts import file_sha256
 from nb2pipe.artifacts.served import KEPT_ROWS, Kept
 from nb2pipe.ir import Serve
@@ -84,14 +85,6 @@ def from_session(notebook: str | os.PathLike) -> ServeSource | None:
         {n: namespace[n] for n in serve.values},
     )
     return ServeSource(serve, Path(notebook).name, kept)
-
-
-def model_columns(model: Any, made: Any) -> list[str] | None:
-    """The columns the model was fitted on, in order (else those the notebook made)."""
-    names = getattr(model, "feature_names_in_", None)
-    if names is not None:
-        return [str(n) for n in names]
-    return [str(c) for c in made.columns] if hasattr(made, "columns") else None
 
 
 def _write_value(folder: Path, name: str, value: Any) -> dict[str, str]:

@@ -48,8 +48,6 @@ class Proof:
 
 def prove(loaded: Any, source: Any, model: Any) -> Proof:
     """Compare the loaded package with the notebook; a `ServeProofError` at the first difference."""
-    from jupyter_mlops.registry.serve_package import model_columns
-
     kept, serve = source.kept, source.serve
     made_from, made = kept.rows.get("input"), kept.rows.get("output")
     if made_from is not None and made is not None and made_from != made:
@@ -189,3 +187,11 @@ def _compare_predictions(predictions: Any, notebook: Any, raw: Any, serve: Any) 
         f"served, the predictions differ from the notebook model's on the notebook's "
         f"{serve.output!r}: {where}: served {served!r}, notebook {expected!r}"
     )
+
+
+def model_columns(model: Any, made: Any) -> list[str] | None:
+    """The columns the model was fitted on, in order (else those the notebook made)."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        return [str(n) for n in names]
+    return [str(c) for c in made.columns] if hasattr(made, "columns") else None

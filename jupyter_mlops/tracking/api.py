@@ -156,6 +156,7 @@ def recent_runs(n: int = 10, experiment: str | None = None) -> list[dict[str, An
     from jupyter_mlops.tracking import read
 
     SESSION.flush()
+    SESSION.wait_for_pipeline_runs()
     uri = SESSION.uri
     with translated("read runs", uri):
         return read.recent_runs(store.client(uri), experiment or SESSION.runs_experiment(), n)

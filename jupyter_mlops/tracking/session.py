@@ -9,6 +9,7 @@ the store, and at exit. mlflow itself is imported in the background at the first
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import threading
 import warnings
@@ -135,6 +136,9 @@ class Session:
         # where the pipeline run `%mlops run` last started was logged: `%mlops runs` looks
         # there next, not in this notebook's own experiment
         self.pipeline_experiment: str | None = None
+        # the detached processes logging the pipeline runs `%mlops run` started: what reads
+        # runs waits for them, so a run just made is listed, not missing for a while
+        self.pipeline_loggers: list = []
         self._uri: str | None = None
         self.stack: list[TrackedRun] = []  # runs opened with start_run, innermost last
         self.auto: TrackedRun | None = None
@@ -224,6 +228,13 @@ class Session:
                 run_name=run.name,
             )
         return created.info.run_id
+
+    def wait_for_pipeline_runs(self, timeout: float = 300) -> None:
+        """Wait until the pipeline runs this session started are logged (or their logger gave
+        up: the reason is in the run folder's tracking.log)."""
+        while self.pipeline_loggers:
+            with contextlib.suppress(Exception):
+                self.pipeline_loggers.pop().wait(timeout)
 
     def flush(self) -> None:
         with self._lock:

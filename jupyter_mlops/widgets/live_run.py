@@ -189,6 +189,8 @@ def run(notebook: str | Path | None = None, *, force: bool = False, **params: An
     # the tracker writes the MLflow run's id back into run.json once it has logged the run
     logged = RunDir(result.run_dir).info().get("mlflow_run_id")
     detached = next((t.sync_process for t in trackers if getattr(t, "sync_process", None)), None)
+    if detached is not None:
+        SESSION.pipeline_loggers.append(detached)
     if logged is None and detached is not None:
         # Every step came from the cache: a detached process logs the run (the cell returns
         # at once); the link appears when it has.
