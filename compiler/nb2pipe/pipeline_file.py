@@ -5,7 +5,9 @@ in a defined order, no timestamps, code as YAML literal blocks so reviews read i
 line that marks the file complete. `load(text)` accepts only what `dump` could have written —
 step names that are identifiers (they become folder names), references to steps that exist, an
 order where upstream comes first, the closing line — so a file edited by hand or cut short is
-one `error:` line, never a partial pipeline run or a path outside the run folder.
+one `error:` line, never a partial pipeline run or a path outside the run folder. A key given
+twice is refused too (`strict_yaml`). Where `source` may lead is checked where the file is
+found (`runner/source.py`), since it is relative to the file.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from .errors import Nb2PipeError
 from .ir import FORMAT, Cell, Hazard, Input, Pipeline, Step, to_dict
 from .parameters import Param
-from .tags import STEP_NAME, Resources
+from .tags import CPU, IMAGE_REF, MEMORY, REQUIREMENT, STEP_NAME, Resources
 
 END = "# end of pipeline.yaml\n"
 
@@ -92,10 +94,12 @@ def load(text: str) -> Pipeline:
     """The pipeline of a pipeline.yaml; a `PipelineFileError` for anything `dump` cannot write."""
     import yaml
 
+    from . import strict_yaml
+
     if not text.endswith(END):
         raise PipelineFileError("pipeline.yaml is incomplete (cut short?): compile it again")
     try:
-        data = yaml.safe_load(text)
+        data = strict_yaml.load(text)
     except yaml.YAMLError as e:
         raise PipelineFileError(f"pipeline.yaml is not valid YAML ({_first_line(e)})") from None
     return _Reader().pipeline(data)
@@ -116,8 +120,11 @@ class _Reader:
         steps = [self.step(s, f"steps[{i}]") for i, s in enumerate(self._list(data, "steps"))]
         if not steps:
             raise PipelineFileError("pipeline.yaml has no steps: compile it again")
+        name = self._str(data, "name", required=True)
+        if not STEP_NAME.match(name):  # it names exported files and workflows
+            raise PipelineFileError(f"bad pipeline name {name!r} (a lower-case identifier)")
         pipeline = Pipeline(
-            name=self._str(data, "name", required=True),
+            name=name,
             source=self._path(data.get("source"), "source"),
             kernel=self._str(data, "kernel") or "python3",
             language=self._str(data, "language") or "python",
@@ -152,9 +159,9 @@ class _Reader:
             params=self._names(data, "params", where),
             metrics=self._names(data, "metrics", where),
             imports=self._strings(data, "imports", where),
-            image=data.get("image") if isinstance(data.get("image"), str) else None,
-            requirements=self._strings(data, "requirements", where),
-            resources=Resources(**resources),
+            image=self._image(data.get("image"), where),
+            requirements=self._matching(data, "requirements", where, REQUIREMENT),
+            resources=self._resources(resources, where),
             cache=self._bool(data, "cache", where, True),
             retries=self._int(data, "retries", where),
             timeout=self._timeout(data.get("timeout"), where),
@@ -283,6 +290,32 @@ class _Reader:
     def _path(value: Any, where: str) -> str:
         if not isinstance(value, str) or not value or "\0" in value or "\n" in value:
             raise PipelineFileError(f"{where}: bad path {value!r}")
+        return value
+
+    def _matching(self, data: dict, key: str, where: str, pattern) -> list[str]:
+        values = self._strings(data, key, where)
+        for value in values:
+            if not pattern.match(value):
+                raise PipelineFileError(f"{where}.{key}: bad value {value!r}")
+        return values
+
+    @staticmethod
+    def _resources(data: dict, where: str) -> Resources:
+        for key, pattern in (("cpu", CPU), ("memory", MEMORY)):
+            value = data.get(key)
+            if value is not None and not (isinstance(value, str) and pattern.match(value)):
+                raise PipelineFileError(f"{where}.resources.{key}: bad value {value!r}")
+        gpu = data.get("gpu")
+        if gpu is not None and (not isinstance(gpu, int) or isinstance(gpu, bool) or gpu < 0):
+            raise PipelineFileError(f"{where}.resources.gpu: expected a whole number")
+        return Resources(**data)
+
+    @staticmethod
+    def _image(value: Any, where: str) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not IMAGE_REF.match(value):
+            raise PipelineFileError(f"{where}.image: bad image reference {value!r}")
         return value
 
     @staticmethod

@@ -25,9 +25,12 @@ from dataclasses import dataclass, field
 from .errors import TagError
 
 STEP_NAME = re.compile(r"[a-z_][a-z0-9_]*\Z")
-_CPU = re.compile(r"(\d+(\.\d+)?|\d+m)\Z")
-_MEMORY = re.compile(r"\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|K|M|G|T|P|k)?\Z")
-_REQUIREMENT = re.compile(
+# A container image reference (registry:port/name:tag@sha256:…): it is written into
+# Dockerfiles and workflows, where a space or a line break would start another instruction.
+IMAGE_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@+-]*\Z")
+CPU = re.compile(r"(\d+(\.\d+)?|\d+m)\Z")
+MEMORY = re.compile(r"\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|K|M|G|T|P|k)?\Z")
+REQUIREMENT = re.compile(
     r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9_,.-]+\])?\s*([<>=!~]=?[^,;\s]+)?\Z"
 )
 
@@ -190,10 +193,12 @@ def _apply_prefixed(out: CellTags, kind: str, value: str, tag: str, fail) -> Non
             if name not in out.after:
                 out.after.append(name)
     elif kind == "image":
+        if not IMAGE_REF.match(value):
+            raise fail(f"bad image {value!r} in {tag!r} (expected e.g. 'python:3.11-slim')")
         out.image = value
     elif kind == "requirements":
         for req in filter(None, (v.strip() for v in value.split(","))):
-            if not _REQUIREMENT.match(req):
+            if not REQUIREMENT.match(req):
                 raise fail(f"bad requirement {req!r} in {tag!r} (expected e.g. 'xgboost==2.1')")
             out.requirements.append(req)
     elif kind == "limit":
@@ -205,11 +210,11 @@ def _apply_prefixed(out: CellTags, kind: str, value: str, tag: str, fail) -> Non
             raise fail(f"bad tag {tag!r}: unknown resource {key!r} (cpu, memory or *gpu)")
         _apply_prefixed(out, resource, amount, tag, fail)
     elif kind == "cpu":
-        if not _CPU.match(value):
+        if not CPU.match(value):
             raise fail(f"bad tag {tag!r}: cpu is a number of cores, e.g. cpu:2 or cpu:500m")
         out.resources.cpu = value
     elif kind == "memory":
-        if not _MEMORY.match(value):
+        if not MEMORY.match(value):
             raise fail(f"bad tag {tag!r}: memory is a size, e.g. memory:2Gi or memory:512Mi")
         out.resources.memory = value
     elif kind == "gpu":

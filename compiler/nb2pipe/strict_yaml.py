@@ -1,0 +1,48 @@
+"""YAML read back as strictly as we write it: safe types only, and no key given twice.
+
+PyYAML's safe loader keeps the last of two equal keys in a mapping (`name: a` then `name: b`
+reads as `b`), so a hand-edited or spliced file would run with one of the two values, silently.
+Every YAML file nb2pipe and jupyter_mlops read back (pipeline.yaml, data schemas) goes through
+`load`, which refuses it, naming the line of the second key.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+
+def load(text: str) -> Any:
+    """The document in `text`; a `yaml.YAMLError` for bad YAML or a key given twice (its
+    first line says which key, and where)."""
+    import yaml
+
+    return yaml.load(text, Loader=_loader())  # a SafeLoader: no Python objects
+
+
+@functools.cache
+def _loader():
+    import yaml
+
+    class DuplicateKeyError(yaml.YAMLError):
+        pass
+
+    class StrictLoader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            if isinstance(node, yaml.MappingNode):
+                seen = set()
+                for key_node, _ in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge":
+                        continue  # `<<: *base` then a key of base: an override, as YAML says
+                    key = self.construct_object(key_node, deep=True)
+                    try:
+                        twice = key in seen
+                        seen.add(key)
+                    except TypeError:
+                        continue  # an unhashable key: SafeLoader refuses it itself
+                    if twice:
+                        line = key_node.start_mark.line + 1
+                        raise DuplicateKeyError(f"line {line}: the key {key!r} is given twice")
+            return super().construct_mapping(node, deep=deep)
+
+    return StrictLoader
