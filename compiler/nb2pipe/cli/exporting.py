@@ -45,6 +45,7 @@ def export(source: Path, target: str, output: Path, base: str | None, registry: 
     from ..exports.dockerfile import DEFAULT_BASE, build_files
     from ..exports.images import image_tags
     from ..fileio import write_atomic
+    from ..rendering import shell
     from ..runner import load_pipeline
 
     exporter = export_targets.get(target)
@@ -57,7 +58,7 @@ def export(source: Path, target: str, output: Path, base: str | None, registry: 
         exporter.export_folder(pipeline, images, files, output)
     else:
         write_atomic(output, exporter.export(pipeline, images))
-    hint = f"; build their images with `nb2pipe build-images {source}`"
+    hint = f"; build their images with `{shell(['nb2pipe', 'build-images', str(source)])}`"
     if not getattr(exporter, "runs_images", True):  # Airflow's local form runs no image
         hint = ""
     click.echo(f"exported {len(pipeline.steps)} steps to {output} ({target}){hint}")
