@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench lab clean
+.PHONY: demo test lint format bench lab clean screenshots
 
 # The JupyterLab sidebar: `npm ci` from labextension/package-lock.json (only when the lock
 # changes), then the production build into jupyter_mlops/labextension/ (only when sources do).
@@ -40,6 +40,18 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(SECTIONS)
+
+# The UI tests that take the documentation's pictures (into build/screenshots/, so that a test
+# run leaves the tree clean), then those pictures copied over docs/screenshots/. CI=1: a missing
+# browser fails here instead of skipping, which would copy nothing.
+SCREENSHOT_TESTS := tests/ui/test_sidebar.py tests/ui/test_notebook_widget.py \
+	tests/ui/test_notebook7_widget.py tests/ui/test_drift_report.py
+
+screenshots: $(STAMP) $(LABEXT_OUT)
+	rm -rf build/screenshots
+	CI=1 $(BIN)/pytest $(SCREENSHOT_TESTS) -q -p no:cacheprovider
+	mkdir -p docs/screenshots
+	cp build/screenshots/*.png docs/screenshots/
 
 clean:
 	rm -rf $(VENV) .nb2pipe .pytest_cache .ruff_cache

@@ -3,7 +3,7 @@
 One browser page walks the example notebook's story in order: see the steps, run the
 pipeline from the button, find the run in Experiments, profile its data, publish and promote
 its model, retag a cell and see the graph change. Each panel's screenshot lands in
-docs/screenshots/ for the README.
+build/screenshots/ (`make screenshots` copies them into docs/screenshots/).
 """
 
 from __future__ import annotations

@@ -15,7 +15,9 @@ REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "example_notebooks" / "wine_quality.ipynb"
 LABEXTENSION_SRC = REPO / "labextension"
 LABEXTENSION_BUILD = REPO / "jupyter_mlops" / "labextension"
-SCREENSHOTS = REPO / "docs" / "screenshots"
+# Pictures land in build/ (a test run leaves the tree clean); `make screenshots` copies them
+# into docs/screenshots/, where the documentation shows them.
+SCREENSHOTS = REPO / "build" / "screenshots"
 VIEWPORT = {"width": 1440, "height": 900}
 SERVER_START_TIMEOUT = 120.0
 
