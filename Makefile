@@ -17,12 +17,18 @@ LABEXT_DEV := $(VENV)/labextensions-dev
 
 # --compile-bytecode: as pip does. uv leaves it out, and where PYTHONDONTWRITEBYTECODE is set
 # (these machines) every process would compile mlflow, pandas... from source: seconds each.
+# Each stage says what it does: the first install takes a minute or two, and silence looks hung.
 $(STAMP): pyproject.toml requirements/dev.lock
+	@echo "set-up 1/4: uv, the installer"
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	@echo "set-up 2/4: the virtual environment $(VENV)/"
 	@test -x $(BIN)/python || $(PYTHON) -m uv venv --quiet --python $(PYTHON) $(VENV)
-	$(PYTHON) -m uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements/dev.lock
+	@echo "set-up 3/4: the pinned packages of requirements/dev.lock (a minute or two the first time)"
+	$(PYTHON) -m uv pip install --compile-bytecode --python $(BIN)/python -r requirements/dev.lock
+	@echo "set-up 4/4: jupyter-mlops itself, editable"
 	$(PYTHON) -m uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
+	@echo "set-up done: $(VENV)/ is ready"
 
 venv: $(STAMP)
 

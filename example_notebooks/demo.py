@@ -47,10 +47,16 @@ def main() -> None:
     published = publish_from_run(
         RunDir(result.run_dir), MODEL_NAME, metric="f1_macro", tracking_uri=uri
     )
-    print(
-        f"3. published {published.name} version {published.version} "
-        f"(alias {published.alias}) with its model card, in {redact_uri(uri)}"
-    )
+    if published.already:
+        print(
+            f"3. already published: {published.name} version {published.version} is this very "
+            f"model (every step came from the cache), in {redact_uri(uri)}"
+        )
+    else:
+        print(
+            f"3. published {published.name} version {published.version} "
+            f"(alias {published.alias}) with its model card, in {redact_uri(uri)}"
+        )
     decision = promote(MODEL_NAME, "f1_macro", tracking_uri=uri)
     print(f"4. model gate: {decision}")
     print("   see it all with: .venv/bin/mlflow ui --backend-store-uri " + redact_uri(uri))

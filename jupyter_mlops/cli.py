@@ -19,6 +19,7 @@ from nb2pipe.cli.options import (
     relative,
     run_observers,
     source_arg,
+    workspace_opt,
 )
 from nb2pipe.errors import Nb2PipeError
 
@@ -84,7 +85,13 @@ def validate_command(
 
 @click.command("serve")
 @click.argument("model", metavar="MODEL[@ALIAS]")
-@click.option("--port", type=click.IntRange(0, 65535), default=5001, show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=5001,
+    show_default=True,
+    help="Port to listen on.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option(
     "--log",
@@ -160,12 +167,24 @@ def serve_command(
 )
 @click.option("--alpha", type=float, help="Drift: p-value below which a test rejects.")
 @click.option("--psi", type=float, help="Drift: least PSI of a drifted feature.")
-@click.option("--min-rows", type=click.IntRange(min=1), default=30, show_default=True)
+@click.option(
+    "--min-rows",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="Drift: served rows needed before drift is tested.",
+)
 @click.option("--metric", help="Run when this live metric of the served model degrades.")
 @click.option("--below", type=float, help="With --metric: run when it falls below this.")
 @click.option("--above", type=float, help="With --metric: run when it rises above this.")
 @click.option("--window", default="1h", show_default=True, help="With --metric: time window.")
-@click.option("--min-labels", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option(
+    "--min-labels",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="With --metric: labelled predictions needed in the window before it is judged.",
+)
 @click.option(
     "--interval",
     type=click.FloatRange(min=0.2),
@@ -175,7 +194,7 @@ def serve_command(
 )
 @click.option("--max-runs", type=click.IntRange(min=1), help="Stop after this many runs.")
 @click.option("--once", is_flag=True, help="Check once, run if triggered, stop.")
-@click.option("--workspace", type=click.Path(path_type=Path))
+@workspace_opt
 def watch_command(
     notebook,
     params,
@@ -265,7 +284,7 @@ def schedule_command(notebook: Path, cron: str, params, output: Path | None, for
 @click.option("--step", help="Step whose artifact is the model (default: found by type).")
 @click.option("--artifact", help="Variable holding the model (default: found by type).")
 @click.option("--metric", help="The metric the model gate compares.")
-@click.option("--workspace", type=click.Path(path_type=Path))
+@workspace_opt
 def publish(source, name, run_id, step, artifact, metric, workspace):
     """Publish the model of a finished run: registered, documented, aliased `challenger`."""
     from jupyter_mlops.registry.publish_run import publish_from_run
@@ -293,10 +312,25 @@ def publish(source, name, run_id, step, artifact, metric, workspace):
         metric=metric,
         tracking_uri=tracking_uri(notebook.parent),
     )
+    if published.already:
+        click.echo(
+            f"already published: {published.name} version {published.version} is this very "
+            f"model (the same {published_artifact(run, step, artifact)}); nothing added"
+        )
+        return
     click.echo(
         f"published {published.name} version {published.version} "
         f"(alias {published.alias}) from run {run.id}"
     )
+
+
+def published_artifact(run, step: str | None, artifact: str | None) -> str:
+    """`artifact` of step `step` as a user reads it (found by type when not named)."""
+    from jupyter_mlops.registry.publish_run import find_model
+
+    if step is None or artifact is None:
+        step, artifact = find_model(run)
+    return f"artifact {artifact!r} of step {step!r}"
 
 
 @click.command()

@@ -256,6 +256,13 @@ def _suggest(tag: str) -> str | None:
     return match[0] if match else None
 
 
+# Tags of other tools that nb2pipe honours (kept as foreign tags, never rewritten).
+HONOURED = {
+    "raises-exception": "the cell may raise (papermill's and nbval's tag): the step goes on, "
+    "and a failure after it names the cell that really failed",
+}
+
+
 def grammar() -> list[dict]:
     """The tag table as data, for `nb2pipe tags` and the sidebar's tag editor."""
     rows = [
@@ -271,7 +278,14 @@ def grammar() -> list[dict]:
         ("cpu", "N", "resources", "CPU cores requested, e.g. 2 or 500m"),
         ("memory", "SIZE", "resources", "memory requested, e.g. 2Gi"),
         ("gpu", "N", "resources", "GPUs requested"),
-        ("cache", "on|off", "policy", "reuse earlier results when nothing changed"),
+        ("limit", "RESOURCE:AMOUNT", "resources", "Kale's spelling of cpu:, memory:, gpu:"),
+        (
+            "cache",
+            "on|off",
+            "policy",
+            "off: run the step every time, never reuse an earlier result (on, the default, "
+            "reuses it when nothing changed)",
+        ),
         ("retries", "N", "policy", "re-run a failed step up to N times"),
         ("timeout", "SECONDS", "policy", "fail the step after this long"),
         ("inputs", "PATH[,PATH]", "files", "files the step reads: edits re-run it"),

@@ -30,6 +30,7 @@ class PublishedModel:
     alias: str = CHALLENGER
     card: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
+    already: bool = False  # this very model was published before: the existing version
 
 
 # --- publish ---------------------------------------------------------------------------------

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import subprocess
 import sys
 import warnings
 from pathlib import Path
 
 from jupyter_mlops.tracking import config, provenance
-from jupyter_mlops.tracking.redact import one_line, refuse_credentials
+from jupyter_mlops.tracking.redact import one_line, redact_uri, refuse_credentials
 from jupyter_mlops.tracking.stream import Stream
 from jupyter_mlops.tracking.sync import catch_up, not_tracked, sync_run
 from nb2pipe.errors import Nb2PipeError
@@ -71,6 +72,7 @@ class MlflowTracker(Observer):
         self._uri: str | None = None
         self._experiment: str | None = None
         self._origin: dict | None = None
+        self._logged: str | None = None  # "logged" or "logging in the background", once known
 
     def __call__(self, event: ev.Event) -> None:
         if event.kind == ev.RUN_STARTED:
@@ -97,8 +99,20 @@ class MlflowTracker(Observer):
             env["MLFLOW_EXPERIMENT_NAME"] = self._experiment
         return env
 
+    def where_to_look(self) -> list[str]:
+        """The line `nb2pipe run` ends with: the experiment, and how to open it."""
+        if self._logged is None or not self._uri:
+            return []
+        uri = redact_uri(self._uri)  # a password in the URI is never printed
+        if uri.startswith(("http://", "https://")):
+            how = f"open {uri}"
+        else:
+            how = f"mlflow ui --backend-store-uri {shlex.quote(uri)}"
+        return [f"MLflow ({self._logged}, experiment {self._experiment!r}): {how}"]
+
     def _started(self, event: ev.Event) -> None:
         self.run_dir = Path(event.data["run_dir"]).resolve()
+        self._logged = None
         self.mlflow_run_id = None
         self.sync_process = None
         self.stream = None
@@ -129,6 +143,7 @@ class MlflowTracker(Observer):
             # Nothing ran (mlflow was never imported here), or the user pressed Ctrl-C and
             # is waiting for the prompt: a detached process logs the run instead.
             self.sync_process = self._sync_detached()
+            self._logged = "logging in the background"
             return
         try:
             self.mlflow_run_id = sync_run(
@@ -137,6 +152,7 @@ class MlflowTracker(Observer):
         except Exception as e:  # a tracking server that is down must not fail the run
             self._warn(f"run {self.run_dir.name} not tracked: {one_line(e)}", self.run_dir)
             return
+        self._logged = "logged"
         # Runs whose tracking an earlier process started but never finished (killed, or the
         # store was down then): the store answers now, so finish them too.
         catch_up(self.run_dir.parent, self._uri, exclude=self.run_dir)

@@ -463,7 +463,8 @@ def test_check_writes_nothing(make_notebook, tmp_path):
 def test_tags_prints_the_grammar():
     result = invoke("tags")
     assert result.exit_code == 0
-    lines = result.stdout.splitlines()
+    ours, others = result.stdout.split("\n\n")
+    lines = ours.splitlines()
     assert len(lines) == len(grammar())
     for line, row in zip(lines, grammar(), strict=True):
         assert line.startswith(row["example"])
@@ -471,6 +472,31 @@ def test_tags_prints_the_grammar():
     assert "step:train" in result.stdout
     assert "(also block)" in result.stdout
     assert "(also pipeline-parameters)" in result.stdout
+    assert "limit:memory:1Gi" in ours
+    [cache] = [line for line in lines if line.startswith("cache:")]
+    assert cache.startswith("cache:off") and "run the step every time" in cache
+    assert others.splitlines()[1].startswith("raises-exception ")
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    import click
+
+    from nb2pipe.cli import main
+
+    context = click.Context(main)
+    missing = []
+    for name in main.list_commands(context):
+        command = main.get_command(context, name)
+        groups = [command] if not isinstance(command, click.Group) else []
+        if isinstance(command, click.Group):
+            groups = [command.get_command(context, n) for n in command.list_commands(context)]
+        for leaf in groups:
+            missing += [
+                f"{name} {leaf.name} {option.opts[0]}"
+                for option in leaf.params
+                if isinstance(option, click.Option) and not option.help
+            ]
+    assert missing == []
 
 
 @pytest.mark.parametrize("command", [[], ["compile"], ["show"], ["check"], ["tags"]])

@@ -301,6 +301,7 @@ def test_foreign_tags_keep_their_order_and_spelling():
 # --- grammar ----------------------------------------------------------------------------------
 
 OURS = {
+    "limit",
     "inputs",
     "outputs",
     "parameters",

@@ -393,3 +393,25 @@ def test_each_step_is_logged_while_the_run_goes_on(
         [parent.info.experiment_id], f"tags.`nb2pipe.run_id` = '{result.run_id}'"
     )
     assert len(everything) == 3  # the pipeline and two steps, each once
+
+
+def test_the_cli_says_where_the_run_is_tracked_and_keeps_mlflows_chatter_out(
+    unique: str, tmp_path: Path
+):
+    from commands import run_script
+
+    notebook = write_notebook(
+        tmp_path / "tiny.ipynb", code("x = 2", "step:only"), code("score = x / 4", "metrics")
+    )
+    uri = f"sqlite:///{tmp_path / 'fresh' / 'mlflow.db'}"  # a new store: MLflow creates tables
+    (tmp_path / "fresh").mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "NB2PIPE_"))}
+    env.update(MLFLOW_TRACKING_URI=uri, MLFLOW_EXPERIMENT_NAME=unique)
+    done = run_script("nb2pipe", "run", notebook, cwd=tmp_path, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[1] == "  metrics: score 0.5"
+    assert lines[-1] == (
+        f"  MLflow (logged, experiment '{unique}'): mlflow ui --backend-store-uri {uri}"
+    )
+    assert "INFO" not in done.stdout + done.stderr  # "Creating initial MLflow database tables"
