@@ -21,8 +21,8 @@ from nb2pipe.runner.progress import TerminalProgress
 from nb2pipe.runner.rundir import RunDir
 from nb2pipe.show import text
 
-EXAMPLE = Path("example_notebooks/wine_quality.ipynb")
-MODEL_NAME = "wine-quality"
+EXAMPLE = Path("example_notebooks/breast_cancer_diagnosis.ipynb")
+MODEL_NAME = "breast-cancer-diagnosis"
 
 
 def main() -> None:

@@ -334,13 +334,13 @@ def test_show_lists_steps_edges_parameters_and_layers():
     result = invoke("show", EXAMPLE)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == "pipeline wine_quality  (from wine_quality.ipynb)"
+    assert lines[0] == "pipeline breast_cancer_diagnosis  (from breast_cancer_diagnosis.ipynb)"
     text = result.stdout
     assert (
         "parameters\n"
         "  test_size    = 0.25 (float)  # fraction of rows held out for the final test\n"
     ) in text
-    assert "  C            = 1.0 (float)  # inverse regularisation strength" in text
+    assert "  C            = 0.1 (float)  # inverse regularisation strength" in text
     assert "  load             cells 10-11  params random_state, test_size\n" in text
     assert "  evaluate         cells 19-20  metrics accuracy, f1_macro\n" in text
     for edge in [
@@ -401,13 +401,13 @@ def test_check_json_shape():
     data = json.loads(result.stdout)
     assert set(data) == {"ok", "pipeline", "parameters", "steps", "edges", "layers", "warnings"}
     assert data["ok"] is True
-    assert data["pipeline"] == "wine_quality"
+    assert data["pipeline"] == "breast_cancer_diagnosis"
     assert data["parameters"] == {
         "test_size": 0.25,
         "random_state": 42,
-        "n_estimators": 200,
-        "max_depth": 6,
-        "C": 1.0,
+        "n_estimators": 100,
+        "max_depth": 4,
+        "C": 0.1,
     }
     for step in data["steps"]:
         assert set(step) == {

@@ -37,7 +37,7 @@ def page(browser, lab):
     warnings: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: m.type == "warning" and warnings.append(m.text))
-    page.goto(f"{lab.url}/lab/tree/wine_quality.ipynb?token={lab.token}")
+    page.goto(f"{lab.url}/lab/tree/breast_cancer_diagnosis.ipynb?token={lab.token}")
     page.locator(".jp-Notebook .jp-Cell").first.wait_for()
     # the sidebar's tab in the left bar (JupyterLab gives it data-id = the widget id)
     page.locator('li[data-id="jupyter-mlops-sidebar"]').click()
@@ -194,7 +194,7 @@ def test_step_link_opens_the_executed_notebook_read_only(page, lab, finished_run
     # the Pipeline panel still shows the source notebook's pipeline and its run
     assert sorted(graph_steps(page)) == sorted(STEPS)
     assert step_statuses(page) == {name: "done" for name in STEPS}
-    tabs.filter(has_text="wine_quality.ipynb").click()
+    tabs.filter(has_text="breast_cancer_diagnosis.ipynb").click()
     page.locator(tid("mlops-step-evaluate")).wait_for()
 
 
@@ -348,17 +348,17 @@ def publish_from_panel(page, name: str, run_id: str) -> str:
 
 
 def test_publish_and_promote_from_models(page, lab, finished_run, second_run, screenshots):
-    published = publish_from_panel(page, "wine_quality", finished_run["run_id"])
-    assert re.search(r"wine_quality v1 challenger", published), published
-    model = page.locator(tid("mlops-model-wine_quality"))
+    published = publish_from_panel(page, "breast_cancer_diagnosis", finished_run["run_id"])
+    assert re.search(r"breast_cancer_diagnosis v1 challenger", published), published
+    model = page.locator(tid("mlops-model-breast_cancer_diagnosis"))
     model.wait_for()
     model.click()
     card = page.locator(tid("mlops-model-card"))
     card.locator(".jp-RenderedMarkdown").wait_for()
     text = card.inner_text()
-    assert "wine_quality" in text
+    assert "breast_cancer_diagnosis" in text
     # lineage: the notebook as the project sees it, and the pipeline run it came from
-    assert "wine_quality.ipynb" in text and str(lab.root) not in text
+    assert "breast_cancer_diagnosis.ipynb" in text and str(lab.root) not in text
     assert finished_run["run_id"] in text
     # the card is part of the panel's scrolling, not a box scrolling inside it
     assert card.evaluate("el => getComputedStyle(el).overflowY") == "visible"
@@ -379,8 +379,10 @@ def test_publish_and_promote_from_models(page, lab, finished_run, second_run, sc
 
     # v2 must beat the champion by 100 points of accuracy: it stays challenger, which is the
     # gate's normal outcome, shown as such and not as an error
-    assert "wine_quality v2" in publish_from_panel(page, "wine_quality", second_run["run_id"])
-    page.locator(tid("mlops-model-wine_quality")).click()
+    assert "breast_cancer_diagnosis v2" in publish_from_panel(
+        page, "breast_cancer_diagnosis", second_run["run_id"]
+    )
+    page.locator(tid("mlops-model-breast_cancer_diagnosis")).click()
     page.locator(tid("mlops-promote-threshold")).fill("100")
     page.locator(tid("mlops-promote")).click()
     page.wait_for_function(
@@ -396,8 +398,12 @@ def test_publish_and_promote_from_models(page, lab, finished_run, second_run, sc
 def test_clicking_a_second_model_keeps_the_sidebar(page, finished_run):
     """A second registered model: switching between models shows each card, and the
     sidebar (every panel) stays."""
-    publish_from_panel(page, "wine_quality_second", finished_run["run_id"])
-    for name in ("wine_quality", "wine_quality_second", "wine_quality"):
+    publish_from_panel(page, "breast_cancer_diagnosis_second", finished_run["run_id"])
+    for name in (
+        "breast_cancer_diagnosis",
+        "breast_cancer_diagnosis_second",
+        "breast_cancer_diagnosis",
+    ):
         page.locator(tid(f"mlops-model-{name}")).click()
         card = page.locator(tid("mlops-model-card"))
         page.wait_for_function(
