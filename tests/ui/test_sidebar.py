@@ -160,7 +160,7 @@ def second_run(page, finished_run) -> dict:
     """A second run with other parameters typed into the parameters form."""
     open_tab(page, "pipeline")
     page.locator(tid("mlops-param-test_size")).fill("0.3")
-    page.locator(tid("mlops-param-C")).fill("0.1")
+    page.locator(tid("mlops-param-C")).fill("1")
     return run_from_button(page)
 
 
@@ -257,7 +257,7 @@ def test_experiments_lists_and_compares_runs(page, finished_run, second_run, scr
     assert "filter 'metrics.accuracy <<< 1': Invalid comparator" in problem.inner_text()
     assert page.locator(tid("mlops-run-row")).count() == 0
     # a filter in MLflow's syntax narrows the table
-    page.locator(tid("mlops-runs-filter")).fill("params.C = '0.1'")
+    page.locator(tid("mlops-runs-filter")).fill("params.C = '1.0'")
     page.locator(tid("mlops-runs-filter-apply")).click()
     page.wait_for_function(
         "() => document.querySelectorAll('[data-testid=mlops-run-row]').length === 1"
@@ -286,8 +286,8 @@ def test_data_profile_of_a_step_artifact(page, finished_run, screenshots):
     profile = page.locator(tid("mlops-data-profile"))
     profile.wait_for()
     columns = profile.locator(tid("mlops-profile-column"))
-    assert columns.count() == 14  # 13 measurements + target
-    assert "alcohol" in profile.inner_text()
+    assert columns.count() == 31  # 30 measurements + target
+    assert "mean radius" in profile.inner_text()
     page.locator(f"{tid('mlops-profile-chart-0')} svg").wait_for()
     shoot(page, screenshots, "data")
 
@@ -302,7 +302,7 @@ def test_data_drift_between_two_runs(page, finished_run, second_run, screenshots
     drift = page.locator(tid("mlops-data-drift"))
     drift.wait_for()
     assert drift.get_attribute("data-drifted") in ("true", "false")
-    assert "alcohol" in drift.inner_text()
+    assert "mean radius" in drift.inner_text()
     page.locator(f"{tid('mlops-drift-chart')} svg").wait_for()
     page.locator(".jp-mlops-panel:visible").evaluate(
         """el => {
@@ -475,7 +475,7 @@ def test_after_a_reload_the_form_shows_the_shown_runs_parameters(page, second_ru
     assert f"The values of run {shown}." in note.inner_text()  # it succeeded: no Resume
     # the newest run is the resumed one, run with the values typed for the second run
     assert page.locator(tid("mlops-param-test_size")).input_value() == "0.3"
-    assert page.locator(tid("mlops-param-C")).input_value() == "0.1"
+    assert page.locator(tid("mlops-param-C")).input_value() == "1"
     note.scroll_into_view_if_needed()
     shoot(page, screenshots, "pipeline-params-of-a-run", top=False)
     page.locator(tid("mlops-param-C")).fill("0.2")
@@ -483,7 +483,7 @@ def test_after_a_reload_the_form_shows_the_shown_runs_parameters(page, second_ru
     page.locator(tid("mlops-params-reset")).click()
     assert note.count() == 0
     assert page.locator(tid("mlops-param-test_size")).input_value() == "0.25"
-    assert page.locator(tid("mlops-param-C")).input_value() == "1"
+    assert page.locator(tid("mlops-param-C")).input_value() == "0.1"
 
 
 def test_cell_tag_editor_changes_the_graph(page, screenshots):
