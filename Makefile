@@ -17,6 +17,11 @@ LABEXT_DEV := $(VENV)/labextensions-dev
 
 # --compile-bytecode: as pip does. uv leaves it out, and where PYTHONDONTWRITEBYTECODE is set
 # (these machines) every process would compile mlflow, pandas... from source: seconds each.
+# PyTorch for the serializer tests: the CPU build (700 MB installed), which lies in the folder of
+# wheels that pip's configuration names on these machines (PyPI's torch is a CUDA build of
+# several GB, and uv does not read pip's configuration).
+TORCH := torch==2.13.0+cpu
+
 # Each stage says what it does: the first install takes a minute or two, and silence looks hung.
 $(STAMP): pyproject.toml requirements/dev.lock
 	@echo "set-up 1/4: uv, the installer"
@@ -25,6 +30,11 @@ $(STAMP): pyproject.toml requirements/dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m uv venv --quiet --python $(PYTHON) $(VENV)
 	@echo "set-up 3/4: the pinned packages of requirements/dev.lock (a minute or two the first time)"
 	$(PYTHON) -m uv pip install --compile-bytecode --python $(BIN)/python -r requirements/dev.lock
+	wheels="$$($(PYTHON) -m pip config get global.find-links 2>/dev/null)"; \
+	if ls $$wheels/torch-2.13.0+cpu-*.whl >/dev/null 2>&1; then \
+		$(PYTHON) -m uv pip install --quiet --compile-bytecode --python $(BIN)/python \
+			--find-links "$$wheels" -c requirements/dev.lock "$(TORCH)"; \
+	else echo "note: no CPU wheel of $(TORCH) on this machine: the PyTorch tests will fail"; fi
 	@echo "set-up 4/4: jupyter-mlops itself, editable"
 	$(PYTHON) -m uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)

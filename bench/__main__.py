@@ -14,18 +14,20 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import distributed, drift, experiments, handoff, pipeline, serving, tracking
+from . import distributed, drift, experiments, handoff, memory, pipeline, serving, sweep, tracking
 from .measure import load
 
 # One module per section; a new section is one module and one line here.
 SECTIONS = {
     "pipeline": pipeline.measure,
     "handoff": handoff.measure,
+    "memory": memory.measure,
     "tracking": tracking.measure,
     "experiments": experiments.measure,
     "serving": serving.measure,
     "drift": drift.measure,
     "distributed": distributed.measure,
+    "sweep": sweep.measure,
 }
 
 

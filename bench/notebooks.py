@@ -89,6 +89,21 @@ def six_steps() -> dict:
     )
 
 
+def six_steps_swept() -> dict:
+    """The six-step workload with the models' sizes as parameters: only the two training steps
+    (forest, boosting) read them, and evaluate after them; load, scaled and projected do not."""
+    notebook = six_steps()
+    replacements = {
+        "n_rows = 6000\nseed = 0": "n_rows = 6000\nseed = 0\nn_estimators = 150\nmax_iter = 150",
+        "RandomForestClassifier(n_estimators=150, ": "RandomForestClassifier(n_estimators=n_estimators, ",
+        "HistGradientBoostingClassifier(max_iter=150, ": "HistGradientBoostingClassifier(max_iter=max_iter, ",
+    }  # fmt: skip
+    for cell in notebook["cells"]:
+        for old, new in replacements.items():
+            cell["source"] = cell["source"].replace(old, new)
+    return notebook
+
+
 def realistic(n_rows: int = 200_000, n_features: int = 20) -> dict:
     """The shape users bring: a 200,000-row × 20-column frame (~35 MB of Parquet) loaded,
     split into two feature branches (scaled, projected), a model on each, then evaluated."""

@@ -42,6 +42,7 @@ __all__ = [
     "set_experiment",
     "set_tracking_uri",
     "start_run",
+    "sweep",
     "validate",
 ]
 
@@ -52,6 +53,15 @@ def run(notebook=None, *, force: bool = False, **params):
     from jupyter_mlops.widgets.live_run import run as run_live
 
     return run_live(notebook, force=force, **params)
+
+
+def sweep(notebook=None, space=None, **options):
+    """Run a sweep of a notebook's pipeline from a cell, watched live (`%mlops sweep`): `space`
+    maps parameters to their values (a list, "0.1,1,10" or "0.001..10:log"); `options` are
+    mode ("grid", "random", "optuna"), trials, metric, direction, seed, force."""
+    from jupyter_mlops.widgets.live_sweep import sweep as sweep_live
+
+    return sweep_live(notebook, space, **options)
 
 
 def load_ipython_extension(ipython) -> None:

@@ -349,11 +349,25 @@ def published_artifact(run, step: str | None, artifact: str | None) -> str:
     is_flag=True,
     help="Decide, change nothing; exit 1 if the challenger would not be promoted.",
 )
-def promote(name, metric, lower_is_better, threshold, dry_run):
-    """The model gate: move alias `champion` to the `challenger` only when it wins."""
+@click.option("--slices", metavar="COL[,COL]", help="Also compare them on each slice of these.")
+@click.option("--data", type=click.Path(path_type=Path), help="With --slices: held-out rows.")
+@click.option("--target", metavar="COLUMN", help="With --slices: the label column of --data.")
+@click.option("--min-rows", type=click.IntRange(min=1), default=30, show_default=True, help="With --slices: smaller slices are not judged.")  # fmt: skip
+@click.option("--slice-threshold", type=float, default=0.0, show_default=True, help="With --slices: how much a slice may drop.")  # fmt: skip
+def promote(name, metric, lower_is_better, threshold, dry_run, slices, data, target, min_rows,
+            slice_threshold):  # fmt: skip
+    """The model gate: move alias `champion` to the `challenger` only when it wins (with
+    --slices: and drops on no slice of --data by more than --slice-threshold)."""
     from jupyter_mlops.registry.promote import promote as gate
     from jupyter_mlops.tracking.config import tracking_uri
 
+    table = None
+    if slices:
+        from jupyter_mlops.retrain.slices import registry_slices
+
+        columns = [c.strip() for c in slices.split(",") if c.strip()]
+        table = registry_slices(name, metric, columns, data, target, min_rows,
+                                not lower_is_better, tracking_uri())  # fmt: skip
     decision = gate(
         name,
         metric,
@@ -361,6 +375,8 @@ def promote(name, metric, lower_is_better, threshold, dry_run):
         threshold=threshold,
         tracking_uri=tracking_uri(),
         dry_run=dry_run,
+        slices=table,
+        slice_threshold=slice_threshold,
     )
     click.echo(str(decision))
     if dry_run and not decision.promoted:

@@ -5,6 +5,8 @@
                                              it reads or sets to literals, the numbers it assigns
     %mlops log NAME=VALUE ...                numbers as metrics, anything else as parameters
     %mlops run [NOTEBOOK] [-p NAME=VALUE]    run the notebook's pipeline, watched live
+    %mlops sweep [NOTEBOOK] -p NAME=VALUES [--random N | --optuna N] [--metric M] (live)
+    %mlops load STEP [NOTEBOOK] [--run RUN]  bind what STEP reads from a run: debug it here
     %mlops runs [-n N] [--experiment NAME]   recent runs: sort, tick two, compare
     %mlops compare RUN RUN                   two runs side by side
     %mlops publish VAR NAME --metric M [--data DF] [--description TEXT]
@@ -25,10 +27,13 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
+from jupyter_mlops import notebook_runs
 from jupyter_mlops.tracking.redact import one_line
 from nb2pipe.errors import Nb2PipeError
 
-SUBCOMMANDS = tuple("experiment track log run runs compare publish promote registry".split())
+SUBCOMMANDS = tuple(
+    "experiment track log run sweep load runs compare publish promote registry".split()
+)
 SCALARS = (int, float, str, bool)
 
 
@@ -63,10 +68,7 @@ def _parser() -> _Parser:
     p.add_argument("--name", default=None, help="name of the run")
     p = sub.add_parser("log", prog="mlops log")
     p.add_argument("pairs", nargs="+", metavar="NAME=VALUE")
-    p = sub.add_parser("run", prog="mlops run")
-    p.add_argument("notebook", nargs="?", default=None)
-    p.add_argument("-p", dest="params", action="append", default=[], metavar="NAME=VALUE")
-    p.add_argument("--force", action="store_true")
+    notebook_runs.add_parsers(sub)
     p = sub.add_parser("runs", prog="mlops runs")
     p.add_argument("-n", type=int, default=10)
     p.add_argument("--experiment", default=None)
@@ -255,11 +257,13 @@ class MlopsMagics(Magics):
         show_runs(runs, f"{len(runs)} latest runs")
 
     def _run(self, args, cell):
-        from jupyter_mlops.widgets.live_run import pairs, run
+        notebook_runs.run(self.shell, args)
 
-        view = run(args.notebook, force=args.force, **pairs(args.params))
-        if view.status != "succeeded":
-            raise UsageError(f"%mlops run: run {view.run_id} {view.status} (see the view above)")
+    def _sweep(self, args, cell):
+        notebook_runs.sweep(self.shell, args)
+
+    def _load(self, args, cell):
+        notebook_runs.load(self.shell, args)
 
     def _compare(self, args, cell):
         from jupyter_mlops.display import show_table

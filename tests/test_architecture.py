@@ -22,8 +22,8 @@ NB2PIPE = ROOT / "compiler" / "nb2pipe"
 MLOPS = ROOT / "jupyter_mlops"
 SERVICES = ["tracking", "registry", "data", "serving", "retrain"]
 SURFACES = ["jupyter_mlops.server", "jupyter_mlops.magics", "jupyter_mlops.display",
-            "jupyter_mlops.cli", "jupyter_mlops.widgets"]  # fmt: skip
-RUNTIME = ["artifacts", "fileio.py", "plugins.py", "errors.py", "executed.py", "notebook.py",
+            "jupyter_mlops.cli", "jupyter_mlops.widgets", "jupyter_mlops.notebook_runs"]  # fmt: skip
+RUNTIME = ["artifacts", "fileio.py", "plugins.py", "errors.py", "executed.py", "notebook.py", "trial.py",
            "exports/launch.py"]  # fmt: skip
 MAX_LINES = 350
 

@@ -42,13 +42,28 @@ class CallEffects(ast.NodeVisitor):
             return "a generator"
         if not isinstance(value, ast.Call):
             return None
-        if isinstance(value.func, ast.Name) and value.func.id in self.sink.functions:
-            return "a generator" if self.sink.functions[value.func.id].generator else None
-        if isinstance(value.func, ast.Attribute) and value.func.attr == "open":
-            if self.origin(value.func) is None:  # Path(...).open(), zipfile.open(...)
-                return "an open file"
-        origin = self.origin(value.func)
-        return effects.unpassable(origin) if origin else None
+        func = value.func
+        if isinstance(func, ast.Name) and func.id in self.sink.functions:
+            return "a generator" if self.sink.functions[func.id].generator else None
+        if isinstance(func, ast.Attribute):
+            receiver = func.value
+            if (
+                isinstance(receiver, ast.Name)
+                and receiver.id in self.sink.facts.unpassable
+                and func.attr in effects.UNPASSABLE_METHODS
+            ):  # `cur = conn.cursor()`: the cursor needs the connection
+                return effects.UNPASSABLE_METHODS[func.attr]
+            if func.attr == "open" and self.origin(func) is None:
+                return "an open file"  # Path(...).open(), zipfile.open(...)
+        origin = self.origin(func)
+        if origin is None:
+            return None
+        keywords = frozenset(
+            k.arg
+            for k in value.keywords
+            if k.arg and not (isinstance(k.value, ast.Constant) and k.value.value in (None, False))
+        )
+        return effects.unpassable(origin, keywords)
 
     def visit_Call(self, node: ast.Call) -> None:
         self.generic_visit(node)

@@ -8,10 +8,11 @@ what later steps read are warned about. Each function takes the `Resolver` of re
 
 from __future__ import annotations
 
+import ast
 import os
 from typing import TYPE_CHECKING
 
-from . import analysis, paths
+from . import analysis, effects, paths
 from .analysis import BUILTIN_NAMES
 from .errors import Nb2PipeError
 from .ir import Cell
@@ -86,6 +87,70 @@ def random_chain(resolver: Resolver) -> None:
         if previous is not None:
             resolver.order[step.name].add(previous)
         previous = step.name
+
+
+def warn_unseeded(resolver: Resolver) -> None:
+    """A notebook that draws from a global generator it never seeds gets other numbers at every
+    Run All: no pipeline can equal it. Said once, at the first cell that surely draws (itself,
+    or through a function the notebook defines)."""
+    if resolver.shared.seeds_random or any(g.facts.seeds_random for g in resolver.groups):
+        return
+    cells = [*resolver.pipeline.imports, *resolver.pipeline.functions]
+    cells += [c for g in resolver.groups for c in g.step.code_cells()]
+    trees = {}
+    for cell in cells:
+        try:
+            trees[cell.number] = analysis.parse(cell.source, cell.number)
+        except Nb2PipeError:
+            continue
+    origins = dict(resolver.shared.origins)
+    for group in resolver.groups:
+        origins.update(group.facts.origins)
+    drawing = {  # functions of the notebook whose body surely draws -> what it calls
+        node.name: draw
+        for tree in trees.values()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and (draw := _sure_draw(node, origins, {}))
+    }
+    for group in resolver.groups:
+        for cell in group.step.code_cells():
+            draw = _sure_draw(trees.get(cell.number), origins, drawing)
+            if draw:
+                resolver.warn(
+                    cell.number,
+                    f"draws from global random state ({draw}) that the notebook never seeds: "
+                    "its numbers differ at every run, Run All's too, so the pipeline's cannot "
+                    "equal them; seed it once in the imports cell (np.random.seed(0)) or pass "
+                    "random_state=",
+                )
+                return
+
+
+def _sure_draw(tree: ast.AST | None, origins: dict[str, str], drawing: dict[str, str]) -> str:
+    """The first call in `tree` that surely draws from a global generator ("" if none)."""
+    for node in ast.walk(tree) if tree is not None else ():
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Name) and node.func.id in drawing:
+            return f"{node.func.id}() calls {drawing[node.func.id]}"
+        origin = _call_origin(node, origins)
+        seeded = any(k.arg in ("random_state", "seed", "generator") for k in node.keywords)
+        if origin and effects.draws_surely(origin, seeded):
+            return origin
+    return ""
+
+
+def _call_origin(node: ast.AST, origins: dict[str, str]) -> str | None:
+    """`numpy.random.rand` for a call of `np.random.rand(...)` after `import numpy as np`."""
+    if not isinstance(node, ast.Call):
+        return None
+    parts, func = [], node.func
+    while isinstance(func, ast.Attribute):
+        parts.append(func.attr)
+        func = func.value
+    if not isinstance(func, ast.Name) or func.id not in origins:
+        return None
+    return ".".join([origins[func.id], *reversed(parts)])
 
 
 def stops(resolver: Resolver) -> None:

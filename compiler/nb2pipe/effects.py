@@ -88,6 +88,25 @@ _DRAWING_LIBRARIES = ("sklearn", "torch", "tensorflow", "keras", "scipy.stats", 
 DRAWING_METHODS = frozenset({"fit", "fit_transform", "fit_predict", "partial_fit", "sample", "rvs"})
 
 
+# Calls that surely draw from a global generator when given no seed (a library's estimator only
+# may): used to warn about notebooks that draw without ever seeding.
+SURE_DRAWS = frozenset(
+    """
+    sklearn.model_selection.train_test_split sklearn.utils.shuffle sklearn.utils.resample
+    torch.rand torch.randn torch.randint torch.randperm torch.normal
+    """.split()
+)
+
+
+def draws_surely(origin: str, seeded: bool) -> bool:
+    """Whether calling `origin` surely draws from a global generator (`seeded`: given a seed)."""
+    for module in ("numpy.random", "random"):
+        if origin.startswith(module + "."):
+            rest = origin[len(module) + 1 :]
+            return "." not in rest and rest not in _OWN_GENERATORS and rest not in ("seed",)
+    return origin in SURE_DRAWS and not seeded
+
+
 def draws_random(origin: str) -> bool:
     """Whether using the name `origin` (a dotted path) may draw from global random state."""
     for module in ("numpy.random", "random"):
@@ -150,42 +169,85 @@ def is_setting(origin: str) -> bool:
     return any(origin == s or origin.startswith(s + ".") for s in SETTINGS)
 
 
-# Values that cannot be saved for another step, by the call that makes them.
+# Values that cannot be saved for another step, by the call that makes them: each holds an open
+# file, a socket, a lock, a thread or a C++ object that no format can write (each was checked
+# to fail with cloudpickle). Refused at `check` time, naming the cell, rather than after the
+# step that makes one has run.
+_OPEN_FILE, _LOCK, _DATABASE = "an open file", "a lock", "a database connection"
 UNPASSABLE_CALLS = {
-    "open": "an open file",
-    "io.open": "an open file",
-    "codecs.open": "an open file",
-    "gzip.open": "an open file",
-    "bz2.open": "an open file",
-    "lzma.open": "an open file",
-    "tempfile.TemporaryFile": "an open file",
-    "tempfile.NamedTemporaryFile": "an open file",
-    "tempfile.SpooledTemporaryFile": "an open file",
-    "threading.Lock": "a lock",
-    "threading.RLock": "a lock",
-    "threading.Condition": "a lock",
-    "threading.Semaphore": "a lock",
-    "threading.BoundedSemaphore": "a lock",
+    **dict.fromkeys(
+        """open io.open codecs.open gzip.open bz2.open lzma.open os.fdopen os.popen
+        tempfile.TemporaryFile tempfile.NamedTemporaryFile tempfile.SpooledTemporaryFile
+        h5py.File""".split(),
+        _OPEN_FILE,
+    ),
+    **dict.fromkeys(
+        """threading.Lock threading.RLock threading.Condition threading.Semaphore
+        threading.BoundedSemaphore multiprocessing.Lock multiprocessing.RLock
+        multiprocessing.Semaphore multiprocessing.Condition""".split(),
+        _LOCK,
+    ),
+    **dict.fromkeys(
+        """sqlite3.connect psycopg2.connect psycopg.connect pymysql.connect
+        mysql.connector.connect duckdb.connect pyodbc.connect sqlalchemy.create_engine
+        pymongo.MongoClient""".split(),
+        _DATABASE,
+    ),
     "threading.Event": "a threading event",
+    "multiprocessing.Event": "a threading event",
     "threading.Thread": "a thread",
-    "multiprocessing.Lock": "a lock",
+    "threading.Timer": "a thread",
+    "threading.local": "thread-local storage",
+    "queue.Queue": "a queue between threads",
+    "queue.LifoQueue": "a queue between threads",
+    "queue.PriorityQueue": "a queue between threads",
+    "queue.SimpleQueue": "a queue between threads",
+    "multiprocessing.Queue": "a queue between processes",
+    "multiprocessing.Value": "memory shared between processes",
+    "multiprocessing.Array": "memory shared between processes",
+    "multiprocessing.Manager": "a process manager",
+    "multiprocessing.Process": "a process",
     "multiprocessing.Pool": "a process pool",
     "concurrent.futures.ThreadPoolExecutor": "a thread pool",
     "concurrent.futures.ProcessPoolExecutor": "a process pool",
-    "sqlite3.connect": "a database connection",
+    "asyncio.new_event_loop": "an event loop",
+    "asyncio.get_event_loop": "an event loop",
     "socket.socket": "a network socket",
     "socket.create_connection": "a network socket",
+    "socket.socketpair": "a network socket",
+    "ssl.create_default_context": "an SSL context",
+    "urllib.request.urlopen": "an open network response",
+    "boto3.client": "a cloud client (it holds open connections)",
+    "boto3.resource": "a cloud client (it holds open connections)",
+    "os.scandir": "a directory iterator",
+    "zipfile.ZipFile": "an open archive",
+    "tarfile.open": "an open archive",
+    "shelve.open": "an open database file",
+    "dbm.open": "an open database file",
+    "mmap.mmap": "a memory map",
+    "logging.FileHandler": "a log handler (it holds a lock)",
+    "logging.StreamHandler": "a log handler (it holds a lock)",
     "csv.reader": "a CSV reader bound to an open file",
     "csv.writer": "a CSV writer bound to an open file",
     "csv.DictReader": "a CSV reader bound to an open file",
     "csv.DictWriter": "a CSV writer bound to an open file",
     "subprocess.Popen": "a running process",
+    # XGBoost keeps only histogram cuts of a QuantileDMatrix, and cannot save one.
+    "xgboost.QuantileDMatrix": "an XGBoost QuantileDMatrix (XGBoost cannot save one)",
+    "xgboost.DeviceQuantileDMatrix": "an XGBoost QuantileDMatrix (XGBoost cannot save one)",
 }
 UNPASSABLE_PREFIXES = {"ctypes.": "a ctypes object"}
 
+# Methods whose result holds on to an unpassable receiver: `cur = conn.cursor()`.
+UNPASSABLE_METHODS = {"cursor": "a database cursor", "execute": "a database cursor",
+                      "makefile": "an open file", "accept": "a network socket"}  # fmt: skip
 
-def unpassable(origin: str) -> str | None:
-    """What the value made by calling `origin` is, if it cannot be saved for another step."""
+
+def unpassable(origin: str, keywords: frozenset[str] = frozenset()) -> str | None:
+    """What the value made by calling `origin` (with these keyword arguments set) is, if it
+    cannot be saved for another step."""
+    if origin.startswith("pandas.read_") and keywords & {"chunksize", "iterator"}:
+        return "a chunked reader bound to an open file"  # pd.read_csv(path, chunksize=1000)
     if origin in UNPASSABLE_CALLS:
         return UNPASSABLE_CALLS[origin]
     for prefix, kind in UNPASSABLE_PREFIXES.items():

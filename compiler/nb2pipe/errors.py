@@ -87,3 +87,8 @@ class StepFailed(Nb2PipeError):
 
 class CodeError(Nb2PipeError):
     """A code cell is not valid Python, even after IPython's own transformations."""
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of what a library said (XGBoost appends its C++ stack trace)."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0].strip()

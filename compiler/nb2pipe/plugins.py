@@ -109,6 +109,27 @@ KINDS = {
         "airflow": "nb2pipe.exports.airflow:AirflowTarget",
         "airflow-kubernetes": "nb2pipe.exports.airflow_kubernetes:AirflowKubernetesTarget",
     }),
+    # How values cross steps (nb2pipe/artifacts/serializers.py), tried in this order: a value
+    # goes to the first one declared for a class of its MRO, else to the first general one.
+    "serializer": ("nb2pipe.serializers", {
+        "arrow": "nb2pipe.artifacts.frames:ArrowSerializer",
+        "parquet": "nb2pipe.artifacts.frames:ParquetSerializer",
+        "polars": "nb2pipe.artifacts.frames:PolarsSerializer",
+        "npy": "nb2pipe.artifacts.arrays:NpySerializer",
+        "sparse": "nb2pipe.artifacts.arrays:SparseSerializer",
+        "image": "nb2pipe.artifacts.arrays:ImageSerializer",
+        "xgboost-booster": "nb2pipe.artifacts.boosting:XGBoostBoosterSerializer",
+        "xgboost-dmatrix": "nb2pipe.artifacts.boosting:XGBoostDMatrixSerializer",
+        "lightgbm-booster": "nb2pipe.artifacts.boosting:LightGBMBoosterSerializer",
+        "lightgbm-dataset": "nb2pipe.artifacts.boosting:LightGBMDatasetSerializer",
+        "catboost": "nb2pipe.artifacts.boosting:CatBoostSerializer",
+        "keras": "nb2pipe.artifacts.neural:KerasSerializer",
+        "torch": "nb2pipe.artifacts.neural:TorchSerializer",
+        "joblib": "nb2pipe.artifacts.general:JoblibSerializer",
+        "statsmodels": "nb2pipe.artifacts.general:StatsmodelsSerializer",
+        "json": "nb2pipe.artifacts.general:JsonSerializer",
+        "pickle": "nb2pipe.artifacts.general:PickleSerializer",
+    }),
     "observer": ("nb2pipe.observers", {}),
     "command": ("nb2pipe.commands", {}),
 }  # fmt: skip

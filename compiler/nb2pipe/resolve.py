@@ -46,6 +46,7 @@ class Resolver:
             self._resolve_step(index, group)
         carried.replay(self)
         carried.random_chain(self)
+        carried.warn_unseeded(self)
         carried.stops(self)
         carried.files(self)
         self._link()

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 TEMPLATE = "model_card.md.j2"
+SLICES_TEMPLATE = "model_card_slices.md.j2"
+SLICES_HEADING = "## Slices"
 SAMPLE_ROWS = 5
 _CELL_WIDTH = 40
 
@@ -126,3 +128,18 @@ def _pandas_if_loaded():
     import sys
 
     return sys.modules.get("pandas")
+
+
+def with_slices(card: str, decision: Any, threshold: float) -> str:
+    """`card` with its "Slices" section (the gate's table per slice) added or replaced."""
+    from nb2pipe.rendering import render_template
+
+    section = render_template(
+        SLICES_TEMPLATE, {"cell": table_cell, "number": _number}, gate=decision, threshold=threshold
+    ).strip()
+    before, found, after = card.partition(SLICES_HEADING)
+    if found:  # replace the section up to the next one
+        rest = after.split("\n## ", 1)
+        after = "\n\n## " + rest[1] if len(rest) > 1 else ""
+        return before.rstrip() + "\n\n" + section + after
+    return card.rstrip() + "\n\n" + section + "\n"

@@ -7,8 +7,9 @@ the challenger version, so the registry itself says why a model is (or is not) c
 
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from jupyter_mlops.errors import ModelGateError, translated
 from jupyter_mlops.tracking import config, journal, provenance, store
@@ -28,6 +29,7 @@ class GateDecision:
     challenger_value: float
     champion_version: str | None = None
     champion_value: float | None = None
+    slices: list[dict] = field(default_factory=list)  # retrain.slices.compare_slices' rows
 
     def __str__(self) -> str:
         verdict = "promoted to champion" if self.promoted else "stays challenger"
@@ -63,6 +65,8 @@ def promote(
     tracking_uri: str | None = None,
     dry_run: bool = False,
     champion_value: float | None = None,
+    slices: list[dict] | None = None,
+    slice_threshold: float = 0.0,
 ) -> GateDecision:
     """Move alias `champion` to the `challenger` version when it beats the champion on `metric`.
 
@@ -71,6 +75,8 @@ def promote(
     recorded as tags on the challenger version. `dry_run` decides and changes nothing (CI's gate
     job on a pull request). `champion_value`: the champion's score on the challenger's own
     held-out data (the gate step measures it), rather than the value it was published with.
+    `slices` (retrain.slices.compare_slices): a challenger that wins overall is still refused
+    when a slice drops by more than `slice_threshold`; the table joins the model card.
     """
     from jupyter_mlops.tracking.session import SESSION
 
@@ -112,6 +118,8 @@ def promote(
                 f"{metric} {value:.6g} vs champion version {champion.version}'s {best:.6g}"
                 f"{same} ({better} is better, threshold {threshold:g})"
             )
+        decision.slices = list(slices or [])
+        _judge_slices(decision, slice_threshold)
         record = {
             "gate.decision": "promoted" if decision.promoted else "rejected",
             "gate.metric": metric,
@@ -125,10 +133,43 @@ def promote(
             "gate.decided_by": provenance.user(),
             "gate.decided_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
+        if decision.slices:
+            record["gate.slices"] = slice_tag(decision.slices)
+            record["gate.decision"] = "promoted" if decision.promoted else "rejected"
         if dry_run:
             return decision
         for key, text in record.items():
             client.set_model_version_tag(name, challenger.version, key, text)
+        if decision.slices:
+            from jupyter_mlops.registry.modelcard import with_slices
+
+            card = with_slices(challenger.description or "", decision, slice_threshold)
+            client.update_model_version(name, challenger.version, description=card)
         if decision.promoted:
             client.set_registered_model_alias(name, CHAMPION, challenger.version)
     return decision
+
+
+def _judge_slices(decision: GateDecision, threshold: float) -> None:
+    """Refuse a challenger that wins overall but drops on a slice by more than `threshold`."""
+    judged = [r for r in decision.slices if r.get("drop") is not None and not r.get("skipped")]
+    worst = max(judged, key=lambda r: r["drop"], default=None)
+    if not decision.promoted or worst is None or worst["drop"] <= threshold:
+        return
+    decision.promoted = False
+    decision.reason = (
+        f"slice {worst['slice']} ({worst['rows']} rows): {decision.metric} "
+        f"{worst['challenger']:.6g} vs champion's {worst['champion']:.6g}, a drop of "
+        f"{worst['drop']:.3g}, more than the slice threshold {threshold:g} (overall: "
+        f"{decision.reason})"
+    )
+
+
+def slice_tag(rows: list[dict], limit: int = 7000) -> str:
+    """The slice table as a version tag (JSON; the worst drops kept if it must be cut)."""
+    ordered = sorted(rows, key=lambda r: -(r.get("drop") if r.get("drop") is not None else -1e9))
+    while True:
+        text = json.dumps(ordered, separators=(",", ":"), default=str)
+        if len(text) <= limit or not ordered:
+            return text
+        ordered = ordered[:-1]

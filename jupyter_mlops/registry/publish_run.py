@@ -17,7 +17,9 @@ from nb2pipe.errors import Nb2PipeError
 
 # One tracking session per process: publishing from two threads must take turns.
 _LOCK = threading.Lock()
-MODEL_SERIALIZERS = ("joblib", "pickle")
+# The formats models cross steps in (nb2pipe/artifacts/): estimators, boosters, networks.
+MODEL_SERIALIZERS = ("joblib", "xgboost-booster", "lightgbm-booster", "catboost", "keras", "torch",
+                     "statsmodels", "pickle")  # fmt: skip
 SHA256_TAG = "nb2pipe.artifact.sha256"  # on each version: the model file it was made from
 
 

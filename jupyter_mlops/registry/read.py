@@ -74,6 +74,7 @@ def model_detail(client, name: str) -> dict[str, Any]:
                     if k.startswith(METRIC_TAG)
                 },
                 "gate": tags.get("gate.decision"),
+                "slices": _slices(tags.get("gate.slices")),
                 "description": v.description or "",
                 "created": seconds(v.creation_timestamp),
             }
@@ -84,3 +85,14 @@ def model_detail(client, name: str) -> dict[str, Any]:
         "aliases": aliases,
         "versions": out,
     }
+
+
+def _slices(text: str | None) -> list[dict[str, Any]]:
+    """The gate's table per slice (a version tag, JSON), [] when absent or unreadable."""
+    import json
+
+    try:
+        rows = json.loads(text) if text else []
+    except ValueError:
+        return []
+    return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []

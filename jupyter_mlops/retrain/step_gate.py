@@ -84,37 +84,58 @@ def gate(
     metric: str = "accuracy",
     greater_is_better: bool | None = None,
     threshold: float = 0.0,
+    slices: list[str] | None = None,
+    min_rows: int = 30,
+    slice_threshold: float = 0.0,
     **publish_options: Any,
 ):
     """Score `model` on the held-out set, publish it as challenger, promote it if it wins.
 
     Returns the registry's `GateDecision`. `publish_options` go to `publish_model`
     (params, description, tags, ...); the held-out `X_test` documents the model's inputs.
+    `slices` (columns of `X_test`): challenger and champion are compared on every slice of at
+    least `min_rows` rows, and a challenger that drops by more than `slice_threshold` on any
+    slice is refused, the slice named (retrain.slices).
     """
     from jupyter_mlops.registry import publish as registry
     from jupyter_mlops.registry.promote import promote
+    from jupyter_mlops.retrain.slices import compare_slices
 
     higher = _higher(metric) if greater_is_better is None else greater_is_better
     value = evaluate(model, X_test, y_test, metric)
     # The champion is scored on the same held-out rows: the value it was published with came
     # from other data (a test split of older batches), and comparing those is not fair.
-    champion_value = _champion_score(name, X_test, y_test, metric)
+    champion = _champion(name)
+    champion_value = _score(champion, X_test, y_test, metric)
+    table = None
+    if slices:
+        scored = champion if champion_value is not None else None  # it takes these inputs
+        table = compare_slices(
+            model, scored, X_test, y_test, slices, metric,
+            min_rows=min_rows, greater_is_better=higher,
+        )  # fmt: skip
     publish_options.setdefault("data", X_test)
     metrics = {**(publish_options.pop("metrics", None) or {}), metric: value}
     published = registry.publish_model(
         model, name, metric=metric, metrics=metrics, **publish_options
     )
     decision = promote(
-        name, metric, greater_is_better=higher, threshold=threshold, champion_value=champion_value
+        name,
+        metric,
+        greater_is_better=higher,
+        threshold=threshold,
+        champion_value=champion_value,
+        slices=table,
+        slice_threshold=slice_threshold,
     )
     _record_in_step(decision, published)
     print(f"gate: {decision}")
     return decision
 
 
-def _champion_score(name: str, X_test, y_test, metric: str) -> float | None:
-    """The current champion's `metric` on this held-out set; None when there is no champion,
-    or it cannot be loaded as a scikit-learn model (the gate then uses its published value)."""
+def _champion(name: str) -> Any | None:
+    """The current champion as a scikit-learn model; None when there is no champion, or it
+    cannot be loaded as one (the gate then uses the value it was published with)."""
     from jupyter_mlops.registry.promote import CHAMPION
     from jupyter_mlops.tracking import config, journal, store
     from jupyter_mlops.tracking.session import SESSION
@@ -129,9 +150,19 @@ def _champion_score(name: str, X_test, y_test, metric: str) -> float | None:
         import mlflow.sklearn
 
         with store.fluent_uri(uri):
-            champion = mlflow.sklearn.load_model(f"models:/{name}@{CHAMPION}")
+            return mlflow.sklearn.load_model(f"models:/{name}@{CHAMPION}")
+    except Exception:  # another flavour
+        return None
+
+
+def _score(champion: Any | None, X_test, y_test, metric: str) -> float | None:
+    """The champion's `metric` on this held-out set; None when it has none or no longer takes
+    these inputs."""
+    if champion is None:
+        return None
+    try:
         return evaluate(champion, X_test, y_test, metric)
-    except Exception:  # another flavour, or inputs it no longer takes
+    except Exception:
         return None
 
 

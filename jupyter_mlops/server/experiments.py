@@ -86,3 +86,14 @@ class MlflowRunHandler(MlopsHandler):
         run_id = mlflow_id(run_id, "run id")
         client = self.state.client
         self.reply(await self.blocking(lambda: read.run_detail(client(), run_id)))
+
+
+class SweepHandler(MlopsHandler):
+    """GET sweeps/<mlflow run id>: a sweep, its trials' parameters and metric (its row in the
+    Experiments view opens to them and their parallel-coordinates chart)."""
+
+    @tornado.web.authenticated
+    async def get(self, run_id: str) -> None:
+        run_id = mlflow_id(run_id, "run id")
+        client = self.state.client
+        self.reply(await self.blocking(lambda: read.sweep_detail(client(), run_id)))

@@ -10,11 +10,13 @@ from jupyter_server.utils import url_path_join
 
 from jupyter_mlops.server.base import STATE, ServerState, redact_credentials
 from jupyter_mlops.server.data import DriftHandler, ProfileHandler
+from jupyter_mlops.server.debug import DataChangesHandler, StepDebugHandler
 from jupyter_mlops.server.executed import ExecutedNotebookHandler
 from jupyter_mlops.server.experiments import (
     ExperimentRunsHandler,
     ExperimentsHandler,
     MlflowRunHandler,
+    SweepHandler,
 )
 from jupyter_mlops.server.models import ModelHandler, ModelsHandler, PromoteHandler, PublishHandler
 from jupyter_mlops.server.pipeline import GrammarHandler, PipelineHandler
@@ -30,11 +32,14 @@ ROUTES = [
     ("runs", RunsHandler),
     (r"runs/(?P<run_id>[^/]+)", RunHandler),
     (r"runs/(?P<run_id>[^/]+)/steps/(?P<step>[^/]+)/notebook", ExecutedNotebookHandler),
+    (r"runs/(?P<run_id>[^/]+)/steps/(?P<step>[^/]+)/debug", StepDebugHandler),
     ("experiments", ExperimentsHandler),
     (r"experiments/(?P<experiment_id>[^/]+)/runs", ExperimentRunsHandler),
     (r"mlflow-runs/(?P<run_id>[^/]+)", MlflowRunHandler),
+    (r"sweeps/(?P<run_id>[^/]+)", SweepHandler),
     ("data/profile", ProfileHandler),
     ("data/drift", DriftHandler),
+    ("data/changes", DataChangesHandler),
     ("models", ModelsHandler),
     (r"models/(?P<name>[^/]+)", ModelHandler),
     (r"models/(?P<name>[^/]+)/publish", PublishHandler),

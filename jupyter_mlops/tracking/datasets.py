@@ -1,7 +1,10 @@
-"""DataFrame artifacts as MLflow dataset inputs, named by their content hash.
+"""What a run read and made, as MLflow dataset inputs named by their content hash.
 
-Only the file's schema and row count are read (the Arrow IPC footer, or Parquet's for artifacts
-of earlier versions), never the data, so logging a large table costs milliseconds.
+DataFrame artifacts: only the file's schema and row count are read (the Arrow IPC footer, or
+Parquet's for artifacts of earlier versions), never the data, so logging a large table costs
+milliseconds. Data files a step read (its literal paths, `inputs:` tags, string parameters
+naming files; run.json's ``data_files``): named by their path, with their sha256 as digest and
+their size in the profile — the data version of the run, by content.
 """
 
 from __future__ import annotations
@@ -95,3 +98,53 @@ def dataset_input(producer: str, name: str, path: Path, sha256: str, context: st
         InputTag(ARTIFACT_TAG, f"{producer}.{name}"),
     ]
     return DatasetInput(dataset, tags)
+
+
+DATA_FILE_CONTEXT = "data file"
+
+
+def data_file_input(path: str, entry: dict, root: Path):
+    """A `DatasetInput` for data file `path` (relative to the notebook's folder `root`) as
+    run.json's ``data_files`` records it: sha256 and size."""
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    sha256 = str(entry.get("sha256") or "")
+    dataset = Dataset(
+        name=path,
+        digest=sha256[:DIGEST_LENGTH],
+        source_type="local",
+        source=json.dumps({"uri": (Path(root) / path).resolve().as_uri()}),
+        profile=json.dumps({"size_bytes": entry.get("size")}),
+    )
+    tags = [InputTag(CONTEXT_TAG, DATA_FILE_CONTEXT), InputTag(SHA256_TAG, sha256)]
+    return DatasetInput(dataset, tags)
+
+
+def data_file_inputs(files: dict, root: Path) -> list:
+    """Data files (run.json's ``data_files``, or a step's in its meta.json) as dataset inputs."""
+    return [
+        data_file_input(path, entry, root)
+        for path, entry in sorted((files or {}).items())
+        if isinstance(entry, dict)
+    ]
+
+
+def step_inputs(run, step: str, manifest: dict, meta: dict, info: dict) -> list:
+    """A step run's dataset inputs: the tables it made and read, and the data files it read."""
+    from nb2pipe.fileio import read_json
+
+    out = []
+    parts = meta.get("parts") or {}
+    for name, entry in manifest.get("artifacts", {}).items():
+        if entry.get("serializer") in TABLES:
+            path = run.artifacts(step) / entry["file"]
+            out.append(dataset_input(step, name, path, entry["sha256"], "output"))
+    for ref in parts.get("inputs") or {}:
+        producer, _, name = ref.partition(".")
+        upstream = read_json(run.artifacts(producer) / "manifest.json") or {}
+        entry = upstream.get("artifacts", {}).get(name)
+        if entry and entry.get("serializer") in TABLES:
+            path = run.artifacts(producer) / entry["file"]
+            out.append(dataset_input(producer, name, path, entry["sha256"], "input"))
+    source = Path(info.get("source") or run.path)
+    return out + data_file_inputs(meta.get("data_files"), source.parent)

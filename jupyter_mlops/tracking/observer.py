@@ -9,7 +9,8 @@ The detached process gets the tracking URI in its environment: a URI may hold a 
 command lines are public on a shared machine.
 
 Command line: ``python -m jupyter_mlops.tracking.observer sync RUN_DIR [--tracking-uri URI]
-[--experiment NAME] [--force] [--catch-up]``.
+[--experiment NAME] [--force] [--catch-up]``, and ``sync-sweep SWEEP_DIR`` (a sweep and its
+trials, sweeps.py).
 """
 
 from __future__ import annotations
@@ -60,10 +61,13 @@ class MlflowTracker(Observer):
         experiment: str | None = None,
         *,
         detach_cached: bool = True,
+        stream: bool = True,
     ):
         self.tracking_uri = tracking_uri
         self.experiment = experiment
         self.detach_cached = detach_cached
+        self.streams = stream  # False: log the run at its end only (a sweep's trials)
+        self.sweep: _SweepTracking | None = None
         self.run_dir: Path | None = None
         self.mlflow_run_id: str | None = None
         self.sync_process: subprocess.Popen | None = None
@@ -75,11 +79,19 @@ class MlflowTracker(Observer):
         self._logged: str | None = None  # "logged" or "logging in the background", once known
 
     def __call__(self, event: ev.Event) -> None:
+        if event.kind == ev.SWEEP_STARTED:
+            self.sweep = _SweepTracking(self.tracking_uri, self.experiment)
+        if self.sweep is not None:
+            self.sweep(event)
+            if event.kind == ev.SWEEP_FINISHED:
+                self.mlflow_run_id, self.sweep = self.sweep.mlflow_run_id, None
+            return
         if event.kind == ev.RUN_STARTED:
             self._started(event)
         elif event.kind in STEP_ENDED:
             self._ended.append(event.step)
-            if self.stream is None and event.kind in (ev.STEP_FINISHED, ev.STEP_FAILED):
+            executed = event.kind in (ev.STEP_FINISHED, ev.STEP_FAILED)
+            if self.stream is None and executed and self.streams:
                 # A step really executed, and the kernels are warm: from now on, log while
                 # they work (started earlier, the mlflow import slowed the first kernel's).
                 self.stream = Stream(self.run_dir, self._uri, self._experiment, self._origin)
@@ -92,6 +104,8 @@ class MlflowTracker(Observer):
 
     def step_env(self, step: str) -> dict[str, str]:
         """Environment of a step's kernel: models it publishes go to this run's store."""
+        if self.sweep is not None:
+            return self.sweep.step_env(step)
         env = {}
         if self._uri:
             env["MLFLOW_TRACKING_URI"] = self._uri
@@ -198,6 +212,60 @@ class MlflowTracker(Observer):
             )
 
 
+class _SweepTracking:
+    """A sweep's events: a tracker per trial (a nested run under the sweep's, sweeps.py), each
+    trial logged at its end on one thread of its own — not while the trials run, so parallel
+    trials never write one SQLite store at once, and the scheduler never waits for the store —
+    and the sweep's own run once every trial is logged."""
+
+    def __init__(self, tracking_uri: str | None, experiment: str | None):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.tracking_uri = tracking_uri
+        self.experiment = experiment
+        self.trials: dict[str, MlflowTracker] = {}
+        self.logging = ThreadPoolExecutor(1, thread_name_prefix="jupyter-mlops-sweep")
+        self.sweep_dir: Path | None = None
+        self.mlflow_run_id: str | None = None
+
+    def __call__(self, event: ev.Event) -> None:
+        if event.kind == ev.SWEEP_STARTED:
+            self.sweep_dir = Path(event.data["sweep"].path)
+        elif event.kind == ev.RUN_STARTED:
+            tracker = MlflowTracker(
+                self.tracking_uri, self.experiment, detach_cached=False, stream=False
+            )
+            self.trials[event.run_id] = tracker
+            tracker(event)
+        elif event.kind == ev.RUN_FINISHED and event.run_id in self.trials:
+            self.logging.submit(self.trials.pop(event.run_id), event)
+        elif event.run_id in self.trials:
+            self.trials[event.run_id](event)
+        elif event.kind == ev.SWEEP_FINISHED:
+            self._finished()
+
+    def step_env(self, step: str) -> dict[str, str]:
+        tracker = next(iter(self.trials.values()), None)
+        return tracker.step_env(step) if tracker is not None else {}
+
+    def _finished(self) -> None:
+        self.logging.shutdown(wait=True)
+        if self.sweep_dir is None:
+            return
+        from jupyter_mlops.tracking.sweeps import sync_sweep
+
+        try:
+            self.mlflow_run_id = sync_sweep(
+                self.sweep_dir, tracking_uri=self.tracking_uri, experiment=self.experiment
+            )
+        except Exception as e:  # a tracking server that is down must not fail the sweep
+            warnings.warn(
+                f"jupyter-mlops: sweep {self.sweep_dir.name} not tracked: {one_line(e)}; retry "
+                f"with `python -m jupyter_mlops.tracking.observer sync-sweep {self.sweep_dir}`",
+                stacklevel=3,
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -224,7 +292,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="at low CPU priority: bookkeeping that nobody waits for yields to what they do",
     )
+    sweep = commands.add_parser("sync-sweep", help="log a finished sweep and its trials")
+    sweep.add_argument("sweep_dir", type=Path)
+    sweep.add_argument("--tracking-uri", help="default: MLFLOW_TRACKING_URI, then pyproject.toml")
+    sweep.add_argument("--experiment")
     args = parser.parse_args(argv)
+    if args.command == "sync-sweep":
+        return _sync_sweep(args)
     if args.background:
         with contextlib.suppress(OSError):
             os.nice(10)
@@ -247,6 +321,24 @@ def main(argv: list[str] | None = None) -> int:
         uri = args.tracking_uri or config.tracking_uri(_source_folder(args.run_dir))
         for caught in catch_up(args.run_dir.resolve().parent, uri, exclude=args.run_dir.resolve()):
             print(f"logged earlier run {caught}, whose tracking had been cut short")
+    return 0
+
+
+def _sync_sweep(args) -> int:
+    from jupyter_mlops.tracking.sweeps import sync_sweep
+
+    try:
+        refuse_credentials("--tracking-uri", args.tracking_uri)
+        run_id = sync_sweep(
+            args.sweep_dir, tracking_uri=args.tracking_uri, experiment=args.experiment, trials=True
+        )
+    except Nb2PipeError as e:
+        print(f"error: {one_line(e)}", file=sys.stderr)
+        return e.exit_code
+    except Exception as e:  # the store failed: one line, never a traceback with a URL in it
+        print(f"error: {args.sweep_dir}: not tracked: {one_line(e)}", file=sys.stderr)
+        return 1
+    print(f"logged sweep {args.sweep_dir} as MLflow run {run_id}")
     return 0
 
 

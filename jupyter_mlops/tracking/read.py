@@ -12,7 +12,9 @@ HIDDEN_TAGS = ("mlflow.log-model.history",)  # large JSON blobs no table shows
 MAX_CHILDREN = 1000
 # Pipeline runs are the unit of the Experiments panel: MLflow's search keeps them (and only
 # them) so that a page of 50 is 50 pipeline runs, whatever step or publish runs sit beside them.
-KINDS = {"pipeline": "tags.`nb2pipe.kind` = 'pipeline'", "all": ""}
+# A sweep is one of them (kind "sweep"); its trials (kind "trial") open from it (sweep_detail).
+# MLflow's tag filters have no OR nor IN; `!=` keeps only runs that carry the tag.
+KINDS = {"pipeline": "tags.`nb2pipe.kind` != 'trial'", "all": ""}
 
 
 def seconds(ms: int | None) -> float | None:
@@ -87,6 +89,66 @@ def list_runs(
 
 def run_detail(client, run_id: str) -> dict[str, Any]:
     run = client.get_run(run_id)
+    children = _children(client, run)
+    history = {}
+    for key in sorted(run.data.metrics):
+        points = sorted(client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp))
+        history[key] = [[m.step, m.value] for m in points]
+    return {"run": run_dict(run), "children": children, "history": history}
+
+
+def sweep_detail(client, run_id: str) -> dict[str, Any]:
+    """A sweep as the Experiments view shows it: what it searched, by which metric, and each
+    trial's parameter values (numbers where every trial's are) and metric value."""
+    from jupyter_mlops.errors import TrackingError
+    from jupyter_mlops.tracking.store import as_number
+
+    run = client.get_run(run_id)
+    tags, params = run.data.tags, run.data.params
+    if tags.get("nb2pipe.kind") != "sweep":
+        raise TrackingError(f"MLflow run {run_id} is not a sweep")
+    names = sorted(k.removeprefix("sweep.space.") for k in params if k.startswith("sweep.space."))
+    metric = params.get("sweep.metric")
+    trials = []
+    for child in _children(client, run):
+        if child["tags"].get("nb2pipe.kind") != "trial":
+            continue
+        trials.append(
+            {
+                "number": _whole(child["tags"].get("nb2pipe.trial")),
+                "run_id": child["run_id"],
+                "nb2pipe_run_id": child["tags"].get("nb2pipe.run_id"),
+                "status": child["tags"].get("nb2pipe.status") or child["status"],
+                "params": {n: child["params"].get(n) for n in names},
+                "value": child["metrics"].get(metric) if metric else None,
+                "best": child["tags"].get("nb2pipe.best") == "true",
+            }
+        )
+    for name in names:  # typed: a numeric axis where every trial's value is a number
+        values = [t["params"][name] for t in trials]
+        if values and all(as_number(v) is not None for v in values):
+            for trial in trials:
+                trial["params"][name] = as_number(trial["params"][name])
+    trials.sort(key=lambda t: (t["number"] is None, t["number"] or 0))
+    best = tags.get("nb2pipe.best_trial")
+    return {
+        "sweep": run_dict(run),
+        "sweep_id": tags.get("nb2pipe.sweep_id"),
+        "mode": params.get("sweep.mode"),
+        "metric": metric,
+        "direction": params.get("sweep.direction") or "max",
+        "params": names,
+        "best": _whole(best),
+        "trials": trials,
+    }
+
+
+def _whole(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() else None
+
+
+def _children(client, run) -> list[dict[str, Any]]:
+    run_id = run.info.run_id
     children, token = [], None
     while len(children) < MAX_CHILDREN:
         page = client.search_runs(
@@ -101,11 +163,7 @@ def run_detail(client, run_id: str) -> dict[str, Any]:
         token = next_token(page)
         if not token:
             break
-    history = {}
-    for key in sorted(run.data.metrics):
-        points = sorted(client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp))
-        history[key] = [[m.step, m.value] for m in points]
-    return {"run": run_dict(run), "children": children, "history": history}
+    return children
 
 
 def recent_runs(client, experiment: str, n: int = 10) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jupyter_mlops.tracking import datasets, journal, notebook_html, store
+from jupyter_mlops.tracking import datasets, journal, notebook_html, store, sweeps
 from nb2pipe.fileio import read_json
 from nb2pipe.runner.rundir import RunDir
 
@@ -24,6 +24,7 @@ RUN_STATUS = {
     "failed": "FAILED",
     "interrupted": "KILLED",
     "cancelled": "KILLED",
+    "pruned": "KILLED",  # a sweep's trial that its pruner stopped
 }
 STEP_STATUS = {
     "done": "FINISHED",
@@ -37,10 +38,10 @@ INTERRUPTED = ("interrupted", "cancelled")
 DURATION = "nb2pipe.duration_s"
 RUN_ID_TAG = "nb2pipe.run_id"
 STEP_TAG = "nb2pipe.step"
-# "pipeline" on a pipeline's run, and on no other run: the Experiments panel searches for it
-# in the store itself, so paging never counts step or publish runs. Step runs go without (they
-# carry nb2pipe.step): the search then reads one tag per pipeline run, not one per run (with
-# 10,000 pipelines of 5 steps, 0.15 s instead of 0.33 s for the first page, in SQLite).
+# "pipeline" on a pipeline's run ("trial" on a sweep's, "sweep" on the sweep's: sweeps.py): the
+# Experiments panel searches for it in the store itself, so paging never counts step or publish
+# runs. Step runs go without (they carry nb2pipe.step): the search then reads one tag per
+# pipeline run, not one per run (10,000 pipelines of 5 steps: 0.15 s instead of 0.33 s).
 KIND_TAG = "nb2pipe.kind"
 PARENT_TAG = "mlflow.parentRunId"
 # Run ids are folder names; anything else is not put into a search filter.
@@ -104,8 +105,11 @@ class RunLogger:
         found = self.client.search_runs(
             experiments, f"tags.`{RUN_ID_TAG}` = '{self.run.id}'", max_results=_MAX_RUNS
         )
-        parents = [
-            r for r in found if PARENT_TAG not in r.data.tags and STEP_TAG not in r.data.tags
+        parents = [  # the pipeline's run; a sweep's trial is nested under the sweep's run
+            r
+            for r in found
+            if STEP_TAG not in r.data.tags
+            and (PARENT_TAG not in r.data.tags or r.data.tags.get(KIND_TAG) == "trial")
         ]
         if not parents:
             return None, {}
@@ -141,6 +145,7 @@ class RunLogger:
         tags = {
             **self.common_tags(),
             KIND_TAG: "pipeline",
+            **sweeps.trial_tags(self.client, self.experiment_id, info, self.common_tags()),
             "nb2pipe.run_dir": str(self.run.path),
             "nb2pipe.status": self.status,
             "nb2pipe.interrupted": _flag(True if self.status in INTERRUPTED else None),
@@ -181,6 +186,9 @@ class RunLogger:
             metrics.append(store.Metric(DURATION, float(info["duration"]), _ms(end) or 0))
         params = _new_params(info.get("params", {}), parent.data.params)
         store.log_batch(self.client, logged.run_id, metrics, params=params, tags=update_tags)
+        files = datasets.data_file_inputs(info.get("data_files"), self.source.parent)
+        if files:  # MLflow keeps one input per dataset and run: logging again adds none
+            self.client.log_inputs(logged.run_id, datasets=files)
         if (self.run.path / "pipeline.yaml").exists():
             self.client.log_artifact(logged.run_id, str(self.run.path / "pipeline.yaml"))
         store.end_run(self.client, self.uri, logged.run_id, RUN_STATUS[self.status], _ms(end))
@@ -224,7 +232,7 @@ class RunLogger:
         if meta.get("duration") is not None:
             all_metrics.append(store.Metric(DURATION, float(meta["duration"]), when))
         store.log_batch(self.client, run_id, all_metrics, params=params, tags=update_tags)
-        inputs = self.datasets(step, manifest, parts)
+        inputs = datasets.step_inputs(self.run, step, manifest, meta, self.info)
         if inputs:
             self.client.log_inputs(run_id, datasets=inputs)
         if not cached:  # a cached step's files were logged with the run that made them
@@ -280,21 +288,6 @@ class RunLogger:
                 self.client.log_artifacts(run_id, str(path), artifact_path or path.name)
             elif path.exists():
                 self.client.log_artifact(run_id, str(path), artifact_path)
-
-    def datasets(self, step: str, manifest: dict, parts: dict) -> list:
-        out = []
-        for name, entry in manifest.get("artifacts", {}).items():
-            if entry.get("serializer") in datasets.TABLES:
-                path = self.run.artifacts(step) / entry["file"]
-                out.append(datasets.dataset_input(step, name, path, entry["sha256"], "output"))
-        for ref in parts.get("inputs") or {}:
-            producer, _, name = ref.partition(".")
-            upstream = read_json(self.run.artifacts(producer) / "manifest.json") or {}
-            entry = upstream.get("artifacts", {}).get(name)
-            if entry and entry.get("serializer") in datasets.TABLES:
-                path = self.run.artifacts(producer) / entry["file"]
-                out.append(datasets.dataset_input(producer, name, path, entry["sha256"], "input"))
-        return out
 
     def _drop_stale_tags(self, existing, tags: dict[str, str]) -> None:
         """Our tags that no longer hold (the error of an attempt that `--resume` re-ran)."""

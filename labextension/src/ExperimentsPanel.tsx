@@ -10,6 +10,7 @@ import { VEGA_LITE_SCHEMA } from './graph';
 import { api, errorText, Experiment, MlflowRunDetail, RunRow, RunsPage } from './request';
 import { newest, startText } from './runs';
 import { useMlops } from './state';
+import { SweepView } from './SweepView';
 import { VegaChart } from './VegaChart';
 
 const PAGE_SIZE = 20;
@@ -286,6 +287,14 @@ export function ExperimentsPanel(): JSX.Element {
                       ))}
                     </tr>
                   ))}
+                {r.run_id in opened && r.tags['nb2pipe.kind'] === 'sweep' && (
+                  <tr className="jp-mlops-step-row">
+                    <td />
+                    <td colSpan={3 + shownMetrics.length}>
+                      <SweepView runId={r.run_id} />
+                    </td>
+                  </tr>
+                )}
               </React.Fragment>
             ))}
           </tbody>

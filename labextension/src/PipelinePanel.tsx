@@ -6,10 +6,12 @@ import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { Check, compileError, ErrorLine, useAction, useLoad } from './components';
+import { DataChanges } from './DataChanges';
 import { PipelineGraph } from './PipelineGraph';
 import { api, errorText, ParamValue, PipelineSummary, RunStatus, StepStatus } from './request';
 import { useMlops } from './state';
 import { openExecuted } from './executed';
+import { StepDebug } from './StepDebug';
 
 const POLL_MS = 1000;
 const GOING = new Set(['starting', 'queued', 'pending', 'running', 'cancelling']);
@@ -287,6 +289,7 @@ export function PipelinePanel(): JSX.Element {
       <ErrorLine error={pipelineError} testId="mlops-pipeline-error" />
       <ErrorLine error={compileError(pipeline)} testId="mlops-pipeline-error" />
       <ErrorLine error={message} testId="mlops-run-message" />
+      <DataChanges path={path} refresh={run?.status} />
       {summary && (
         <PipelineGraph summary={summary} statuses={statuses} onSelect={selectStep} />
       )}
@@ -301,7 +304,15 @@ export function PipelinePanel(): JSX.Element {
           onReset={resetParams}
         />
       )}
-      {run && <RunView run={run} summary={summary} onOpen={open} onCell={showCell} />}
+      {run && (
+        <RunView
+          run={run}
+          summary={summary}
+          onOpen={open}
+          onCell={showCell}
+          debug={step => <StepDebug notebook={notebook} runId={run.run_id} step={step} />}
+        />
+      )}
     </div>
   );
 }
@@ -415,8 +426,10 @@ function RunView(props: {
   summary: PipelineSummary | null;
   onOpen: (step: string) => void;
   onCell: (cell: number) => void;
+  /** what a failed step offers besides its error: the "debug in this notebook" button */
+  debug: (step: string) => React.ReactNode;
 }): JSX.Element {
-  const { run, summary, onOpen, onCell } = props;
+  const { run, summary, onOpen, onCell, debug } = props;
   const reported = new Map(run.steps.map(s => [s.name, s]));
   // every step of the pipeline is listed, those not started yet as pending
   const names = summary ? summary.steps.map(s => s.name) : [];
@@ -491,7 +504,8 @@ function RunView(props: {
                 </a>
               ) : null}
               {typeof cell === 'number' ? ': ' : ''}
-              {typeof s.error === 'string' ? s.error : (s.error?.message ?? '')}
+              {typeof s.error === 'string' ? s.error : (s.error?.message ?? '')}{' '}
+              {debug(s.name)}
             </div>
           );
         })}

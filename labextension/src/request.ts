@@ -8,6 +8,8 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import type { SweepDetail } from './sweep';
+
 /** A request the server refused or could not answer; `message` is its one-line reason. */
 export class MlopsError extends Error {
   constructor(
@@ -302,6 +304,19 @@ export const api = {
     requestAPI<RunsPage>(`experiments/${enc(experimentId)}/runs`, {}, { ...query }),
 
   mlflowRun: (runId: string) => requestAPI<MlflowRunDetail>(`mlflow-runs/${enc(runId)}`),
+  sweep: (runId: string) => requestAPI<SweepDetail>(`sweeps/${enc(runId)}`),
+  debugStep: (runId: string, step: string, path: string) =>
+    requestAPI<{ code: string; run_id: string; step: string; inputs: string[]; params: string[] }>(
+      `runs/${enc(runId)}/steps/${enc(step)}/debug`,
+      {},
+      { path }
+    ),
+  dataChanges: (path: string) =>
+    requestAPI<{ changes: { path: string; run_id: string; message: string; gone: boolean }[] }>(
+      'data/changes',
+      {},
+      { path }
+    ),
 
   profile: (runId: string, step: string, name: string, path?: string) =>
     requestAPI<DataProfile>('data/profile', {}, { run_id: runId, step, name, path }),

@@ -347,7 +347,7 @@ class UpperText(artifacts.Serializer):
     def dump(self, value, path):
         path.write_text(value.upper())
 
-    def load(self, path):
+    def load(self, path, entry):
         return path.read_text()
 
 
@@ -372,15 +372,19 @@ def test_registered_serializer_takes_precedence(tmp_path, registry):
 
 def test_register_before_a_named_serializer(registry):
     artifacts.register(UpperText(), before="json")
-    assert list(registry) == ["arrow", "parquet", "npy", "joblib", "upper", "json", "pickle"]
+    assert list(registry)[-3:] == ["upper", "json", "pickle"]
     artifacts.register(UpperText(), before="pickle")  # re-registering moves it
-    assert list(registry) == ["arrow", "parquet", "npy", "joblib", "json", "upper", "pickle"]
+    assert list(registry)[-3:] == ["json", "upper", "pickle"]
     with pytest.raises(ValueError, match="no serializer named 'nope'"):
         artifacts.register(UpperText(), before="nope")
 
 
 def test_builtin_order():
-    assert list(artifacts.SERIALIZERS) == ["arrow", "parquet", "npy", "joblib", "json", "pickle"]
+    assert list(artifacts.SERIALIZERS) == [
+        "arrow", "parquet", "polars", "npy", "sparse", "image", "xgboost-booster",
+        "xgboost-dmatrix", "lightgbm-booster", "lightgbm-dataset", "catboost", "keras", "torch",
+        "joblib", "statsmodels", "json", "pickle",
+    ]  # fmt: skip
 
 
 def test_frames_saved_as_parquet_by_earlier_versions_still_load(tmp_path):

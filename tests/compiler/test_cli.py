@@ -197,6 +197,21 @@ def test_missing_notebook(tmp_path):
     assert not (tmp_path / "OUT").exists()
 
 
+def test_check_refuses_a_connection_crossing_steps_in_one_line_naming_the_cell(make_notebook):
+    nb = make_notebook(
+        code("import sqlite3\nimport pandas as pd", "imports"),
+        code("conn = sqlite3.connect('shop.db')", "step:extract"),
+        code("orders = pd.read_sql('select * from orders', conn)", "step:load"),
+    )
+    result = invoke("check", nb)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {nb}: cell 2: 'conn' is a database connection, which cannot be passed from "
+        "step 'extract' to step 'load' (it reads it in cell 3): create it in the step that "
+        "uses it\n"
+    )
+
+
 def test_a_directory_is_not_a_notebook(tmp_path):
     result = invoke("check", tmp_path)
     assert result.exit_code == 2

@@ -233,6 +233,19 @@ def test_a_seed_in_the_imports_cell_chains_every_drawing_step(make_notebook):
         ("import sqlite3\nf = sqlite3.connect(':memory:')", "a database connection"),
         ("def gen():\n    yield 1\nf = gen()", "a generator"),
         ("with open('data.txt') as f:\n    pass", "an open file (closed at the end"),
+        ("import socket\nf = socket.socket()", "a network socket"),
+        ("import queue\nf = queue.Queue()", "a queue between threads"),
+        ("import multiprocessing as mp\nf = mp.Queue()", "a queue between processes"),
+        ("from sqlalchemy import create_engine\nf = create_engine('sqlite://')", "a database conn"),
+        (
+            "import xgboost as xgb\nf = xgb.QuantileDMatrix([[1.0]], [0])",
+            "an XGBoost QuantileDMatrix",
+        ),
+        ("import pandas as pd\nf = pd.read_csv('a.csv', chunksize=100)", "a chunked reader"),
+        ("import sqlite3\nc = sqlite3.connect('x.db')\nf = c.cursor()", "a database cursor"),
+        ("import zipfile\nf = zipfile.ZipFile('a.zip')", "an open archive"),
+        ("import logging\nf = logging.FileHandler('run.log')", "a log handler"),
+        ("import boto3\nf = boto3.client('s3')", "a cloud client"),
     ],
 )
 def test_values_that_cannot_cross_a_step_boundary_are_refused(make_notebook, made, kind):
@@ -242,6 +255,20 @@ def test_values_that_cannot_cross_a_step_boundary_are_refused(make_notebook, mad
     assert info.value.cell == 1
     assert f"'f' is {kind}" in info.value.message
     assert "from step 'a' to step 'b'" in info.value.message
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        "import pandas as pd\nf = pd.read_csv('a.csv', chunksize=None)",  # a whole frame
+        "import pandas as pd\nf = pd.read_csv('a.csv', iterator=False)",
+        "import sqlite3\nimport pandas as pd\nc = sqlite3.connect('x.db')\nf = c.execute('q').fetchall()",
+        "import tempfile\nf = tempfile.TemporaryDirectory()",  # pickles (a name and a finalizer)
+        "f = iter([1, 2, 3])",  # a list iterator pickles with its position
+    ],
+)
+def test_values_made_by_such_calls_that_do_cross_are_not_refused(make_notebook, made):
+    compiled(make_notebook, code(made, "step:a"), code("print(f)", "step:b"))
 
 
 def test_a_value_that_stays_in_its_step_may_be_anything(make_notebook):
@@ -340,3 +367,53 @@ def test_show_lists_each_variable_once_per_edge(make_notebook):
         code("def f():\n    return x\nprint(x, f())", "step:b"),
     )
     assert edges(p) == [("a", "b", ["x"])]
+
+
+# --- drawing without a seed --------------------------------------------------------------------
+
+
+def test_a_notebook_that_draws_without_ever_seeding_is_warned_at_the_first_draw(make_notebook):
+    p = compiled(
+        make_notebook,
+        code("import numpy as np\nfrom sklearn.model_selection import train_test_split", "imports"),
+        code("x = np.arange(20)", "step:load"),
+        code(
+            "tr, te = train_test_split(x, test_size=0.2)\nnoise = np.random.rand(3)", "step:split"
+        ),
+    )
+    [warning] = p.warnings
+    assert warning.cell == 3
+    assert "(sklearn.model_selection.train_test_split) that the notebook never seeds" in (
+        warning.message
+    )
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        "np.random.seed(0)\nnoise = np.random.rand(3)",  # seeded: chained, as Run All
+        "tr, te = train_test_split(np.arange(9), random_state=1)",
+        "noise = np.random.default_rng(0).random(3)",  # its own generator
+    ],
+)
+def test_seeded_draws_and_own_generators_are_not_warned(make_notebook, draw):
+    p = compiled(
+        make_notebook,
+        code("import numpy as np\nfrom sklearn.model_selection import train_test_split", "imports"),
+        code(draw, "step:draw"),
+        code("print(1)", "step:after"),
+    )
+    assert [w for w in p.warnings if "never seeds" in w.message] == []
+
+
+def test_a_draw_inside_a_helper_of_the_notebook_is_warned_where_a_step_calls_it(make_notebook):
+    p = compiled(
+        make_notebook,
+        code("import random", "imports"),
+        code("def handful(left):\n    return random.randint(1, left)", "functions"),
+        code("print('bag')", "step:sack"),
+        code("kid = handful(20)", "step:kid"),
+    )
+    [warning] = p.warnings
+    assert warning.cell == 4
+    assert "(handful() calls random.randint) that the notebook never seeds" in warning.message

@@ -103,3 +103,22 @@ def test_artifacts_load_in_another_process_too(result):
     # (the model is checked by the consuming step: loading it here costs an sklearn import)
     point = load("point")  # cloudpickle stored the notebook's class by value
     assert (point.x, point.y, point.norm2()) == (1, 2, 5)
+
+
+def test_a_framework_value_no_format_can_take_fails_its_own_step_before_any_reader(tmp_path):
+    # `check` cannot see the type (a helper makes it): the step that made it fails at its end,
+    # in XGBoost's own words, and the step that reads it never starts.
+    notebook = write_notebook(
+        tmp_path / "quantiles.ipynb",
+        code("import numpy as np\nimport xgboost as xgb", "imports"),
+        code("def quantiles(x, y):\n    return xgb.QuantileDMatrix(x, label=y)", "functions"),
+        code("x = np.arange(40.0).reshape(20, 2)\ncuts = quantiles(x, x[:, 0] > 20)", "step:make"),
+        code("booster = xgb.train({'max_depth': 2}, cuts, 3)", "step:train"),
+    )
+    result = run(notebook, tmp_path / ".nb2pipe")
+    assert statuses(result) == {"make": "failed", "train": "skipped"}
+    message = result.failure().message
+    assert "'cuts' (xgboost.core.QuantileDMatrix) cannot be passed" in message
+    assert "binary saving only supported by SimpleDMatrix" in message
+    assert "Create it in the step that uses it" in message
+    assert not (result.run_dir / "make" / "artifacts" / "manifest.json").exists()

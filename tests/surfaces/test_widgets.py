@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import re
 import time
 
 import pytest
@@ -142,3 +143,44 @@ def test_the_runs_table_sorts_ticks_and_compares(tracking_uri, client, unique):
     assert "acc-0.7" in table.comparison.value and "acc-0.9" in table.comparison.value
     assert "lr" in table.comparison.value and "*" in table.comparison.value
     assert "acc" in table.text().splitlines()[1]
+
+
+def test_mlops_sweep_shows_each_trial_live_and_the_best(kernel, tmp_path, client, unique):
+    pipeline_notebook(tmp_path)
+    execute(kernel, f"%load_ext jupyter_mlops\n%mlops experiment {unique}")
+    messages = execute(kernel, "%mlops sweep tiny.ipynb -p rows=10,20,30 --metric score")
+    errors = [m["content"] for m in messages if m["msg_type"] == "error"]
+    assert not errors, errors
+    values = widget_values(messages)
+    tables = [v for v in values if "jp-mlops-sweep-trials" in v]
+    # every trial listed pending up front, then running, then succeeded with its score
+    assert tables and tables[0].count(">pending<") == 3, tables[:1]
+    assert any(">running<" in v for v in tables)
+    final = tables[-1]
+    assert final.count(">succeeded<") == 3 and "<td>4.35</td>" in final  # sum(range(30)) / 100
+    assert '<tr data-trial="2" style="font-weight:bold">' in final  # the best, marked
+    assert any("best: trial 2 (score = 4.35)" in v for v in values), values
+    # the sweep reached MLflow (the pipeline's experiment, as `%mlops run` logs), its best tagged
+    from jupyter_mlops.tracking import config
+
+    [sweep_id] = {
+        m.group(1) for v in values for m in [re.search(r"sweep <code>([\w-]+)</code>", v)] if m
+    }
+    experiment = client.get_experiment_by_name(config.experiment_name("tiny", tmp_path))
+    found = client.search_runs(
+        [experiment.experiment_id], f"tags.`nb2pipe.sweep_id` = '{sweep_id}'"
+    )
+    kinds = sorted(r.data.tags["nb2pipe.kind"] for r in found)
+    assert kinds == ["sweep", "trial", "trial", "trial"]
+    assert (
+        next(r for r in found if r.data.tags["nb2pipe.kind"] == "sweep").data.tags[
+            "nb2pipe.best_trial"
+        ]
+        == "2"
+    )
+
+    bad = execute(kernel, "%mlops sweep tiny.ipynb -p rowz=1,2")
+    said = "".join(m["content"]["text"] for m in bad if m["msg_type"] == "stream")
+    assert said.strip() == (  # IPython shows a UsageError as one line, no traceback
+        "UsageError: -p rowz: not a parameter of the notebook (did you mean 'rows'?)"
+    )

@@ -8,8 +8,8 @@ also carry global random state along (randomness.py) and check that inputs a lat
 come out unchanged (guard.py).
 
 This package is imported in every step kernel, so at module level it imports only the standard
-library: pandas, pyarrow, numpy, joblib and cloudpickle are imported by the serializer that
-needs them, and types are recognised without importing their libraries.
+library: pandas, pyarrow, numpy, joblib, cloudpickle and the ML frameworks are imported by the
+serializer that needs them, and types are recognised without importing their libraries.
 """
 
 import functools
@@ -24,20 +24,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from nb2pipe.errors import ArtifactError, os_problem  # one exception family for the package
+from nb2pipe.errors import (
+    ArtifactError,
+    first_line,
+    os_problem,
+)  # one exception family for the package
 from nb2pipe.fileio import loads, sync_folder, write_with
 
 from . import digest, guard, randomness, serializers
 from .digest import file_sha256
-from .serializers import (
-    SERIALIZERS,
-    PickleSerializer,
-    Serializer,
-    candidates,
-    register,
-    serializer_for,
-    type_name,
-)
+from .general import PickleSerializer
+from .serializers import SERIALIZERS, Serializer, candidates, register, serializer_for, type_name
 
 # fmt: off
 __all__ = [
@@ -110,14 +107,14 @@ def load(run_dir: str | os.PathLike[str], step: str, name: str) -> Any:
         raise ArtifactError(f"{where} needs serializer {entry.get('serializer')!r}, not registered")
     serializer = serializers.SERIALIZERS[entry["serializer"]]
     if digest.known(path, entry["sha256"]):  # this kernel wrote or checked it, unchanged since
-        intact, value = True, serializer.load(path)
+        intact, value = True, serializer.load(path, entry)
     elif serializer.inert and entry.get("size", 0) >= _HASH_ASIDE:
         # A big data-only file: hash it on another core while it is read; the value is handed
         # over only if the file is the one the manifest lists.
         with ThreadPoolExecutor(1) as pool:
             hashing = pool.submit(file_sha256, path)
             try:
-                value = serializer.load(path)
+                value = serializer.load(path, entry)
             except Exception:
                 if hashing.result() == entry["sha256"]:
                     raise
@@ -125,7 +122,7 @@ def load(run_dir: str | os.PathLike[str], step: str, name: str) -> Any:
             intact = hashing.result() == entry["sha256"]
     else:  # checked before reading: a pickle runs code as it loads
         intact = file_sha256(path) == entry["sha256"]
-        value = serializer.load(path) if intact else None
+        value = serializer.load(path, entry) if intact else None
     if not intact:
         raise ArtifactError(f"{where} does not match its sha256 in the manifest: {path}")
     digest.remember(path, entry["sha256"])
@@ -243,18 +240,22 @@ def _save_one(directory: Path, step: str, name: str, value: Any) -> dict[str, An
             ) from None
         except Exception as exc:
             if isinstance(serializer, PickleSerializer):
+                # The format made for its type says why best (XGBoost: "binary saving only
+                # supported by SimpleDMatrix"), pickle only that it holds a pointer.
                 raise ArtifactError(
                     f"step {step!r}: {name!r} ({type_name(value)}) cannot be passed to the "
-                    f"steps that read it: {exc}. Create it in the step that uses it"
+                    f"steps that read it: {first_line(error or exc)}. Create it in the step that "
+                    "uses it"
                 ) from None
             # The type fits but this value does not (e.g. a column mixing ints and strings,
             # which Arrow cannot type): pass it on to the next serializer that accepts it.
             warnings.warn(
-                f"nb2pipe: artifact {name!r} could not be saved as {serializer.name} ({exc}); "
+                f"nb2pipe: artifact {name!r} could not be saved as {serializer.name} "
+                f"({first_line(exc)}); "
                 "trying the next serializer",
                 stacklevel=3,
             )
-            error = exc
+            error = error or exc
             continue
         sha256 = (extra or {}).pop("sha256", None) or file_sha256(path)
         digest.remember(path, sha256)

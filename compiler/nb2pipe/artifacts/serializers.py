@@ -1,21 +1,26 @@
-"""The on-disk formats of artifacts, chosen by the value's type: one registry, tried in order.
+"""How a value is written for the next step: one serializer per kind of value, chosen by type.
 
-pandas → Arrow IPC (pyarrow; Parquet for artifacts written by earlier versions), numpy → .npy, scikit-learn/XGBoost estimators → joblib, JSON-able
-values → JSON, anything else → cloudpickle. Types are recognised without importing their
-libraries (this module is imported in every step kernel).
+The serializers are plugins of the kind "serializer" (nb2pipe/plugins.py lists the built-in ones,
+in the order they are tried; other packages add theirs under the ``nb2pipe.serializers``
+entry-point group). A serializer names the classes it takes in `types`, as
+``"package.ClassName"``: a class called ClassName defined anywhere in that package, so that
+``"xgboost.Booster"`` matches `xgboost.core.Booster` wherever a release moves it. A value is
+matched along its class's MRO, most specific class first, so a subclass of a known type gets
+that type's serializer; serializers without `types` (JSON, cloudpickle) are tried after them.
+Matching reads only class names: no library is imported to recognise its types (this module is
+imported in every step kernel), and a framework is imported only when one of its values is
+written or read.
 """
 
-import json
-import pickle
+from __future__ import annotations
+
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from nb2pipe.errors import ArtifactError
-from nb2pipe.plugins import Registry
-
-from .digest import HashingFile
+from nb2pipe.plugins import registry
 
 
 class Serializer:
@@ -23,18 +28,25 @@ class Serializer:
 
     name: str = ""
     extension: str = ""
+    # Classes this format is for, as "package.ClassName" (see the module's docstring). Empty:
+    # a general format, asked through `accepts` for every value, after the typed ones.
+    types: tuple[str, ...] = ()
+    # Whether a value of a subclass from another package (a notebook's own class) comes back
+    # as that class. If not, only the named package's own subclasses are given to this format.
+    subclasses = False
 
     def accepts(self, value: Any) -> bool:
-        """Whether this format stores `value` so that `load` gives back an equal value."""
-        raise NotImplementedError
+        """Whether this format stores `value` so that `load` gives back an equal value (for a
+        typed serializer, asked only once the value's type matched)."""
+        return bool(self.types)
 
     def dump(self, value: Any, path: Path) -> dict[str, Any] | None:
         """Write `value` to `path`; may return extra fields for its manifest entry (with
-        "sha256" if it hashed the bytes as it wrote them)."""
+        "sha256" if it hashed the bytes as it wrote them). The entry is given back to `load`."""
         raise NotImplementedError
 
-    def load(self, path: Path) -> Any:
-        """Read back a value written by `dump`."""
+    def load(self, path: Path, entry: Mapping[str, Any]) -> Any:
+        """Read back a value written by `dump`; `entry` is its manifest entry."""
         raise NotImplementedError
 
     # Reading this format runs no code from the file (data only, no pickle): the loader may
@@ -42,223 +54,24 @@ class Serializer:
     inert = False
 
 
-def _is_str_or_none(names: Any) -> bool:
-    return all(n is None or isinstance(n, str) for n in names)
+def library(module: str) -> dict[str, str]:
+    """The manifest fields naming the library that wrote a file, and its version."""
+    imported = sys.modules.get(module) or __import__(module)
+    return {"library": module, "library_version": str(getattr(imported, "__version__", ""))}
 
 
-class ArrowSerializer(Serializer):
-    """pandas DataFrame and Series as an uncompressed Arrow IPC file (Feather v2), through
-    pyarrow; the index is kept.
-
-    Uncompressed and memory-mapped on reading: a frame crosses a step at the speed of the disk
-    cache (Parquet's encoding and compression cost ~4× more for data that lives one run).
-    Polars, DuckDB and `pandas.read_feather` read these files too.
-    """
-
-    name, extension = "arrow", "arrow"
-    inert = True
-    _column = "__nb2pipe_series__"  # a Series is stored as a one-column frame
-
-    def accepts(self, value: Any) -> bool:
-        pd = sys.modules.get("pandas")
-        if pd is None:
-            return False
-        # Exact types: subclasses (GeoDataFrame, ...) carry state that Arrow would drop.
-        if type(value) is pd.DataFrame:
-            # Arrow names are strings: other labels would come back renamed.
-            return (
-                all(isinstance(c, str) for c in value.columns)
-                and _is_str_or_none(value.columns.names)
-                and _is_str_or_none(value.index.names)
-            )
-        if type(value) is pd.Series:
-            # The name travels as JSON in the file's metadata.
-            return type(value.name) in (type(None), str, int, float, bool) and _is_str_or_none(
-                value.index.names
-            )
-        return False
-
-    def table(self, value: Any):
-        """`value` as an Arrow table, a Series marked as such in the table's own metadata."""
-        import pandas as pd
-        import pyarrow as pa
-
-        is_series = isinstance(value, pd.Series)
-        frame = value.to_frame(name=self._column) if is_series else value
-        # preserve_index=None keeps a RangeIndex as metadata and any other index as columns.
-        table = pa.Table.from_pandas(frame, preserve_index=None)
-        if is_series:
-            # In the file, not only the manifest, so the file can be read on its own.
-            marker = json.dumps({"kind": "series", "name": value.name}).encode()
-            table = table.replace_schema_metadata({**table.schema.metadata, b"nb2pipe": marker})
-        return table
-
-    def dump(self, value: Any, path: Path) -> dict[str, Any] | None:
-        import pyarrow as pa
-        import pyarrow.feather as feather
-
-        table = self.table(value)
-        sink = HashingFile(path)  # the sha256 is computed as the bytes leave
-        try:
-            feather.write_feather(table, pa.PythonFile(sink, mode="w"), compression="uncompressed")
-        finally:
-            sha256 = sink.close()
-        series = {"kind": "series"} if type(value).__name__ == "Series" else {}
-        return {**series, "sha256": sha256}
-
-    def load(self, path: Path) -> Any:
-        import pyarrow.feather as feather
-
-        # Memory-mapped: the page cache is read in place; to_pandas copies into pandas' own
-        # (writable) blocks, so the file is not held once the value exists.
-        return self.value(feather.read_table(path, memory_map=True))
-
-    def value(self, table) -> Any:
-        marker = json.loads((table.schema.metadata or {}).get(b"nb2pipe", b"{}"))
-        frame = table.to_pandas()
-        if marker.get("kind") != "series":
-            return frame
-        return frame[self._column].rename(marker["name"])
+def type_key(cls: type) -> tuple[str, str]:
+    """(top-level package, class name): what a "package.ClassName" in `types` names."""
+    return cls.__module__.partition(".")[0], cls.__qualname__
 
 
-class ParquetSerializer(ArrowSerializer):
-    """DataFrames and Series that earlier versions saved as Parquet: read, no longer written
-    (a run folder or cache made before keeps loading)."""
-
-    name, extension = "parquet", "parquet"
-
-    def accepts(self, value: Any) -> bool:
-        return False
-
-    def dump(self, value: Any, path: Path) -> dict[str, Any] | None:
-        import pyarrow.parquet as pq
-
-        pq.write_table(self.table(value), path)
-        return {"kind": "series"} if type(value).__name__ == "Series" else None
-
-    def load(self, path: Path) -> Any:
-        import pyarrow.parquet as pq
-
-        return self.value(pq.read_table(path))
+def _declared_key(declared: str) -> tuple[str, str]:
+    package, _, rest = declared.partition(".")
+    return package, rest.rpartition(".")[2]
 
 
-class NpySerializer(Serializer):
-    """numpy arrays of plain (non-object) dtype."""
-
-    name, extension = "npy", "npy"
-    inert = True  # allow_pickle=False
-
-    def accepts(self, value: Any) -> bool:
-        np = sys.modules.get("numpy")
-        # Subclasses (masked arrays, matrix) would lose their type; object arrays need pickle.
-        return np is not None and type(value) is np.ndarray and not value.dtype.hasobject
-
-    def dump(self, value: Any, path: Path) -> None:
-        import numpy as np
-
-        # A file object, because np.save appends ".npy" to a path that lacks it (our temp name).
-        with open(path, "wb") as f:
-            np.save(f, value, allow_pickle=False)
-
-    def load(self, path: Path) -> Any:
-        import numpy as np
-
-        return np.load(path, allow_pickle=False)
-
-
-class JoblibSerializer(Serializer):
-    """scikit-learn estimators and XGBoost/LightGBM models."""
-
-    name, extension = "joblib", "joblib"
-
-    def accepts(self, value: Any) -> bool:
-        if type(value).__module__.partition(".")[0] in ("xgboost", "lightgbm"):
-            return True
-        # Any class built on a scikit-learn base, found without importing sklearn.
-        roots = {cls.__module__.partition(".")[0] for cls in type(value).__mro__}
-        return "sklearn" in roots and hasattr(value, "fit")
-
-    def dump(self, value: Any, path: Path) -> None:
-        import joblib
-
-        joblib.dump(value, path)
-
-    def load(self, path: Path) -> Any:
-        import joblib
-
-        return joblib.load(path)
-
-
-def _plain_json(value: Any) -> bool:
-    kind = type(value)
-    if kind in (type(None), bool, int, float, str):
-        return True
-    if kind is list:
-        return all(_plain_json(v) for v in value)
-    if kind is dict:
-        return all(type(k) is str and _plain_json(v) for k, v in value.items())
-    return False
-
-
-class JsonSerializer(Serializer):
-    """None, bool, int, float, str, and lists and str-keyed dicts of them."""
-
-    name, extension = "json", "json"
-    inert = True
-
-    def accepts(self, value: Any) -> bool:
-        # Exact types and a round trip: tuples, int keys, enums, numpy scalars and NaN would
-        # otherwise come back as something else.
-        try:
-            return _plain_json(value) and json.loads(json.dumps(value, allow_nan=False)) == value
-        except (ValueError, RecursionError):
-            return False
-
-    def dump(self, value: Any, path: Path) -> None:
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(value, f, ensure_ascii=False, allow_nan=False)
-
-    def load(self, path: Path) -> Any:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-
-
-class PickleSerializer(Serializer):
-    """Anything else, with cloudpickle (which also stores functions and classes by value)."""
-
-    name, extension = "pickle", "pkl"
-
-    def accepts(self, value: Any) -> bool:
-        return True
-
-    def dump(self, value: Any, path: Path) -> None:
-        import cloudpickle
-
-        with open(path, "wb") as f:
-            cloudpickle.dump(value, f)
-
-    def load(self, path: Path) -> Any:
-        with open(path, "rb") as f:
-            return pickle.load(f)  # cloudpickle output is plain pickle
-
-
-# Tried in order; the first serializer that accepts a value writes it. Other packages add
-# theirs under the ``nb2pipe.serializers`` entry-point group (tried after these).
-SERIALIZERS = Registry(
-    "serializer",
-    "nb2pipe.serializers",
-    {
-        s.name: s
-        for s in (
-            ArrowSerializer(),
-            ParquetSerializer(),
-            NpySerializer(),
-            JoblibSerializer(),
-            JsonSerializer(),
-            PickleSerializer(),
-        )
-    },
-)
+# Tried in order (the built-ins are declared in nb2pipe/plugins.py).
+SERIALIZERS = registry("serializer")
 
 
 def register(serializer: Serializer, before: str | None = None) -> None:
@@ -268,7 +81,26 @@ def register(serializer: Serializer, before: str | None = None) -> None:
 
 
 def candidates(value: Any) -> Iterator[Serializer]:
-    return (s for s in SERIALIZERS.values() if s.accepts(value))
+    """The serializers that take `value`, in the order `save` tries them: those declared for a
+    class of its MRO (most specific class first, registry order among equals), then the
+    general ones."""
+    everything = SERIALIZERS.values()
+    by_type: dict[tuple[str, str], list[Serializer]] = {}
+    for serializer in everything:
+        for declared in serializer.types:
+            by_type.setdefault(_declared_key(declared), []).append(serializer)
+    tried: list[Serializer] = []
+    package = type_key(type(value))[0]
+    for cls in type(value).__mro__[:-1]:  # `object` names no format
+        key = type_key(cls)
+        for serializer in by_type.get(key, ()):
+            if serializer not in tried and (serializer.subclasses or key[0] == package):
+                tried.append(serializer)
+                if serializer.accepts(value):
+                    yield serializer
+    for serializer in everything:
+        if not serializer.types and serializer.accepts(value):
+            yield serializer
 
 
 def serializer_for(value: Any) -> Serializer:

@@ -49,4 +49,4 @@ def main() -> None:
     """Compile a tagged notebook into a pipeline of standalone step notebooks, and run it."""
 
 
-from . import compiling, exporting, running, testing  # noqa: E402,F401  (each adds its commands)
+from . import compiling, exporting, running, sweeping, testing  # noqa: E402,F401  (each adds its commands)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
+from ..errors import Nb2PipeError, warning_line
 from . import main
 from .options import (
     params_opt,
@@ -32,6 +34,11 @@ from .options import (
 @click.option("--from", "from_step", metavar="STEP", help="Re-run STEP and everything after it.")
 @click.option("--only", metavar="STEP", help="Run only STEP, on cached upstream results.")
 @click.option(
+    "--like",
+    metavar="RUN",
+    help="Repeat RUN: its parameters, refused if a data file it read has changed since.",
+)
+@click.option(
     "--isolation",
     type=click.Choice(["kernel", "process", "container"]),
     default="kernel",
@@ -46,14 +53,19 @@ from .options import (
     "[tool.jupyter-mlops], else this machine.",
 )
 @workspace_opt
-def run(source, params, raw_params, max_parallel, force, resume, from_step, only, isolation,
-        executor, workspace):  # fmt: skip
+def run(source, params, raw_params, max_parallel, force, resume, from_step, only, like,
+        isolation, executor, workspace):  # fmt: skip
     """Compile and run the pipeline locally: parallel, cached, resumable."""
     from ..runner import load_pipeline, run_pipeline
     from ..runner.settings import setting
 
     pipeline, notebook = load_pipeline(source)
     values = parse_params(params, pipeline, raw_params)
+    info = None
+    if like is not None:
+        if params or raw_params or resume:
+            raise click.UsageError("--like RUN takes that run's parameters: no -p, -r or --resume")
+        values, info = _like(like, pipeline, notebook, workspace, str(source))
     if executor is None and isolation == "kernel" and notebook is not None:
         executor = setting(notebook, "executor")
     if executor is not None:
@@ -73,6 +85,7 @@ def run(source, params, raw_params, max_parallel, force, resume, from_step, only
             isolation=isolation,
             workspace=workspace,
             observers=observers,
+            info=info,
         )
     except KeyboardInterrupt:
         click.echo(
@@ -112,14 +125,38 @@ def _number(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+def _like(like: str, pipeline, notebook, workspace, source: str):
+    """The parameters of run `like` and the note for run.json, once its data is checked."""
+    from ..runner.history import changed_code, check_like, find_run
+    from ..runner.rundir import Workspace
+    from ..runner.source import typed_params
+
+    space = Workspace.at(workspace, notebook)
+    earlier = find_run(space, like, "--like")
+    recorded = earlier.info()
+    if Path(recorded.get("source") or "").resolve() != notebook:
+        raise Nb2PipeError(
+            f"--like {earlier.id}: that run is of {recorded.get('source')}, not this notebook",
+            file=source,
+        )
+    check_like(earlier, notebook.parent)
+    for step in changed_code(earlier, pipeline):
+        click.echo(warning_line(source, None, f"--like {earlier.id}: step {step!r}: its code "
+                                "changed since that run"), err=True)  # fmt: skip
+    return typed_params(pipeline, recorded.get("params") or {}), {"like": earlier.id}
+
+
 @main.command()
 @source_arg
 @params_opt
 @raw_opt
 @workspace_opt
 def status(source, params, raw_params, workspace):
-    """Say per step whether the next run would execute it, and why."""
+    """Say per step whether the next run would execute it, and why; and which data files
+    changed since the latest run."""
     from ..runner import load_pipeline
+    from ..runner.history import data_changes
+    from ..runner.rundir import Workspace
     from ..runner.status import step_status
 
     pipeline, notebook = load_pipeline(source)
@@ -129,3 +166,24 @@ def status(source, params, raw_params, workspace):
     for row in rows:
         verdict = "would run" if row["run"] else "up to date"
         click.echo(f"{row['step']:<{width}}  {verdict:<10}  {'; '.join(row['reasons'])}")
+    for change in data_changes(Workspace.at(workspace, notebook), notebook):
+        click.echo(f"data: {change.message}")
+
+
+@main.command()
+@click.argument("run_a", metavar="RUN_A")
+@click.argument("run_b", metavar="RUN_B")
+@workspace_opt
+def diff(run_a, run_b, workspace):
+    """List what differs between two runs: parameters, code step by step, data files by
+    hash, environment, metrics (exit 0 when they are the same, 1 when they differ)."""
+    from ..runner.history import diff_runs, find_run
+    from ..runner.rundir import WORKSPACE, Workspace, project_root
+
+    space = Workspace(Path(workspace)) if workspace else None
+    space = space or Workspace(project_root(Path.cwd() / "notebook.ipynb") / WORKSPACE)
+    difference = diff_runs(find_run(space, run_a, "diff"), find_run(space, run_b, "diff"))
+    for line in difference.lines():
+        click.echo(line)
+    if not difference.same:
+        sys.exit(1)

@@ -19,6 +19,7 @@ from pathlib import Path
 from ..artifacts import MANIFEST, read_manifest
 from ..errors import ArtifactError
 from ..ir import Pipeline, Step
+from ..paths import looks_like_path
 from ..tags import STEP_NAME
 from .files import FileHashes, local_modules
 from .fingerprint import Environment, Parts, parts_for
@@ -58,12 +59,58 @@ class StepCache:
         return hashes
 
     def parts(self, step: Step, inputs: dict[str, str], image: str | None = None) -> Parts:
-        read = set(step.files_read) | set(local_modules(self.root, step.imports))
+        read = self.data_read(step) | set(local_modules(self.root, step.imports))
         files = {path: self.files.digest(path) for path in sorted(read)}
         parts = parts_for(self.pipeline, step, self.params, inputs, self.env, files)
         if image:  # a result made in another image (or a kernel) proves nothing here
             parts.env = f"{parts.env}+{image}"
         return parts
+
+    def data_read(self, step: Step) -> set[str]:
+        """The data files `step` reads: the paths its code names, its `inputs:`, and the files
+        its string parameters name with this run's values (`-p data other.csv` reads other.csv,
+        which the compiler, seeing only the default, could not know)."""
+        read = set(step.files_read)
+        for name in step.params:
+            value = self.params.get(name)
+            if (
+                isinstance(value, str)
+                and looks_like_path(value)
+                and value not in step.files_written
+                and (self.root / value).is_file()
+            ):
+                read.add(value)
+        return read
+
+    def step_files(self, step: Step, parts: Parts) -> dict[str, dict]:
+        """The data files `step` reads, by content: sha256 (when fingerprinted) and size (local
+        modules are code, not data)."""
+        return {
+            path: {"sha256": parts.files[path], "size": self.files.size(path)}
+            for path in sorted(self.data_read(step))
+            if path in parts.files
+        }
+
+    @staticmethod
+    def data_files(steps: dict[str, dict[str, dict]]) -> dict[str, dict]:
+        """The data files of a run, from each step's: who read which version of what."""
+        out: dict[str, dict] = {}
+        for name, files in steps.items():
+            for path, entry in files.items():
+                out.setdefault(path, {**entry, "steps": []})["steps"].append(name)
+        return dict(sorted(out.items()))
+
+    def environment(self) -> dict:
+        """What the steps ran on: the Python version and the version of each distribution
+        they import (run.json keeps it, for `nb2pipe diff`)."""
+        import sys
+
+        modules = sorted({m for step in self.pipeline.steps for m in step.imports})
+        packages = {m: self.env.version(m) for m in modules}
+        return {
+            "python": ".".join(map(str, sys.version_info[:3])),
+            "packages": {m: v for m, v in packages.items() if v and v != "stdlib"},
+        }
 
     def written(self, step: Step) -> dict[str, str]:
         """The files a step writes, as they are now (recorded when it finishes)."""

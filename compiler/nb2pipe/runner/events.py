@@ -22,6 +22,13 @@ STEP_SKIPPED = "step_skipped"
 # are sent when the run starts, a step's own when it finishes.
 WARNING = "warning"
 RUN_FINISHED = "run_finished"
+# A sweep (nb2pipe.sweep) sends these besides its trials' own run events; `run_id` is the sweep's
+# id in SWEEP_*, the trial's run id in TRIAL_ENDED. data: "sweep" (its SweepResult), and for
+# SWEEP_STARTED "pipeline", "source", "planned" (the trials known up front), for TRIAL_ENDED
+# "trial".
+SWEEP_STARTED = "sweep_started"
+TRIAL_ENDED = "trial_ended"
+SWEEP_FINISHED = "sweep_finished"
 
 
 @dataclass(frozen=True)

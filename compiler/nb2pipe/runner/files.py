@@ -35,6 +35,20 @@ class FileHashes:
         except OSError:
             return ABSENT
 
+    def size(self, name: str) -> int | None:
+        """The size in bytes of the file (or the files of the folder) `name`; None if gone."""
+        path = self.root / name
+        try:
+            if path.is_dir():
+                return sum(
+                    (Path(folder) / f).stat().st_size
+                    for folder, _, files in os.walk(path)
+                    for f in files
+                )
+            return path.stat().st_size
+        except OSError:
+            return None
+
     def _file(self, path: Path) -> str:
         st = path.stat()
         key = [st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]

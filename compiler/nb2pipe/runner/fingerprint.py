@@ -109,8 +109,11 @@ def _jsonable(value: Any) -> Any:
 GONE = "its earlier results are gone"
 
 
-def reasons(current: Parts, previous: dict | None, *, cache: bool = True) -> list[str]:
-    """Why a step would run, given the fingerprint parts of its last finished run."""
+def reasons(
+    current: Parts, previous: dict | None, *, cache: bool = True, since: str | None = None
+) -> list[str]:
+    """Why a step would run, given the fingerprint parts of its last finished run (`since`:
+    that run's id, named where a file changed)."""
     if not cache:
         return ["cache off for this step"]
     if previous is None:
@@ -131,7 +134,7 @@ def reasons(current: Parts, previous: dict | None, *, cache: bool = True) -> lis
             out.append(f"reads {path}, which it did not before")
         elif old_files[path] != digest:
             kind = "module" if path.endswith(".py") else "file"
-            out.append(f"{kind} {path} changed")
+            out.append(f"{kind} {path} changed" + (f" since run {since}" if since else ""))
     if previous.get("env") != current.env:
         out.append("environment changed")
     return out or [GONE]

@@ -79,11 +79,13 @@ class TerminalProgress:
 
 class WarningPrinter:
     """An observer printing each hazard of a run as one `warning: FILE: cell N: …` line,
-    whether or not the stream is a terminal."""
+    whether or not the stream is a terminal; with `once`, each line once (a sweep's trials
+    share the compiler's warnings)."""
 
-    def __init__(self, file: str | None, stream=None):
+    def __init__(self, file: str | None, stream=None, *, once: bool = False):
         self.file = file
         self.stream = stream or sys.stderr
+        self.seen: set[str] | None = set() if once else None
 
     def __call__(self, event: ev.Event) -> None:
         if event.kind == ev.WARNING:
@@ -92,4 +94,37 @@ class WarningPrinter:
             message = event.data["message"]
             if event.step:
                 message = f"step {event.step!r}: {message}"
-            print(warning_line(self.file, event.data.get("cell"), message), file=self.stream)
+            line = warning_line(self.file, event.data.get("cell"), message)
+            if self.seen is not None:
+                if line in self.seen:
+                    return
+                self.seen.add(line)
+            print(line, file=self.stream)
+
+
+class SweepPrinter:
+    """An observer printing a sweep: what it searches, then one line per trial as it ends."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdout
+
+    def __call__(self, event: ev.Event) -> None:
+        if event.kind == ev.SWEEP_STARTED:
+            sweep = event.data["sweep"]
+            planned = len(event.data.get("planned") or [])
+            size = f"{planned} trials" if planned else "trials"
+            over = ", ".join(d["name"] for d in sweep.space)
+            metric = f", by {sweep.metric} ({sweep.direction})" if sweep.metric else ""
+            print(f"sweep {sweep.id}: {sweep.mode}, {size} over {over}{metric}", file=self.stream)
+        elif event.kind == ev.TRIAL_ENDED:
+            print(trial_line(event.data["trial"], event.data["sweep"].metric), file=self.stream)
+        self.stream.flush()
+
+
+def trial_line(trial, metric: str | None) -> str:
+    """`trial 3  C=1 max_depth=6  succeeded  accuracy=0.9123  run <id>`."""
+    params = " ".join(
+        f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in trial.params.items()
+    )
+    value = f"  {metric}={trial.value:.6g}" if metric and trial.value is not None else ""
+    return f"trial {trial.number:<3} {params}  {trial.status}{value}  run {trial.run_id}"

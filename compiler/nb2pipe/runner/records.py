@@ -23,6 +23,7 @@ class StepRecords:
         self.run = run
         self.emit = emit
         self.parts: dict[str, Parts] = {}  # each step's fingerprint parts, once computed
+        self.data_files: dict[str, dict] = {}  # each step's data files: sha256 and size
 
     def started(self, step: Step, attempt: int) -> StepResult:
         step_dir = self.run.step_dir(step.name)
@@ -93,6 +94,7 @@ class StepRecords:
             error=result.error,
             notebook="notebook.ipynb" if result.notebook else None,
             parts=parts.to_dict() if parts else None,
+            data_files=self.data_files.get(name),
             **extra,
         )
         if result.status == "cached":

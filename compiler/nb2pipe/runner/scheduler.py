@@ -6,6 +6,10 @@ and costs no kernel. Otherwise it runs in a worker thread, in a warm kernel from
 at most `max_parallel` steps at once. A failed step stops its descendants only. Papermill and
 the kernels are touched only when some step must really execute, so a run where nothing changed
 starts no kernel and imports nothing heavy.
+
+`Scheduler` drives one run or many side by side (a sweep's trials, run.py): one loop, one pool
+of places to run steps, `max_parallel` steps at once across all of them, and every event sent
+from this one thread.
 """
 
 from __future__ import annotations
@@ -13,23 +17,18 @@ from __future__ import annotations
 import difflib
 import os
 import threading
-import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from pathlib import Path
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any
 
-from .. import __version__, pipeline_file
 from ..errors import Nb2PipeError, StepFailed, os_problem
-from ..fileio import plain
-from ..ir import Pipeline, Step
+from ..ir import Pipeline
 from . import events as ev
-from .cache import open_cache
-from .execute import Outcome
-from .isolation import default_parallel
+from .isolation import Isolation, default_parallel
 from .isolation import isolation as isolation_named
-from .records import StepRecords
-from .results import RunResult, StepResult
-from .rundir import DONE, RunDir, Workspace, process_marks
+from .results import RunResult
+from .run import PipelineRun
+from .rundir import Workspace
 from .source import choose_run, load_pipeline, resolve_params
 
 
@@ -46,229 +45,135 @@ def run_pipeline(
     workspace: str | os.PathLike | None = None,
     observers: list[ev.Observer] = (),
     stop: threading.Event | None = None,
+    info: dict[str, Any] | None = None,
 ) -> RunResult:
     """Compile (if given a notebook) and run the pipeline; return what happened to each step.
 
     Setting `stop` (from another thread: the sidebar's Cancel) ends the run: running steps'
     kernels are stopped and the run is marked "cancelled"; `--resume` can finish it later.
+    `info` is written into run.json besides what the runner records (`like`: the run it
+    repeats).
     """
     pipeline, notebook = load_pipeline(source)
     values = resolve_params(pipeline, params)
     space = Workspace.at(workspace, notebook)
-    names = [s.name for s in pipeline.steps]
-    for flag, name in (("--from", from_step), ("--only", only)):
-        if name is not None and name not in names:
-            close = difflib.get_close_matches(name, names, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"steps: {', '.join(names)}"
-            raise Nb2PipeError(f"{flag} {name}: no such step ({hint})", file=str(notebook))
+    check_step_names(pipeline, notebook, from_step=from_step, only=only)
     strategy = isolation_named(isolation)
     run, values, notes = choose_run(space, pipeline, resume, params, values)
-    return _Run(
+    parallel = max(1, max_parallel or default_parallel(strategy, pipeline))
+    where = strategy(pipeline, notebook, space.root, parallel, space.storage)
+    one = PipelineRun(
         pipeline,
         notebook,
         values,
         space,
         run,
-        max_parallel or default_parallel(strategy, pipeline),
-        force,
-        from_step,
-        only,
-        strategy,
+        where,
         observers,
-        stop,
-        notes,
-    ).execute()
+        force=force,
+        from_step=from_step,
+        only=only,
+        notes=notes,
+        info=info,
+    )
+    return Scheduler(where, parallel, stop).run([one])[0]
 
 
-class _Run:
-    def __init__(
-        self,
-        pipeline,
-        notebook,
-        params,
-        space,
-        run,
-        max_parallel,
-        force,
-        from_step,
-        only,
-        isolation,
-        observers,
-        stop=None,
-        notes=(),
-    ):
-        self.stop = stop
-        self.notes = list(notes)
-        self.pipeline: Pipeline = pipeline
-        self.notebook: Path = notebook
-        self.params = params
-        self.space: Workspace = space
-        self.run: RunDir = run
+def check_step_names(pipeline: Pipeline, notebook, **flags: str | None) -> None:
+    names = [s.name for s in pipeline.steps]
+    for flag, name in flags.items():
+        if name is not None and name not in names:
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"steps: {', '.join(names)}"
+            flag = "--" + flag.replace("_step", "")
+            raise Nb2PipeError(f"{flag} {name}: no such step ({hint})", file=str(notebook))
+
+
+class Scheduler:
+    """Runs the steps of one or more `PipelineRun`s through one `Isolation`."""
+
+    def __init__(self, where: Isolation, max_parallel: int, stop: threading.Event | None = None):
+        self.where = where
         self.max_parallel = max(1, max_parallel)
-        self.where = isolation(pipeline, notebook, space.root, self.max_parallel, space.storage)
-        self.emit = ev.Broadcaster([*space.publishers(), *observers])
-        self.cache = open_cache(space, pipeline, notebook, params)
-        self.results: dict[str, StepResult] = {}
-        self.records = StepRecords(run, self.emit)
-        self.stopped_at: int | None = None  # the cell where a step ended the notebook
-        # Which steps must run whatever the cache says, and which are part of this run at all.
-        self.forced: set[str] = set()
-        self.selected = [s.name for s in pipeline.steps]
-        if force:
-            self.forced = set(self.selected)
-        if from_step:
-            self.forced |= {from_step, *pipeline.downstream(from_step)}
-        if only:
-            self.forced = {only}
-            self.selected = [*self._ancestors(only), only]
-        self.only = only
+        self.stop = stop
+        self.active: list[PipelineRun] = []
+        # fingerprint -> id of the run executing that step now: a run that needs the same
+        # step waits and reuses it, instead of computing it again beside it.
+        self.claims: dict[str, str] = {}
 
-    def _ancestors(self, name: str) -> list[str]:
-        found: set[str] = set()
-        todo = list(self.pipeline.step(name).upstream)
-        while todo:
-            up = todo.pop()
-            if up not in found:
-                found.add(up)
-                todo += self.pipeline.step(up).upstream
-        return [s.name for s in self.pipeline.steps if s.name in found]
-
-    # --- the run -------------------------------------------------------------------------
-    def execute(self) -> RunResult:
-        start = time.time()
-        info = {
-            "pipeline": self.pipeline.name,
-            "source": str(self.notebook),
-            "params": plain(self.params),
-            "steps": self.selected,
-            "status": "running",
-            "start": start,
-            "nb2pipe": __version__,
-            "isolation": self.where.name,
-            "max_parallel": self.max_parallel,
-            **process_marks(),
-        }
-        from ..fileio import write_atomic
-
+    def run(
+        self,
+        runs: list[PipelineRun],
+        more: Callable[[Scheduler], list[PipelineRun]] | None = None,
+        ended: Callable[[PipelineRun], None] | None = None,
+    ) -> list[RunResult]:
+        """Run `runs` to their end, and those `more` adds whenever it is asked (a sweep asks
+        for trials as others end); `ended(run)` once each has. Results in the order begun."""
+        begun: list[PipelineRun] = []
+        status, storage = "failed", None
         try:
-            self.run.write_info(info)
-            write_atomic(self.run.path / "pipeline.yaml", pipeline_file.dump(self.pipeline))
-        except OSError as e:
-            raise StepFailed(
-                f"run {self.run.id} could not start: {os_problem(e)}", file=str(self.notebook)
-            ) from None
-        self.emit(
-            ev.Event(
-                ev.RUN_STARTED,
-                self.run.id,
-                data={
-                    "pipeline": self.pipeline,
-                    "params": self.params,
-                    "run_dir": self.run.path,
-                    "source": self.notebook,
-                    "steps": self.selected,
-                },
-            )
-        )
-        for note in self.notes:
-            self.emit(ev.Event(ev.WARNING, self.run.id, data={"cell": None, "message": note}))
-        for hazard in self.pipeline.warnings:
-            self.emit(
-                ev.Event(
-                    ev.WARNING, self.run.id, data={"cell": hazard.cell, "message": hazard.message}
-                )
-            )
-        status = "failed"
-        storage: OSError | None = None  # a full disk, a lost permission: the run cannot go on
-        try:
-            self._schedule()
-            ok = all(r.status in DONE or self._stopped(r) for r in self.results.values())
-            status = "succeeded" if ok else "failed"
+            for run in runs:
+                self._begin(run, begun)
+            self._loop(begun, more, ended)
+            status = ""
         except _Cancelled:
             status = "cancelled"
         except KeyboardInterrupt:
             status = "interrupted"
             raise
-        except OSError as e:
+        except OSError as e:  # a full disk, a lost permission: the runs cannot go on
             storage = e
         finally:
             self.where.shutdown()
-            end = time.time()
-            info.update(status=status, end=end, duration=end - start)
-            try:
-                for name, result in self.results.items():
-                    if result.status == "running":
-                        result.status = "interrupted"
-                        self.records.write_meta(name, result)
-                self.cache.save()
-                self.run.write_info(info)
-            except OSError as e:  # the last record could not be written; say so, one line
-                storage = storage or e
-            result = RunResult(
-                self.run.id,
-                self.run.path,
-                self.pipeline,
-                self.params,
-                status,
-                self.results,
-                start,
-                end,
-                self.notebook,
-            )
-            self.emit(ev.Event(ev.RUN_FINISHED, self.run.id, data={"result": result}))
+            for run in list(self.active):
+                storage = run.end(status or run.outcome()) or storage
+                self.active.remove(run)
+                if ended is not None:
+                    ended(run)
         if storage is not None:
+            first = begun[0] if begun else None
             raise StepFailed(
-                f"run {self.run.id} stopped: {os_problem(storage)}", file=str(self.notebook)
+                f"run {first.id if first else '?'} stopped: {os_problem(storage)}",
+                file=str(first.notebook) if first else None,
             )
-        return result
+        return [run.result for run in begun]
 
-    def _schedule(self) -> None:
+    def _begin(self, run: PipelineRun, begun: list[PipelineRun]) -> None:
+        run.begin()
+        begun.append(run)
+        self.active.append(run)
+
+    def _expect(self, extra: int = 0) -> None:
+        self.where.expect(sum(r.expected() for r in self.active) + extra)
+
+    def _loop(self, begun, more, ended) -> None:
         self.where.prepare()
-        pending = list(self.selected)
-        running: dict[Future, str] = {}
-        attempts: dict[str, int] = {}
         workers = ThreadPoolExecutor(self.max_parallel, thread_name_prefix="nb2pipe-step")
         try:
-            while pending or running:
+            while True:
+                if more is not None:
+                    for run in more(self):
+                        self._begin(run, begun)
+                if not self.active:
+                    return
                 if self.stop is not None and self.stop.is_set():
                     raise _Cancelled
-                for name in list(pending):
-                    if len(running) >= self.max_parallel:
-                        break
-                    step = self.pipeline.step(name)
-                    upstream = [self.results.get(u) for u in step.upstream if u in self.selected]
-                    if any(u is None or u.status in ("running",) for u in upstream):
-                        continue
-                    pending.remove(name)
-                    if any(u.status not in DONE for u in upstream):
-                        self._skip(step, [u.name for u in upstream if u.status not in DONE])
-                        continue
-                    if self._try_cache(step):
-                        continue
-                    if self.only and name != self.only:
-                        raise Nb2PipeError(
-                            f"--only {self.only}: upstream step {name!r} has no cached result "
-                            "to start from; run the pipeline once first",
-                            file=str(self.notebook),
-                        )
-                    self.where.expect(len(pending) + 1)
-                    running[self._submit(workers, step)] = name
-                if not running:
+                for run in list(self.active):
+                    budget = self.max_parallel - self.running()
+                    run.start_ready(workers, budget, self.claims, self._expect)
+                for run in [r for r in self.active if r.idle()]:
+                    run.end(run.outcome())
+                    self.active.remove(run)
+                    if ended is not None:
+                        ended(run)
+                futures = {f: r for r in self.active for f in r.running}
+                if not futures:
                     continue
                 # Wake up now and then to notice a cancel request.
-                finished, _ = wait(list(running), timeout=0.5, return_when=FIRST_COMPLETED)
+                finished, _ = wait(list(futures), timeout=0.5, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    name = running.pop(future)
-                    step = self.pipeline.step(name)
-                    outcome: Outcome = future.result()
-                    attempts[name] = attempts.get(name, 0) + 1
-                    if not outcome.ok and attempts[name] <= step.retries:
-                        running[self._submit(workers, step, attempt=attempts[name] + 1)] = name
-                        continue
-                    self._finish(step, outcome, attempts[name])
-                if self.stopped_at is not None:
-                    self._skip_after_stop(pending)
-                self.where.expect(sum(1 for n in pending if self._may_run(n)))
+                    futures[future].collect(future, workers, self.claims)
+                self._expect()
         except BaseException:
             # Ctrl-C (or any error) while steps run: stop their kernels *before* waiting for
             # the workers. Joining first (as `with ThreadPoolExecutor` did) held Ctrl-C until
@@ -278,71 +183,8 @@ class _Run:
         finally:
             workers.shutdown(wait=True)
 
-    def _may_run(self, name: str) -> bool:
-        return name not in self.results
-
-    # --- one step ------------------------------------------------------------------------
-    def _try_cache(self, step: Step) -> bool:
-        inputs = self.cache.input_hashes(step, {u: self.run.path for u in step.upstream})
-        parts = self.cache.parts(step, inputs, self.where.image(step))
-        self.records.parts[step.name] = parts
-        if not step.cache or step.name in self.forced:
-            return False
-        hit = self.cache.find(step, parts)
-        for name, message in self.cache.warnings:
-            self.records.warn(name, f"{message}; running the step again")
-        self.cache.warnings.clear()
-        if hit is None:
-            return False
-        try:
-            self.cache.reuse(hit, self.run, step.name)
-        except (OSError, Nb2PipeError) as e:
-            self.records.warn(step.name, f"could not reuse run {hit.run.id} ({e}); running")
-            return False
-        result = StepResult(
-            step.name,
-            "cached",
-            0.0,
-            parts.fingerprint(),
-            cached_from=hit.cached_from,
-            notebook=self.run.notebook(step.name),
-        )
-        self.results[step.name] = result
-        earlier = hit.run.meta(hit.step) or {}
-        self.records.cached(result, earlier.get("files_written") or {})
-        return True
-
-    def _submit(self, workers: ThreadPoolExecutor, step: Step, attempt: int = 1) -> Future:
-        self.results[step.name] = self.records.started(step, attempt)
-        env = {"NB2PIPE_RUN_ID": self.run.id}
-        for observer in self.emit.observers:
-            env.update(observer.step_env(step.name))
-        return workers.submit(self.where.run, step, self.params, self.run.path, env)
-
-    def _finish(self, step: Step, outcome: Outcome, attempts: int) -> None:
-        stopped = outcome.extra.get("stopped")
-        if outcome.ok and stopped is not None:
-            self.stopped_at = stopped
-        written = self.cache.written(step) if outcome.ok else {}
-        self.records.finished(self.results[step.name], outcome, attempts, written)
-        if outcome.ok and step.cache and stopped is None:
-            self.cache.remember(self.records.parts[step.name], self.run, step.name)
-
-    def _skip_after_stop(self, pending: list[str]) -> None:
-        """Run All runs nothing after a cell that calls `sys.exit(0)`: neither do we."""
-        for name in list(pending):
-            if self.pipeline.step(name).first_cell > self.stopped_at:
-                pending.remove(name)
-                message = f"not run: the notebook stops at cell {self.stopped_at} (sys.exit)"
-                self.results[name] = self.records.skipped(name, message, stopped=True)
-
-    @staticmethod
-    def _stopped(result: StepResult) -> bool:
-        return result.status == "skipped" and bool((result.error or {}).get("stopped"))
-
-    def _skip(self, step: Step, failed_upstream: list[str]) -> None:
-        message = f"upstream failed: {', '.join(failed_upstream)}"
-        self.results[step.name] = self.records.skipped(step.name, message)
+    def running(self) -> int:
+        return sum(len(r.running) for r in self.active)
 
 
 class _Cancelled(Exception):

@@ -34,8 +34,8 @@ def step_status(
                 {"step": step.name, "run": False, "reasons": [f"cached from run {hit.run.id}"]}
             )
             continue
-        previous = _last_finished(history, step.name)
-        why = problems + reasons(parts, previous, cache=step.cache)
+        since, previous = _last_finished(history, step.name)
+        why = problems + reasons(parts, previous, cache=step.cache, since=since)
         if will_run:
             why = [f"upstream will run ({', '.join(will_run)})"] + [
                 r for r in why if not r.startswith("upstream changed") and r != GONE
@@ -45,9 +45,10 @@ def step_status(
     return rows
 
 
-def _last_finished(history: list[RunDir], step: str) -> dict | None:
+def _last_finished(history: list[RunDir], step: str) -> tuple[str | None, dict | None]:
+    """The latest run where `step` finished, and its fingerprint parts there."""
     for run in history:
         meta = run.meta(step)
         if meta and meta.get("status") in DONE and meta.get("parts"):
-            return meta["parts"]
-    return None
+            return run.id, meta["parts"]
+    return None, None
