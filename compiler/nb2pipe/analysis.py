@@ -1,8 +1,7 @@
 """Which names a piece of notebook code reads, binds, changes and deletes, found statically.
 
-Cells may hold IPython syntax (`%magic`, `%%cell`, `!shell`): such a cell goes through
-IPython's own input transformer before `ast`, exactly as the kernel would run it. Plain Python
-skips the transformer (and its ~0.2 s import).
+Cells may hold IPython syntax (`%magic`, `%%cell`, `!shell`): cellcode.py turns a cell into
+the Python the kernel runs before `ast` reads it.
 
 Reads are *free* reads: names used before this code binds them, in evaluation order, so
 `df = df.dropna()` reads `df` while `for x in xs: print(x)` does not read `x`. Names a function
@@ -19,9 +18,10 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
 from dataclasses import dataclass, field
 
-from .errors import CodeError
+from .cellcode import parse, to_python
 
 # Names a Jupyter kernel provides besides Python's builtins.
 KERNEL_NAMES = frozenset(
@@ -46,63 +46,13 @@ KERNEL_NAMES = frozenset(
 )
 BUILTIN_NAMES = frozenset(dir(builtins)) | KERNEL_NAMES
 
-# `ast.parse` needs ~500 bytes of memory per character of source: a 2 MB cell takes 1 GB, and
-# a 50 MB one exhausts the machine. Cells above this size are refused, not analysed.
-MAX_CELL_CHARS = 400_000
-
-# Magics whose argument is Python run in the user namespace: analyse that code, else the
-# names it assigns would be invisible behind `run_line_magic('time', 'x = f()')`.
-_TRANSPARENT_CELL_MAGICS = ("%%time", "%%timeit", "%%capture")
-_TRANSPARENT_LINE_MAGICS = ("%time ", "%timeit ")
+# IPython's input and output history: `In`, `Out`, `_`, `_7`, `_i7`… In a step notebook they hold
+# that step's cells, not the whole notebook's.
+_HISTORY = re.compile(r"In|Out|_ih|_oh|_{1,3}|_i{1,3}|_i?\d+")
 
 
-def _unwrap_timing_magics(source: str) -> str:
-    lines = source.splitlines()
-    if lines and lines[0].split(" ")[0] in _TRANSPARENT_CELL_MAGICS:
-        magic, *args = lines[0].split()
-        lines = lines[1:]
-        names = [a for a in args if not a.startswith("-")]
-        if magic == "%%capture" and names and names[0].isidentifier():
-            lines.append(f"{names[0]} = None")  # %%capture NAME assigns NAME
-    out = []
-    for line in lines:
-        stripped = line.lstrip()
-        for magic in _TRANSPARENT_LINE_MAGICS:
-            if stripped.startswith(magic):
-                line = line[: len(line) - len(stripped)] + stripped[len(magic) :].lstrip()
-                if magic == "%timeit " and line.lstrip().startswith("-"):
-                    line = line[: len(line) - len(line.lstrip())] + "pass"  # options: skip
-        out.append(line)
-    return "\n".join(out)
-
-
-def to_python(source: str, cell: int | None = None) -> str:
-    """The Python the kernel runs for this cell's source (IPython syntax transformed)."""
-    if len(source) > MAX_CELL_CHARS:
-        raise CodeError(
-            f"the cell is too large to analyse ({len(source):,} characters; the limit is "
-            f"{MAX_CELL_CHARS:,}): keep data in a file and read it in the cell",
-            cell=cell,
-        )
-    source = _unwrap_timing_magics(source) if "%time" in source or "%%capture" in source else source
-    try:
-        ast.parse(source)
-        return source
-    except SyntaxError:
-        pass
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    return TransformerManager().transform_cell(source)
-
-
-def parse(source: str, cell: int | None = None) -> ast.Module:
-    code = to_python(source, cell)
-    try:
-        return ast.parse(code)
-    except SyntaxError as e:
-        raise CodeError(f"line {e.lineno}: {e.msg}", cell=cell) from None
-    except (MemoryError, RecursionError):
-        raise CodeError("the cell is too deeply nested to analyse", cell=cell) from None
+def is_history(name: str) -> bool:
+    return bool(_HISTORY.fullmatch(name))
 
 
 @dataclass
@@ -124,6 +74,7 @@ class Function:
     seeds_random: bool = False
     generator: bool = False
     decorated: bool = False  # a wrapper may keep state on itself (call counts, caches)
+    evaluates: bool = False  # runs code given as strings (`eval(name)`): its string arguments
 
 
 @dataclass
@@ -133,6 +84,8 @@ class Statement:
     source: str
     cell: int | None
     replayable: bool = True
+    index: int = 0  # its place among the statements analysed together: notebook order
+    module: str | None = None  # for an import: the top-level module it imports
 
 
 @dataclass
@@ -141,6 +94,7 @@ class CodeFacts:
 
     reads: list[Reads] = field(default_factory=list)  # free reads, first use order
     late_reads: list[Reads] = field(default_factory=list)  # reads inside function bodies
+    maybe_reads: list[Reads] = field(default_factory=list)  # in strings a helper evaluates
     writes: list[str] = field(default_factory=list)  # bound or changed, first-write order
     changed: dict[str, int | None] = field(default_factory=dict)  # changed in place -> cell
     deleted: dict[str, int | None] = field(default_factory=dict)  # `del name` last -> cell
@@ -149,13 +103,16 @@ class CodeFacts:
     star_import: bool = False
     star_imports: list[Statement] = field(default_factory=list)  # `from m import *` (and %run)
     imported: dict[str, str] = field(default_factory=dict)  # name -> import statement binding it
+    imports: list[Statement] = field(default_factory=list)  # every import, in order
     origins: dict[str, str] = field(default_factory=dict)  # name -> dotted origin, if imported
     functions: dict[str, Function] = field(default_factory=dict)  # defined here
     function_late_reads: dict[str, list[str]] = field(default_factory=dict)
     seeds_random: bool = False
     draws_random: bool = False
     exits: bool = False  # may end the notebook early (`sys.exit()`, `raise SystemExit`)
+    shell: bool = False  # runs shell commands, which may read and write any file
     settings: list[Statement] = field(default_factory=list)  # global settings changed
+    star_modules: list[str] = field(default_factory=list)  # `from m import *`: m
     unpassable: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     shown: list[str] = field(default_factory=list)  # names printed or shown as bare expressions
 
@@ -173,8 +130,11 @@ class NameAnalyser:
         cell: int | None = None,
         origins: dict[str, str] | None = None,
         functions: dict[str, Function] | None = None,
+        star_modules: list[str] | None = None,
     ):
         self.facts = CodeFacts()
+        self.facts.star_modules = list(star_modules or [])
+        self._index = 0  # top-level statements seen so far
         self._cell = cell
         self._bound: set[str] = set(known)
         self._seen: set[str] = set()
@@ -183,13 +143,17 @@ class NameAnalyser:
         self.functions: dict[str, Function] = dict(functions or {})
         self._statement: ast.stmt | None = None
         self._code = ""
+        # Names that may be one object (`y = x`, `v = arr[:2]`, `d["k"] = x`, `for row in
+        # rows`): a change made through one is a change of the others.
+        self._aliases: dict[str, set[str]] = {}
 
     def add_cell(self, source: str, cell: int | None) -> ast.Module:
-        tree = parse(source, cell)
+        tree = parse(source, cell, self._bound)
         self._cell = cell
-        self._code = to_python(source, cell)
+        self._code = to_python(source, cell, self._bound)
         for stmt in tree.body:
             self._statement = stmt
+            self._index += 1
             _visitor(self).visit(stmt)
             collect_shown(stmt, self.facts.shown)
         self._statement = None
@@ -202,6 +166,11 @@ class NameAnalyser:
             self._seen.add(name)
             self.facts.reads.append(Reads(name, self._cell))
 
+    def maybe_read(self, name: str) -> None:
+        """A name that code in a string may read (`show('df1')` where `show` evaluates it)."""
+        if name not in self._bound and all(r.name != name for r in self.facts.maybe_reads):
+            self.facts.maybe_reads.append(Reads(name, self._cell))
+
     def late_read(self, name: str) -> None:
         # Bound earlier in this code: the function sees this code's own value.
         if name in self._bound:
@@ -211,6 +180,7 @@ class NameAnalyser:
             self.facts.late_reads.append(Reads(name, self._cell))
 
     def bind(self, name: str, origin: str | None = None, statement: str | None = None) -> None:
+        self._unalias(name)
         self._bound.add(name)
         self._write(name)
         self.facts.changed.pop(name, None)
@@ -224,14 +194,40 @@ class NameAnalyser:
                 self.facts.imported[name] = statement
 
     def change(self, name: str) -> None:
-        """The object `name` refers to may be changed in place here."""
+        """The object `name` refers to may be changed in place here (and so may the objects
+        that other names share with it)."""
         if name in self.origins:  # a module (or an imported function): a global setting
             self.setting()
             return
-        self.read(name)
-        self._bound.add(name)
-        self._write(name)
-        self.facts.changed.setdefault(name, self._cell)
+        for other in sorted(self._aliases.get(name, set()) | {name}):
+            self.read(other)
+            self._bound.add(other)
+            self._write(other)
+            self.facts.changed.setdefault(other, self._cell)
+
+    def alias(self, name: str, others: set[str], produces: bool = True) -> None:
+        """`name` may now share an object with each of `others` (and with what they share).
+
+        With `produces`, an other that comes from an earlier step is produced here too: saved
+        with `name`, so a later step that reads both gets one object (a view of its base)."""
+        others = {o for o in others if o != name and o not in self.origins}
+        if not others:
+            return
+        if produces:
+            for other in sorted(others - self._bound):
+                self.read(other)
+                self._bound.add(other)
+                self._write(other)
+        group = {name}
+        for other in others:
+            group |= self._aliases.get(other, set()) | {other}
+        group |= self._aliases.get(name, set())
+        for member in group:
+            self._aliases[member] = group - {member}
+
+    def _unalias(self, name: str) -> None:
+        for other in self._aliases.pop(name, set()):
+            self._aliases.get(other, set()).discard(name)
 
     def delete(self, name: str) -> None:
         self.read(name)
@@ -255,11 +251,19 @@ class NameAnalyser:
         if any(s.source == source and s.cell == self._cell for s in self.facts.settings):
             return
         simple = isinstance(stmt, (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign))
-        self.facts.settings.append(Statement(source, self._cell, replayable=simple))
+        self.facts.settings.append(Statement(source, self._cell, simple, self._index))
 
-    def star(self, statement: str) -> None:
+    def star(self, statement: str, module: str | None = None) -> None:
         self.facts.star_import = True
-        self.facts.star_imports.append(Statement(statement, self._cell))
+        self.facts.star_imports.append(Statement(statement, self._cell, index=self._index))
+        if module and module not in self.facts.star_modules:
+            self.facts.star_modules.append(module)
+
+    def imported_module(self, statement: str, module: str) -> None:
+        """An import statement (replayed in later steps when its module is the project's)."""
+        self.facts.imports.append(
+            Statement(statement, self._cell, index=self._index, module=module)
+        )
 
     def statement_source(self) -> str | None:
         stmt = self._statement
@@ -291,9 +295,10 @@ def analyse(
     known=frozenset(),
     origins: dict[str, str] | None = None,
     functions: dict[str, Function] | None = None,
+    star_modules: list[str] | None = None,
 ) -> CodeFacts:
     """Facts about a sequence of (source, cell number) run in order in one namespace."""
-    analyser = NameAnalyser(known, origins=origins, functions=functions)
+    analyser = NameAnalyser(known, origins=origins, functions=functions, star_modules=star_modules)
     for source, cell in cells:
         analyser.add_cell(source, cell)
     analyser.facts.origins = dict(analyser.origins)

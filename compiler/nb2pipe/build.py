@@ -99,16 +99,9 @@ def _load_source(pipeline: Pipeline, step: Step) -> str:
         f"from nb2pipe import artifacts as {RUNTIME_ALIAS}",
     ]
     if step.inputs:
-        lines.append("")
-    for i in step.inputs:
-        lines.append(
-            f'{i.name} = {RUNTIME_ALIAS}.load({RUN_DIR_PARAM}, "{i.producer}", "{i.name}")'
-        )
-        if i.changed_later:
-            lines.append(
-                f"{RUNTIME_ALIAS}.check_not_shared({RUN_DIR_PARAM}, "
-                f'"{i.producer}", "{i.name}", {i.changed_later!r}, {i.cell})'
-            )
+        lines += ["", f"with {RUNTIME_ALIAS}.loading():  # values that were one object stay one"]
+    for item in step.inputs:
+        lines += [f"    {line}" for line in _load_line(item)]
     if step.random_from:
         lines.append("# Continue from the global random state of the step before, as Run All does.")
         lines.append(f'{RUNTIME_ALIAS}.restore_random_state({RUN_DIR_PARAM}, "{step.random_from}")')
@@ -120,18 +113,39 @@ def _load_source(pipeline: Pipeline, step: Step) -> str:
     return "\n".join(lines)
 
 
+def _load_line(item) -> list[str]:
+    args = [RUN_DIR_PARAM, f'"{item.producer}"', f'"{item.name}"']
+    comment = []
+    if item.resaved_by:
+        args.append(f"resaved_by={_strings(item.resaved_by)}")
+    if item.sharing:
+        args.append(f"sharing={_strings(item.sharing)}")
+        comment = [f"# {', '.join(item.sharing)}: may be one object with {item.name}, changed here"]
+    return [*comment, f"{item.name} = {RUNTIME_ALIAS}.load({', '.join(args)})"]
+
+
+def _strings(names: list[str]) -> str:
+    return "[" + ", ".join(f'"{n}"' for n in names) + "]"
+
+
 def _save_source(pipeline: Pipeline, step: Step) -> str:
     lines = ["# nb2pipe: save this step's outputs for downstream steps."]
     cell = step.first_cell
     if step.guard:
         args = ", ".join(f"{n}={n}" for n in step.guard)
-        lines.append(f'{RUNTIME_ALIAS}.check_unchanged("{step.name}", {cell}, {args})')
+        lines.append(
+            f'{RUNTIME_ALIAS}.check_unchanged({RUN_DIR_PARAM}, "{step.name}", {cell}, {args})'
+        )
     if _watches_random(pipeline, step):
         lines.append(f'{RUNTIME_ALIAS}.check_random_state({RUN_DIR_PARAM}, "{step.name}", {cell})')
-    if step.outputs:
+    sharing = sorted({n for i in step.inputs for n in i.sharing})
+    if step.outputs or sharing:
         lines.append(f"{RUNTIME_ALIAS}.save(")
         lines.append(f'    {RUN_DIR_PARAM}, "{step.name}",')
         lines += [f"    {name}={name}," for name in step.outputs]
+        if sharing:
+            names = ", ".join(f'"{n}"' for n in sharing)
+            lines.append(f"    **{RUNTIME_ALIAS}.changed_companions({names}),")
         lines.append(")")
     else:
         lines.append(f'{RUNTIME_ALIAS}.save({RUN_DIR_PARAM}, "{step.name}")')

@@ -18,6 +18,17 @@ def base_name(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
+def _names_in(text: str) -> list[str]:
+    """The names an expression written in a string reads (none if it is not one)."""
+    if len(text) > 1000:
+        return []
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError):
+        return []
+    return [n.id for n in ast.walk(tree) if isinstance(n, ast.Name)]
+
+
 def _is_true(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and node.value is True
 
@@ -33,9 +44,70 @@ class CallEffects(ast.NodeVisitor):
         if isinstance(node, ast.Name):
             if node.id in self.sink.origins:
                 return self.sink.origins[node.id]
-            if node.id in BUILTIN_NAMES and node.id not in self.sink._bound:
+            if node.id in self.sink._bound:
+                return None
+            if node.id in BUILTIN_NAMES:
                 return node.id
+            return self._star_origin(node.id)
         return None
+
+    def _star_origin(self, name: str) -> str | None:
+        """`init_printing` after `from sympy import *`: the origin it may have. With one star
+        import, the name is taken to come from it; with several, only a setting is recognised
+        (which star module holds the name is unknown, and a setting must not be missed)."""
+        modules = self.sink.facts.star_modules
+        if len(modules) == 1:
+            return f"{modules[0]}.{name}"
+        for module in modules:
+            if effects.is_setting(f"{module}.{name}"):
+                return f"{module}.{name}"
+        return None
+
+    def shares(self, node: ast.AST) -> set[str]:
+        """Names whose object the value of `node` may be, hold, or view: `x`, `x[1:]`, `x.T`,
+        `x.reshape(2, 2)`, `[x, y]`, `np.asarray(x)`; none through other calls."""
+        if isinstance(node, ast.Name):
+            return set() if node.id in self.sink.origins else {node.id}
+        if isinstance(node, (ast.Attribute, ast.Subscript)):
+            return self.shares(node.value)
+        if isinstance(node, (ast.Starred, ast.NamedExpr)):
+            return self.shares(node.value)
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            return set().union(*(self.shares(e) for e in node.elts))
+        if isinstance(node, ast.Dict):
+            return set().union(*(self.shares(v) for v in node.values))
+        if isinstance(node, ast.IfExp):
+            return self.shares(node.body) | self.shares(node.orelse)
+        if isinstance(node, ast.BoolOp):
+            return set().union(*(self.shares(v) for v in node.values))
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Attribute) and node.func.attr in effects.VIEW_METHODS:
+                return self.shares(node.func.value)
+            origin = self.origin(node.func)
+            if origin in effects.VIEW_FUNCTIONS and node.args:
+                return self.shares(node.args[0])
+        return set()
+
+    def is_view(self, node: ast.AST) -> bool:
+        """Whether `node` is another name for an object or likely a view of its memory: `x`,
+        `x[:2]`, `x[1:, 0]`, `x.T`, `x.reshape(…)`, `np.asarray(x)`. A column or an item
+        (`df["a"]`, `d[k]`, `x[0]`) is not counted: pandas copies, and counting every item
+        taken from a frame would save the frame again in every step that takes one."""
+        if isinstance(node, ast.Name):
+            return True
+        if isinstance(node, ast.Subscript):
+            return any(isinstance(n, ast.Slice) for n in ast.walk(node.slice)) and self.is_view(
+                node.value
+            )
+        if isinstance(node, ast.Attribute):
+            return node.attr in ("T", "real", "imag") and self.is_view(node.value)
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Attribute) and node.func.attr in effects.VIEW_METHODS:
+                return node.func.attr not in ("get", "setdefault", "pop", "to_numpy") and (
+                    self.is_view(node.func.value)
+                )
+            return self.origin(node.func) in effects.VIEW_FUNCTIONS
+        return False
 
     def _unpassable(self, value: ast.AST | None) -> str | None:
         if isinstance(value, ast.GeneratorExp):
@@ -73,6 +145,8 @@ class CallEffects(ast.NodeVisitor):
         if origin:
             if origin in effects.EXITS:
                 facts.exits = True
+            if origin in effects.SHELL_CALLS:
+                facts.shell = True
             if origin in effects.SEEDS:
                 facts.seeds_random = True
             elif effects.draws_random(origin) and not seeded:
@@ -105,6 +179,9 @@ class CallEffects(ast.NodeVisitor):
         name = base_name(receiver)
         if name is None or name in self.sink.origins:
             return
+        if method in effects.STORING_METHODS:  # rows.append(row): rows now holds row
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                self.sink.alias(name, self.shares(arg), produces=False)
         inplace = any(k.arg == "inplace" and _is_true(k.value) for k in node.keywords)
         direct = isinstance(receiver, ast.Name)
         if (
@@ -127,21 +204,34 @@ class CallEffects(ast.NodeVisitor):
             self.sink.change(node.func.id)
         self.sink.facts.draws_random |= function.draws_random
         self.sink.facts.seeds_random |= function.seeds_random
+        if function.evaluates:  # `show('df1', 'pd.concat([a, b])')`: what the strings read
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    for name in _names_in(arg.value):
+                        self.sink.maybe_read(name)
 
     def _magic(self, node: ast.Call) -> None:
-        """`%matplotlib inline` and friends arrive as `get_ipython().run_line_magic(…)`."""
+        """`%matplotlib inline` and friends arrive as `get_ipython().run_line_magic(…)`, `!ls`
+        as `get_ipython().system(…)`."""
         func = node.func
         if not (
             isinstance(func, ast.Attribute)
-            and func.attr in ("run_line_magic", "run_cell_magic")
             and isinstance(func.value, ast.Call)
             and isinstance(func.value.func, ast.Name)
             and func.value.func.id == "get_ipython"
+        ):
+            return
+        if func.attr in ("system", "getoutput"):
+            self.sink.facts.shell = True
+        if not (
+            func.attr in ("run_line_magic", "run_cell_magic")
             and node.args
             and isinstance(node.args[0], ast.Constant)
         ):
             return
         magic = str(node.args[0].value)
+        if magic in effects.SHELL_MAGICS:
+            self.sink.facts.shell = True
         if magic in effects.SETTING_MAGICS or magic == "cd":
             self.sink.setting()
         elif magic == "run":
@@ -153,3 +243,25 @@ class CallEffects(ast.NodeVisitor):
         raised = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
         if isinstance(raised, ast.Name) and raised.id == "SystemExit":
             self.sink.facts.exits = True
+
+
+def is_generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether the function's own body (not a nested one) yields."""
+    todo: list[ast.AST] = list(node.body)
+    while todo:
+        item = todo.pop()
+        if isinstance(item, (ast.Yield, ast.YieldFrom)):
+            return True
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        todo.extend(ast.iter_child_nodes(item))
+    return False
+
+
+def evaluates_strings(body: list[ast.AST]) -> bool:
+    """Whether a body runs code given as strings (`eval(a)`): its string arguments are code."""
+    return any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "eval"
+        for stmt in body
+        for n in ast.walk(stmt)
+    )

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import ast
 import os
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from . import analysis, effects, paths
+from . import analysis, cellcode, effects, paths
 from .analysis import BUILTIN_NAMES
 from .errors import Nb2PipeError
 from .ir import Cell
@@ -21,26 +22,41 @@ if TYPE_CHECKING:
     from .resolve import Resolver
 
 
+@dataclass
+class _Replayed:
+    """A statement a later step re-runs, with its place in notebook order."""
+
+    key: tuple[int, int, int]  # (cell, statement, 0 for an import a setting needs, else 1)
+    cell: Cell
+    is_import: bool
+
+
 def replay(resolver: Resolver) -> None:
-    """Star imports and global settings of earlier steps, re-run where Run All has them."""
-    carried: list[Cell] = []
+    """Star imports, global settings (with the imports they need) and imports of the project's
+    own modules (which may set things when imported) of earlier steps, re-run where Run All has
+    them, in the order Run All ran them."""
+    carried: list[_Replayed] = []  # what the steps so far left in the session
+    local = _local_modules(resolver)
     for index, group in enumerate(resolver.groups):
         step, facts = group.step, group.facts
-        for cell in carried:
-            if not any(c.source == cell.source for c in step.replay):
-                step.replay.append(cell)
-        step.replay.sort(key=lambda c: c.number)
-        later = index + 1 < len(resolver.groups)
+        taken = [_Replayed((c.number, -1, 0), c, True) for c in step.replay]  # names it reads
+        step.replay = _in_order(taken + carried)
+        if index + 1 == len(resolver.groups):
+            step.changes_settings = bool(facts.settings)
+            break
         for statement in facts.star_imports:
-            carried.append(Cell(statement.cell or 0, "code", statement.source))
+            carried.append(_replayed(statement, statement.source, is_import=True))
+        for statement in facts.imports:
+            if statement.module in local:
+                carried.append(_replayed(statement, statement.source, is_import=True))
         for statement in facts.settings:
             step.changes_settings = True
-            if not later:
-                continue
             reads = _settings_reads(resolver, statement, index)
             if statement.replayable and reads is not None:
-                carried += reads
-                carried.append(Cell(statement.cell or 0, "code", statement.source))
+                for source, cell in reads:
+                    key = (statement.cell or 0, statement.index, 0)
+                    carried.append(_Replayed(key, Cell(cell, "code", source), True))
+                carried.append(_replayed(statement, statement.source, is_import=False))
             else:
                 resolver.warn(
                     statement.cell,
@@ -50,22 +66,61 @@ def replay(resolver: Resolver) -> None:
                 )
 
 
-def _settings_reads(resolver: Resolver, statement, index: int) -> list[Cell] | None:
-    """Imports a settings statement needs to be replayed; None if it reads step data."""
+def _replayed(statement, source: str, is_import: bool) -> _Replayed:
+    cell = statement.cell or 0
+    return _Replayed((cell, statement.index, 1), Cell(cell, "code", source), is_import)
+
+
+def _in_order(items: list[_Replayed]) -> list[Cell]:
+    """Notebook order; an import once, where it is first needed (a setting may be made twice)."""
+    out: list[Cell] = []
+    imports: set[str] = set()
+    for item in sorted(items, key=lambda r: r.key):
+        if item.is_import:
+            if item.cell.source in imports:
+                continue
+            imports.add(item.cell.source)
+        out.append(item.cell)
+    return out
+
+
+def _local_modules(resolver: Resolver) -> set[str]:
+    """Modules of the project: a .py file or a package beside the notebook, or a module a
+    step writes (`%%writefile mylib.py`)."""
+    folder = resolver.notebook.path.parent
+    names = {m for g in resolver.groups for m in g.facts.modules}
+    found = {
+        m for m in names if (folder / f"{m}.py").is_file() or (folder / m / "__init__.py").is_file()
+    }
+    for group in resolver.groups:
+        for cell in group.step.code_cells():
+            if "writefile" in cell.source:
+                found |= {m for m in names if f"{m}.py" in cell.source}
+    return found
+
+
+def _settings_reads(resolver: Resolver, statement, index: int) -> list[tuple[str, int]] | None:
+    """Imports (source, cell) a settings statement needs to be replayed; None if it reads step
+    data. A name no import binds may come from a star import, which is replayed before it."""
     try:
         facts = analysis.analyse([(statement.source, statement.cell)])
     except Nb2PipeError:
         return None
-    needed: list[Cell] = []
+    star = resolver.shared.star_import or any(
+        g.facts.star_import for g in resolver.groups[: index + 1]
+    )
+    needed: list[tuple[str, int]] = []
     for read in facts.reads:
         name = read.name
         if name in BUILTIN_NAMES or name in resolver.imported.writes or name in resolver.params:
             continue
         producer = resolver.producer(name, resolver.groups[: index + 1])
+        if producer is None and star:
+            continue
         if producer is None or name not in producer.facts.imported:
             return None
         cell = producer.facts.write_cells.get(name) or 0
-        needed.append(Cell(cell, "code", producer.facts.imported[name]))
+        needed.append((producer.facts.imported[name], cell))
     return needed
 
 
@@ -163,26 +218,45 @@ def stops(resolver: Resolver) -> None:
 
 
 def files(resolver: Resolver) -> None:
+    """A step that names a file an earlier step writes runs after it. A step that runs shell
+    commands may read and write any file: it runs after every earlier step that writes one or
+    runs commands, and a later step that names a file or runs commands runs after it."""
     constants = {p.name: p.value for p in resolver.pipeline.params if isinstance(p.value, str)}
     writers: dict[str, str] = {}  # path -> the latest step (so far) that writes it
+    shell: str | None = None  # the latest step (so far) that runs shell commands
     for group in resolver.groups:
         step = group.step
         found = paths.Files()
         for cell in step.code_cells():
-            tree = analysis.parse(cell.source, cell.number)
-            scanned = paths.scan(tree, constants)
+            tree = cellcode.parse(cell.source, cell.number)
+            scanned = paths.scan(tree, constants, group.facts.origins)
             found.read |= scanned.read
             found.written |= scanned.written
         step.files_read = sorted(set(step.files_read) | found.read - found.written)
         step.files_written = sorted(set(step.files_written) | found.written)
         named = set(step.files_read) | set(step.files_written)
         named |= {f"{m}.py" for m in group.facts.modules}
+        earlier = set()
         for path in named:
-            writer = writers.get(os.path.normpath(path))
-            if writer is not None and writer != step.name:
-                resolver.order[step.name].add(writer)
+            earlier.add(writers.get(os.path.normpath(path)))
+        # `%cd data` replayed from an earlier step needs the folder as much as the original did
+        runs_shell = group.facts.shell or any(_shell(c) for c in step.replay)
+        if runs_shell:
+            earlier |= set(writers.values())
+        if shell is not None and (runs_shell or step.files_read or step.files_written):
+            earlier.add(shell)
+        resolver.order[step.name] |= {s for s in earlier if s is not None and s != step.name}
         for path in step.files_written:
             writers[os.path.normpath(path)] = step.name
+        if runs_shell:
+            shell = step.name
+
+
+def _shell(cell: Cell) -> bool:
+    try:
+        return analysis.analyse([(cell.source, cell.number)]).shell
+    except Nb2PipeError:
+        return False
 
 
 def warn_left_out(resolver: Resolver) -> None:

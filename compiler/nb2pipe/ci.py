@@ -128,7 +128,7 @@ def published_model(cells, notebook: str) -> tuple[str | None, str | None]:
     Read from the code with `ast`, never by searching the text: a name in a comment or a
     string is not a call, and only literal values count.
     """
-    from .analysis import parse
+    from .cellcode import parse
 
     for cell in cells:
         if getattr(cell, "kind", "code") != "code":

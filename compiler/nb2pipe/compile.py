@@ -75,14 +75,20 @@ def _compile(notebook: SourceNotebook) -> Pipeline:
         helpers.update(analysis.definitions(c.source, c.number))
     functions = dict(shared.functions)
     origins = dict(shared.origins)
+    stars = list(shared.star_modules)
     for group in groups:
         cells = [(c.source, c.number) for c in group.step.code_cells()]
         # Helpers count as reads here, so that what they read joins the step's inputs.
         group.facts = analysis.analyse(
-            cells, known=frozenset(imported.writes), origins=origins, functions=functions
+            cells,
+            known=frozenset(imported.writes),
+            origins=origins,
+            functions=functions,
+            star_modules=stars,
         )
         functions.update(group.facts.functions)
         origins.update(group.facts.origins)
+        stars = group.facts.star_modules
         _expand_helpers(group, helpers, set(shared.writes))
 
     Resolver(pipeline, notebook, groups, shared, imported, skipped).resolve()

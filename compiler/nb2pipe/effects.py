@@ -51,6 +51,27 @@ MUTATING_METHODS = frozenset(
     """.split()
 )
 
+# Methods whose result may be (part of) the receiver's own object or memory: `x.T`, a NumPy
+# view, a value held in a dict. A change made through the result changes the receiver too.
+VIEW_METHODS = frozenset(
+    """
+    view reshape ravel transpose swapaxes squeeze diagonal to_numpy __array__ get setdefault pop
+    """.split()
+)
+
+# Library functions whose result may share memory with their first argument (NumPy views).
+VIEW_FUNCTIONS = frozenset(
+    """
+    numpy.asarray numpy.asanyarray numpy.reshape numpy.ravel numpy.transpose numpy.squeeze
+    numpy.swapaxes numpy.moveaxis numpy.diagonal numpy.atleast_1d numpy.atleast_2d
+    numpy.atleast_3d numpy.expand_dims numpy.broadcast_to numpy.lib.stride_tricks.as_strided
+    numpy.lib.stride_tricks.sliding_window_view
+    """.split()
+)
+
+# Methods that put their arguments inside the receiver: afterwards the receiver holds them.
+STORING_METHODS = frozenset("append extend insert add update setdefault".split())
+
 # Library functions that change the array or list given as their first argument.
 MUTATES_FIRST_ARGUMENT = frozenset(
     """
@@ -157,6 +178,37 @@ SETTINGS = (
     "logging.basicConfig",
     "logging.disable",
     "decimal.getcontext",
+    # How results are displayed: SymPy's pretty printing, IPython's and matplotlib's formats.
+    "sympy.init_printing",
+    "sympy.init_session",
+    "sympy.interactive.init_printing",
+    "sympy.interactive.printing.init_printing",
+    "IPython.display.set_matplotlib_formats",
+    "IPython.core.display.set_matplotlib_formats",
+    "matplotlib_inline.backend_inline.set_matplotlib_formats",
+    "IPython.core.interactiveshell.InteractiveShell",
+    "pandas.set_eng_float_format",
+    "matplotlib.rcdefaults",
+    "matplotlib.rc_file",
+    "matplotlib.pyplot.rcdefaults",
+    "matplotlib.pyplot.switch_backend",
+    "matplotlib.style.reload_library",
+)
+
+# Shell commands: what files they read and write is unknown (`!git clone`, `!f2py … x.f`, `%%bash`,
+# `%cp`), and `%cd dir` needs dir to exist: steps that run them keep their notebook order with
+# every step that names a file.
+SHELL_CALLS = frozenset(
+    """
+    os.system os.popen os.chdir subprocess.run subprocess.call subprocess.check_call
+    subprocess.check_output subprocess.Popen subprocess.getoutput subprocess.getstatusoutput
+    """.split()
+)
+SHELL_MAGICS = frozenset(
+    """
+    system sx bash sh script perl ruby ! mkdir rmdir mv rm cp cat ls ll lf lk ldir lx cd pushd
+    popd
+    """.split()
 )
 
 # IPython line magics that change the session rather than compute: replayed like settings.

@@ -32,10 +32,15 @@ class Input:
 
     name: str
     producer: str
-    # Other variables of the producer that a step in between changes in place: if `name` was
-    # the same object as one of them there, Run All's `name` has the change (checked at load).
-    changed_later: list[str] = field(default_factory=list)
     cell: int | None = None  # where this step first reads it
+    # Steps between the producer and this one that change in place another of the producer's
+    # variables, which may be the same object as this one there (`y = x`, a view, a model
+    # keeping its data): each saves this name again if it changed it, and the latest that did
+    # is read instead, as Run All has it by then.
+    resaved_by: list[str] = field(default_factory=list)
+    # Other variables of the producer, read by later steps, that may be the same object as this
+    # one, which this step changes in place: loaded with it when they are, and saved again.
+    sharing: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -24,6 +24,10 @@ WRITERS = frozenset(
     write_bytes dump imwrite imsave save_model export_graphviz
     """.split()
 )
+# Writers that add an extension to the name they are given: the file is there under that name.
+# numpy adds its own unless the name already ends with it; matplotlib adds its default format
+# (`savefig.format`, png) only to a name without any extension.
+_NUMPY_EXTENSIONS = {"numpy.save": ".npy", "numpy.savez": ".npz", "numpy.savez_compressed": ".npz"}
 _COPIES = frozenset({"copy", "copy2", "copyfile", "move", "copytree"})  # shutil: last arg written
 _PATHLIKE = re.compile(r"[^\s\0]*/[^\s\0]*|[^\s\0]*[^\s\0./][^\s\0/]*\.[A-Za-z0-9_]{1,8}")
 _NOT_PATHS = frozenset({"", ".", "..", "/", "./", "../"})
@@ -46,9 +50,12 @@ class Files:
     written: set[str] = field(default_factory=set)
 
 
-def scan(tree: ast.Module, constants: dict[str, str] | None = None) -> Files:
-    """Paths named in `tree`; `constants` are string names known before it (parameters)."""
-    scanner = _Scanner(dict(constants or {}))
+def scan(
+    tree: ast.Module, constants: dict[str, str] | None = None, origins: dict[str, str] | None = None
+) -> Files:
+    """Paths named in `tree`; `constants` are string names known before it (parameters),
+    `origins` the dotted origins of imported names (`np` → `numpy`)."""
+    scanner = _Scanner(dict(constants or {}), origins or {})
     for stmt in tree.body:
         scanner.visit(stmt)
     files = scanner.files
@@ -57,9 +64,30 @@ def scan(tree: ast.Module, constants: dict[str, str] | None = None) -> Files:
 
 
 class _Scanner(ast.NodeVisitor):
-    def __init__(self, constants: dict[str, str]):
+    def __init__(self, constants: dict[str, str], origins: dict[str, str]):
         self.constants = constants
+        self.origins = origins
         self.files = Files()
+
+    def _origin(self, func: ast.AST) -> str | None:
+        if isinstance(func, ast.Attribute):
+            parent = self._origin(func.value)
+            return f"{parent}.{func.attr}" if parent else None
+        if isinstance(func, ast.Name):
+            return self.origins.get(func.id)
+        return None
+
+    def _as_written(self, node: ast.Call, name: str | None, path: str) -> str:
+        """The name the file gets: `np.savez("x")` writes x.npz, `savefig("fig")` fig.png."""
+        origin = self._origin(node.func)
+        extension = _NUMPY_EXTENSIONS.get(origin or "")
+        if extension and not path.endswith(extension):
+            return path + extension
+        if name == "savefig" and not re.search(r"\.[A-Za-z0-9]{1,5}$", path.rsplit("/", 1)[-1]):
+            formats = [self._text(k.value) for k in node.keywords if k.arg == "format"]
+            fmt = formats[0] if formats and formats[0] else "png"
+            return f"{path}.{fmt}"
+        return path
 
     def _text(self, node: ast.AST | None) -> str | None:
         """The string an expression always has: a literal, a known name, a simple join."""
@@ -123,8 +151,9 @@ class _Scanner(ast.NodeVisitor):
             if mode and any(c in mode for c in "wax+"):
                 written.append(args[0] if args else keywords.get("file"))
         elif name in WRITERS:
-            written += [a for a in args if a is not None]
-            written += [keywords.get(k) for k in ("path", "fname", "path_or_buf", "filename")]
+            named = [a for a in args if a is not None]
+            named += [keywords.get(k) for k in ("path", "fname", "path_or_buf", "filename", "file")]
+            written += [self._as_written(node, name, p) for p in named if p]
             if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Call):
                 written.append(self._text(node.func.value))  # Path("x").write_text(...)
         elif name in _COPIES and len(args) >= 2:

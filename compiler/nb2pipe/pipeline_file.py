@@ -5,9 +5,8 @@ in a defined order, no timestamps, code as YAML literal blocks so reviews read i
 line that marks the file complete. `load(text)` accepts only what `dump` could have written —
 step names that are identifiers (they become folder names), references to steps that exist, an
 order where upstream comes first, the closing line — so a file edited by hand or cut short is
-one `error:` line, never a partial pipeline run or a path outside the run folder. A key given
-twice is refused too (`strict_yaml`). Where `source` may lead is checked where the file is
-found (`runner/source.py`), since it is relative to the file.
+one `error:` line, never a partial pipeline run or a path outside the run folder (a key given
+twice included; where `source` may lead is checked by `runner/source.py`, relative to the file).
 """
 
 from __future__ import annotations
@@ -120,11 +119,8 @@ class _Reader:
         steps = [self.step(s, f"steps[{i}]") for i, s in enumerate(self._list(data, "steps"))]
         if not steps:
             raise PipelineFileError("pipeline.yaml has no steps: compile it again")
-        name = self._str(data, "name", required=True)
-        if not STEP_NAME.match(name):  # it names exported files and workflows
-            raise PipelineFileError(f"bad pipeline name {name!r} (a lower-case identifier)")
-        pipeline = Pipeline(
-            name=name,
+        pipeline = Pipeline(  # the name names exported files and workflows
+            name=self._optional(self._str(data, "name", True), "pipeline name", STEP_NAME),
             source=self._path(data.get("source"), "source"),
             kernel=self._str(data, "kernel") or "python3",
             language=self._str(data, "language") or "python",
@@ -159,8 +155,8 @@ class _Reader:
             params=self._names(data, "params", where),
             metrics=self._names(data, "metrics", where),
             imports=self._strings(data, "imports", where),
-            image=self._image(data.get("image"), where),
-            requirements=self._matching(data, "requirements", where, REQUIREMENT),
+            image=self._optional(data.get("image"), f"{where}.image", IMAGE_REF),
+            requirements=self._names(data, "requirements", where, REQUIREMENT),
             resources=self._resources(resources, where),
             cache=self._bool(data, "cache", where, True),
             retries=self._int(data, "retries", where),
@@ -189,14 +185,18 @@ class _Reader:
         return out
 
     def input(self, data: Any, where: str) -> Input:
-        data = self._dict(data, where, {"name", "producer", "changed_later", "cell"})
+        # `changed_later` was written by earlier versions: read, and no longer used.
+        data = self._dict(
+            data, where, {"name", "producer", "cell", "resaved_by", "sharing", "changed_later"}
+        )
         name, producer = data.get("name"), data.get("producer")
         if not _identifier(name) or not isinstance(producer, str) or not STEP_NAME.match(producer):
             raise PipelineFileError(f"{where}: bad input {name!r} from {producer!r}")
         cell = data.get("cell")
         if cell is not None and (not isinstance(cell, int) or isinstance(cell, bool)):
             raise PipelineFileError(f"{where}: bad cell {cell!r}")
-        return Input(name, producer, self._names(data, "changed_later", where), cell)
+        resaved_by = self._names(data, "resaved_by", where, STEP_NAME)
+        return Input(name, producer, cell, resaved_by, self._names(data, "sharing", where))
 
     def param(self, data: Any, where: str) -> Param:
         data = self._dict(
@@ -239,6 +239,11 @@ class _Reader:
                 ):
                     raise PipelineFileError(
                         f"{where}: input {item.name!r} is not an output of an upstream step"
+                    )
+                if any(later not in step.upstream for later in item.resaved_by):
+                    raise PipelineFileError(
+                        f"{where}: input {item.name!r} may be saved again by a step that is "
+                        "not upstream"
                     )
             if step.random_from is not None and step.random_from not in step.upstream:
                 raise PipelineFileError(
@@ -292,30 +297,17 @@ class _Reader:
             raise PipelineFileError(f"{where}: bad path {value!r}")
         return value
 
-    def _matching(self, data: dict, key: str, where: str, pattern) -> list[str]:
-        values = self._strings(data, key, where)
-        for value in values:
-            if not pattern.match(value):
-                raise PipelineFileError(f"{where}.{key}: bad value {value!r}")
-        return values
-
-    @staticmethod
-    def _resources(data: dict, where: str) -> Resources:
+    def _resources(self, data: dict, where: str) -> Resources:
         for key, pattern in (("cpu", CPU), ("memory", MEMORY)):
-            value = data.get(key)
-            if value is not None and not (isinstance(value, str) and pattern.match(value)):
-                raise PipelineFileError(f"{where}.resources.{key}: bad value {value!r}")
-        gpu = data.get("gpu")
-        if gpu is not None and (not isinstance(gpu, int) or isinstance(gpu, bool) or gpu < 0):
-            raise PipelineFileError(f"{where}.resources.gpu: expected a whole number")
+            self._optional(data.get(key), f"{where}.resources.{key}", pattern)
+        if data.get("gpu") is not None:
+            self._int(data, "gpu", f"{where}.resources")
         return Resources(**data)
 
     @staticmethod
-    def _image(value: Any, where: str) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, str) or not IMAGE_REF.match(value):
-            raise PipelineFileError(f"{where}.image: bad image reference {value!r}")
+    def _optional(value: Any, where: str, pattern) -> Any:
+        if value is not None and not (isinstance(value, str) and pattern.match(value)):
+            raise PipelineFileError(f"{where}: bad value {value!r}")
         return value
 
     @staticmethod

@@ -49,9 +49,9 @@ class Resolver:
         carried.warn_unseeded(self)
         carried.stops(self)
         carried.files(self)
+        self._shared_objects()
         self._link()
         self._guards()
-        self._shared_objects()
         self._check_after()
         self.pipeline.steps = self._ordered()
         carried.warn_left_out(self)
@@ -109,6 +109,13 @@ class Resolver:
                     queue.append((Reads(late, read.cell), False))
             elif name in self.params:
                 step.params.append(name)
+            elif analysis.is_history(name) and read.cell is not None:
+                self.warn(
+                    read.cell,
+                    f"reads IPython's history ({name!r}), which in a step notebook holds that "
+                    "step's cells and results only, not Run All's: assign what you need to a "
+                    "variable instead",
+                )
             elif name in BUILTIN_NAMES or read.cell is None:
                 continue  # (cell None: read by a helper; _check_shared vouched for it)
             elif not strict and name in facts.writes:
@@ -117,6 +124,11 @@ class Resolver:
                 continue  # may come from a star import (or %run), which later steps replay
             else:
                 raise GraphError(self._undefined(name, index), cell=read.cell)
+        for read in facts.maybe_reads:  # read by code in a string, if something defines it
+            producer = self.producer(read.name, earlier)
+            if read.name not in seen and producer is not None:
+                seen.add(read.name)
+                self._take(step, read, producer)
         step.inputs.sort(key=lambda i: (i.producer, i.name))
         step.params = sorted(set(step.params))
         step.imports = sorted(self.shared.modules | facts.modules)
@@ -196,7 +208,10 @@ class Resolver:
     def _guards(self) -> None:
         for index, group in enumerate(self.groups):
             later = self.groups[index + 1 :]
+            sharing = {n for i in group.step.inputs for n in i.sharing}
             for item in group.step.inputs:
+                if item.name in sharing:
+                    continue  # saved again if this step changes it through another name
                 if any(
                     i.name == item.name and i.producer == item.producer
                     for g in later
@@ -206,23 +221,31 @@ class Resolver:
             group.step.guard.sort()
 
     def _shared_objects(self) -> None:
-        """Note, per input, the producer's other variables that a step in between changes in
-        place: if the two were one object there (`data = df`), Run All shows the change."""
+        """An input whose producer's other variable a step in between changes in place: if the
+        two were one object there (`y = x`, a view, a model keeping its data), Run All's input
+        has that change. That step loads the input with what it changes when they share an
+        object and saves it again; this step reads the latest copy (artifacts/shared.py)."""
         position = {g.step.name: i for i, g in enumerate(self.groups)}
         for index, group in enumerate(self.groups):
             for item in group.step.inputs:
                 start = position[item.producer]
-                between = self.groups[start + 1 : index]
-                item.changed_later = sorted(
-                    {
-                        other.name
-                        for g in between
-                        for other in g.step.inputs
+                for between in self.groups[start + 1 : index]:
+                    changers = [
+                        other
+                        for other in between.step.inputs
                         if other.producer == item.producer
                         and other.name != item.name
-                        and other.name in g.facts.changed
-                    }
-                )
+                        and other.name in between.facts.changed
+                    ]
+                    for other in changers:
+                        if item.name not in other.sharing:
+                            other.sharing.append(item.name)
+                    if changers and between.step.name not in item.resaved_by:
+                        item.resaved_by.append(between.step.name)
+                        self.order[group.step.name].add(between.step.name)
+        for group in self.groups:
+            for item in group.step.inputs:
+                item.sharing.sort()
 
     def _check_after(self) -> None:
         names = [g.step.name for g in self.groups]

@@ -8,7 +8,8 @@ import ast
 from dataclasses import dataclass, field
 
 from .analysis import BUILTIN_NAMES, Function, NameAnalyser
-from .calls import CallEffects, base_name
+from .calls import CallEffects, base_name, evaluates_strings, is_generator
+from .cellcode import TIMEIT_FUNCTION
 
 
 class Visitor(CallEffects):
@@ -30,6 +31,8 @@ class Visitor(CallEffects):
         """Bind an assignment target; note a value that cannot be passed to another step."""
         if isinstance(target, ast.Name):
             self.sink.bind(target.id)
+            if value is not None:
+                self.sink.alias(target.id, self.shares(value), produces=self.is_view(value))
             kind = self._unpassable(value) if value is not None else None
             if kind:
                 self.sink.facts.unpassable[target.id] = (kind, self.sink._cell)
@@ -66,6 +69,9 @@ class Visitor(CallEffects):
         self.visit(node.value)
         for target in node.targets:
             self._store(target, node.value)
+            container = base_name(target) if not isinstance(target, ast.Name) else None
+            if container is not None:  # d["k"] = x: d holds x
+                self.sink.alias(container, self.shares(node.value), produces=False)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self.visit(node.value)
@@ -88,6 +94,9 @@ class Visitor(CallEffects):
     def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
         self.visit(node.iter)
         self._store(node.target, None)
+        for target in ast.walk(node.target):  # `for row in rows`: each row is part of rows
+            if isinstance(target, ast.Name):
+                self.sink.alias(target.id, self.shares(node.iter), produces=False)
         for stmt in node.body + node.orelse:
             self.visit(stmt)
 
@@ -118,6 +127,7 @@ class Visitor(CallEffects):
                 name = origin = alias.name.split(".")[0]
                 statement = f"import {alias.name}"
             self.sink.bind(name, origin=origin, statement=statement)
+            self.sink.imported_module(statement, alias.name.split(".")[0])
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         module = "." * node.level + (node.module or "")
@@ -125,21 +135,26 @@ class Visitor(CallEffects):
             self.sink.facts.modules.add(node.module.split(".")[0])
         for alias in node.names:
             if alias.name == "*":
-                self.sink.star(f"from {module} import *")
+                self.sink.star(f"from {module} import *", module if not node.level else None)
                 continue
             name = alias.asname or alias.name
             statement = f"from {module} import {alias.name}" + (
                 f" as {alias.asname}" if alias.asname else ""
             )
             self.sink.bind(name, origin=f"{module}.{alias.name}", statement=statement)
+            if node.module and not node.level:
+                self.sink.imported_module(statement, node.module.split(".")[0])
 
     # --- scopes ----------------------------------------------------------------------------
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        if node.name == TIMEIT_FUNCTION:  # `%timeit stmt`: what stmt reads, nothing it binds
+            self._late_scope(node.args, node.body)
+            return
         for expr in [*node.decorator_list, *node.args.defaults, *node.args.kw_defaults]:
             if expr is not None:
                 self.visit(expr)
         function, globals_bound = self._late_scope(node.args, node.body, node.name)
-        function.generator = _is_generator(node)
+        function.generator = is_generator(node)
         function.decorated = bool(node.decorator_list)
         self.sink.bind(node.name)
         for name in globals_bound:
@@ -159,10 +174,13 @@ class Visitor(CallEffects):
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         for expr in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
             self.visit(expr)
-        globals_bound = self._late_scope(None, node.body, node.name)[1]
+        function, globals_bound = self._late_scope(None, node.body, node.name)
         self.sink.bind(node.name)
         for name in globals_bound:
             self.sink.bind(name)
+        if function.evaluates:  # calling the class passes strings its methods evaluate
+            self.sink.functions[node.name] = Function(evaluates=True)
+            self.sink.facts.functions[node.name] = self.sink.functions[node.name]
 
     def _late_scope(
         self, args: ast.arguments | None, body: list[ast.AST], name: str | None = None
@@ -206,6 +224,7 @@ class Visitor(CallEffects):
             | (local.declared_global & set(inner.facts.writes)),
             draws_random=inner.facts.draws_random,
             seeds_random=inner.facts.seeds_random,
+            evaluates=evaluates_strings(body),
         )
         return function, globals_bound
 
@@ -320,16 +339,3 @@ class _BindingsCollector(ast.NodeVisitor):
         pass
 
     visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_ListComp
-
-
-def _is_generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    """Whether the function's own body (not a nested one) yields."""
-    todo: list[ast.AST] = list(node.body)
-    while todo:
-        item = todo.pop()
-        if isinstance(item, (ast.Yield, ast.YieldFrom)):
-            return True
-        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            continue
-        todo.extend(ast.iter_child_nodes(item))
-    return False

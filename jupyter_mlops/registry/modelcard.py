@@ -130,6 +130,38 @@ def _pandas_if_loaded():
     return sys.modules.get("pandas")
 
 
+CHECKS_HEADING = "## Deployment checks"
+
+
+def table_cell_long(value: Any) -> str:
+    """A value made safe for one cell of a Markdown table, kept whole."""
+    return str(value).replace("\n", " ").replace("|", "\\|")
+
+
+def with_checks(card: str, checks: list[tuple[str, bool, str]], *, where: str, when: str) -> str:
+    """`card` with its deployment-checks section replaced by these results (added at the end
+    the first time): the card says how the version fared where it was last checked."""
+    lines = [
+        CHECKS_HEADING,
+        "",
+        f"{'Passed' if all(ok for _, ok, _ in checks) else 'Failed'} on {when}, {where}.",
+        "",
+        "| check | result | detail |",
+        "|---|---|---|",
+        *(
+            f"| {name} | {'ok' if ok else '**failed**'} | {table_cell_long(detail)} |"
+            for name, ok, detail in checks
+        ),
+    ]
+    section = "\n".join(lines) + "\n"
+    start = card.find(CHECKS_HEADING)
+    if start < 0:
+        return card.rstrip("\n") + "\n\n" + section
+    end = card.find("\n## ", start + len(CHECKS_HEADING))
+    rest = card[end + 1 :] if end >= 0 else ""
+    return card[:start] + section + ("\n" + rest if rest else "")
+
+
 def with_slices(card: str, decision: Any, threshold: float) -> str:
     """`card` with its "Slices" section (the gate's table per slice) added or replaced."""
     from nb2pipe.rendering import render_template

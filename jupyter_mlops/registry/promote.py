@@ -12,10 +12,12 @@ import time
 from dataclasses import dataclass, field
 
 from jupyter_mlops.errors import ModelGateError, translated
+from jupyter_mlops.registry import aliases
+from jupyter_mlops.registry.aliases import move_alias
 from jupyter_mlops.tracking import config, journal, provenance, store
 
 CHALLENGER = "challenger"
-CHAMPION = "champion"
+CHAMPION = aliases.CHAMPION
 METRIC_TAG = "metric."  # version tag prefix holding each metric's value
 
 
@@ -146,7 +148,15 @@ def promote(
             card = with_slices(challenger.description or "", decision, slice_threshold)
             client.update_model_version(name, challenger.version, description=card)
         if decision.promoted:
-            client.set_registered_model_alias(name, CHAMPION, challenger.version)
+            move_alias(
+                client,
+                name,
+                CHAMPION,
+                str(challenger.version),
+                why=decision.reason,
+                kind="gate",
+                gate="promoted",
+            )
     return decision
 
 

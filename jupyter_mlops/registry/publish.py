@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mlops.errors import ModelGateError, TrackingError, translated
-from jupyter_mlops.registry import flavors, modelcard
+from jupyter_mlops.registry import aliases, expected, flavors, modelcard
 from jupyter_mlops.registry.promote import CHALLENGER, METRIC_TAG
 from jupyter_mlops.tracking import config, journal, provenance, store
 from nb2pipe.fileio import read_json
@@ -30,7 +30,7 @@ class PublishedModel:
     alias: str = CHALLENGER
     card: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
-    already: bool = False  # this very model was published before: the existing version
+    already: str = ""  # published before: what makes it the same model (else empty)
 
 
 # --- publish ---------------------------------------------------------------------------------
@@ -178,6 +178,7 @@ def publish_model(
             **{k: str(v) for k, v in (tags or {}).items()},
         }
         version = str(_register(client, name, info, run_id, version_tags).version)
+        _record_expected(client, name, version, run_id, model, data)
         card = modelcard.render(
             modelcard.CardContext(
                 name=name,
@@ -207,11 +208,24 @@ def publish_model(
         )
         client.update_model_version(name, version, description=card)
         client.log_text(run_id, card, f"model_cards/{name}-v{version}.md")
-        client.set_registered_model_alias(name, alias, version)
+        aliases.move_alias(client, name, alias, version, why="published", kind="publish")
         if step:
             store.end_run(client, uri, run_id, "FINISHED")
             journal.StepJournal(*step).model({"name": name, "version": version, "run_id": run_id})
     return PublishedModel(name, version, f"models:/{name}/{version}", run_id, alias, card, values)
+
+
+def _record_expected(client, name: str, version: str, run_id: str, model: Any, data: Any) -> None:
+    """The card's sample rows and what `model` predicts on them: what every served copy of this
+    version must predict (`serving.checks`). Without data there is nothing to record."""
+    if not hasattr(data, "head") or not hasattr(data, "columns") or len(data) == 0:
+        return
+    rows = data.head(expected.ROWS)
+    try:
+        predictions = model.predict(rows)
+    except Exception:
+        predictions = None  # the deployment checks say how it fails on its own rows
+    expected.record_expected(client, name, version, run_id, rows, predictions)
 
 
 def _executed_page(client, run_id: str | None) -> str | None:

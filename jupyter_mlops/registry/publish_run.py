@@ -49,6 +49,29 @@ def find_model(run) -> tuple[str, str]:
     )
 
 
+RESOURCE_TAG = "resources."  # version tags: what the step asked for (cpu, memory, gpu)
+
+
+def step_resources(run, step: str) -> dict[str, str]:
+    """The resources the model's step was tagged with (``cpu:2``, ``memory:4Gi``, ``gpu:1``),
+    as version tags: what a deployment of the model asks for by default."""
+    from nb2pipe.pipeline_file import PipelineFileError, load
+
+    try:
+        pipeline = load((run.path / "pipeline.yaml").read_text(encoding="utf-8"))
+    except (OSError, PipelineFileError):
+        return {}
+    found = next((s for s in pipeline.steps if s.name == step), None)
+    if found is None:
+        return {}
+    wanted = {
+        "cpu": found.resources.cpu,
+        "memory": found.resources.memory,
+        "gpu": found.resources.gpu,
+    }
+    return {f"{RESOURCE_TAG}{k}": str(v) for k, v in wanted.items() if v not in (None, "")}
+
+
 def publish_from_run(
     run,
     name: str,
@@ -83,6 +106,7 @@ def publish_from_run(
     folder = Path(source).parent if source else None
     lineage = {"nb2pipe.run_id": run.id, "nb2pipe.step": step, "nb2pipe.artifact": artifact}
     lineage[SHA256_TAG] = sha256 or ""
+    lineage.update(step_resources(run, step))
     with _LOCK:
         if tracking_uri:
             SESSION.set_tracking_uri(tracking_uri)
@@ -170,7 +194,7 @@ def _published_before(uri: str, name: str, step: str, artifact: str, sha256: str
             CHALLENGER if CHALLENGER in aliases else (aliases[0] if aliases else ""),
             version.description or "",
             metrics,
-            already=True,
+            already=f"the same artifact {artifact!r} of step {step!r}",
         )
     return None
 

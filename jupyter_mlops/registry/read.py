@@ -1,7 +1,8 @@
 """Reading the model registry: one reader, paged, for the magics and the sidebar's routes.
 
-Versions come with their aliases, the metrics the publisher tagged them with, and the gate's
-last decision. MLflow's version search leaves aliases out on SQL stores, so they are taken from
+Versions come with their aliases, the metrics the publisher tagged them with, the gate's
+last decision, the last pre-deployment checks and a serving process's refusal; a model comes
+with the history of its alias moves. MLflow's version search leaves aliases out on SQL stores, so they are taken from
 the registered model, whose alias map is complete.
 """
 
@@ -12,6 +13,10 @@ from typing import Any
 from jupyter_mlops.registry.promote import METRIC_TAG
 from jupyter_mlops.tracking.read import next_token, seconds
 from jupyter_mlops.tracking.store import as_number
+
+CHECK_TAG = "deploy.check"  # the pre-deployment checks' verdict; ".<check>" each result
+CHECK_NAMES = ("requirements", "loads", "answers", "predictions", "latency")
+REJECTED_TAG = "deploy.rejected"  # why a serving process refused to swap the version in
 
 
 def quoted(name: str) -> str:
@@ -42,9 +47,8 @@ def list_models(client, max_results: int = 1000, page_token: str | None = None) 
     return {"models": models, "next_page_token": next_token(found)}
 
 
-def model_detail(client, name: str) -> dict[str, Any]:
-    """A registered model and all its versions, newest first (an MLflow error if unknown)."""
-    model = client.get_registered_model(name)
+def all_versions(client, name: str) -> list:
+    """Every version of model `name`, with its tags (all pages)."""
     versions, token = [], None
     while True:
         page = client.search_model_versions(
@@ -53,7 +57,13 @@ def model_detail(client, name: str) -> dict[str, Any]:
         versions += list(page)
         token = next_token(page)
         if not token:
-            break
+            return versions
+
+
+def model_detail(client, name: str) -> dict[str, Any]:
+    """A registered model and all its versions, newest first (an MLflow error if unknown)."""
+    model = client.get_registered_model(name)
+    versions = all_versions(client, name)
     aliases = {alias: str(v) for alias, v in sorted((model.aliases or {}).items())}
     by_version: dict[str, set[str]] = {}
     for alias, version in aliases.items():
@@ -75,15 +85,39 @@ def model_detail(client, name: str) -> dict[str, Any]:
                 },
                 "gate": tags.get("gate.decision"),
                 "slices": _slices(tags.get("gate.slices")),
+                "checks": deploy_checks(tags),
+                "rejected": tags.get(REJECTED_TAG),
                 "description": v.description or "",
                 "created": seconds(v.creation_timestamp),
             }
         )
+    from jupyter_mlops.registry.aliases import moves_of
+
     return {
         "name": model.name,
         "description": model.description or "",
         "aliases": aliases,
         "versions": out,
+        "history": [m.as_dict() for m in reversed(moves_of(name, versions))],
+    }
+
+
+def deploy_checks(tags: dict[str, str]) -> dict[str, Any] | None:
+    """The last pre-deployment checks recorded on a version (None if never checked):
+    passed, when, where, and each check's result."""
+    if CHECK_TAG not in tags:
+        return None
+    checks = []
+    for name in CHECK_NAMES:
+        text = tags.get(f"{CHECK_TAG}.{name}")
+        if text is not None:
+            state, _, detail = text.partition(": ")
+            checks.append({"name": name, "ok": state == "ok", "detail": detail})
+    return {
+        "passed": tags[CHECK_TAG] == "passed",
+        "at": tags.get(f"{CHECK_TAG}ed_at", ""),
+        "where": tags.get(f"{CHECK_TAG}ed_where", ""),
+        "checks": checks,
     }
 
 

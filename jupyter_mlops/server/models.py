@@ -36,7 +36,7 @@ def publish(state, name: str, run, step: str, artifact: str, metric, description
         "model_uri": published.model_uri,
         "mlflow_run_id": published.run_id,
         "metrics": published.metrics,
-        "already_published": published.already,  # the same model: no version added
+        "already_published": bool(published.already),  # the same model: no version added
     }
 
 

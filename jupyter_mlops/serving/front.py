@@ -1,181 +1,160 @@
-"""The connection front of `nb2pipe serve`: a selector holds idle connections, a bounded pool
-of worker threads answers requests.
+"""The connection front of `nb2pipe serve`: uvicorn (httptools parser, uvloop), plus the two
+bounds it lacks.
 
-A thread is busy only while a request is being read, run and answered: idle keep-alive
-connections wait in one `selectors` loop (1,000 idle clients cost no thread), and a client
-that sends half a request holds its worker for at most `timeout` seconds before it is closed.
-Connections idle longer than `idle` seconds are closed. The listen backlog is `backlog`, and
-every accepted socket has `TCP_NODELAY` (with one write per response, no Nagle stall).
+uvicorn reads every connection in one event loop, so idle and slow clients hold no thread, and
+it closes a connection idle between requests after `idle` seconds. But it lets a client take
+as long as it likes to *send* a request, and as many bytes of head as it likes: 64 clients
+trickling one byte a second would hold their connections forever. Our protocol adds:
+
+- a deadline per request: from its first byte to its last, `timeout` seconds; a slower client
+  is closed (a connection that sends nothing at all after connecting too);
+- a bound on the request head (request line and headers): `MAX_HEAD` bytes, else 431.
+
+The body's bound (413) and what requests mean are http.py's. The server runs in a thread of its
+own with its own loop (`Front.start`); the process's signals stay with its caller.
 """
 
 from __future__ import annotations
 
-import selectors
+import asyncio
 import socket
 import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-BACKLOG = 1024
-WORKERS = 16
-TIMEOUT = 10.0  # seconds a started request may take to arrive
-IDLE = 120.0  # seconds a kept-alive connection may stay silent
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+BACKLOG = 2048
+TIMEOUT = 10.0  # seconds a request may take to arrive, from its first byte to its last
+IDLE = 120.0  # seconds a kept-alive connection may stay silent between requests
+MAX_HEAD = 64 * 1024
+
+
+class Protocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol with a deadline per request and a bounded head."""
+
+    def connection_made(self, transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._deadline: asyncio.TimerHandle | None = None
+        self._head = 0  # bytes of the current request's head so far
+        self._in_body = False
+        # uvicorn arms its idle timer only after a first response: a connection that never
+        # sends anything would stay open. Its first request must start in time.
+        self.timeout_keep_alive_task = self.loop.call_later(
+            self.config.request_timeout, self.timeout_keep_alive_handler
+        )
+
+    def data_received(self, data: bytes) -> None:
+        if not self._in_body:  # counted before the parser buffers it
+            end = data.find(b"\r\n\r\n")
+            self._head += len(data) if end < 0 else end + 4
+            if self._head > MAX_HEAD:
+                if not self.transport.is_closing():
+                    self._refuse(
+                        b"431 Request Header Fields Too Large",
+                        f"the request head is larger than {MAX_HEAD} bytes".encode(),
+                    )
+                return
+        super().data_received(data)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._cancel()
+        self._deadline = self.loop.call_later(self.config.request_timeout, self._too_slow)
+
+    def on_headers_complete(self) -> None:
+        self._in_body = True
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._cancel()
+        self._in_body = False
+        self._head = 0
+        super().on_message_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel()
+        super().connection_lost(exc)
+
+    def _cancel(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _too_slow(self) -> None:
+        """The request did not arrive whole in time: the connection is closed."""
+        self._deadline = None
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.disconnected = True
+            self.cycle.message_event.set()
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def _refuse(self, status: bytes, message: bytes) -> None:
+        self.transport.write(
+            b"HTTP/1.1 " + status + b"\r\ncontent-type: text/plain\r\nconnection: close\r\n"
+            b"content-length: " + str(len(message)).encode() + b"\r\n\r\n" + message
+        )
+        self.transport.close()
 
 
 class Front:
-    """Accepts on (host, port) and hands each readable connection to `handler_class`, one
-    request at a time, from a pool of `workers` threads."""
+    """uvicorn serving `app` on (host, port) from a thread of this process."""
 
     def __init__(
         self,
-        address: tuple[str, int],
-        handler_class: type,
+        app: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
         *,
-        workers: int = WORKERS,
-        backlog: int = BACKLOG,
         timeout: float = TIMEOUT,
         idle: float = IDLE,
+        backlog: int = BACKLOG,
     ):
-        self.handler_class = handler_class
-        self.timeout, self.idle = timeout, idle
-        self.socket = socket.create_server(address, backlog=backlog)
-        self.socket.setblocking(False)
-        self.server_address = self.socket.getsockname()
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="nb2pipe-serve")
-        self._selector = selectors.DefaultSelector()
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._returned: list[Any] = []
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._stopped = threading.Event()
+        import uvicorn
 
-    # --- the selector loop ---------------------------------------------------------------
-    def serve_forever(self) -> None:
-        self._selector.register(self.socket, selectors.EVENT_READ, None)
-        self._selector.register(self._wake_r, selectors.EVENT_READ, "wake")
-        idle: dict[Any, float] = {}  # handler -> when it went back to waiting
-        try:
-            while not self._stop.is_set():
-                for key, _ in self._selector.select(timeout=1.0):
-                    if key.data is None:
-                        self._accept(idle)
-                    elif key.data == "wake":
-                        self._drain_wake(idle)
-                    else:
-                        self._selector.unregister(key.fileobj)
-                        idle.pop(key.data, None)
-                        self._pool.submit(self._answer, key.data)
-                self._close_idle(idle)
-        finally:
-            for handler in list(idle):
-                _close(handler)
-            self._stopped.set()
+        # Our own socket: a port in use is an OSError here, where the caller can say so.
+        self.socket = socket.create_server((host, port), backlog=backlog, reuse_port=False)
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server_address = self.socket.getsockname()[:2]
+        config = uvicorn.Config(
+            app,
+            http=Protocol,
+            loop=_loop(),
+            lifespan="off",
+            access_log=False,
+            log_level="warning",
+            timeout_keep_alive=idle,
+            backlog=backlog,
+            server_header=False,
+            date_header=False,
+        )
+        config.request_timeout = timeout  # type: ignore[attr-defined]  # read by Protocol
+        self.server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
 
-    def _accept(self, idle: dict) -> None:
-        for _ in range(64):  # a burst of connections is taken in one go
-            try:
-                conn, address = self.socket.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:  # out of file descriptors: the clients wait in the backlog
-                return
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn.settimeout(self.timeout)
-            handler = self.handler_class(conn, address, self)
-            self._wait(handler, idle)
+    @property
+    def url(self) -> str:
+        host, port = self.server_address
+        return f"http://{host}:{port}"
 
-    def _wait(self, handler, idle: dict) -> None:
-        try:
-            self._selector.register(handler.connection, selectors.EVENT_READ, handler)
-            idle[handler] = time.monotonic()
-        except (ValueError, OSError):  # closed meanwhile
-            _close(handler)
+    def start(self) -> Front:
+        self._thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.socket]}, name="nb2pipe-front"
+        )
+        self._thread.daemon = True
+        self._thread.start()
+        return self
 
-    def _drain_wake(self, idle: dict) -> None:
-        try:
-            while self._wake_r.recv(4096):
-                pass
-        except BlockingIOError:
-            pass
-        with self._lock:
-            returned, self._returned = self._returned, []
-        for handler in returned:
-            self._wait(handler, idle)
-
-    def _close_idle(self, idle: dict) -> None:
-        limit = time.monotonic() - self.idle
-        for handler, since in list(idle.items()):
-            if since < limit:
-                del idle[handler]
-                self._selector.unregister(handler.connection)
-                _close(handler)
-
-    # --- a worker ------------------------------------------------------------------------
-    def _answer(self, handler) -> None:
-        """Answer the requests that have arrived on `handler`'s connection, then hand it back
-        to the selector (or close it)."""
-        try:
-            while True:
-                handler.handle_one_request()
-                if handler.close_connection or not _more_buffered(handler):
-                    break
-        except OSError:  # a timeout (a slow client) or a reset: the connection is done
-            handler.close_connection = True
-        except Exception:  # noqa: BLE001 - a handler bug must not kill the pool's thread
-            handler.close_connection = True
-        if handler.close_connection or self._stop.is_set():
-            _close(handler)
-            return
-        with self._lock:
-            self._returned.append(handler)
-        try:
-            self._wake_w.send(b"x")
-        except OSError:
-            pass
-
-    def shutdown(self) -> None:
-        self._stop.set()
-        try:
-            self._wake_w.send(b"x")
-        except OSError:
-            pass
-        self._stopped.wait(5.0)
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def server_close(self) -> None:
-        self._selector.close()
-        for s in (self.socket, self._wake_r, self._wake_w):
-            s.close()
+    def stop(self, timeout: float = 10.0) -> None:
+        self.server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.socket.close()
 
 
-def _more_buffered(handler) -> bool:
-    """Whether the next request is already here (read ahead into the buffer, or waiting in
-    the socket): then it is answered at once, without a trip through the selector."""
-    conn = handler.connection
+def _loop() -> str:
     try:
-        conn.setblocking(False)
-        try:
-            return bool(handler.rfile.peek(1))
-        finally:
-            conn.settimeout(handler.server.timeout)
-    except (OSError, ValueError):
-        return False
-
-
-def _close(handler) -> None:
-    try:
-        handler.wfile.flush()
-    except (OSError, ValueError):
-        pass
-    for f in (handler.rfile, handler.wfile):
-        try:
-            f.close()
-        except (OSError, ValueError):
-            pass
-    try:
-        handler.connection.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    handler.connection.close()
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"

@@ -1,9 +1,13 @@
 """The prediction log of `nb2pipe serve`: one JSON line per prediction.
 
     {"id": "3f2a9c1b7d4e-0", "ts": 1763800000.0, "model": "wine", "version": "3",
+     "model_version": "3", "path": "champion", "latency_ms": 0.41,
      "inputs": {"alcohol": 13.2, ...}, "prediction": 1}
 
-`drift_report` reads the inputs as the current data; `monitoring` joins labels to the ids.
+``model_version`` is the version that made the prediction and ``path`` how the request reached
+it (champion, canary, or shadow: a mirrored copy, whose line carries the id of the answer the
+client got). `drift_report` reads the inputs as the current data (shadow copies left out: they
+are the same requests again); `monitoring` joins labels to the ids.
 
 The log is written to its path until it passes `max_bytes`; it is then moved aside as a part
 (``<stem>.part-000001.jsonl``, numbered in order) and a new one starts, so no file grows
@@ -25,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_LOG = "predictions.jsonl"
-META = ["id", "ts", "model", "version", "prediction"]
+META = ["id", "ts", "model", "version", "prediction", "model_version", "path", "latency_ms"]
 MAX_BYTES = 64 * 1024 * 1024
 _PART = re.compile(r"\.part-(\d{6})$")
 
@@ -194,13 +198,18 @@ def read_log(path: str | os.PathLike, since: float | None = None):
     for key in META:
         if key not in frame.columns:
             frame[key] = None
-    if "version" in frame.columns:
-        frame["version"] = frame["version"].astype(str)
+    frame["version"] = frame["version"].astype(str)
+    # Lines written before versions were logged per line were all the champion's.
+    frame["model_version"] = (
+        frame["model_version"].where(frame["model_version"].notna(), frame["version"]).astype(str)
+    )
+    frame["path"] = frame["path"].fillna("champion")
     inputs = [c for c in frame.columns if c not in META]
     return frame[META + inputs].reset_index(drop=True)
 
 
 def logged_inputs(path: str | os.PathLike, since: float | None = None):
-    """The inputs the served model was asked about (optionally since epoch time `since`)."""
+    """The inputs the served model was asked about (optionally since epoch time `since`),
+    each request once (its shadow copies left out)."""
     frame = read_log(path, since)
-    return frame.drop(columns=META)
+    return frame[frame["path"] != "shadow"].drop(columns=META).reset_index(drop=True)

@@ -1,21 +1,24 @@
-"""`nb2pipe serve MODEL[@alias]`: a registered model over REST, every prediction logged.
+"""`nb2pipe serve MODEL[@alias]`: a registered model over REST that follows its alias, every
+prediction logged.
 
-The model is pinned to the version the alias names at start-up and loaded with
-`mlflow.pyfunc`; requests speak MLflow's scoring protocol (``POST /invocations`` with
+``NAME`` or ``NAME@ALIAS`` is followed: when the alias moves, the new version is loaded beside
+the old one, checked here, and swapped in (follow.py). ``NAME/VERSION`` stays pinned. With
+``canary`` a share of requests goes to ``@challenger``, with ``shadow`` all of them are
+mirrored to it (live.py). Requests speak MLflow's scoring protocol (``POST /invocations`` with
 ``dataframe_split``, ``dataframe_records``, ``instances`` or ``inputs`` JSON, CSV or Parquet;
-``GET /ping``, ``/health``, ``/version``), parsed by MLflow's own scoring-server functions.
-On top of it, each prediction gets an id, returned beside it (``prediction_ids``), and one
-JSON line in the prediction log:
+``GET /ping``, ``/health``, ``/version``), parsed by MLflow's own scoring-server functions
+(scoring.py). On top of it, each prediction gets an id, returned beside it
+(``prediction_ids``), and one JSON line in the prediction log:
 
-    {"id": "...", "ts": 1763800000.0, "model": "wine", "version": "3",
-     "inputs": {"alcohol": 13.2, ...}, "prediction": 1}
+    {"id": "...", "ts": 1763800000.0, "model": "wine", "version": "3", "model_version": "3",
+     "path": "champion", "latency_ms": 0.4, "inputs": {"alcohol": 13.2, ...}, "prediction": 1}
 
 The log is what `drift_report` reads as the current data, and what ground truth is joined to
 (``POST /feedback`` with ``{"prediction_id": ..., "label": ...}``, or `record_feedback`).
-The server listens on 127.0.0.1 unless told otherwise; it has no authentication. The HTTP
-layer is scoring.py, the log prediction_log.py; this module finds and loads the model, runs
-the server until a signal, and starts one in its own process (`start_server`) or in a thread
-of this one (`serve_in_thread`).
+The server listens on 127.0.0.1 unless told otherwise; it has no authentication. This module
+puts the parts together (models, live, http, front, follow), runs the server until a signal,
+and starts one in its own process (`start_server`) or in a thread of this one
+(`serve_in_thread`).
 """
 
 from __future__ import annotations
@@ -33,134 +36,137 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jupyter_mlops.registry.promote import CHAMPION
-from jupyter_mlops.serving.front import TIMEOUT
-from jupyter_mlops.serving.http import ModelServer, jsonable
-from jupyter_mlops.serving.prediction_log import DEFAULT_LOG
+from jupyter_mlops.registry.promote import CHALLENGER
+from jupyter_mlops.serving.errors import ServingError
+from jupyter_mlops.serving.follow import INTERVAL, Follower
+from jupyter_mlops.serving.front import TIMEOUT, Front
+from jupyter_mlops.serving.http import App
+from jupyter_mlops.serving.live import Live, Routing
+from jupyter_mlops.serving.models import ServedModel, load, parse_spec, resolve
+from jupyter_mlops.serving.prediction_log import DEFAULT_LOG, PredictionLog
 from jupyter_mlops.serving.prediction_log import MAX_BYTES as MAX_LOG_BYTES
-from jupyter_mlops.tracking.redact import redact_uri
-from nb2pipe.errors import Nb2PipeError
+from jupyter_mlops.serving.scoring import jsonable
 
+__all__ = ["ServedModel", "ServingError", "parse_spec", "resolve", "serve", "start_server"]
 READY_TIMEOUT = 120.0
+CHAMPION_ONLY = Routing()
 
 
-class ServingError(Nb2PipeError):
-    """The model cannot be served: unknown model, alias or version, or a server that failed."""
+def routing_for(canary: float | None, canary_key: str | None, shadow: bool) -> Routing:
+    """The routing the options ask for, or a one-line `ServingError`."""
+    if canary is not None and shadow:
+        raise ServingError("--canary and --shadow: choose one")
+    if canary_key is not None and canary is None:
+        raise ServingError("--canary-key needs --canary PERCENT")
+    if canary is not None:
+        if not 0 < canary <= 100:
+            raise ServingError(f"--canary {canary:g}: give a percentage above 0, at most 100")
+        return Routing("canary", float(canary), canary_key)
+    return Routing("shadow") if shadow else Routing()
 
 
-@dataclass
-class ServedModel:
-    name: str
-    version: str
-    alias: str | None
-    run_id: str | None = None
+class Service:
+    """A model server put together: the live versions, the HTTP app, the front, the follower."""
+
+    def __init__(
+        self,
+        spec: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        log: str | os.PathLike = DEFAULT_LOG,
+        tracking_uri: str | None = None,
+        timeout: float = TIMEOUT,
+        log_max_bytes: int = MAX_LOG_BYTES,
+        routing: Routing = CHAMPION_ONLY,
+        interval: float = INTERVAL,
+        budget_ms: float | None = None,
+        echo=print,
+    ):
+        from jupyter_mlops.tracking import config
+
+        uri = tracking_uri or config.tracking_uri()
+        name, alias, _ = parse_spec(spec)
+        champion = load(spec, uri)
+        self.live = Live(champion, PredictionLog(log, log_max_bytes), routing)
+        self.app = App(self.live)
+        try:
+            self.front = Front(self.app, host, port, timeout=timeout)
+        except OSError as e:
+            raise ServingError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+        followed = {"champion": alias} if alias else {}
+        if routing.mode != "champion":
+            followed["challenger"] = CHALLENGER
+        self.follower = None
+        if followed:
+            self.follower = Follower(
+                self.live,
+                uri,
+                followed,
+                interval=interval,
+                budget_ms=budget_ms,
+                echo=echo,
+                where=f"nb2pipe serve at {self.front.url}",
+            )
+        self.echo = echo
 
     @property
-    def uri(self) -> str:
-        return f"models:/{self.name}/{self.version}"
+    def url(self) -> str:
+        return self.front.url
 
-    def __str__(self) -> str:
-        alias = f" (alias {self.alias})" if self.alias else ""
-        return f"{self.name} version {self.version}{alias}"
+    def start(self) -> Service:
+        if self.follower is not None and "challenger" in self.follower.aliases:
+            self.follower.poll()  # the challenger is checked before it takes any traffic
+        self.front.start()
+        if self.follower is not None:
+            self.follower.start()
+        return self
 
-
-def parse_spec(spec: str) -> tuple[str, str | None, str | None]:
-    """``name``, ``name@alias``, ``name/3`` or ``models:/…`` → (name, alias, version)."""
-    text = spec.removeprefix("models:/").strip()
-    if "@" in text:
-        name, _, alias = text.partition("@")
-        version = None
-    elif "/" in text:
-        name, _, version = text.partition("/")
-        alias = None
-    else:
-        name, alias, version = text, CHAMPION, None
-    if not name or (alias is not None and not alias) or (version is not None and not version):
-        raise ServingError(f"{spec!r}: give a model as NAME, NAME@ALIAS or NAME/VERSION")
-    return name, alias, version
-
-
-def resolve(spec: str, tracking_uri: str | None = None) -> ServedModel:
-    """The registered version `spec` names, or a one-line `ServingError`."""
-    from mlflow.exceptions import MlflowException
-
-    from jupyter_mlops.errors import translated
-    from jupyter_mlops.tracking import config, store
-
-    name, alias, version = parse_spec(spec)
-    uri = tracking_uri or config.tracking_uri()
-    with translated(f"read model {name!r}", uri):
-        client = store.client(uri)
-        try:
-            model = client.get_registered_model(name)
-        except MlflowException as e:
-            if e.error_code == "RESOURCE_DOES_NOT_EXIST":
-                raise ServingError(
-                    f"no registered model named {name!r} in {redact_uri(uri)}"
-                ) from None
-            raise
-        try:
-            found = (
-                client.get_model_version_by_alias(name, alias)
-                if alias
-                else client.get_model_version(name, version)
-            )
-        except MlflowException as e:
-            if e.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
-                raise
-            if alias:
-                known = ", ".join(sorted(model.aliases or {})) or "none"
-                raise ServingError(
-                    f"model {name!r} has no alias {alias!r} (aliases: {known})"
-                ) from None
-            raise ServingError(f"model {name!r} has no version {version!r}") from None
-    return ServedModel(name, str(found.version), alias, found.run_id)
-
-
-# --- the server ------------------------------------------------------------------------------
-
-
-def load(spec: str, tracking_uri: str | None = None) -> tuple[ServedModel, Any]:
-    """Resolve `spec` and load that version with mlflow.pyfunc."""
-    from jupyter_mlops.errors import translated
-    from jupyter_mlops.tracking import config, store
-
-    uri = tracking_uri or config.tracking_uri()
-    model = resolve(spec, uri)
-    with translated(f"load model {model.name!r}", uri), store.fluent_uri(uri):
-        import mlflow.pyfunc
-
-        return model, mlflow.pyfunc.load_model(model.uri)
-
-
-def serve(
-    spec: str,
-    *,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    log: str | os.PathLike = DEFAULT_LOG,
-    tracking_uri: str | None = None,
-    timeout: float = TIMEOUT,
-    log_max_bytes: int = MAX_LOG_BYTES,
-    echo=print,
-) -> None:
-    """Serve `spec` until SIGINT or SIGTERM (what `nb2pipe serve` runs)."""
-    model, pyfunc = load(spec, tracking_uri)
-    try:
-        server = ModelServer(
-            model, pyfunc, log, host, port, timeout=timeout, log_max_bytes=log_max_bytes
+    def describe(self) -> str:
+        m = self.live.champion.model
+        routing = f"; {self.live.routing}" if self.live.routing.mode != "champion" else ""
+        following = (
+            f"; following alias {m.alias!r} every {self.follower.interval:g}s"
+            if self.follower is not None and m.alias
+            else "; pinned"
         )
-    except OSError as e:
-        raise ServingError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+        return (
+            f"serving {m} at {self.url}{following}{routing}; predictions logged to "
+            f"{self.live.log.path}"
+        )
+
+    def stop(self) -> None:
+        if self.follower is not None:
+            self.follower.stop()
+        self.front.stop()
+        self.live.drain(10)
+        self.app.close()
+
+
+def serve(spec: str, *, echo=print, **options: Any) -> None:
+    """Serve `spec` until SIGINT or SIGTERM (what `nb2pipe serve` runs); `options` are
+    `Service`'s."""
+    # This process is the server: a registry that does not answer is an outage to report and
+    # wait out, polled again in a few seconds; MLflow's own retries (7, backing off for
+    # minutes) would only hide it. Two quick ones cover a kept-alive connection the registry
+    # closed. No progress bars in the server's output. A user's own settings win.
+    for key, value in (
+        ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2"),
+        ("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1"),
+        ("MLFLOW_HTTP_REQUEST_TIMEOUT", "10"),
+        ("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false"),
+    ):
+        os.environ.setdefault(key, value)
+    service = Service(spec, echo=echo, **options)
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
-    server.start()
-    echo(f"serving {model} at {server.url}; predictions logged to {server.log.path}")
     try:
+        service.start()
+        echo(service.describe())
         while not stop.wait(1.0):
             pass
     finally:
-        server.stop()
+        service.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     echo("stopped")
@@ -178,6 +184,11 @@ class Client:
         """POST `frame` (dataframe_split) to /invocations; the server's JSON answer."""
         payload = {"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}
         return self._post("/invocations", payload)
+
+    def live(self) -> dict[str, Any]:
+        """What `/version` says: the live versions and the routing."""
+        with urllib.request.urlopen(self.url + "/version", timeout=30) as response:
+            return json.loads(response.read())
 
     def feedback(self, prediction_ids, labels) -> dict[str, Any]:
         """POST the true labels of earlier predictions to /feedback."""
@@ -211,11 +222,11 @@ class ThreadServer(Client):
     """The server in a thread of this process (a notebook's kernel): no second mlflow import."""
 
     url: str
-    server: ModelServer
+    service: Service
     log: Path
 
     def stop(self) -> None:
-        self.server.stop()
+        self.service.stop()
 
 
 def serve_in_thread(
@@ -224,11 +235,14 @@ def serve_in_thread(
     log: str | os.PathLike = DEFAULT_LOG,
     port: int = 0,
     tracking_uri: str | None = None,
+    echo=lambda line: None,
+    **options: Any,
 ) -> ThreadServer:
     """Serve `spec` on 127.0.0.1 (a free port unless given) from a thread of this process."""
-    model, pyfunc = load(spec, tracking_uri)
-    server = ModelServer(model, pyfunc, log, "127.0.0.1", port).start()
-    return ThreadServer(server.url, server, server.log.path)
+    service = Service(
+        spec, log=log, port=port, tracking_uri=tracking_uri, echo=echo, **options
+    ).start()
+    return ThreadServer(service.url, service, service.live.log.path)
 
 
 @dataclass
@@ -270,8 +284,10 @@ def start_server(
     timeout: float = READY_TIMEOUT,
     client_timeout: float = TIMEOUT,
     log_max_bytes: int = MAX_LOG_BYTES,
+    options: tuple[str, ...] = (),
 ) -> ServerProcess:
-    """Start ``nb2pipe serve`` in its own process on 127.0.0.1; return once it answers /ping."""
+    """Start ``nb2pipe serve`` in its own process on 127.0.0.1; return once it answers /ping.
+    `options`: more of the command's options (``("--canary", "20")``)."""
     from jupyter_mlops.tracking import config
 
     port = port or free_port()
@@ -292,6 +308,7 @@ def start_server(
         str(client_timeout),
         "--log-max-bytes",
         str(log_max_bytes),
+        *options,
     ]
     with open(output, "wb") as out:
         process = subprocess.Popen(

@@ -76,7 +76,6 @@ class MlflowTracker(Observer):
         self._uri: str | None = None
         self._experiment: str | None = None
         self._origin: dict | None = None
-        self._logged: str | None = None  # "logged" or "logging in the background", once known
 
     def __call__(self, event: ev.Event) -> None:
         if event.kind == ev.SWEEP_STARTED:
@@ -115,18 +114,16 @@ class MlflowTracker(Observer):
 
     def where_to_look(self) -> list[str]:
         """The line `nb2pipe run` ends with: the experiment, and how to open it."""
-        if self._logged is None or not self._uri:
-            return []
+        if self.sync_process is None and self.mlflow_run_id is None:
+            return []  # not tracked: a warning said why
+        state = "logged" if self.sync_process is None else "logging in the background"
         uri = redact_uri(self._uri)  # a password in the URI is never printed
-        if uri.startswith(("http://", "https://")):
-            how = f"open {uri}"
-        else:
-            how = f"mlflow ui --backend-store-uri {shlex.quote(uri)}"
-        return [f"MLflow ({self._logged}, experiment {self._experiment!r}): {how}"]
+        web = uri.startswith(("http://", "https://"))
+        how = f"open {uri}" if web else f"mlflow ui --backend-store-uri {shlex.quote(uri)}"
+        return [f"MLflow ({state}, experiment {self._experiment!r}): {how}"]
 
     def _started(self, event: ev.Event) -> None:
         self.run_dir = Path(event.data["run_dir"]).resolve()
-        self._logged = None
         self.mlflow_run_id = None
         self.sync_process = None
         self.stream = None
@@ -157,7 +154,6 @@ class MlflowTracker(Observer):
             # Nothing ran (mlflow was never imported here), or the user pressed Ctrl-C and
             # is waiting for the prompt: a detached process logs the run instead.
             self.sync_process = self._sync_detached()
-            self._logged = "logging in the background"
             return
         try:
             self.mlflow_run_id = sync_run(
@@ -166,7 +162,6 @@ class MlflowTracker(Observer):
         except Exception as e:  # a tracking server that is down must not fail the run
             self._warn(f"run {self.run_dir.name} not tracked: {one_line(e)}", self.run_dir)
             return
-        self._logged = "logged"
         # Runs whose tracking an earlier process started but never finished (killed, or the
         # store was down then): the store answers now, so finish them too.
         catch_up(self.run_dir.parent, self._uri, exclude=self.run_dir)

@@ -19,7 +19,15 @@ import {
   useAction,
   useLoad
 } from './components';
-import { api, errorText, ModelDetail, PromoteAnswer, RegisteredModel } from './request';
+import {
+  AliasMove,
+  api,
+  errorText,
+  ModelDetail,
+  ModelVersion,
+  PromoteAnswer,
+  RegisteredModel
+} from './request';
 import { findArtifact, PipelineRun, startText, usePipelineRuns, useRunArtifacts } from './runs';
 import { useMlops } from './state';
 
@@ -121,6 +129,10 @@ export function ModelsPanel(): JSX.Element {
         </details>
       )}
 
+      {shown && <DeployChecksSection version={shown} />}
+      {detail?.name === name && (detail.history?.length ?? 0) > 0 && (
+        <AliasHistory moves={detail.history ?? []} />
+      )}
       <PublishForm defaultName={defaultName} onDone={changed} />
       {name && (
         <PromoteForm
@@ -136,6 +148,71 @@ export function ModelsPanel(): JSX.Element {
         </details>
       )}
     </div>
+  );
+}
+
+/** The last pre-deployment checks of a version, and a serving process's refusal if any. */
+function DeployChecksSection({ version }: { version: ModelVersion }): JSX.Element {
+  const found = version.checks;
+  return (
+    <details className="jp-mlops-section" open data-testid="mlops-model-checks">
+      <summary>
+        Deployment checks of v{version.version}:{' '}
+        {found ? (found.passed ? 'passed' : 'failed') : 'never checked'}
+      </summary>
+      {found && (
+        <>
+          <div className="jp-mlops-muted">
+            {found.at} · {found.where}
+          </div>
+          <table className="jp-mlops-table">
+            <tbody>
+              {found.checks.map(c => (
+                <tr key={c.name} data-testid={`mlops-check-${c.name}`} data-ok={String(c.ok)}>
+                  <td>{c.name}</td>
+                  <td className={c.ok ? 'jp-mlops-ok' : 'jp-mlops-failed'}>
+                    {c.ok ? 'ok' : 'failed'}
+                  </td>
+                  <td className="jp-mlops-muted jp-mlops-wrap">{c.detail}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+      {version.rejected && (
+        <ErrorLine error={`not swapped in by the service: ${version.rejected}`} />
+      )}
+    </details>
+  );
+}
+
+/** Every recorded alias move of the model, newest first. */
+function AliasHistory({ moves }: { moves: AliasMove[] }): JSX.Element {
+  return (
+    <details className="jp-mlops-section" open data-testid="mlops-alias-history">
+      <summary>Alias history</summary>
+      <table className="jp-mlops-table">
+        <tbody>
+          {moves.map(m => (
+            <tr key={`${m.when}-${m.alias}-${m.to ?? ''}`} data-kind={m.kind}>
+              <td className="jp-mlops-muted">{m.when}</td>
+              <td>
+                <span className={`jp-mlops-badge jp-mlops-alias-${m.alias}`}>{m.alias}</span>
+              </td>
+              <td>
+                {m.from ? `v${m.from}` : '–'} → {m.to ? `v${m.to}` : 'removed'}
+              </td>
+              <td>{m.kind}</td>
+              <td className="jp-mlops-muted jp-mlops-wrap">
+                {m.who}: {m.why}
+                {m.gate ? ` (gate: ${m.gate})` : ''}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </details>
   );
 }
 

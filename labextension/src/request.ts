@@ -228,6 +228,14 @@ export interface RegisteredModel {
   description?: string | null;
 }
 
+/** The pre-deployment checks last recorded on a version (`nb2pipe deploy check`, a swap). */
+export interface DeployChecks {
+  passed: boolean;
+  at: string;
+  where: string;
+  checks: { name: string; ok: boolean; detail: string }[];
+}
+
 export interface ModelVersion {
   version: string;
   aliases: string[];
@@ -235,11 +243,28 @@ export interface ModelVersion {
   tags: Record<string, string>;
   description: string;
   created?: number | string | null;
+  checks?: DeployChecks | null;
+  /** Why a serving process refused to swap it in, if one did. */
+  rejected?: string | null;
+}
+
+/** One recorded move of an alias: who moved it, when, why, and the gate's decision. */
+export interface AliasMove {
+  alias: string;
+  from: string | null;
+  to: string | null;
+  who: string;
+  when: string;
+  why: string;
+  kind: string;
+  gate: string | null;
 }
 
 export interface ModelDetail {
   name: string;
   versions: ModelVersion[];
+  /** Newest first. */
+  history?: AliasMove[];
 }
 
 export interface PublishRequest {

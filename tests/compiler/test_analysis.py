@@ -1,6 +1,7 @@
 import pytest
 
-from nb2pipe.analysis import BUILTIN_NAMES, NameAnalyser, analyse, parse, to_python
+from nb2pipe.analysis import BUILTIN_NAMES, NameAnalyser, analyse
+from nb2pipe.cellcode import parse, to_python
 from nb2pipe.errors import CodeError, Nb2PipeError
 
 
@@ -58,7 +59,7 @@ def test_tuple_unpacking_binds_every_name():
 
 def test_annotated_assignment():
     assert reads("x: int = y") == ["y", "int"]  # the annotation is evaluated too
-    assert writes("x: int = y") == ["x"]
+    assert writes("x: int = y") == ["x", "y"]  # one object, two names: saved together
 
 
 def test_for_loop_variables_are_bound_not_read():
@@ -275,7 +276,7 @@ def test_shell_assignment_binds_its_target():
 
 @pytest.mark.parametrize(
     "source",
-    ["%%time\ny = compute(x)", "%%timeit\ny = compute(x)", "%%capture\ny = compute(x)"],
+    ["%%time\ny = compute(x)", "%%prun -s cumulative\ny = compute(x)", "%%capture\ny = compute(x)"],
 )
 def test_timing_cell_magics_are_analysed_as_python(source):
     f = facts(source)
@@ -287,7 +288,39 @@ def test_timing_line_magics_are_analysed_as_python():
     assert writes("%time r = g(1)") == ["r"]
     assert reads("%time r = g(1)") == ["g"]
     assert reads("for i in range(2):\n    %time r = g(i)") == ["range", "g"]
-    assert writes("%timeit -n 3 f()") == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "%timeit -n 3 y = compute(x)",
+        "%timeit -n1 -r1 -q y = compute(x)",
+        "%timeit y = compute(x)",
+        "%%timeit -n1 -r 1\ny = compute(x)",
+        "%%timeit y = 0\ny = compute(x)",
+    ],
+)
+def test_timeit_reads_what_it_times_and_binds_nothing(source):
+    """%timeit runs its statement inside a function of its own: its names are read (options
+    skipped), and what it assigns stays there, as in IPython."""
+    f = facts(source)
+    assert [r.name for r in f.late_reads] == ["compute", "x"]
+    assert f.writes == []
+
+
+@pytest.mark.parametrize(
+    "source, magic", [("ls", "ls"), ("ls data", "ls"), ("pwd", "pwd"), ("cd ..", "cd")]
+)
+def test_automagic_in_a_cell_of_one_line_is_a_magic(source, magic):
+    assert f"run_line_magic({magic!r}" in to_python(source)
+    assert writes(source) == []
+
+
+def test_automagic_needs_one_line_and_a_name_the_code_has_not_bound():
+    assert "run_line_magic" not in to_python("ls = [1]\nls")
+    assert "run_line_magic" not in to_python("x = 1\nls")
+    assert "run_line_magic" not in to_python("df")
+    assert reads("ls = 3") == []
 
 
 def test_other_cell_magics_are_opaque():
@@ -324,7 +357,7 @@ def test_invalid_python_is_a_code_error_naming_the_cell(source):
 def test_reads_remember_the_cell_they_first_happen_in():
     f = analyse([("a = x", 3), ("b = a + y + x", 4)])
     assert [(r.name, r.cell) for r in f.reads] == [("x", 3), ("y", 4)]
-    assert f.writes == ["a", "b"]
+    assert f.writes == ["a", "x", "b"]  # `a = x`: one object, saved with a
 
 
 def test_known_names_are_not_reads():
@@ -448,3 +481,22 @@ def test_a_function_body_read_of_a_name_bound_earlier_is_not_a_late_read():
 def test_huge_cells_are_refused_before_parsing():
     with pytest.raises(CodeError, match="too large to analyse"):
         parse("x = 1\n" * 100_000, cell=3)
+
+
+@pytest.mark.parametrize(
+    "source, produced",
+    [
+        ("y = x", True),
+        ("y = x[:2]", True),
+        ("y = x[1:, 0]", True),
+        ("y = x.T", True),
+        ("y = x.reshape(-1)", True),
+        ("y = x[0]", False),
+        ("y = x['a']", False),
+        ("y = x.copy()", False),
+        ("y = f(x)", False),
+    ],
+)
+def test_another_name_or_a_view_of_an_input_produces_the_input_too(source, produced):
+    """So a later step that reads both gets one object, a view of its base."""
+    assert ("x" in writes(source)) is produced

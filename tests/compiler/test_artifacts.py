@@ -475,3 +475,146 @@ def test_a_file_this_process_wrote_is_not_hashed_again_unless_it_changed(tmp_pat
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     with pytest.raises(ArtifactError, match="does not match its sha256"):
         load(tmp_path, "train", "frame")
+
+
+# --- values that share an object (issue 22) ------------------------------------------------------
+
+
+def test_values_that_are_one_object_come_back_as_one_object(tmp_path):
+    x = [1, 2, 3]
+    grid = np.arange(6).reshape(2, 3)
+    manifest = save(
+        tmp_path, "a", x=x, y=x, d={"k": x}, grid=grid, corner=grid[:1, :2], flat=grid.T, other=[0]
+    )
+    assert [g["names"] for g in manifest["shared"]] == [["corner", "flat", "grid"], ["d", "x", "y"]]
+    with artifacts.loading():
+        x2, y2, d2 = (load(tmp_path, "a", n) for n in ("x", "y", "d"))
+        grid2, corner2, flat2 = (load(tmp_path, "a", n) for n in ("grid", "corner", "flat"))
+    assert x2 is y2 and d2["k"] is x2
+    corner2[0, 0] = 99  # a view stays a view of its base
+    assert grid2[0, 0] == 99 and flat2[0, 0] == 99
+    alone = load(tmp_path, "a", "y")  # outside a load cell: its own copy, as before
+    assert alone == [1, 2, 3] and alone is not y2
+
+
+def test_a_companion_is_loaded_with_what_it_shares_and_saved_again_if_changed(tmp_path):
+    import __main__
+
+    x = [1, 2, 3]
+    save(tmp_path, "a", x=x, y=x, z=[5])
+    with artifacts.loading():
+        loaded = load(tmp_path, "a", "x", sharing=["y", "z"])
+    try:
+        assert __main__.y is loaded and not hasattr(__main__, "z")  # z shares nothing with x
+        loaded.append(4)
+        again = artifacts.changed_companions("y", "z")
+        assert again == {"y": [1, 2, 3, 4]}
+        save(tmp_path, "b", **again)
+        assert load(tmp_path, "a", "y", resaved_by=["b"]) == [1, 2, 3, 4]
+        assert load(tmp_path, "a", "x", resaved_by=["b"]) == [1, 2, 3]  # b did not save x
+    finally:
+        del __main__.y
+
+
+def test_an_unchanged_companion_is_not_saved_again(tmp_path):
+    import __main__
+
+    model = {"data": np.ones(3)}
+    save(tmp_path, "a", model=model, X=model["data"])
+    with artifacts.loading():
+        loaded = load(tmp_path, "a", "model", sharing=["X"])
+    try:
+        loaded["data"] = np.zeros(2)  # a new array: X itself is untouched
+        assert artifacts.changed_companions("X") == {}
+    finally:
+        del __main__.X
+
+
+def test_a_record_array_loads_as_numpy_s_own_class_in_another_process(tmp_path):
+    """cloudpickle copied numpy's recarray class by value (its module, numpy.rec, is not imported
+    by `import numpy`), and indexing the copy failed in super(): stored by reference now."""
+    script = (
+        "import sys, numpy as np\n"
+        "from nb2pipe.artifacts import save\n"
+        "data = np.zeros(2, dtype=[('age', 'i4')])\n"
+        "save(sys.argv[1], 'a', rec=data.view(np.recarray), alone=np.ones(1, dtype=[('x', 'f8')]).view(np.recarray))\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True)
+    check = (
+        "import sys, numpy as np\n"
+        "from nb2pipe import artifacts\n"
+        "with artifacts.loading():\n"
+        "    rec = artifacts.load(sys.argv[1], 'a', 'rec')\n"
+        "alone = artifacts.load(sys.argv[1], 'a', 'alone')\n"
+        "assert type(rec) is np.recarray and type(alone) is np.recarray\n"
+        "print(rec['age'], alone['x'])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", check, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["[0", "0]", "[1.]"]
+
+
+def test_a_step_that_imports_numpy_without_drawing_has_not_drawn():
+    """The random-state watch starts before the step's own `import numpy`: a fresh import is not
+    a draw, a draw after it is."""
+    script = (
+        "from nb2pipe.artifacts import randomness\n"
+        "randomness.watch()\n"
+        "import numpy as np\n"
+        "print(randomness.drew())\n"
+        "randomness.watch()\n"
+        "np.random.rand()\n"
+        "print(randomness.drew())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
+
+
+def test_an_object_column_of_nan_keeps_its_nan(tmp_path):
+    """Arrow has one null, which comes back as None: such a frame is pickled instead."""
+    frame = pd.DataFrame({"year": [2000, 2001]}, columns=["year", "debt"])
+    assert frame["debt"].dtype == object
+    back, entry = roundtrip(tmp_path, frame)
+    assert entry["serializer"] == "pickle"
+    assert back.loc[1].tolist()[1] is not None and np.isnan(back.loc[1].tolist()[1])
+    series = pd.Series([None, "a"], dtype=object)
+    assert roundtrip(tmp_path, series, "s")[1]["serializer"] == "arrow"  # None stays None
+
+
+@pytest.mark.parametrize(
+    "index",
+    [pd.date_range("2015-07-03", periods=3), pd.timedelta_range(0, periods=3, freq="h")],
+)
+def test_an_index_with_a_frequency_keeps_it(tmp_path, index):
+    """Printing the index, or a series under it, shows its frequency."""
+    for value in (pd.Series(range(3), index=index), pd.DataFrame({"a": range(3)}, index=index)):
+        back, _ = roundtrip(tmp_path, value)
+        assert back.index.freq == index.freq and repr(back) == repr(value)
+
+
+def test_an_object_column_of_lists_stays_lists(tmp_path):
+    frame = pd.DataFrame({"words": [["a", "b"], ["c"]]})
+    back, entry = roundtrip(tmp_path, frame)
+    assert entry["serializer"] == "pickle" and back["words"][0] == ["a", "b"]
+
+
+def test_a_watched_table_changed_unseen_fails_the_step_but_an_object_s_counters_only_warn(
+    tmp_path,
+):
+    """A KNN model's tree counts its queries: predict changes its pickle, not what it computes.
+    A check must not fail what Run All may well compute the same: it warns there."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X = np.arange(20.0).reshape(10, 2)
+    knn = KNeighborsClassifier(n_neighbors=1, algorithm="kd_tree").fit(X, np.arange(10) % 2)
+    frame = pd.DataFrame({"a": [1, 2]})
+    artifacts.watch(knn=knn, frame=frame)
+    knn.predict(X[:2])
+    artifacts.check_unchanged(tmp_path, "use", 4, knn=knn, frame=frame)
+    [hazard] = read_manifest(tmp_path, "use")["warnings"]
+    assert hazard["cell"] == 4 and "'knn' (a KNeighborsClassifier) changed" in hazard["message"]
+    artifacts.watch(frame=frame)
+    frame.loc[0, "a"] = 5
+    with pytest.raises(ArtifactError, match="changed 'frame' in place"):
+        artifacts.check_unchanged(tmp_path, "use", 4, frame=frame)

@@ -179,10 +179,14 @@ def test_a_key_given_twice_is_one_error(compiled, tmp_path, case):
 def test_a_name_or_image_that_compile_cannot_write_is_refused(compiled):
     text = compiled.read_text()
     for old, new, message in [
-        ("name: nb\n", "name: ../../evil\n", "bad pipeline name"),
-        ("- name: second\n", '- name: second\n  image: "python\\nRUN evil"\n', "bad image"),
+        ("name: nb\n", "name: ../../evil\n", "pipeline name: bad value"),
+        ("- name: second\n", '- name: second\n  image: "python\\nRUN evil"\n', "image: bad value"),
         ("- name: second\n", '- name: second\n  requirements: ["x\\n--index-url=e"]\n', "bad"),
-        ("- name: second\n", '- name: second\n  resources: {cpu: "1\\nx"}\n', "cpu: bad"),
+        (
+            "- name: second\n",
+            '- name: second\n  resources: {cpu: "1\\nx"}\n',
+            "resources.cpu: bad value",
+        ),
     ]:
         with pytest.raises(PipelineFileError, match=message):
             pipeline_file.load(text.replace(old, new, 1))

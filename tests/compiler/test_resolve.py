@@ -369,6 +369,199 @@ def test_show_lists_each_variable_once_per_edge(make_notebook):
     assert edges(p) == [("a", "b", ["x"])]
 
 
+# --- what Run All shares, carries and names (issue 22) --------------------------------------
+
+
+def test_a_change_through_another_name_for_an_object_is_passed_on(make_notebook):
+    """`y = x` in one step, `x.append(…)` in the next: that step saves `y` again if the two
+    are one object, and a later reader of `y` takes the latest copy."""
+    p = compiled(
+        make_notebook,
+        code("x = [1, 2, 3]\ny = x", "step:a"),
+        code("x.append(4)", "step:b"),
+        code("print(y)", "step:c"),
+    )
+    [changer] = p.step("b").inputs
+    assert (changer.name, changer.sharing) == ("x", ["y"])
+    [reader] = p.step("c").inputs
+    assert (reader.producer, reader.name, reader.resaved_by) == ("a", "y", ["b"])
+    assert p.step("c").upstream == ["a", "b"]
+
+
+def test_a_view_written_in_the_same_step_changes_its_base(make_notebook):
+    p = compiled(
+        make_notebook,
+        code("import numpy as np", "imports"),
+        code("grid = np.zeros((3, 3))", "step:make"),
+        code(
+            "corner = grid[:2, :2]\ncorner[:] = 7\nrows = []\nfor r in rows:\n    r.append(1)",
+            "step:poke",
+        ),
+        code("print(grid, rows)", "step:report"),
+    )
+    assert ("poke", "grid") in inputs(p, "report")
+    assert "grid" in p.step("poke").outputs and "rows" in p.step("poke").outputs
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["y = x", "y = x[:1]", "y = x.T", "y = x.reshape(-1)", "y = np.asarray(x)", "y = [x, 1]"],
+)
+def test_names_that_may_be_one_object_change_together(make_notebook, statement):
+    p = compiled(
+        make_notebook,
+        code("import numpy as np", "imports"),
+        code("x = np.zeros(4)", "step:a"),
+        code(f"{statement}\ny[0] = 1", "step:b"),
+        code("print(x)", "step:c"),
+    )
+    assert inputs(p, "c") == [("b", "x")]
+
+
+def test_a_copy_is_not_another_name_for_the_object(make_notebook):
+    p = compiled(
+        make_notebook,
+        code("import numpy as np", "imports"),
+        code("x = np.zeros(4)", "step:a"),
+        code("y = x.copy()\ny[0] = 1", "step:b"),
+        code("print(x)", "step:c"),
+    )
+    assert inputs(p, "c") == [("a", "x")]
+
+
+def test_a_setting_is_replayed_after_the_import_it_needs(make_notebook):
+    p = compiled(
+        make_notebook,
+        code("import numpy as np\nnp.set_printoptions(precision=2)", "step:a"),
+        code("import numpy as np\nx = np.array([1 / 3])"),
+        code("print(x)", "step:b"),
+    )
+    assert [c.source for c in p.step("b").replay] == [
+        "import numpy as np",
+        "np.set_printoptions(precision=2)",
+    ]
+
+
+def test_settings_and_imports_are_replayed_in_notebook_order(make_notebook):
+    p = compiled(
+        make_notebook,
+        code("import pandas as pd\npd.set_option('display.max_rows', 5)", "step:a"),
+        code("from math import *\npd.set_option('display.max_rows', 7)", "step:b"),
+        code("print(floor(2.5), pd.get_option('display.max_rows'))", "step:c"),
+    )
+    assert [c.source for c in p.step("c").replay] == [
+        "import pandas as pd",
+        "pd.set_option('display.max_rows', 5)",
+        "from math import *",
+        "pd.set_option('display.max_rows', 7)",
+    ]
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "from sympy import init_printing\ninit_printing()",
+        "from sympy import *\ninit_printing()",
+        "from IPython.display import set_matplotlib_formats\nset_matplotlib_formats('svg')",
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "InteractiveShell.ast_node_interactivity = 'all'",
+        "%precision 3",
+        "%config InlineBackend.figure_format = 'svg'",
+    ],
+)
+def test_display_settings_are_replayed_later(make_notebook, setting):
+    p = compiled(make_notebook, code(setting, "step:a"), code("1.23456", "step:b"))
+    replayed = "\n".join(c.source for c in p.step("b").replay)
+    last = setting.splitlines()[-1]
+    assert (last.split("%")[-1].split()[0] if last.startswith("%") else last) in replayed
+    assert p.warnings == []
+
+
+def test_a_local_module_imported_by_a_step_is_imported_again_later(make_notebook, tmp_path):
+    (tmp_path / "plotstyle.py").write_text(
+        "import matplotlib\nmatplotlib.rcParams['figure.dpi'] = 600\n"
+    )
+    p = compiled(
+        make_notebook,
+        code("import matplotlib\nimport plotstyle", "step:a"),
+        code("print(matplotlib.rcParams['figure.dpi'])", "step:b"),
+    )
+    assert [c.source for c in p.step("b").replay] == ["import matplotlib", "import plotstyle"]
+
+
+@pytest.mark.parametrize(
+    "write, read",
+    [
+        ("np.savez('arrays', a=x)", "np.load('arrays.npz')"),
+        ("np.savez_compressed('arrays.npz', a=x)", "np.load('arrays.npz')"),
+        ("np.save('one', x)", "np.load('one.npy')"),
+        ("plt.savefig('fig')", "open('fig.png', 'rb')"),
+        ("plt.savefig('fig', format='pdf')", "open('fig.pdf', 'rb')"),
+    ],
+)
+def test_writers_that_add_an_extension_order_the_readers_of_that_file(make_notebook, write, read):
+    p = compiled(
+        make_notebook,
+        code("import numpy as np\nimport matplotlib.pyplot as plt", "imports"),
+        code(f"x = np.ones(2)\n{write}", "step:write"),
+        code(f"data = {read}", "step:read"),
+    )
+    assert p.step("read").upstream == ["write"]
+
+
+def test_names_read_only_inside_timeit_are_inputs(make_notebook):
+    p = compiled(
+        make_notebook,
+        code("import numpy as np\ncounts = np.zeros(3)", "step:a"),
+        code("%timeit -n1 -r1 counts, edges = np.histogram([1, 2], 3)\nprint(counts)", "step:b"),
+    )
+    assert inputs(p, "b") == [("a", "counts")]
+    assert [c.source for c in p.step("b").replay] == ["import numpy as np"]
+
+
+@pytest.mark.parametrize("reader", ["print(Out[1])", "print(_)", "x = _2 + 1", "print(In[1])"])
+def test_reading_ipython_s_history_is_a_warning(make_notebook, reader):
+    p = compiled(make_notebook, code("1 + 1", "step:a"), code(reader, "step:b"))
+    [warning] = p.warnings
+    assert warning.cell == 2 and "IPython's history" in warning.message
+
+
+def test_steps_that_run_shell_commands_keep_their_order_with_file_steps(make_notebook):
+    """A shell command may read or write any file: `!git init repo` then `!git clone repo`."""
+    p = compiled(
+        make_notebook,
+        code("import pandas as pd", "imports"),
+        code("pd.DataFrame({'a': [1]}).to_csv('a.csv')", "step:write"),
+        code("!git init -q repo", "step:init"),
+        code("x = 1", "step:unrelated"),
+        code("!git clone -q repo copy", "step:clone"),
+        code("back = pd.read_csv('copy/a.csv')", "step:read"),
+        code("cd copy", "step:move"),
+    )
+    assert p.step("move").upstream == ["clone", "write"]
+    assert p.step("init").upstream == ["write"]
+    assert p.step("unrelated").upstream == []
+    assert p.step("clone").upstream == ["init", "write"]
+    assert p.step("read").upstream == ["clone"]
+
+
+def test_names_in_strings_a_notebook_helper_evaluates_are_inputs(make_notebook):
+    """PDSH's `display('df1', 'pd.merge(df1, df2)')`: a class whose methods `eval` its
+    arguments. Names nothing defines are left alone (Run All would fail the same way)."""
+    p = compiled(
+        make_notebook,
+        code(
+            "import pandas as pd\nclass display:\n    def __init__(self, *args):\n"
+            "        self.args = args\n    def __repr__(self):\n"
+            "        return '\\n'.join(repr(eval(a)) for a in self.args)",
+            "step:a",
+        ),
+        code("df1 = pd.DataFrame({'a': [1]})\ndf2 = df1 + 1", "step:b"),
+        code("display('df1', 'pd.concat([df1, df2])', 'nothing', 'not code!')", "step:c"),
+    )
+    assert inputs(p, "c") == [("a", "display"), ("b", "df1"), ("b", "df2")]
+
+
 # --- drawing without a seed --------------------------------------------------------------------
 
 

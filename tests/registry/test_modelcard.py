@@ -60,3 +60,25 @@ def test_the_data_hash_follows_the_content():
     assert modelcard.frame_sha256(a) == modelcard.frame_sha256(a.copy())
     assert modelcard.frame_sha256(a) != modelcard.frame_sha256(a.assign(x=[1, 2, 4]))
     assert modelcard.frame_sha256(a) != modelcard.frame_sha256(a.rename(columns={"x": "y"}))
+
+
+def test_the_card_says_how_its_version_fared_in_the_last_deployment_check():
+    from jupyter_mlops.registry.modelcard import with_checks
+
+    card = "# Model card: m — version 3\n\n## Purpose\n\nTells apart.\n"
+    failed = with_checks(
+        card,
+        [("loads", True, "ok"), ("answers", False, "RuntimeError: a | b")],
+        where="local: vm",
+        when="2026-11-30T10:00:00+0000",
+    )
+    assert failed.startswith(card.rstrip("\n") + "\n\n## Deployment checks\n")
+    assert "Failed on 2026-11-30T10:00:00+0000, local: vm." in failed
+    assert "| answers | **failed** | RuntimeError: a \\| b |" in failed
+    passed = with_checks(failed, [("loads", True, "ok")], where="docker", when="later")
+    assert passed.count("## Deployment checks") == 1 and "Passed on later, docker." in passed
+    assert "**failed**" not in passed and passed.startswith(card.rstrip("\n"))
+    # A section after it (one a later publish step added) stays where it is.
+    more = failed + "\n## Serving\n\nserve cells: 2\n"
+    again = with_checks(more, [("loads", True, "ok")], where="x", when="y")
+    assert again.endswith("## Serving\n\nserve cells: 2\n") and "**failed**" not in again

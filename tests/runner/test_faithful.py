@@ -21,10 +21,12 @@ pytestmark = pytest.mark.slow
 def stdout_by_cell(document: dict) -> dict[int, str]:
     """Source cell number → what the cell printed (papermill's banner cells left out)."""
     out: dict[int, str] = {}
+    # papermill's own cells (an error banner, the injected parameters) are not the notebook's.
     cells = [
         c
         for c in document["cells"]
-        if "papermill-error-cell-tag" not in c["metadata"].get("tags", [])
+        if not {"papermill-error-cell-tag", "injected-parameters"}
+        & set(c["metadata"].get("tags", []))
     ]
     for index, cell in enumerate(cells, start=1):
         meta = cell["metadata"].get("nb2pipe") or {}
@@ -241,3 +243,26 @@ def test_a_value_that_cannot_be_saved_names_the_variable_and_why(tmp_path):
     failure = run(nb, tmp_path / ".nb2pipe").failure()
     assert "'h' (holder.Holder) cannot be passed to the steps that read it" in failure.message
     assert "lock" in failure.message
+
+
+def test_a_step_of_imports_only_is_not_warned_in_a_seeded_notebook(tmp_path):
+    """Importing numpy is not drawing from its global generator (issue 22): no warning."""
+    assert_equal_to_run_all(
+        tmp_path,
+        code("import numpy as np\nimport matplotlib\nmatplotlib.use('Agg')", "step:imports_only"),
+        code("import matplotlib.pyplot as plt\nprint(plt.gcf() is not None)"),
+        code("np.random.seed(0)\nprint(np.random.rand(2))", "step:seed"),
+        code("print(np.random.rand(2))", "step:draw"),
+    )
+
+
+def test_values_that_share_an_object_stay_shared_in_every_isolation(tmp_path):
+    for isolation in ("kernel", "process"):
+        assert_equal_to_run_all(
+            tmp_path / isolation,
+            code("import numpy as np", "imports"),
+            code("x = [1, 2]\ny = x\ngrid = np.zeros((2, 2))\ncorner = grid[:1, :1]", "step:a"),
+            code("x.append(3)\ncorner[0, 0] = 5\nprint(y, grid.sum())", "step:b"),
+            code("print(y, y is x, grid, corner)", "step:c"),
+            isolation=isolation,
+        )

@@ -18,28 +18,27 @@ import math
 import numbers
 import os
 import sys
-import types
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from nb2pipe.errors import (
-    ArtifactError,
-    first_line,
-    os_problem,
-)  # one exception family for the package
+# one exception family for the package
+from nb2pipe.errors import ArtifactError, first_line, os_problem
 from nb2pipe.fileio import loads, sync_folder, write_with
 
-from . import digest, guard, randomness, serializers
+from . import digest, guard, randomness, serializers, shared
 from .digest import file_sha256
 from .general import PickleSerializer
+from .rebind import rebind
 from .serializers import SERIALIZERS, Serializer, candidates, register, serializer_for, type_name
+from .shared import changed_companions, loading
 
 # fmt: off
 __all__ = [
-    "MANIFEST", "SERIALIZERS", "Serializer", "check_unchanged", "file_sha256", "load",
-    "read_manifest", "register", "restore_random_state", "save", "save_metrics",
+    "MANIFEST", "SERIALIZERS", "Serializer", "changed_companions", "check_unchanged",
+    "file_entries", "file_sha256", "load", "loading", "read_manifest", "register", "restore_random_state",
+    "save", "save_metrics",
     "save_random_state", "serializer_for", "watch", "watch_random_state",
 ]
 # fmt: on
@@ -77,16 +76,62 @@ def save(run_dir: str | os.PathLike[str], step: str, /, **values: Any) -> dict[s
         if name in entries and old["file"] != entries[name]["file"]
     ]
     manifest["artifacts"].update(entries)
-    if len(values) > 1:
-        manifest["aliases"] = guard.aliases(values)
+    manifest.pop("aliases", None)  # pairs, as earlier versions listed them
+    groups = shared.groups(values)
+    manifest["shared"] = [shared.save_group(directory, step, values, g) for g in groups]
+    if not manifest["shared"]:
+        del manifest["shared"]
     _write_manifest(directory, manifest)
     for file in stale:
         (directory / file).unlink(missing_ok=True)
     return manifest
 
 
-def load(run_dir: str | os.PathLike[str], step: str, name: str) -> Any:
-    """Return artifact `name` of `step`, after checking it against its sha256."""
+def file_entries(manifest: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(label, entry) of every file a manifest lists: artifacts, shared groups, random state."""
+    out = list((manifest.get("artifacts") or {}).items())
+    for group in manifest.get("shared") or []:
+        if isinstance(group, dict):
+            out.append((" and ".join(map(str, group.get("names") or [])), group))
+    if manifest.get("random_state"):
+        out.append(("random state", manifest["random_state"]))
+    return out
+
+
+def load(
+    run_dir: str | os.PathLike[str],
+    step: str,
+    name: str,
+    *,
+    resaved_by: tuple[str, ...] | list[str] = (),
+    sharing: tuple[str, ...] | list[str] = (),
+) -> Any:
+    """Artifact `name` of `step`, after checking it against its sha256. `resaved_by`: later
+    steps that may have saved it again (they changed an object it shares): the latest that did
+    is read instead. `sharing`: other names of `step` that may be one object with it, which this
+    step may change through it: those that are come with it (`shared.from_group`)."""
+    source = next(
+        (s for s in reversed(list(resaved_by)) if name in _manifest(run_dir, s)["artifacts"]), step
+    )
+    value = shared.from_group(
+        _manifest(run_dir, source).get("shared") or [],
+        lambda group: _artifacts_dir(run_dir, source) / _file_name(group, source),
+        source,
+        name,
+        set(sharing),
+    )
+    value = rebind(value if value is not shared.NOTHING else _load_one(run_dir, source, name))
+    if name in sharing:
+        shared.remember_companion(name, value)
+    return value
+
+
+def _manifest(run_dir: str | os.PathLike[str], step: str) -> dict[str, Any]:
+    return read_manifest(run_dir, step) or {"artifacts": {}}
+
+
+def _load_one(run_dir: str | os.PathLike[str], step: str, name: str) -> Any:
+    """Artifact `name` of `step`, after checking it against its sha256."""
     manifest = read_manifest(run_dir, step)
     directory = _artifacts_dir(run_dir, step)
     if manifest is None:
@@ -126,50 +171,7 @@ def load(run_dir: str | os.PathLike[str], step: str, name: str) -> Any:
     if not intact:
         raise ArtifactError(f"{where} does not match its sha256 in the manifest: {path}")
     digest.remember(path, entry["sha256"])
-    return _rebind(value)
-
-
-def _rebind(value: Any) -> Any:
-    """Give a function (or class) defined in an earlier step the globals of this one.
-
-    cloudpickle gives an unpickled notebook function a private copy of the globals it used
-    when it was saved; in Run All it reads the notebook's globals when it is called. The
-    compiler loads what such a function reads into this step; here it is made to see them.
-    """
-    main = sys.modules.get("__main__")
-    if main is None:
-        return value
-    if isinstance(value, types.FunctionType) and value.__module__ == "__main__":
-        return _with_globals(value, vars(main))
-    if isinstance(value, type) and value.__module__ == "__main__":
-        for attribute, member in list(vars(value).items()):
-            if isinstance(member, types.FunctionType) and member.__module__ == "__main__":
-                setattr(value, attribute, _with_globals(member, vars(main)))
     return value
-
-
-def _with_globals(function: types.FunctionType, namespace: dict) -> types.FunctionType:
-    if function.__globals__ is namespace:
-        return function
-    copy = types.FunctionType(
-        function.__code__,
-        namespace,
-        function.__name__,
-        function.__defaults__,
-        function.__closure__,
-    )
-    copy.__kwdefaults__ = function.__kwdefaults__
-    copy.__qualname__ = function.__qualname__
-    copy.__annotations__ = function.__annotations__
-    copy.__doc__ = function.__doc__
-    copy.__dict__.update(function.__dict__)
-    for cell in function.__closure__ or ():
-        try:
-            if cell.cell_contents is function:  # a wrapper that refers to itself
-                cell.cell_contents = copy
-        except ValueError:
-            pass  # an empty cell
-    return copy
 
 
 def save_metrics(run_dir: str | os.PathLike[str], step: str, /, **values: Any) -> dict[str, float]:
@@ -292,16 +294,12 @@ def watch(**values: Any) -> None:
     guard.watch(**values)
 
 
-def check_not_shared(
-    run_dir: str | os.PathLike[str], step: str, name: str, changed: list[str], cell: int | None
+def check_unchanged(
+    run_dir: str | os.PathLike[str], step: str, cell: int | None = None, /, **values: Any
 ) -> None:
-    """Fail if input `name` was the same object as one that a later step changed in place."""
-    guard.check_not_shared(read_manifest(run_dir, step) or {}, step, name, changed, cell)
-
-
-def check_unchanged(step: str, cell: int | None = None, /, **values: Any) -> None:
-    """Fail the step if a watched input changed in place (see guard.py)."""
-    guard.check_unchanged(step, cell, **values)
+    """Fail the step if a watched input changed in place, or warn (see guard.py)."""
+    for hazard in guard.check_unchanged(step, cell, **values):
+        warn(run_dir, step, cell, hazard)
 
 
 def save_random_state(run_dir: str | os.PathLike[str], step: str) -> None:

@@ -23,6 +23,23 @@ def _is_str_or_none(names: Any) -> bool:
     return all(n is None or isinstance(n, str) for n in names)
 
 
+# Values of an object column that come back from Arrow as they went in. Others do not: a list
+# comes back as a NumPy array (`df.text.str.split()`), a datetime as a Timestamp.
+_ARROW_OBJECTS = frozenset({str, bytes, bool, int, float, type(None)})
+
+
+def _arrow_changes(column: Any) -> bool:
+    """An object column Arrow would give back changed: holding a missing value other than None
+    (NaN, pd.NA, NaT: Arrow has one null, which comes back as None), or values other than
+    strings, bytes and plain numbers."""
+    if column.dtype != object:
+        return False
+    if not set(map(type, column.array)) <= _ARROW_OBJECTS:
+        return True
+    missing = column[column.isna()]
+    return any(v is not None for v in missing)
+
+
 def _kind(value: Any) -> str:
     """What pandas object `value` is, as the file records it."""
     import pandas as pd
@@ -54,9 +71,14 @@ class ArrowSerializer(Serializer):
                 all(isinstance(c, str) for c in value.columns)
                 and _is_str_or_none(value.columns.names)
                 and _is_str_or_none(value.index.names)
+                and not any(_arrow_changes(value.iloc[:, i]) for i in range(value.shape[1]))
             )
         if type(value) is pd.Series:  # the name travels as JSON in the file's metadata
-            return _plain_name(value.name) and _is_str_or_none(value.index.names)
+            return (
+                _plain_name(value.name)
+                and _is_str_or_none(value.index.names)
+                and not _arrow_changes(value)
+            )
         if isinstance(value, pd.Index):  # pandas' own kinds: DatetimeIndex, MultiIndex, ...
             return _is_str_or_none(value.names)
         return type(value) is pd.Categorical

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,33 @@ class JsonSerializer(Serializer):
             return json.load(f)
 
 
+def pickler_class():
+    """cloudpickle's Pickler, storing a library's class by reference even when the module its
+    `__module__` names is not imported yet.
+
+    cloudpickle stores a class by value when `sys.modules` lacks that module: NumPy's `recarray`
+    says `numpy.rec`, which `import numpy` does not import. A copy made by value is another
+    class in the step that loads it, and the class's own `super()` calls then fail
+    ("super(type, obj): obj must be an instance or subtype of type").
+    """
+    import importlib
+
+    import cloudpickle
+
+    class Pickler(cloudpickle.Pickler):
+        def reducer_override(self, obj):
+            if isinstance(obj, type):
+                module = getattr(obj, "__module__", None)
+                if isinstance(module, str) and module != "__main__" and module not in sys.modules:
+                    try:
+                        importlib.import_module(module)
+                    except Exception:
+                        pass  # not importable: cloudpickle stores the class by value, as before
+            return super().reducer_override(obj)
+
+    return Pickler
+
+
 class PickleSerializer(Serializer):
     """Anything else, with cloudpickle (which also stores functions and classes by value)."""
 
@@ -98,10 +126,8 @@ class PickleSerializer(Serializer):
         return True
 
     def dump(self, value: Any, path: Path) -> None:
-        import cloudpickle
-
         with open(path, "wb") as f:
-            cloudpickle.dump(value, f)
+            pickler_class()(f).dump(value)
 
     def load(self, path: Path, entry: Mapping[str, Any]) -> Any:
         with open(path, "rb") as f:

@@ -10,12 +10,9 @@ never a wrong number.
 Digests hash the values' memory, not a serialization: a 200,000 × 20 DataFrame costs ~35 ms.
 """
 
-import gc
 import hashlib
-import itertools
 import pickle
 import sys
-import types
 from typing import Any
 
 from nb2pipe.errors import ArtifactError
@@ -24,7 +21,9 @@ _watched: dict[str, str | None] = {}
 
 
 def digest(value: Any) -> str | None:
-    """A content digest of `value`, or None if it cannot be computed."""
+    """A content digest of `value`, or None if it cannot be computed. For objects other than
+    tables, arrays and plain Python values it digests their pickle, which may also hold
+    caches and counters that change without changing what the object computes."""
     h = hashlib.sha256()
     try:
         _feed(h, value)
@@ -94,82 +93,62 @@ def watch(**values: Any) -> None:
         _watched[name] = digest(value)
 
 
-def check_unchanged(step: str, cell: int | None = None, /, **values: Any) -> None:
-    """Refuse to finish if a watched input changed in place (the save cell calls this)."""
+def check_unchanged(step: str, cell: int | None = None, /, **values: Any) -> list[str]:
+    """Refuse to finish if a watched value (a table, an array, a plain Python value) changed in
+    place; for another object, whose pickle may change with a cache or a counter (a KNN model's
+    tree counts its queries), return the hazard to warn about instead (the save cell calls
+    this): a check must not fail a run that may well compute what Run All computes."""
+    hazards = []
     for name, value in values.items():
         before = _watched.get(name)
         if before is None:
             continue  # not watched, or not digestible: the static analysis is all there is
         if digest(value) != before:
+            if not _by_content(value):
+                hazards.append(
+                    f"{name!r} (a {type(value).__name__}) changed in place in a way nb2pipe "
+                    "cannot see (its state, maybe only a cache or a counter); a later step that "
+                    f"reads {name!r} too gets it as it was before this step, which may differ "
+                    "from Run All"
+                )
+                continue
             where = f"cell {cell}: " if cell else ""
+            view = _view_of(value, name)
+            how = (
+                f"through {view!r}, a view of its memory (`{view} = {name}[…]`), which nb2pipe "
+                "did not see"
+                if view
+                else "in a way nb2pipe cannot see (a function that modifies its argument?)"
+            )
             raise ArtifactError(
-                f"{where}step {step!r} changed {name!r} in place in a way nb2pipe cannot see "
-                f"(a function that modifies its argument?); a later step reads {name!r} too "
-                "and would get the version before that change, unlike Run All. Assign the "
-                f"result in this step (e.g. `{name} = modify({name})`) so the change is passed on"
+                f"{where}step {step!r} changed {name!r} in place {how}; a later step reads "
+                f"{name!r} too and would get the version before that change, unlike Run All. "
+                f"Assign the result in this step (e.g. `{name} = modify({name})`) so the change "
+                "is passed on"
             )
     _watched.clear()
+    return hazards
 
 
-# --- values that share parts --------------------------------------------------------------------
-
-_IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), frozenset, range)
-_OPAQUE = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.CodeType)
-_REACH_LIMIT = 20_000
-
-
-def aliases(values: dict[str, Any]) -> list[list[str]]:
-    """Pairs of values that are, contain or share memory with each other (`data = df`,
-    `model = pipe.named_steps["clf"]`, `head = arr[:5]`): saved apart, they come back apart."""
-    np = sys.modules.get("numpy")
-    candidates = {n: v for n, v in values.items() if not isinstance(v, _IMMUTABLE)}
-    reach = {name: _reachable(value) for name, value in candidates.items()}
-    pairs = []
-    for (a, va), (b, vb) in itertools.combinations(candidates.items(), 2):
-        shared = id(vb) in reach[a] or id(va) in reach[b]
-        if not shared and np is not None:
-            arrays = [v for v in (va, vb) if type(v) is np.ndarray]
-            shared = len(arrays) == 2 and bool(np.may_share_memory(va, vb))
-        if shared:
-            pairs.append(sorted([a, b]))
-    return sorted(pairs)
-
-
-def _reachable(value: Any) -> set[int]:
-    """Ids of the objects `value` holds, breadth first, bounded. Frames and arrays are leaves:
-    pandas copies on write, and arrays are compared by memory instead."""
-    seen = {id(value)}
-    if _leaf(value):
-        return seen
-    todo = [value]
-    while todo and len(seen) < _REACH_LIMIT:
-        item = todo.pop()
-        for child in gc.get_referents(item):
-            if id(child) in seen or isinstance(child, _IMMUTABLE) or isinstance(child, _OPAQUE):
-                continue
-            seen.add(id(child))
-            if not _leaf(child):
-                todo.append(child)
-    return seen
-
-
-def _leaf(value: Any) -> bool:
+def _by_content(value: Any) -> bool:
+    """Whether `value`'s digest is of its contents only (tables, arrays, plain values)."""
     module = type(value).__module__.partition(".")[0]
-    return module in ("pandas", "numpy", "pyarrow") or isinstance(value, _IMMUTABLE)
+    return module in ("builtins", "pandas", "numpy")
 
 
-def check_not_shared(
-    manifest: dict[str, Any], producer: str, name: str, changed: list[str], cell: int | None
-) -> None:
-    """Refuse `name` if, in `producer`, it shared parts with a variable a later step changed."""
-    for pair in manifest.get("aliases", []):
-        if name in pair:
-            other = next(n for n in pair if n != name) if pair.count(name) == 1 else name
-            if other in changed:
-                where = f"cell {cell}: " if cell else ""
-                raise ArtifactError(
-                    f"{where}{name!r} shares its object with {other!r} in step {producer!r} "
-                    f"(`{name} = {other}` or a part of it), and a later step changed {other!r} "
-                    f"in place: Run All's {name!r} shows that change, the pipeline's would not. "
-                    f"Make {name!r} a copy in step {producer!r} (e.g. `{name} = {other}.copy()`)"
-                )
+def _view_of(value: Any, name: str) -> str | None:
+    """A variable of the notebook that is a NumPy view of `value`'s memory, if there is one."""
+    np = sys.modules.get("numpy")
+    main = sys.modules.get("__main__")
+    if np is None or main is None or not isinstance(value, np.ndarray):
+        return None
+    for other, candidate in vars(main).items():
+        if (
+            other != name
+            and not other.startswith("_")
+            and isinstance(candidate, np.ndarray)
+            and candidate is not value
+            and np.may_share_memory(candidate, value)
+        ):
+            return other
+    return None

@@ -20,7 +20,7 @@ from typing import Any
 from nb2pipe.errors import ArtifactError
 
 FILE = "random_state.pkl"
-_watched: str | None = None
+_watched: dict[str, str] | None = None  # generator -> digest of its state
 
 
 def current() -> dict[str, Any]:
@@ -76,14 +76,38 @@ def restore(directory: Path, entry: dict[str, Any] | None, step: str) -> None:
 
 def watch() -> None:
     global _watched
-    _watched = _digest(current())
+    _watched = {name: _digest({name: state}) for name, state in current().items()}
 
 
 def drew() -> bool:
-    """Whether global random state changed since `watch` (and stop watching)."""
+    """Whether global random state changed since `watch` (and stop watching).
+
+    A generator imported by the step itself (`import numpy as np` in its cell) was not there to
+    watch: it counts as drawn from only if it left the state a fresh import gives."""
     global _watched
     before, _watched = _watched, None
-    return before is not None and _digest(current()) != before
+    if before is None:
+        return False
+    for name, state in current().items():
+        if name in before:
+            if _digest({name: state}) != before[name]:
+                return True
+        elif not _untouched(name, state):
+            return True
+    return False
+
+
+def _untouched(name: str, state: Any) -> bool:
+    if name == "numpy":
+        # numpy seeds its legacy generator from the OS at import: unknown words, but its
+        # position is at the end of the buffer (623 after that seeding, 624 after `seed`) and
+        # no Gaussian is cached until the first draw.
+        _, _, position, has_gauss, _ = state
+        return position in (623, 624) and not has_gauss
+    if name == "torch":
+        torch = sys.modules["torch"]
+        return bool((state == torch.Generator().get_state()).all())  # its fixed default seed
+    return False
 
 
 def fresh() -> None:

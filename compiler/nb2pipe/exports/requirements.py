@@ -144,7 +144,7 @@ class StepRequirements:
 
 def producers(pipeline: Pipeline, step: Step) -> list[str]:
     """The steps whose artifacts `step` reads, in pipeline order."""
-    names = {i.producer for i in step.inputs}
+    names = {s for i in step.inputs for s in [i.producer, *i.resaved_by]}
     return [s.name for s in pipeline.steps if s.name in names]
 
 

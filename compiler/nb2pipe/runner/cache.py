@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..artifacts import MANIFEST, read_manifest
+from ..artifacts import MANIFEST, file_entries, read_manifest
 from ..errors import ArtifactError
 from ..ir import Pipeline, Step
 from ..paths import looks_like_path
@@ -52,9 +52,13 @@ class StepCache:
         not yet known, as in `status` for a producer that will run)."""
         hashes = {}
         for item in step.inputs:
-            run_path = runs.get(item.producer)
-            manifest = read_manifest(run_path, item.producer) if run_path else None
-            entry = (manifest or {}).get("artifacts", {}).get(item.name)
+            # The latest step that saved it: a step in between may have saved it again.
+            for source in [*reversed(item.resaved_by), item.producer]:
+                run_path = runs.get(source)
+                manifest = read_manifest(run_path, source) if run_path else None
+                entry = (manifest or {}).get("artifacts", {}).get(item.name)
+                if entry or run_path is None:
+                    break
             hashes[f"{item.producer}.{item.name}"] = entry["sha256"] if entry else "pending"
         return hashes
 
@@ -151,10 +155,7 @@ class StepCache:
         if manifest is None:
             return "has no manifest"
         folder = run.artifacts(name)
-        entries = list(manifest.get("artifacts", {}).items())
-        if manifest.get("random_state"):
-            entries.append(("random state", manifest["random_state"]))
-        for label, item in entries:
+        for label, item in file_entries(manifest):
             file = item.get("file") if isinstance(item, dict) else None
             if not isinstance(file, str) or Path(file).name != file or file in ("", ".", ".."):
                 return f"names a bad artifact file {file!r}"
@@ -181,8 +182,8 @@ class StepCache:
         manifest = read_manifest(hit.run.path, hit.step) or {}
         expected = {
             item["file"]: item["sha256"]
-            for item in [*manifest.get("artifacts", {}).values(), manifest.get("random_state")]
-            if isinstance(item, dict)
+            for _, item in file_entries(manifest)
+            if isinstance(item, dict) and "file" in item and "sha256" in item
         }
         _copy_tree(source, target, expected)
 

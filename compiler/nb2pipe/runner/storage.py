@@ -21,7 +21,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import MANIFEST, file_sha256
+from ..artifacts import MANIFEST, file_entries, file_sha256
 from ..errors import ArtifactError, Nb2PipeError
 
 META = "meta.json"
@@ -154,8 +154,7 @@ class Storage:
             manifest = loads(raw)
         except ValueError:
             raise ArtifactError(f"{self.url}/{prefix}/{MANIFEST} is not valid JSON") from None
-        entries = [*manifest.get("artifacts", {}).values(), manifest.get("random_state")]
-        for item in entries:
+        for _, item in file_entries(manifest):
             if not isinstance(item, dict):
                 continue
             file = item.get("file")
