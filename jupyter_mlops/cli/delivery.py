@@ -74,7 +74,8 @@ def deploy_check(
 
 @deploy.command("to", hidden=True)
 @click.argument("model", metavar="NAME[@ALIAS|/VERSION]")
-@click.option("--target", type=click.Choice(["kserve", "docker"]), required=True)
+@click.option("--target", type=click.Choice(["kserve", "docker"]), required=True,
+              help="kserve: an InferenceService manifest; docker: the serving image.")  # fmt: skip
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Folder to write into.")
 @click.option(
     "--canary",
