@@ -115,6 +115,8 @@ class CodeFacts:
     star_modules: list[str] = field(default_factory=list)  # `from m import *`: m
     unpassable: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     shown: list[str] = field(default_factory=list)  # names printed or shown as bare expressions
+    # written only because a name made here shares their object (`w_value = w` writes w too)
+    carried: set[str] = field(default_factory=set)
 
 
 class NameAnalyser:
@@ -183,6 +185,7 @@ class NameAnalyser:
         self._unalias(name)
         self._bound.add(name)
         self._write(name)
+        self.facts.carried.discard(name)
         self.facts.changed.pop(name, None)
         self.facts.unpassable.pop(name, None)
         if origin is None:
@@ -218,6 +221,7 @@ class NameAnalyser:
                 self.read(other)
                 self._bound.add(other)
                 self._write(other)
+                self.facts.carried.add(other)
         group = {name}
         for other in others:
             group |= self._aliases.get(other, set()) | {other}

@@ -175,7 +175,10 @@ class Resolver:
             metric_facts = analysis.analyse(
                 [(c.source, c.number) for c in step.code_cells() if c.number in metric_cells]
             )
-            names = metric_facts.writes + metric_facts.shown
+            # a name the cell only reads is not one of its metrics, even when it shares an
+            # object with one (`w_value = w`)
+            names = [n for n in metric_facts.writes if n not in metric_facts.carried]
+            names += metric_facts.shown
             step.metrics = sorted({n for n in names if n in available})
 
     def _undefined(self, name: str, index: int) -> str:

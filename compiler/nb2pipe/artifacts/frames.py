@@ -102,7 +102,9 @@ class ArrowSerializer(Serializer):
         else:
             frame = value
         # A DatetimeIndex's frequency ("D") is not in Arrow's pandas metadata: Run All prints it.
-        freq = getattr(value if kind == "index" else getattr(value, "index", None), "freq", None)
+        # (A PeriodIndex keeps its own in Arrow's period type; its freqstr is no offset alias.)
+        index = value if kind == "index" else getattr(value, "index", None)
+        freq = getattr(index, "freq", None) if _has_offset_freq(index) else None
         if freq is not None:
             marker["freq"] = freq.freqstr
         # preserve_index=None keeps a RangeIndex as metadata and any other index as columns.
@@ -198,3 +200,9 @@ class PolarsSerializer(Serializer):
 
 def _is_series(value: Any) -> bool:
     return any(cls.__name__ == "Series" for cls in type(value).__mro__)
+
+
+def _has_offset_freq(index: Any) -> bool:
+    import pandas as pd
+
+    return isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex))

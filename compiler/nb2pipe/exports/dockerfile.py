@@ -27,7 +27,9 @@ DEFAULT_BASE = "python:3.11-slim"
 IMAGE_ROOT = "/opt/nb2pipe"
 STEP_NOTEBOOK = f"{IMAGE_ROOT}/step.ipynb"  # where the image holds its step notebook
 # The nb2pipe modules a step runs with, relative to the package: what `load`/`save` and the
-# launcher import, and nothing that needs papermill, nbformat or MLflow at import.
+# launcher import, and nothing that needs papermill, nbformat or MLflow at import. The whole
+# artifacts package goes (its formats, what serve and features steps keep): a module of it left
+# out would fail only inside a container.
 RUNTIME_MODULES = (
     "__init__.py",
     "errors.py",
@@ -35,11 +37,7 @@ RUNTIME_MODULES = (
     "fileio.py",
     "notebook.py",
     "plugins.py",
-    "artifacts/__init__.py",
-    "artifacts/digest.py",
-    "artifacts/serializers.py",
-    "artifacts/guard.py",
-    "artifacts/randomness.py",
+    *sorted(f"artifacts/{p.name}" for p in (Path(__file__).parents[1] / "artifacts").glob("*.py")),
     "exports/__init__.py",
     "exports/launch.py",
 )
