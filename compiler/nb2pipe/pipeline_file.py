@@ -202,8 +202,9 @@ class _Reader:
         data = self._dict(
             data, where, {"name", "value", "literal", "type", "comment", "annotation"}
         )
-        if not _identifier(data.get("name")) or not isinstance(data.get("type"), str):
-            raise PipelineFileError(f"{where}: a parameter needs a name and a type")
+        if not _identifier(data.get("name")) or not _identifier(data.get("type")):
+            # `compile` writes a Python name and its value's type name, both identifiers
+            raise PipelineFileError(f"{where}: a parameter needs a name and a type (identifiers)")
         if "literal" in data:
             try:
                 data["value"] = ast.literal_eval(str(data.pop("literal")))

@@ -42,6 +42,8 @@ EDITS = {
     "unknown field": ("cache: false", "cache: false\n  shell: rm -rf /", None),
     "upstream missing": ("  - first\n  inputs:", "  - zeroth\n  inputs:", "upstream step 'zeroth'"),
     "wrong type": ("number: 3", "number: three", "bad cell number 'three'"),
+    "parameter name": ("- name: n\n", '- name: "n\\ninjected: 1"\n', "params[0]: a parameter"),
+    "parameter type": ("type: int", 'type: "int\\ninjected: 1"', "params[0]: a parameter"),
 }
 
 
