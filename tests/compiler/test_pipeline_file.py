@@ -121,6 +121,7 @@ SOURCES = {
     "through a linked folder": lambda tmp: "../linked/nb.ipynb",
     "no such notebook in the project": lambda tmp: "../gone.ipynb",
     "the project folder itself": lambda tmp: "..",
+    "a file of the project that is no notebook": lambda tmp: "../pyproject.toml",
 }
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import pipeline_file
-from ..errors import Nb2PipeError, ParameterError, os_problem
+from ..errors import Nb2PipeError, NotebookError, ParameterError, os_problem
 from ..ir import Pipeline
+from ..notebook import read_notebook
 from ..parameters import suggestion
 from .rundir import RunDir, Workspace, process_alive, project_root
 
@@ -69,6 +70,10 @@ def source_notebook(pipeline: Pipeline, pipeline_yaml: Path) -> Path:
             f"source {pipeline.source!r}: no such notebook (moved or renamed? compile it again)",
             file=where,
         )
+    try:  # a file of the project that is no notebook (`../pyproject.toml`) ran, silently
+        read_notebook(notebook)
+    except NotebookError as e:
+        raise Nb2PipeError(f"source {pipeline.source!r}: {e.message}", file=where) from None
     return notebook
 
 
