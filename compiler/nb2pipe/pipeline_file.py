@@ -98,7 +98,7 @@ def load(text: str) -> Pipeline:
     if not text.endswith(END):
         raise PipelineFileError("pipeline.yaml is incomplete (cut short?): compile it again")
     try:
-        data = strict_yaml.load(text)
+        data = strict_yaml.load(text, aliases=False)  # `dump` writes none
     except yaml.YAMLError as e:
         raise PipelineFileError(f"pipeline.yaml is not valid YAML ({_first_line(e)})") from None
     return _Reader().pipeline(data)

@@ -12,22 +12,32 @@ import functools
 from typing import Any
 
 
-def load(text: str) -> Any:
+def load(text: str, *, aliases: bool = True) -> Any:
     """The document in `text`; a `yaml.YAMLError` for bad YAML or a key given twice (its
-    first line says which key, and where)."""
+    first line says which key, and where).
+
+    `aliases=False` refuses `*name` too, for files written without any: a few hundred bytes of
+    nested aliases stand for billions of items, which whoever walks the value pays for."""
     import yaml
 
-    return yaml.load(text, Loader=_loader())  # a SafeLoader: no Python objects
+    return yaml.load(text, Loader=_loader(aliases))  # a SafeLoader: no Python objects
 
 
 @functools.cache
-def _loader():
+def _loader(aliases: bool):
     import yaml
 
     class DuplicateKeyError(yaml.YAMLError):
         pass
 
     class StrictLoader(yaml.SafeLoader):
+        def compose_node(self, parent, index):
+            if not aliases and self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                line = event.start_mark.line + 1
+                raise DuplicateKeyError(f"line {line}: an alias (*{event.anchor}) is not allowed")
+            return super().compose_node(parent, index)
+
         def construct_mapping(self, node, deep=False):
             if isinstance(node, yaml.MappingNode):
                 seen = set()

@@ -179,6 +179,26 @@ def test_a_key_given_twice_is_one_error(compiled, tmp_path, case):
     assert _workspaces(tmp_path) == []
 
 
+def _alias_bomb(levels: int = 9) -> str:
+    """A flow list of 9 items, each the one before: 9**levels strings in a few hundred bytes."""
+    flow = "&a0 [" + ",".join(["lol"] * 9) + "]"
+    for level in range(1, levels):
+        flow = f"&a{level} [" + ",".join([flow] + [f"*a{level - 1}"] * 8) + "]"
+    return flow
+
+
+def test_an_alias_is_one_error_not_a_billion_items(compiled, tmp_path):
+    text = compiled.read_text()
+    edited = text.replace("  value: 2\n  type: int\n", f"  value: {_alias_bomb()}\n  type: list\n")
+    assert edited != text and len(edited) < len(text) + 1000
+    compiled.write_text(edited)
+    result = cli("run", compiled, cwd=tmp_path)  # it never ends without the refusal
+    assert result.returncode == 2, result.stdout
+    [line] = result.stderr.strip().splitlines()
+    assert line.endswith("an alias (*a0) is not allowed)"), line
+    assert _workspaces(tmp_path) == []
+
+
 def test_a_name_or_image_that_compile_cannot_write_is_refused(compiled):
     text = compiled.read_text()
     for old, new, message in [
