@@ -78,9 +78,10 @@ def publish(env: dict, tmp: Path, seed: int, accuracy: float) -> None:
     )
 
 
-def load(port: int, connections: int, seconds: float, versions: bool = False) -> dict:
+def load(port: int, connections: int, seconds: float, versions: bool = False, until=None) -> dict:
     """`connections` keep-alive clients for `seconds`: latencies (s), requests and errors
-    (and with `versions`, the versions that answered, from the X-Model-Version header)."""
+    (and with `versions`, the versions that answered, from the X-Model-Version header).
+    With `until`, they stop 3 s after it returns true (`seconds` is then the longest)."""
     latencies: list[float] = []
     errors = [0]
     seen: set = set()
@@ -119,6 +120,10 @@ def load(port: int, connections: int, seconds: float, versions: bool = False) ->
     stop_at[0] = time.perf_counter() + seconds
     start.wait()
     began = time.perf_counter()
+    if until is not None:
+        while time.perf_counter() < stop_at[0] and not until():
+            time.sleep(0.2)
+        stop_at[0] = min(stop_at[0], time.perf_counter() + 3.0)
     for t in threads:
         t.join()
     took = time.perf_counter() - began
@@ -318,11 +323,16 @@ def measure(tmp: Path) -> None:
             "0 errors",
         )
         # A promotion under load: v2 is published, checked in the serving process and swapped
-        # in while 8 connections keep asking. Latencies before vs the 40 s from publishing on.
+        # in while 8 connections keep asking. Latencies before vs from publishing until 3 s
+        # after the server says it swapped (publishing itself takes a while on a busy machine).
         steady = load(ours_port, 8, 3.0)
         swapping: dict = {}
+
+        def swapped() -> bool:
+            return "swapped" in (tmp / "ours.txt").read_text(errors="replace")
+
         during = threading.Thread(
-            target=lambda: swapping.update(load(ours_port, 8, 40.0, versions=True))
+            target=lambda: swapping.update(load(ours_port, 8, 180.0, versions=True, until=swapped))
         )
         during.start()
         publish(env, tmp, seed=2, accuracy=0.95)

@@ -17,106 +17,11 @@ the changed object, so the step that changes it is a producer of it (effects.py 
 from __future__ import annotations
 
 import ast
-import builtins
-import re
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 
 from .cellcode import parse, to_python
-
-# Names a Jupyter kernel provides besides Python's builtins.
-KERNEL_NAMES = frozenset(
-    {
-        "get_ipython",
-        "display",
-        "In",
-        "Out",
-        "exit",
-        "quit",
-        "_",
-        "__",
-        "___",
-        "_ih",
-        "_oh",
-        "_dh",
-        "__file__",
-        "__name__",
-        "__builtins__",
-        "__doc__",
-    }
-)
-BUILTIN_NAMES = frozenset(dir(builtins)) | KERNEL_NAMES
-
-# IPython's input and output history: `In`, `Out`, `_`, `_7`, `_i7`… In a step notebook they hold
-# that step's cells, not the whole notebook's.
-_HISTORY = re.compile(r"In|Out|_ih|_oh|_{1,3}|_i{1,3}|_i?\d+")
-
-
-def is_history(name: str) -> bool:
-    return bool(_HISTORY.fullmatch(name))
-
-
-@dataclass
-class Reads:
-    """A name read, and the cell it is first read in."""
-
-    name: str
-    cell: int | None
-
-
-@dataclass
-class Function:
-    """What calling a function defined in the notebook does to names outside it."""
-
-    params: list[str] = field(default_factory=list)  # positional order, then keyword-only
-    changes_params: set[str] = field(default_factory=set)
-    changes_globals: set[str] = field(default_factory=set)
-    draws_random: bool = False
-    seeds_random: bool = False
-    generator: bool = False
-    decorated: bool = False  # a wrapper may keep state on itself (call counts, caches)
-    evaluates: bool = False  # runs code given as strings (`eval(name)`): its string arguments
-
-
-@dataclass
-class Statement:
-    """A top-level statement of a cell, kept as source so it can be replayed in later steps."""
-
-    source: str
-    cell: int | None
-    replayable: bool = True
-    index: int = 0  # its place among the statements analysed together: notebook order
-    module: str | None = None  # for an import: the top-level module it imports
-
-
-@dataclass
-class CodeFacts:
-    """What one step's (or one cell group's) code does with names."""
-
-    reads: list[Reads] = field(default_factory=list)  # free reads, first use order
-    late_reads: list[Reads] = field(default_factory=list)  # reads inside function bodies
-    maybe_reads: list[Reads] = field(default_factory=list)  # in strings a helper evaluates
-    writes: list[str] = field(default_factory=list)  # bound or changed, first-write order
-    changed: dict[str, int | None] = field(default_factory=dict)  # changed in place -> cell
-    deleted: dict[str, int | None] = field(default_factory=dict)  # `del name` last -> cell
-    write_cells: dict[str, int | None] = field(default_factory=dict)  # name -> last write cell
-    modules: set[str] = field(default_factory=set)  # top-level modules imported
-    star_import: bool = False
-    star_imports: list[Statement] = field(default_factory=list)  # `from m import *` (and %run)
-    imported: dict[str, str] = field(default_factory=dict)  # name -> import statement binding it
-    imports: list[Statement] = field(default_factory=list)  # every import, in order
-    origins: dict[str, str] = field(default_factory=dict)  # name -> dotted origin, if imported
-    functions: dict[str, Function] = field(default_factory=dict)  # defined here
-    function_late_reads: dict[str, list[str]] = field(default_factory=dict)
-    seeds_random: bool = False
-    draws_random: bool = False
-    exits: bool = False  # may end the notebook early (`sys.exit()`, `raise SystemExit`)
-    shell: bool = False  # runs shell commands, which may read and write any file
-    settings: list[Statement] = field(default_factory=list)  # global settings changed
-    star_modules: list[str] = field(default_factory=list)  # `from m import *`: m
-    unpassable: dict[str, tuple[str, int | None]] = field(default_factory=dict)
-    shown: list[str] = field(default_factory=list)  # names printed or shown as bare expressions
-    # written only because a name made here shares their object (`w_value = w` writes w too)
-    carried: set[str] = field(default_factory=set)
+from .facts import CodeFacts, Function, Reads, Statement
+from .visitor import Visitor
 
 
 class NameAnalyser:
@@ -161,6 +66,34 @@ class NameAnalyser:
         self._statement = None
         self.facts.origins = dict(self.origins)
         return tree
+
+    # --- what the visitor asks -------------------------------------------------------------
+    @property
+    def cell(self) -> int | None:
+        """The cell being read."""
+        return self._cell
+
+    def is_bound(self, name: str) -> bool:
+        """Bound by this code so far (or known before it)."""
+        return name in self._bound
+
+    def bound_names(self) -> frozenset[str]:
+        return frozenset(self._bound)
+
+    def unbind(self, names: Iterable[str]) -> None:
+        """Names that were local to an inner scope (a comprehension's variables)."""
+        self._bound.difference_update(names)
+
+    def nested(self, local: set[str], assigned: set[str]) -> NameAnalyser:
+        """An analyser for a function body defined here: its `local` names are bound, names
+        it assigns (`assigned`, its `global` ones too) lose this code's imports, and it
+        knows this code's functions."""
+        return NameAnalyser(
+            local,
+            self._cell,
+            origins={k: v for k, v in self.origins.items() if k not in assigned},
+            functions=self.functions,
+        )
 
     # --- callbacks from the visitor -------------------------------------------------------
     def read(self, name: str) -> None:
@@ -276,9 +209,7 @@ class NameAnalyser:
         return ast.get_source_segment(self._code, stmt) or ast.unparse(stmt)
 
 
-def _visitor(analyser: NameAnalyser):
-    from .visitor import Visitor  # the visitor builds NameAnalysers for nested scopes
-
+def _visitor(analyser: NameAnalyser) -> Visitor:
     return Visitor(analyser)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 
 from . import effects
-from .analysis import BUILTIN_NAMES, Function
+from .facts import BUILTIN_NAMES, Function
 
 
 def base_name(node: ast.AST) -> str | None:
@@ -44,7 +44,7 @@ class CallEffects(ast.NodeVisitor):
         if isinstance(node, ast.Name):
             if node.id in self.sink.origins:
                 return self.sink.origins[node.id]
-            if node.id in self.sink._bound:
+            if self.sink.is_bound(node.id):
                 return None
             if node.id in BUILTIN_NAMES:
                 return node.id

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import analysis, cellcode, effects, paths
-from .analysis import BUILTIN_NAMES
 from .errors import Nb2PipeError
+from .facts import BUILTIN_NAMES
 from .ir import Cell
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ def warn_unseeded(resolver: Resolver) -> None:
     trees = {}
     for cell in cells:
         try:
-            trees[cell.number] = analysis.parse(cell.source, cell.number)
+            trees[cell.number] = cellcode.parse(cell.source, cell.number)
         except Nb2PipeError:
             continue
     origins = dict(resolver.shared.origins)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import analysis
 from .errors import GraphError, Nb2PipeError
+from .facts import Reads
 from .grouping import Group, group_cells
 from .ir import Pipeline
 from .notebook import SourceNotebook, read_notebook
@@ -117,5 +118,5 @@ def _expand_helpers(group: Group, helpers: dict[str, set[str]], shared: set[str]
         for read in sorted(helpers[name] - shared):
             if read not in late:
                 late.add(read)
-                facts.late_reads.append(analysis.Reads(read, None))
+                facts.late_reads.append(Reads(read, None))
     facts.late_reads = [r for r in facts.late_reads if r.name not in shared]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import analysis
 from .errors import TagError
+from .facts import CodeFacts
 from .ir import Cell, Hazard, Pipeline, Step
 from .notebook import SourceCell, SourceNotebook
 from .parameters import parse_parameters
@@ -24,7 +24,7 @@ class Group:
     step: Step
     tag_cells: dict[str, int] = field(default_factory=dict)  # after-target -> cell of the tag
     metrics_cells: list[int] = field(default_factory=list)
-    facts: analysis.CodeFacts | None = None
+    facts: CodeFacts | None = None
 
 
 def group_cells(

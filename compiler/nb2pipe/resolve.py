@@ -14,8 +14,8 @@ import difflib
 from collections import deque
 
 from . import analysis, carried
-from .analysis import BUILTIN_NAMES, CodeFacts, Reads
 from .errors import GraphError, Nb2PipeError, TagError
+from .facts import BUILTIN_NAMES, CodeFacts, Reads, is_history
 from .grouping import Group
 from .ir import Cell, Hazard, Input, Pipeline, Step
 from .notebook import SourceCell, SourceNotebook
@@ -109,7 +109,7 @@ class Resolver:
                     queue.append((Reads(late, read.cell), False))
             elif name in self.params:
                 step.params.append(name)
-            elif analysis.is_history(name) and read.cell is not None:
+            elif is_history(name) and read.cell is not None:
                 self.warn(
                     read.cell,
                     f"reads IPython's history ({name!r}), which in a step notebook holds that "

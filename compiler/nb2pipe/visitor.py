@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .analysis import BUILTIN_NAMES, Function, NameAnalyser
 from .calls import CallEffects, base_name, evaluates_strings, is_generator
 from .cellcode import TIMEIT_FUNCTION
+from .facts import BUILTIN_NAMES, Function
+
+if TYPE_CHECKING:  # the analyser drives the visitor; the visitor only reports to it
+    from .analysis import NameAnalyser
 
 
 class Visitor(CallEffects):
@@ -35,7 +39,7 @@ class Visitor(CallEffects):
                 self.sink.alias(target.id, self.shares(value), produces=self.is_view(value))
             kind = self._unpassable(value) if value is not None else None
             if kind:
-                self.sink.facts.unpassable[target.id] = (kind, self.sink._cell)
+                self.sink.facts.unpassable[target.id] = (kind, self.sink.cell)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for element in target.elts:
                 self._store(element, None)
@@ -110,7 +114,7 @@ class Visitor(CallEffects):
                 kind = self._unpassable(item.context_expr)
                 if kind and isinstance(item.optional_vars, ast.Name):
                     closed = f"{kind} (closed at the end of its `with` block)"
-                    self.sink.facts.unpassable[item.optional_vars.id] = (closed, self.sink._cell)
+                    self.sink.facts.unpassable[item.optional_vars.id] = (closed, self.sink.cell)
         for stmt in node.body:
             self.visit(stmt)
 
@@ -197,12 +201,7 @@ class Visitor(CallEffects):
         for stmt in body:
             _BindingsCollector(local).visit(stmt)
         outer = self.sink
-        inner = NameAnalyser(
-            local.bound - local.declared_global,
-            outer._cell,
-            origins={k: v for k, v in outer.origins.items() if k not in local.bound},
-            functions=outer.functions,
-        )
+        inner = outer.nested(local.bound - local.declared_global, local.bound)
         for stmt in body:
             Visitor(inner).visit(stmt)
         free = [
@@ -236,7 +235,7 @@ class Visitor(CallEffects):
             n.id for gen in node.generators for n in ast.walk(gen.target) if isinstance(n, ast.Name)
         }
         sink = self.sink
-        outer_bound = set(sink._bound)
+        outer_bound = sink.bound_names()
         outer_writes = list(sink.facts.writes)
         for gen in node.generators:
             if gen is not first:
@@ -247,8 +246,8 @@ class Visitor(CallEffects):
         for element in elements:
             self.visit(element)
         # Comprehension variables do not leak into the enclosing scope (walrus targets do).
-        leaked = (sink._bound - outer_bound) & local
-        sink._bound -= leaked
+        leaked = (sink.bound_names() - outer_bound) & local
+        sink.unbind(leaked)
         for name in leaked:
             if name in sink.facts.writes and name not in outer_writes:
                 sink.facts.writes.remove(name)

@@ -24,10 +24,10 @@ def publish(source, name, run_id, step, artifact, metric, workspace):
     from jupyter_mlops.registry.publish_run import publish_from_run
     from jupyter_mlops.tracking.config import tracking_uri
     from nb2pipe.runner import load_pipeline
-    from nb2pipe.runner.rundir import Workspace
+    from nb2pipe.runner.workspaces import open_workspace
 
     pipeline, notebook = load_pipeline(source)
-    space = Workspace.at(workspace, notebook)
+    space = open_workspace(workspace, notebook)
     if run_id:
         run = space.run(run_id)
     else:

@@ -57,9 +57,9 @@ class Watcher:
         self.echo = echo
         self.results: list = []
         self._last: dict[str, str] = {}
-        from nb2pipe.runner.rundir import Workspace
+        from nb2pipe.runner.workspaces import open_workspace
 
-        space = Workspace.at(workspace, self.notebook)
+        space = open_workspace(workspace, self.notebook)
         self.state_file = space.root / STATE_DIR / f"{self.notebook.stem}.json"
         self._restore()
 

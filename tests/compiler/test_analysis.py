@@ -1,8 +1,9 @@
 import pytest
 
-from nb2pipe.analysis import BUILTIN_NAMES, NameAnalyser, analyse
+from nb2pipe.analysis import NameAnalyser, analyse
 from nb2pipe.cellcode import parse, to_python
 from nb2pipe.errors import CodeError, Nb2PipeError
+from nb2pipe.facts import BUILTIN_NAMES
 
 
 def facts(source: str, known=frozenset()):

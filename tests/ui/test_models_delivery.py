@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from servingkit import broken_model, publish, trained
+from uikit import open_sidebar
 
 pytestmark = pytest.mark.slow
 NAME = "delivered_model"
@@ -59,8 +60,7 @@ def test_the_models_panel_shows_checks_and_alias_history(browser, lab, story, sc
     page.set_default_timeout(30_000)
     try:
         page.goto(f"{lab.url}/lab?token={lab.token}")
-        page.locator('li[data-id="jupyter-mlops-sidebar"]').click()
-        page.locator(tid("mlops-sidebar")).wait_for()
+        open_sidebar(page)
         widen_sidebar(page, 780)
         page.locator(tid("mlops-tab-models")).click()
         page.locator(tid(f"mlops-model-{NAME}")).click()

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
+from uikit import open_sidebar
 
 pytestmark = pytest.mark.slow
 
@@ -40,8 +41,7 @@ def page(browser, lab):
     page.goto(f"{lab.url}/lab/tree/breast_cancer_diagnosis.ipynb?token={lab.token}")
     page.locator(".jp-Notebook .jp-Cell").first.wait_for()
     # the sidebar's tab in the left bar (JupyterLab gives it data-id = the widget id)
-    page.locator('li[data-id="jupyter-mlops-sidebar"]').click()
-    page.locator(tid("mlops-sidebar")).wait_for()
+    open_sidebar(page)
     widen_sidebar(page, SIDEBAR_WIDTH)
     page.errors = errors
     page.warnings = warnings

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from servers import NotReady, free_port, start_logged, stop_process, wait_ready
-from uikit import NOTEBOOK, REPO, _unavailable
+from uikit import NOTEBOOK, REPO, _unavailable, open_sidebar
 
 # building, installing and one pipeline run: minutes on a loaded 2-core machine
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
@@ -121,7 +121,7 @@ def test_the_wheel_runs_the_example_and_opens_a_step_read_only(plain_lab, browse
     try:
         page.goto(f"{url}/lab/tree/{NOTEBOOK.name}?token={token}")
         page.locator(".jp-Notebook .jp-Cell").first.wait_for()
-        page.locator('li[data-id="jupyter-mlops-sidebar"]').click()
+        open_sidebar(page)
         page.locator('[data-testid="mlops-run"]:not([disabled])').wait_for()
         page.locator('[data-testid="mlops-run"]').click()
         status = page.locator('[data-testid="mlops-run-status"]')

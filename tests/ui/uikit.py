@@ -38,6 +38,18 @@ RUNNER_FOLDER = "from_a_cell"
 RUNNER_NOTEBOOK = "run_from_a_cell.ipynb"
 
 
+SIDEBAR_TAB = 'li[data-id="jupyter-mlops-sidebar"]'
+
+
+def open_sidebar(page) -> None:
+    """Show the jupyter-mlops sidebar. Its tab toggles it, and JupyterLab restores the layout an
+    earlier page of the same server saved: a sidebar left open there is open here already."""
+    page.locator(SIDEBAR_TAB).wait_for()
+    if "lm-mod-current" not in (page.locator(SIDEBAR_TAB).get_attribute("class") or ""):
+        page.locator(SIDEBAR_TAB).click()
+    page.locator('[data-testid="mlops-sidebar"]').wait_for()
+
+
 def write_runner_notebook(path: Path, pipeline: str) -> None:
     """A notebook whose one cell runs `pipeline` with the live ipywidgets view."""
     cell = {

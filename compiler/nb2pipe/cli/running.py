@@ -128,10 +128,10 @@ def _number(value) -> str:
 def _like(like: str, pipeline, notebook, workspace, source: str):
     """The parameters of run `like` and the note for run.json, once its data is checked."""
     from ..runner.history import changed_code, check_like, find_run
-    from ..runner.rundir import Workspace
     from ..runner.source import typed_params
+    from ..runner.workspaces import open_workspace
 
-    space = Workspace.at(workspace, notebook)
+    space = open_workspace(workspace, notebook)
     earlier = find_run(space, like, "--like")
     recorded = earlier.info()
     if Path(recorded.get("source") or "").resolve() != notebook:
@@ -156,8 +156,8 @@ def status(source, params, raw_params, workspace):
     changed since the latest run."""
     from ..runner import load_pipeline
     from ..runner.history import data_changes
-    from ..runner.rundir import Workspace
     from ..runner.status import step_status
+    from ..runner.workspaces import open_workspace
 
     pipeline, notebook = load_pipeline(source)
     values = parse_params(params, pipeline, raw_params)
@@ -166,7 +166,7 @@ def status(source, params, raw_params, workspace):
     for row in rows:
         verdict = "would run" if row["run"] else "up to date"
         click.echo(f"{row['step']:<{width}}  {verdict:<10}  {'; '.join(row['reasons'])}")
-    for change in data_changes(Workspace.at(workspace, notebook), notebook):
+    for change in data_changes(open_workspace(workspace, notebook), notebook):
         click.echo(f"data: {change.message}")
 
 

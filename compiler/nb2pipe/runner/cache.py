@@ -193,15 +193,6 @@ class StepCache:
         write_atomic(self.space.cache / parts.fingerprint(), f"{run.id}/{step}\n")
 
 
-def open_cache(space: Workspace, pipeline: Pipeline, notebook: Path, params: dict) -> StepCache:
-    """The cache of `space`: its local index, or the one at its URL (remote.py)."""
-    if space.storage is not None:
-        from .remote import RemoteCache
-
-        return RemoteCache(space, pipeline, notebook, params)
-    return StepCache(space, pipeline, notebook, params)
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:

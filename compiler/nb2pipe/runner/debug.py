@@ -22,6 +22,7 @@ from ..build import RUN_DIR_PARAM, step_notebook
 from ..errors import ArtifactError, Nb2PipeError
 from ..ir import Pipeline, Step
 from .rundir import DONE, RunDir, Workspace
+from .workspaces import open_workspace
 
 ROLES = ("parameters", "imports", "functions", "replay", "load")  # the cells a step starts with
 
@@ -58,7 +59,7 @@ def plan_load(
     the newest run whose upstream steps of `step` finished) began it; every artifact it reads
     checked against its sha256."""
     notebook = Path(notebook).resolve()
-    space = Workspace.at(workspace, notebook)
+    space = open_workspace(workspace, notebook)
     if run_id is not None:
         from .history import find_run
 

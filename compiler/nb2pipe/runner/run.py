@@ -22,12 +22,12 @@ from ..fileio import plain, write_atomic
 from ..ir import Pipeline, Step
 from ..trial import TrialPruned
 from . import events as ev
-from .cache import open_cache
 from .execute import Outcome
 from .isolation import Isolation
 from .records import StepRecords
 from .results import RunResult, StepResult
 from .rundir import DONE, RunDir, Workspace, process_marks
+from .workspaces import open_cache
 
 PRUNED = TrialPruned.__name__  # how a step a sweep pruned ends (nb2pipe.trial)
 

@@ -102,25 +102,6 @@ class Workspace:
     def for_notebook(cls, notebook: Path) -> Workspace:
         return cls(project_root(notebook) / WORKSPACE)
 
-    @classmethod
-    def at(cls, workspace: str | os.PathLike | None, notebook: Path) -> Workspace:
-        """The workspace asked for, else the one in ``[tool.jupyter-mlops]``, else the notebook
-        project's. Absolute: run directories are handed to kernels whose working directory is
-        the notebook's folder, where a relative path would put the artifacts somewhere else.
-        A URL (``s3://…``) is worked on through the project's local workspace."""
-        if not workspace:
-            from .settings import setting
-
-            workspace = setting(notebook, "workspace")
-        if isinstance(workspace, str) and "://" in workspace:
-            from .remote import RemoteWorkspace
-            from .storage import Storage
-
-            storage = Storage(workspace)
-            storage.check()
-            return RemoteWorkspace(cls.for_notebook(notebook).root, storage)
-        return cls(Path(workspace).resolve()) if workspace else cls.for_notebook(notebook)
-
     def publishers(self) -> list:
         """Observers that copy the run elsewhere as it goes (none for a local workspace)."""
         return []

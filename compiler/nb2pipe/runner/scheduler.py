@@ -28,8 +28,8 @@ from .isolation import Isolation, default_parallel
 from .isolation import isolation as isolation_named
 from .results import RunResult
 from .run import PipelineRun
-from .rundir import Workspace
 from .source import choose_run, load_pipeline, resolve_params
+from .workspaces import open_workspace
 
 
 def run_pipeline(
@@ -56,7 +56,7 @@ def run_pipeline(
     """
     pipeline, notebook = load_pipeline(source)
     values = resolve_params(pipeline, params)
-    space = Workspace.at(workspace, notebook)
+    space = open_workspace(workspace, notebook)
     check_step_names(pipeline, notebook, from_step=from_step, only=only)
     strategy = isolation_named(isolation)
     run, values, notes = choose_run(space, pipeline, resume, params, values)

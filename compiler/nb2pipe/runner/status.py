@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from ..ir import Pipeline
-from .cache import open_cache
 from .fingerprint import GONE, reasons
-from .rundir import DONE, RunDir, Workspace
+from .rundir import DONE, RunDir
+from .workspaces import open_cache, open_workspace
 
 
 def step_status(
@@ -16,7 +16,7 @@ def step_status(
 ) -> list[dict]:
     from .scheduler import resolve_params
 
-    space = Workspace.at(workspace, notebook)
+    space = open_workspace(workspace, notebook)
     values = resolve_params(pipeline, params)
     cache = open_cache(space, pipeline, notebook, values)
     history = space.all_runs(pipeline.name)

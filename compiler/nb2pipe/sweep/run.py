@@ -28,6 +28,7 @@ from ..runner.run import PipelineRun
 from ..runner.rundir import Workspace
 from ..runner.scheduler import Scheduler
 from ..runner.source import load_pipeline, resolve_params
+from ..runner.workspaces import open_workspace
 from ..trial import PRUNE, read_reports
 from .records import SweepResult, new_sweep_dir
 from .search import GridSearch, OptunaSearch, RandomSearch, Search, Trial
@@ -80,7 +81,7 @@ def run_sweep(
     planned = search.planned()
     if mode == "grid" and not planned:
         raise ParameterError("the grid is empty: no combination to run")
-    home = Workspace.at(workspace, notebook)
+    home = open_workspace(workspace, notebook)
     strategy = isolation_named(isolation)
     parallel = max(1, max_parallel or default_parallel(strategy, pipeline))
     where = strategy(pipeline, notebook, home.root, parallel, home.storage)
