@@ -7,6 +7,7 @@ entry points — what a user would type, as Python.
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 from jupyter_mlops.registry.promote import promote
@@ -59,7 +60,9 @@ def main() -> None:
         )
     decision = promote(MODEL_NAME, "f1_macro", tracking_uri=uri)
     print(f"4. model gate: {decision}")
-    print("   see it all with: .venv/bin/mlflow ui --backend-store-uri " + redact_uri(uri))
+    # Quoted: a clone in a folder with a space (or worse) still gives a command that works.
+    command = f".venv/bin/mlflow ui --backend-store-uri {shlex.quote(redact_uri(uri))}"
+    print(f"   see it all with: {command}")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """`make demo`, as a new user runs it, twice: the example compiled, run, tracked, published; the
-second time every step comes from the cache and the same model is not published again."""
+second time every step comes from the cache and the same model is not published again. The clone
+sits in a folder whose name has a space: the command the demo prints must still work pasted."""
 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 
 import pytest
@@ -17,14 +19,16 @@ MODEL = "breast-cancer-diagnosis"
 
 
 def test_make_demo_twice_publishes_one_version_and_says_where_to_look(tmp_path):
-    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
-    (tmp_path / "example_notebooks").mkdir()
+    clone = tmp_path / "my clone"
+    clone.mkdir()
+    (clone / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    (clone / "example_notebooks").mkdir()
     for name in ("demo.py", f"{EXAMPLE}.ipynb"):
-        shutil.copy(EXAMPLES / name, tmp_path / "example_notebooks" / name)
+        shutil.copy(EXAMPLES / name, clone / "example_notebooks" / name)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "NB2PIPE_"))}
 
     def demo():
-        done = run_script("python", "example_notebooks/demo.py", cwd=tmp_path, env=env, timeout=900)
+        done = run_script("python", "example_notebooks/demo.py", cwd=clone, env=env, timeout=900)
         assert done.returncode == 0, done.stdout + done.stderr
         # MLflow's INFO lines and its pip-version warning stay out of the demo's output
         assert "INFO" not in done.stdout + done.stderr
@@ -42,8 +46,8 @@ def test_make_demo_twice_publishes_one_version_and_says_where_to_look(tmp_path):
         if line.startswith("   ") and "s  " in line
     )
     assert f"3. already published: {MODEL} version 1 is this very model" in second
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    assert f"mlflow ui --backend-store-uri {uri}" in second
+    uri = f"sqlite:///{clone / 'mlflow.db'}"
+    assert f"mlflow ui --backend-store-uri {shlex.quote(uri)}\n" in second
 
     from mlflow.tracking import MlflowClient
 
