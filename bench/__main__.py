@@ -14,12 +14,24 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import distributed, drift, experiments, handoff, memory, pipeline, serving, sweep, tracking
+from . import (
+    distributed,
+    drift,
+    experiments,
+    handoff,
+    memory,
+    pipeline,
+    scale,
+    serving,
+    sweep,
+    tracking,
+)
 from .measure import load
 
 # One module per section; a new section is one module and one line here.
 SECTIONS = {
     "pipeline": pipeline.measure,
+    "scale": scale.measure,
     "handoff": handoff.measure,
     "memory": memory.measure,
     "tracking": tracking.measure,

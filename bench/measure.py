@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -27,8 +28,26 @@ def timed(cmd: list[str], env=None, repeat: int = REPEAT, before=None) -> float:
     return statistics.median(runs)
 
 
+def timed_cpu(cmd: list[str], env=None, repeat: int = REPEAT) -> tuple[float, float]:
+    """Median wall time and median CPU time (user + system, the command and its children) of
+    `cmd`: on a loaded machine the CPU time still says what the command costs."""
+    walls, cpus = [], []
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        subprocess.run(
+            cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+        )
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
+
+
 def figure(name: str, value: str, goal: str) -> None:
-    print(f"{name}: {value}  (goal: {goal})", flush=True)
+    """One figure line, with the machine's 1-minute load average when it was printed: a
+    figure taken while other work ran means little."""
+    print(f"{name}: {value}  (goal: {goal})  [load {os.getloadavg()[0]:.2f}]", flush=True)
 
 
 def load() -> str:

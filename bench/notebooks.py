@@ -188,3 +188,49 @@ def write(notebook: dict, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(notebook, indent=1, sort_keys=True) + "\n")
     return path
+
+
+def chain(steps: int = 100) -> dict:
+    """`steps` steps in a line, each changing the frame the one before it made."""
+    out = [
+        ("code", ["parameters"], "factor = 2"),
+        ("code", ["imports"], "import pandas as pd"),
+        ("code", ["step:s0"], "frame = pd.DataFrame({'a': range(10)})"),
+    ]
+    for i in range(1, steps):
+        out.append(("code", [f"step:s{i}"], f"frame[{f'c{i}'!r}] = frame['a'] * factor + {i}"))
+    return _nb(out)
+
+
+def fan_out(steps: int = 100) -> dict:
+    """One step making a frame, `steps - 2` independent steps each reading it, and one step
+    reading all of their results."""
+    branches = steps - 2
+    out = [
+        ("code", ["parameters"], "factor = 2"),
+        ("code", ["imports"], "import pandas as pd"),
+        ("code", ["step:source"], "frame = pd.DataFrame({'a': range(10)})"),
+    ]
+    for i in range(branches):
+        out.append(("code", [f"step:b{i}"], f"total_{i} = float((frame['a'] * {i}).sum())"))
+    every = ", ".join(f"total_{i}" for i in range(branches))
+    out.append(("code", ["step:gather"], f"grand_total = sum([{every}])"))
+    return _nb(out)
+
+
+def idle_chain(steps: int = 100) -> dict:
+    """`steps` steps that do nothing, each after the one before: the runner's own cost."""
+    # Each its own code (`step = i`): steps with the same code and inputs are one result.
+    out = [("code", ["step:s0"], "step = 0")]
+    out += [("code", [f"step:s{i}", f"after:s{i - 1}"], f"step = {i}") for i in range(1, steps)]
+    return _nb(out)
+
+
+def idle_fan_out(steps: int = 100) -> dict:
+    """One step, `steps - 2` steps after it side by side, one after them all; none does
+    anything."""
+    branches = [f"b{i}" for i in range(steps - 2)]
+    out = [("code", ["step:source"], "step = 'source'")]
+    out += [("code", [f"step:{n}", "after:source"], f"step = {n!r}") for n in branches]
+    out.append(("code", ["step:gather", f"after:{','.join(branches)}"], "step = 'gather'"))
+    return _nb(out)

@@ -4,23 +4,70 @@ Importing the package, and ``%load_ext jupyter_mlops``, never imports mlflow: th
 it when it first needs to talk to the tracking store.
 """
 
-from jupyter_mlops.data.drift import drift_report
-from jupyter_mlops.data.validation import validate
-from jupyter_mlops.registry.promote import promote
-from jupyter_mlops.retrain.step_gate import gate
-from jupyter_mlops.serving.monitoring import live_metric, record_feedback
-from jupyter_mlops.tracking.api import (
-    end_run,
-    flush,
-    log_artifact,
-    log_metrics,
-    log_params,
-    publish_model,
-    recent_runs,
-    set_experiment,
-    set_tracking_uri,
-    start_run,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jupyter_mlops.data.drift import drift_report
+    from jupyter_mlops.data.validation import validate
+    from jupyter_mlops.registry.promote import promote
+    from jupyter_mlops.retrain.step_gate import gate
+    from jupyter_mlops.serving.monitoring import live_metric, record_feedback
+    from jupyter_mlops.tracking.api import (
+        end_run,
+        flush,
+        log_artifact,
+        log_metrics,
+        log_params,
+        publish_model,
+        recent_runs,
+        set_experiment,
+        set_tracking_uri,
+        start_run,
+    )
+
+# The public functions, imported on first use: every process that imports any module of this
+# package (the CLI's tracker, the detached sync, the magics) runs this file first, and most of
+# them need none of drift, validation, the gate or serving (~0.1 s of imports before a run).
+_PUBLIC = {
+    "drift_report": "jupyter_mlops.data.drift",
+    "validate": "jupyter_mlops.data.validation",
+    "promote": "jupyter_mlops.registry.promote",
+    "gate": "jupyter_mlops.retrain.step_gate",
+    "live_metric": "jupyter_mlops.serving.monitoring",
+    "record_feedback": "jupyter_mlops.serving.monitoring",
+    **dict.fromkeys(
+        (
+            "end_run",
+            "flush",
+            "log_artifact",
+            "log_metrics",
+            "log_params",
+            "publish_model",
+            "recent_runs",
+            "set_experiment",
+            "set_tracking_uri",
+            "start_run",
+        ),
+        "jupyter_mlops.tracking.api",
+    ),
+}
+
+
+def __getattr__(name: str):
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'jupyter_mlops' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # once: later lookups do not come back here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_PUBLIC})
+
 
 __version__ = "0.1.0"
 

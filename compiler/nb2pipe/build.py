@@ -183,8 +183,9 @@ def write_compiled(
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             write_atomic(path, text)
         written.append(path)
+    kept = set(written)
     for stale in (out_dir / "steps").glob("*.ipynb"):
-        if stale not in written:
+        if stale not in kept:
             stale.unlink()
     return written
 

@@ -72,7 +72,7 @@ def tracker(state: ServerState):
     if tracking.observer() is None:  # NB2PIPE_NO_TRACKING
         return None
     # In-process even for a fully cached run: the server has (or will have) mlflow loaded.
-    return tracking.MlflowTracker(state.tracking_uri, detach_cached=False)
+    return tracking.MlflowTracker(state.tracking_uri, detach=False)
 
 
 def execute(live: LiveRun, state: ServerState, options: dict[str, Any], log) -> None:

@@ -1,33 +1,41 @@
 """MLflow tracking of pipeline runs, as an observer of nb2pipe's runner.
 
 The runner knows nothing of MLflow: the `nb2pipe` CLI finds `observer` through the entry-point
-group ``nb2pipe.observers``. When the first step that really executed ends, the tracker opens a
-`Stream`: a thread that imports mlflow behind the kernels and logs each step as it ends; when the run
-finishes, `sync_run` closes the pipeline's MLflow run (batched, from this one process). A run where every step came from the cache never imports mlflow here: a detached
-``python -m jupyter_mlops.tracking.observer sync RUN_DIR`` logs it, so a no-change re-run stays instant.
+group ``nb2pipe.observers``. Nothing is logged while steps run: MLflow's import (seconds of CPU),
+opening the store, the step pages (nbconvert) and the logging would take the cores from the
+kernels. When the run ends, the tracker marks it "not yet logged" (`sync.mark_pending`, and a
+note in run.json that `nb2pipe run` and `nb2pipe status` print) and a detached, low-priority
+``python -m jupyter_mlops.tracking.observer sync RUN_DIR`` logs it, so the user's wait ends with
+the last step and the MLflow run appears seconds later, exactly once (`sync_run`). A long-lived
+process that has MLflow loaded (the Jupyter server) logs in-process instead (``detach=False``).
 The detached process gets the tracking URI in its environment: a URI may hold a password, and
 command lines are public on a shared machine.
 
 Command line: ``python -m jupyter_mlops.tracking.observer sync RUN_DIR [--tracking-uri URI]
 [--experiment NAME] [--force] [--catch-up]``, and ``sync-sweep SWEEP_DIR`` (a sweep and its
-trials, sweeps.py).
+trials, sweeps.py): background.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shlex
 import subprocess
 import sys
+import threading
 import warnings
 from pathlib import Path
 
 from jupyter_mlops.tracking import config, provenance
-from jupyter_mlops.tracking.redact import one_line, redact_uri, refuse_credentials
-from jupyter_mlops.tracking.stream import Stream
-from jupyter_mlops.tracking.sync import catch_up, not_tracked, sync_run
-from nb2pipe.errors import Nb2PipeError
+from jupyter_mlops.tracking.redact import one_line, redact_uri
+from jupyter_mlops.tracking.sync import (
+    NOT_YET_LOGGED,
+    PENDING_NOTE,
+    catch_up,
+    mark_pending,
+    not_tracked,
+    sync_run,
+)
 from nb2pipe.runner import events as ev
 from nb2pipe.runner.events import Observer
 from nb2pipe.runner.rundir import RunDir
@@ -36,23 +44,22 @@ __all__ = ["MlflowTracker", "observer", "sync_run"]
 
 DISABLE_ENV = "NB2PIPE_NO_TRACKING"
 SYNC_LOG = "tracking.log"
-EXECUTED = ("done", "failed", "interrupted")
-STEP_ENDED = (ev.STEP_FINISHED, ev.STEP_FAILED, ev.STEP_CACHED, ev.STEP_SKIPPED)
 
 
 def observer() -> MlflowTracker | None:
     """Entry point of ``nb2pipe.observers``: a tracker, or None when tracking is switched off."""
     if os.environ.get(DISABLE_ENV, "").strip().lower() in ("1", "true", "yes"):
         return None
-    return MlflowTracker()
+    return MlflowTracker(detach=True)
 
 
 class MlflowTracker(Observer):
     """Observer that logs each pipeline run to MLflow once it has finished.
 
     `tracking_uri` and `experiment` default to `jupyter_mlops.tracking.config` resolved from the
-    notebook's folder. With ``detach_cached=False`` fully cached and interrupted runs are
-    logged in-process too.
+    notebook's folder. With ``detach=True`` (the CLI's and the magics') a detached process logs
+    the run after its last step (`wait` waits for it); with ``detach=False`` it is logged in
+    this process when the run ends.
     """
 
     def __init__(
@@ -60,22 +67,18 @@ class MlflowTracker(Observer):
         tracking_uri: str | None = None,
         experiment: str | None = None,
         *,
-        detach_cached: bool = True,
-        stream: bool = True,
+        detach: bool = False,
     ):
         self.tracking_uri = tracking_uri
         self.experiment = experiment
-        self.detach_cached = detach_cached
-        self.streams = stream  # False: log the run at its end only (a sweep's trials)
+        self.detach = detach
         self.sweep: _SweepTracking | None = None
         self.run_dir: Path | None = None
         self.mlflow_run_id: str | None = None
         self.sync_process: subprocess.Popen | None = None
-        self.stream: Stream | None = None
-        self._ended: list[str] = []  # steps that ended before any executed (cached, skipped)
         self._uri: str | None = None
         self._experiment: str | None = None
-        self._origin: dict | None = None
+        self._origin: _Origin | None = None
 
     def __call__(self, event: ev.Event) -> None:
         if event.kind == ev.SWEEP_STARTED:
@@ -87,17 +90,6 @@ class MlflowTracker(Observer):
             return
         if event.kind == ev.RUN_STARTED:
             self._started(event)
-        elif event.kind in STEP_ENDED:
-            self._ended.append(event.step)
-            executed = event.kind in (ev.STEP_FINISHED, ev.STEP_FAILED)
-            if self.stream is None and executed and self.streams:
-                # A step really executed, and the kernels are warm: from now on, log while
-                # they work (started earlier, the mlflow import slowed the first kernel's).
-                self.stream = Stream(self.run_dir, self._uri, self._experiment, self._origin)
-                for step in self._ended:
-                    self.stream.step_ended(step)
-            elif self.stream is not None:
-                self.stream.step_ended(event.step)
         elif event.kind == ev.RUN_FINISHED:
             self._finished(event)
 
@@ -122,12 +114,19 @@ class MlflowTracker(Observer):
         how = f"open {uri}" if web else f"mlflow ui --backend-store-uri {shlex.quote(uri)}"
         return [f"MLflow ({state}, experiment {self._experiment!r}): {how}"]
 
+    def wait(self, timeout: float | None = None) -> str | None:
+        """Wait for the detached process logging the last run; its MLflow run id, or None if
+        it was not logged (the reason is in tracking.log in the run folder)."""
+        if self.sync_process is not None:
+            self.sync_process.wait(timeout)
+        if self.mlflow_run_id is None and self.run_dir is not None:
+            self.mlflow_run_id = RunDir(self.run_dir).info().get("mlflow_run_id")
+        return self.mlflow_run_id
+
     def _started(self, event: ev.Event) -> None:
         self.run_dir = Path(event.data["run_dir"]).resolve()
         self.mlflow_run_id = None
         self.sync_process = None
-        self.stream = None
-        self._ended = []
         source = Path(event.data.get("source") or self.run_dir)
         pipeline = event.data.get("pipeline")
         self._uri = self.tracking_uri or config.tracking_uri(source.parent)
@@ -135,24 +134,21 @@ class MlflowTracker(Observer):
             getattr(pipeline, "name", None), source.parent
         )
         # Recorded now, not at the end: the commit and dirty flag of the code that ran.
-        self._origin = provenance.collect(config.project_root(source))
+        self._origin = _Origin(config.project_root(source))
 
     def _finished(self, event: ev.Event) -> None:
         if self.run_dir is None:
             return
         run = RunDir(self.run_dir)
         info = run.info()
-        info["provenance"] = self._origin
+        info["provenance"] = self._origin.result() if self._origin is not None else None
+        if self.detach:
+            # Until the detached process has logged it (sync._record removes the note).
+            info.setdefault("pending", {})[PENDING_NOTE] = NOT_YET_LOGGED
+            mark_pending(run, self._uri, self._experiment)
         run.write_info(info)
         self._report_untracked()
-        result = event.data.get("result")
-        executed = result is None or any(s.status in EXECUTED for s in result.steps.values())
-        interrupted = result is not None and result.status == "interrupted"
-        if self.stream is not None and not interrupted:
-            self.stream.close()  # what it still has queued: the steps that ended last
-        if self.detach_cached and (not executed or interrupted):
-            # Nothing ran (mlflow was never imported here), or the user pressed Ctrl-C and
-            # is waiting for the prompt: a detached process logs the run instead.
+        if self.detach:
             self.sync_process = self._sync_detached()
             return
         try:
@@ -207,19 +203,37 @@ class MlflowTracker(Observer):
             )
 
 
+class _Origin(threading.Thread):
+    """Where the run comes from (provenance.collect: two `git` commands, tens of milliseconds
+    in a large repository), asked for as the run starts, beside it: the first step need not
+    wait for git. (git reads the tree while the run's first kernels start, which takes far
+    longer than git: a step's own edits to tracked files come after.)"""
+
+    def __init__(self, folder: Path):
+        super().__init__(name="nb2pipe-provenance", daemon=True)
+        self.folder = folder
+        self.found: dict | None = None
+        self.start()
+
+    def run(self) -> None:
+        self.found = provenance.collect(self.folder)
+
+    def result(self) -> dict | None:
+        self.join()
+        return self.found
+
+
 class _SweepTracking:
-    """A sweep's events: a tracker per trial (a nested run under the sweep's, sweeps.py), each
-    trial logged at its end on one thread of its own — not while the trials run, so parallel
-    trials never write one SQLite store at once, and the scheduler never waits for the store —
-    and the sweep's own run once every trial is logged."""
+    """A sweep's events: a tracker per trial (a nested run under the sweep's, sweeps.py), every
+    trial logged once the sweep's last step has ended — not while trials run, whose kernels
+    need the cores (and parallel trials never write one SQLite store at once) — and then the
+    sweep's own run."""
 
     def __init__(self, tracking_uri: str | None, experiment: str | None):
-        from concurrent.futures import ThreadPoolExecutor
-
         self.tracking_uri = tracking_uri
         self.experiment = experiment
         self.trials: dict[str, MlflowTracker] = {}
-        self.logging = ThreadPoolExecutor(1, thread_name_prefix="jupyter-mlops-sweep")
+        self.ended: list[tuple[MlflowTracker, ev.Event]] = []  # logged at the sweep's end
         self.sweep_dir: Path | None = None
         self.mlflow_run_id: str | None = None
 
@@ -227,13 +241,11 @@ class _SweepTracking:
         if event.kind == ev.SWEEP_STARTED:
             self.sweep_dir = Path(event.data["sweep"].path)
         elif event.kind == ev.RUN_STARTED:
-            tracker = MlflowTracker(
-                self.tracking_uri, self.experiment, detach_cached=False, stream=False
-            )
+            tracker = MlflowTracker(self.tracking_uri, self.experiment)
             self.trials[event.run_id] = tracker
             tracker(event)
         elif event.kind == ev.RUN_FINISHED and event.run_id in self.trials:
-            self.logging.submit(self.trials.pop(event.run_id), event)
+            self.ended.append((self.trials.pop(event.run_id), event))
         elif event.run_id in self.trials:
             self.trials[event.run_id](event)
         elif event.kind == ev.SWEEP_FINISHED:
@@ -244,7 +256,9 @@ class _SweepTracking:
         return tracker.step_env(step) if tracker is not None else {}
 
     def _finished(self) -> None:
-        self.logging.shutdown(wait=True)
+        for tracker, event in self.ended:
+            tracker(event)
+        self.ended = []
         if self.sweep_dir is None:
             return
         from jupyter_mlops.tracking.sweeps import sync_sweep
@@ -261,89 +275,10 @@ class _SweepTracking:
             )
 
 
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="python -m jupyter_mlops.tracking.observer", description="Log nb2pipe runs to MLflow."
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    sync = commands.add_parser("sync", help="log a finished run directory")
-    sync.add_argument("run_dir", type=Path)
-    sync.add_argument(
-        "--tracking-uri", help="default: MLFLOW_TRACKING_URI, then pyproject.toml (no passwords)"
-    )
-    sync.add_argument("--experiment")
-    sync.add_argument(
-        "--force", action="store_true", help="check every step against the store again"
-    )
-    sync.add_argument(
-        "--catch-up",
-        action="store_true",
-        help="then finish logging earlier runs of the workspace whose sync was cut short",
-    )
-    sync.add_argument(
-        "--background",
-        action="store_true",
-        help="at low CPU priority: bookkeeping that nobody waits for yields to what they do",
-    )
-    sweep = commands.add_parser("sync-sweep", help="log a finished sweep and its trials")
-    sweep.add_argument("sweep_dir", type=Path)
-    sweep.add_argument("--tracking-uri", help="default: MLFLOW_TRACKING_URI, then pyproject.toml")
-    sweep.add_argument("--experiment")
-    args = parser.parse_args(argv)
-    if args.command == "sync-sweep":
-        return _sync_sweep(args)
-    if args.background:
-        with contextlib.suppress(OSError):
-            os.nice(10)
-    try:
-        refuse_credentials("--tracking-uri", args.tracking_uri)
-        run_id = sync_run(
-            args.run_dir,
-            tracking_uri=args.tracking_uri,
-            experiment=args.experiment,
-            force=args.force,
-        )
-    except Nb2PipeError as e:
-        print(f"error: {one_line(e)}", file=sys.stderr)
-        return e.exit_code
-    except Exception as e:  # the store failed: one line, never a traceback with a URL in it
-        print(f"error: {args.run_dir}: not tracked: {one_line(e)}", file=sys.stderr)
-        return 1
-    print(f"logged {args.run_dir} as MLflow run {run_id}")
-    if args.catch_up:
-        uri = args.tracking_uri or config.tracking_uri(_source_folder(args.run_dir))
-        for caught in catch_up(args.run_dir.resolve().parent, uri, exclude=args.run_dir.resolve()):
-            print(f"logged earlier run {caught}, whose tracking had been cut short")
-    return 0
-
-
-def _sync_sweep(args) -> int:
-    from jupyter_mlops.tracking.sweeps import sync_sweep
-
-    try:
-        refuse_credentials("--tracking-uri", args.tracking_uri)
-        run_id = sync_sweep(
-            args.sweep_dir, tracking_uri=args.tracking_uri, experiment=args.experiment, trials=True
-        )
-    except Nb2PipeError as e:
-        print(f"error: {one_line(e)}", file=sys.stderr)
-        return e.exit_code
-    except Exception as e:  # the store failed: one line, never a traceback with a URL in it
-        print(f"error: {args.sweep_dir}: not tracked: {one_line(e)}", file=sys.stderr)
-        return 1
-    print(f"logged sweep {args.sweep_dir} as MLflow run {run_id}")
-    return 0
-
-
-def _source_folder(run_dir: Path) -> Path:
-    source = RunDir(run_dir.resolve()).info().get("source")
-    return Path(source).parent if source else run_dir
-
-
 if __name__ == "__main__":
     from nb2pipe import startup
 
     startup.quick()
+    from jupyter_mlops.tracking.background import main
+
     sys.exit(main())

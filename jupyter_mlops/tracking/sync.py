@@ -30,6 +30,9 @@ from nb2pipe.runner.rundir import RunDir
 
 LOCK = "tracking.lock"
 PENDING = "tracking.pending"
+# run.json's "pending" notes (what is still to be done for a run, printed by nb2pipe): ours.
+PENDING_NOTE = "mlflow"
+NOT_YET_LOGGED = "not yet logged to MLflow (a background process is logging it)"
 LOCK_WAIT = 300.0  # seconds to wait for another sync of the same run (a slow server)
 CATCH_UP_LIMIT = 5  # earlier runs finished per sync at most: a sync stays short
 
@@ -64,6 +67,7 @@ def sync_run(
     source = Path(info.get("source") or run.path)
     uri = tracking_uri or config.tracking_uri(source.parent)
     if not force and _up_to_date(run, info, status, uri):
+        _settle(run)
         return info["mlflow_run_id"]
     name = experiment or config.experiment_name(info.get("pipeline"), source.parent)
     try:
@@ -71,12 +75,15 @@ def sync_run(
             info = run.info()  # again, under the lock: another sync may just have finished
             status = finished_status(info, run.path)
             if not force and _up_to_date(run, info, status, uri):
+                _settle(run)
                 return info["mlflow_run_id"]
             mark_pending(run, uri, name)
             try:
                 logged = _log(run, info, status, source, uri, name)
             except Exception as e:
                 mark_pending(run, uri, name, error=e)
+                if PENDING_NOTE in (info.get("pending") or {}):
+                    _settle(run, f"not logged to MLflow: {one_line(e)} (see tracking.log)")
                 raise
             _record(run, logged, status, uri)
             (run.path / PENDING).unlink(missing_ok=True)
@@ -143,7 +150,32 @@ def _record(run: RunDir, logged: Logged, status: str, uri: str) -> None:
         mlflow_tracking_uri=redact_uri(uri),
         mlflow_synced=_synced(info, status),
     )
+    _note(info, None)
     run.write_info(info)
+
+
+def _note(info: dict, text: str | None) -> bool:
+    """Set (or with None, remove) our note among run.json's "pending" notes; whether the
+    info changed."""
+    pending = dict(info.get("pending") or {})
+    if pending.get(PENDING_NOTE) == text:
+        return False
+    if text is None:
+        pending.pop(PENDING_NOTE, None)
+    else:
+        pending[PENDING_NOTE] = text
+    if pending:
+        info["pending"] = pending
+    else:
+        info.pop("pending", None)
+    return True
+
+
+def _settle(run: RunDir, text: str | None = None) -> None:
+    """Write our note (None: none) into run.json if it says otherwise."""
+    info = run.info()
+    if _note(info, text):
+        run.write_info(info)
 
 
 def mark_pending(run: RunDir, uri: str, experiment: str, error: BaseException | None = None):

@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -432,6 +433,83 @@ def test_a_loaded_frame_can_be_changed_in_place(tmp_path):
     frame["a"] *= 2
     frame.iloc[0, 1] = 10
     assert frame.to_dict("list") == {"a": [2.0, 4.0], "b": [10, 4]}
+
+
+def _mixed_frame(rows: int) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({f"f{i}": rng.normal(size=rows) for i in range(4)})
+    frame["count"] = np.arange(rows)
+    frame["small"] = np.ones(rows, dtype="float32")  # odd rows: padding between columns
+    frame["name"] = [f"n{i % 3}" for i in range(rows)]
+    frame["gaps"] = [1.5, None] * (rows // 2) + [2.5] * (rows % 2)
+    frame["when"] = pd.date_range("2024-01-01", periods=rows, freq="h")
+    frame["when_utc"] = frame["when"].dt.tz_localize("UTC")
+    frame["kind"] = pd.Categorical(["a", "b"] * (rows // 2) + ["a"] * (rows % 2))
+    frame["flag"] = [True, False] * (rows // 2) + [True] * (rows % 2)
+    frame["maybe"] = pd.array([1, None] * (rows // 2) + [3] * (rows % 2), dtype="Int64")
+    frame["one"], frame["two"] = 1.0, 2.0
+    frame.attrs["source"] = "sensor"
+    return frame
+
+
+def _in_a_mapped_file(array: np.ndarray) -> bool:
+    import mmap
+
+    base = array
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = getattr(base, "base", None) if not isinstance(base, memoryview) else base.obj
+    return base is not None
+
+
+@pytest.mark.parametrize("rows", [1001, 1000])
+def test_a_loaded_frame_is_the_files_pages_and_every_column_can_still_change(tmp_path, rows):
+    frame = _mixed_frame(rows)
+    save(tmp_path, "train", frame=frame)
+    path = artifact_dir(tmp_path) / "frame.arrow"
+    before = artifacts.file_sha256(path)
+    artifacts.digest._known.clear()  # read as the next step's kernel reads it
+
+    loaded = load(tmp_path, "train", "frame")
+    pd.testing.assert_frame_equal(loaded, frame)
+    pd.testing.assert_frame_equal(loaded, pd.read_feather(path))
+    assert loaded.attrs == {"source": "sensor"}
+    for column in ["f0", "f3", "count", "small", "one", "two"]:  # numeric, no nulls: no copy
+        assert _in_a_mapped_file(loaded[column].to_numpy()), column
+    for position in range(loaded.shape[1]):  # in place, as Run All can
+        loaded.iloc[0, position] = loaded.iloc[1, position]
+    loaded.loc[loaded["f0"] > 0, "f1"] = 0.0
+    loaded["count"] += 1
+    assert loaded.loc[0, "count"] == frame.loc[1, "count"] + 1
+
+    assert artifacts.file_sha256(path) == before  # the file never changes
+    artifacts.digest._known.clear()
+    pd.testing.assert_frame_equal(load(tmp_path, "train", "frame"), frame)
+
+
+def test_a_column_taken_from_a_loaded_frame_changes_alone(tmp_path):
+    save(tmp_path, "train", frame=pd.DataFrame({"a": [1.0, 2.0, 3.0]}))
+    artifacts.digest._known.clear()
+    frame = load(tmp_path, "train", "frame")
+    column = frame["a"]
+    column.iloc[0] = -1.0
+    assert frame["a"].tolist() == [1.0, 2.0, 3.0] and column.tolist() == [-1.0, 2.0, 3.0]
+    moved = frame.reset_index()
+    moved.loc[0, "index"] = 7
+    assert frame.index.tolist() == [0, 1, 2]
+
+
+def test_a_wide_frame_with_nulls_is_read_as_read_feather_reads_it(tmp_path):
+    # One block per column would make pandas warn "highly fragmented" at the next new column.
+    frame = pd.DataFrame({f"c{i}": [1.0, None, 3.0] for i in range(150)})
+    save(tmp_path, "train", frame=frame)
+    artifacts.digest._known.clear()
+    loaded = load(tmp_path, "train", "frame")
+    pd.testing.assert_frame_equal(loaded, frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded["new"] = 1.0
+    loaded.iloc[1, 0] = 2.0
+    assert loaded.iloc[1, 0] == 2.0
 
 
 # --- import cost -------------------------------------------------------------------------------

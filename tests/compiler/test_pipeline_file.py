@@ -213,3 +213,36 @@ def test_a_name_or_image_that_compile_cannot_write_is_refused(compiled):
     ]:
         with pytest.raises(PipelineFileError, match=message):
             pipeline_file.load(text.replace(old, new, 1))
+
+
+# Strings where libyaml's emitter and PyYAML's pure-Python one write different bytes (tabs,
+# characters beyond the BMP, lines ending in spaces, leading blank lines), and ones where they
+# agree (indented code, accents, CJK).
+AWKWARD = [
+    "def f(x):\n    return x  # é 中\n",
+    "y = 1\t# a tab",
+    "s = '" + "word " * 30 + "'\t# a long line with a tab, folded differently",
+    "z = '😀'",
+    "w = 2  \nv = 3",
+    "\n\nu = 4",
+    "t = 'a\\rb'  # text with \x85 in it",
+]
+
+
+@pytest.mark.parametrize("source", AWKWARD)
+def test_pipeline_yaml_is_the_same_bytes_with_or_without_libyaml(tmp_path, monkeypatch, source):
+    import yaml
+
+    nb = write_notebook(
+        tmp_path / "nb.ipynb",
+        code("n = 2", "parameters"),
+        code("a = n", "step:first"),
+        code(source, "step:second"),
+        code("b = a", "step:third"),
+    )
+    pipeline = compile_notebook(nb)
+    fast = pipeline_file.dump(pipeline)
+    monkeypatch.delattr(yaml, "CSafeDumper")
+    monkeypatch.delattr(yaml, "CSafeLoader")
+    assert pipeline_file.dump(pipeline) == fast
+    assert pipeline_file.dump(pipeline_file.load(fast)) == fast

@@ -65,7 +65,7 @@ def test_all_cached_run_starts_no_kernel_and_imports_no_papermill(cache_base, ca
         from nb2pipe.runner import run_pipeline
 
         result = run_pipeline({str(cache_base.notebook)!r}, workspace={str(cached_workspace)!r})
-        heavy = ["papermill", "jupyter_client", "nbclient", "zmq"]
+        heavy = ["papermill", "jupyter_client", "nbclient", "zmq", "asyncio"]
         print(json.dumps({{
             "statuses": {{n: s.status for n, s in result.steps.items()}},
             "imported": [m for m in heavy if m in sys.modules],

@@ -122,6 +122,42 @@ def test_a_step_failing_on_a_worker_fails_in_one_line_naming_its_cell(
     assert (result.run_dir / "second" / "notebook.ipynb").is_file()  # fetched for the user
 
 
+def _our_kernel_plugins(cluster) -> list[str]:
+    """The names of nb2pipe's warm-kernel plugins on every worker of `cluster`."""
+    from distributed import Client
+
+    def names(dask_worker):
+        return [name for name in dask_worker.plugins if name.startswith("nb2pipe-kernels-")]
+
+    with Client("tcp://" + cluster.address.removeprefix("dask://"), timeout=30) as client:
+        return sorted(n for found in client.run(names).values() for n in found)
+
+
+def test_steps_on_a_worker_run_in_its_warm_kernels_emptied_between_steps(
+    dask_cluster, s3_store, tmp_path
+):
+    notebook = write_notebook(
+        tmp_path / "chain.ipynb",
+        code("import os", "imports"),
+        code("first = os.getpid()\nleft_behind = 'from step one'", "step:one"),
+        code("second = (first, os.getpid(), 'left_behind' in globals())", "step:two"),
+        code("third = (second, os.getpid(), 'left_behind' in globals())", "step:three"),
+        code("print(third)", "step:four"),  # reads it: three saves it
+    )
+    result = run(notebook, workspace_url(), isolation=dask_cluster.address)
+
+    assert result.ok, result.failure()
+    (first, second_pid, seen_in_two), third_pid, seen_in_three = load(
+        result.run_dir, "three", "third"
+    )
+    pids = [first, second_pid, third_pid]
+    # Three steps one after the other, two workers with one kernel each: a kernel ran two.
+    assert len(set(pids)) < len(pids)
+    assert not seen_in_two and not seen_in_three  # each step starts from an empty namespace
+    # The run is over: no worker keeps its kernels.
+    assert _our_kernel_plugins(dask_cluster) == []
+
+
 def test_an_unreachable_scheduler_is_one_line(tmp_path):
     notebook = write_notebook(tmp_path / "one.ipynb", code("x = 1", "step:only"))
     address = f"127.0.0.1:{free_port()}"

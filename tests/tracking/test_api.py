@@ -72,6 +72,30 @@ def test_importing_the_api_does_not_import_mlflow():
     assert done.returncode == 0, done.stderr
 
 
+def test_the_package_imports_its_functions_when_first_used():
+    # The CLI's tracker and the detached sync import jupyter_mlops.tracking: they must not pay
+    # for drift, validation, the gate or serving; every public name still works.
+    code = (
+        "import sys, jupyter_mlops.tracking.observer\n"
+        "later = ['jupyter_mlops.data.drift', 'jupyter_mlops.data.validation',\n"
+        "         'jupyter_mlops.registry.promote', 'jupyter_mlops.serving.monitoring',\n"
+        "         'jupyter_mlops.tracking.api']\n"
+        "assert not [m for m in later if m in sys.modules], [m for m in later if m in sys.modules]\n"
+        "import jupyter_mlops\n"
+        "from jupyter_mlops import drift_report, log_metrics\n"
+        "assert all(callable(getattr(jupyter_mlops, n)) for n in jupyter_mlops.__all__)\n"
+        "assert set(jupyter_mlops.__all__) <= set(dir(jupyter_mlops))\n"
+        "try:\n"
+        "    jupyter_mlops.no_such_function\n"
+        "except AttributeError as e:\n"
+        "    assert 'no_such_function' in str(e)\n"
+        "else:\n"
+        "    raise AssertionError('no AttributeError')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 def test_interactive_metrics_go_in_one_batch(tracking_uri: str, client, unique: str, monkeypatch):
     from mlflow.tracking import MlflowClient
 

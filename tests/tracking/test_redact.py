@@ -136,16 +136,22 @@ def test_a_password_in_the_tracking_uri_is_written_nowhere(mlflow_server, tmp_pa
     watcher = CommandLines(canary, tmp_path)
     watcher.start()
     try:
-        # 1. steps executed: the runner logs the run itself, and prints the run's link
+        # 1. steps executed: a detached process logs the run after its last step; MLflow's
+        # link to the run is in its log
         executed = nb2pipe(reachable)
-        assert info(executed).get("mlflow_run_id"), executed.stderr
-        assert f"at: {mlflow_server.url}/#/experiments/" in executed.stdout
-        # 2. everything cached: a detached process logs it
+        assert "not yet logged to MLflow" in executed.stdout
+        assert wait_for(lambda: info(executed).get("mlflow_run_id"), 180)
+        log = (run_dir(executed) / "tracking.log").read_text()
+        assert f"at: {mlflow_server.url}/#/experiments/" in log
+        # 2. everything cached: the same
         cached = nb2pipe(reachable)
         assert wait_for(lambda: info(cached).get("mlflow_run_id"), 180)
-        # 3. the server is down: a warning in the terminal, the reason in tracking.log
+        # 3. the server is down: the reason in tracking.log and in the run's note
         failed = nb2pipe(down, "--force")
-        assert "not tracked" in failed.stderr
+        marker = run_dir(failed) / "tracking.pending"
+        wait_for(lambda: marker.exists() and "error" in json.loads(marker.read_text()), 180)
+        assert "not tracked" in (run_dir(failed) / "tracking.log").read_text()
+        assert info(failed)["pending"]["mlflow"].startswith("not logged to MLflow: ")
         detached = nb2pipe(down)
         pending = run_dir(detached) / "tracking.pending"
         wait_for(lambda: pending.exists() and "error" in json.loads(pending.read_text()), 180)

@@ -60,7 +60,7 @@ def test_resume_continues_the_same_mlflow_runs(tracking_uri, client, unique, tmp
     assert "no flag yet" in steps["second"][0].data.tags["nb2pipe.error"]
 
     flag.touch()
-    tracker = MlflowTracker(experiment=unique, detach_cached=False)
+    tracker = MlflowTracker(experiment=unique, detach=False)
     resumed = run_pipeline(notebook, workspace=workspace, resume=failed.run_id, observers=[tracker])
     assert resumed.ok, resumed.failure()
     assert tracker.mlflow_run_id == parent.info.run_id
@@ -78,7 +78,7 @@ def test_resume_continues_the_same_mlflow_runs(tracking_uri, client, unique, tmp
         notebook,
         workspace=workspace,
         resume=failed.run_id,
-        observers=[MlflowTracker(experiment=unique, detach_cached=False)],
+        observers=[MlflowTracker(experiment=unique, detach=False)],
     )
     for force in (False, True):
         runsync.sync_run(resumed.run_dir, experiment=unique, force=force)

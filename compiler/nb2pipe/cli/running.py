@@ -102,6 +102,10 @@ def run(source, params, raw_params, max_parallel, force, resume, from_step, only
     )
     for line in where_to_look(result, observers):
         click.echo(f"  {line}")
+    from ..runner.rundir import RunDir
+
+    for note in (RunDir(result.run_dir).info().get("pending") or {}).values():
+        click.echo(f"pending: {note}")  # e.g. MLflow logging, in the background
     failure = result.failure()
     if failure is not None:
         failure.file = str(source)
@@ -156,7 +160,7 @@ def status(source, params, raw_params, workspace):
     changed since the latest run."""
     from ..runner import load_pipeline
     from ..runner.history import data_changes
-    from ..runner.status import step_status
+    from ..runner.status import pending, step_status
     from ..runner.workspaces import open_workspace
 
     pipeline, notebook = load_pipeline(source)
@@ -166,6 +170,8 @@ def status(source, params, raw_params, workspace):
     for row in rows:
         verdict = "would run" if row["run"] else "up to date"
         click.echo(f"{row['step']:<{width}}  {verdict:<10}  {'; '.join(row['reasons'])}")
+    for note in pending(pipeline, notebook, workspace):
+        click.echo(note)
     for change in data_changes(open_workspace(workspace, notebook), notebook):
         click.echo(f"data: {change.message}")
 

@@ -46,6 +46,7 @@ class DaskExecutor(Isolation):
         self.cluster = None
         self.futures: set = set()
         self.run_ids: set[str] = set()
+        self.kernels: str | None = None  # the name of our warm kernels' worker plugin
         self._lock = threading.Lock()
 
     @classmethod
@@ -67,19 +68,22 @@ class DaskExecutor(Isolation):
 
     def expect(self, steps: int) -> None:
         """Reach the cluster when the first step must run (a run served by the cache needs
-        none); papermill costs seconds to import: every worker starts on it then."""
+        none): every worker then starts warm kernels and imports papermill."""
         if steps and self.client is None:
-            client = self._client()
-            warm = threading.Thread(target=_quietly, args=(client.run, _import_papermill))
-            warm.daemon = True
-            warm.start()
+            self._client()
 
     def _client(self):
         with self._lock:
             if self.client is None:
-                self.client = connect(self.address, self.max_parallel)
-                if isinstance(self.client, tuple):
-                    self.client, self.cluster = self.client
+                client = connect(self.address, self.max_parallel)
+                if isinstance(client, tuple):
+                    client, self.cluster = client
+                self.kernels = _register_kernels(client, self.pipeline, self.notebook)
+                # papermill costs seconds to import: every worker starts on it now.
+                warm = threading.Thread(target=_quietly, args=(client.run, _import_papermill))
+                warm.daemon = True
+                warm.start()
+                self.client = client
             return self.client
 
     def run(self, step, params, run_dir, env) -> Outcome:
@@ -98,11 +102,12 @@ class DaskExecutor(Isolation):
             inputs=sorted({*step.upstream, *(i.producer for i in step.inputs)}),
             env=dict(env),
             timeout=step.timeout,
+            reusable=not step.changes_settings,
         )
         start = time.time()
         client = self._client()
         self.run_ids.add(task.run_id)
-        future = client.submit(_on_worker, task, pure=False, key=_key(task))
+        future = client.submit(_on_worker, task, self.kernels, pure=False, key=_key(task))
         with self._lock:
             self.futures.add(future)
         try:
@@ -137,6 +142,8 @@ class DaskExecutor(Isolation):
                 client.cancel(futures, force=True)
                 for run_id in self.run_ids:  # the kernels of steps running now
                     client.run(_stop_kernels, run_id)
+            if self.kernels is not None:  # every worker stops our warm kernels
+                client.unregister_worker_plugin(self.kernels)
         except Exception:
             pass  # the cluster is gone already: nothing left to cancel
         finally:
@@ -167,11 +174,29 @@ def connect(address: str | None, workers: int):
         ) from None
 
 
-def _on_worker(task: StepTask) -> dict[str, Any]:
-    """The task a worker runs: `run_task`, and which worker ran it."""
+def _register_kernels(client, pipeline, notebook: Path) -> str | None:
+    """Warm kernels for this pipeline on every worker (worker_kernels.py); their name, or None
+    if the cluster refused (steps then start a kernel each)."""
+    from .isolation import warmup
+    from .worker_kernels import WarmKernels
+
+    plugin = WarmKernels(pipeline.kernel, warmup(pipeline), str(notebook.parent))
+    try:
+        client.register_plugin(plugin, name=plugin.name)
+    except Exception:
+        return None
+    return plugin.name
+
+
+def _on_worker(task: StepTask, kernels: str | None) -> dict[str, Any]:
+    """The task a worker runs: `run_task` in one of our warm kernels if this worker keeps
+    them, and which worker ran it."""
     from distributed import get_worker
 
-    result = run_task(task)
+    from .worker_kernels import on_this_worker
+
+    plugin = on_this_worker(kernels)
+    result = run_task(task, plugin.for_run(task.run_id) if plugin is not None else None)
     result["worker"] = get_worker().address
     return result
 
@@ -182,13 +207,15 @@ def _import_papermill() -> None:
     import_papermill()
 
 
-def _stop_kernels(run_id: str) -> int:
-    """On a worker: kill the kernels running steps of `run_id` (their launchers then fail)."""
+def _stop_kernels(run_id: str, dask_worker=None) -> int:
+    """On a worker: kill the kernels running steps of `run_id` (their steps then fail)."""
     import signal
 
     import psutil
 
-    stopped = 0
+    from .worker_kernels import stop_run
+
+    stopped = stop_run(dask_worker, run_id)
     for child in psutil.Process().children(recursive=True):
         try:
             if child.environ().get("NB2PIPE_RUN_ID") == run_id:

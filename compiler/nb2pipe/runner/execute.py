@@ -32,18 +32,44 @@ def run_step(
     env: dict[str, str],
 ) -> Outcome:
     """Acquire a warm kernel, execute the step notebook in it with papermill, release it."""
-    papermill = import_papermill()
-    import nbformat
+    return run_notebook(
+        step_notebook(pipeline, step),
+        step.name,
+        {name: params[name] for name in step.params},
+        run_dir,
+        pool,
+        env,
+        kernel_name=pipeline.kernel,
+        timeout=step.timeout,
+        # A step that changed global settings would leak them into the next step there.
+        reusable=not step.changes_settings,
+    )
+
+
+def run_notebook(
+    notebook: dict,
+    step: str,
+    parameters: dict[str, Any],
+    run_dir: Path,
+    pool: KernelPool,
+    env: dict[str, str],
+    *,
+    kernel_name: str,
+    timeout: float | None = None,
+    reusable: bool = True,
+    cwd: str | None = None,
+) -> Outcome:
+    """Execute the step notebook `notebook` (JSON) in a kernel of `pool`, writing the executed
+    notebook and log into ``run_dir/step``; a cluster worker calls this too (remote_step.py).
+    `cwd`: the kernel's working directory for this step (default: the pool's)."""
+    import_papermill()
     from papermill.exceptions import PapermillExecutionError
 
-    from ..engine import register
+    from ..engine import execute
 
-    register()
-    out = run_dir / step.name / "notebook.ipynb"
-    log_path = run_dir / step.name / "log.txt"
-    notebook = nbformat.from_dict(step_notebook(pipeline, step))
-    parameters = {name: params[name] for name in step.params}
-    parameters[RUN_DIR_PARAM] = str(run_dir)
+    out = run_dir / step / "notebook.ipynb"
+    log_path = run_dir / step / "log.txt"
+    parameters = {**parameters, RUN_DIR_PARAM: str(run_dir)}
     kernel: Kernel | None = None
     start = time.time()
     healthy = True
@@ -54,22 +80,19 @@ def run_step(
         with open(log_path, "w", encoding="utf-8") as log:
             # No output path for papermill: it would write the notebook in place (a full disk
             # leaves half a file); ours is written atomically below, in success and failure.
-            papermill.execute_notebook(
+            execute(
                 notebook,
-                None,
-                parameters=parameters,
-                engine_name="nb2pipe",
+                parameters,
+                kernel_name,
                 km=kernel.km,
                 keep=executed,
                 partial_output_path=str(out),
-                prepare_code=pool.prepare_code(step.name, str(run_dir), env),
-                kernel_name=pipeline.kernel,
+                prepare_code=pool.prepare_code(step, str(run_dir), env, cwd=cwd),
                 progress_bar=False,
                 log_output=False,
                 stdout_file=log,
                 stderr_file=log,
-                execution_timeout=step.timeout,
-                request_save_on_cell_execute=False,
+                execution_timeout=timeout,
             )
         _write_executed(executed, out)
         stopped = executed_notebook.stopped_at(out)
@@ -104,17 +127,20 @@ def run_step(
         )
     finally:
         if kernel is not None:
-            # A step that changed global settings would leak them into the next step there.
-            pool.release(kernel, healthy=healthy and not step.changes_settings)
+            pool.release(kernel, healthy=healthy and reusable)
 
 
 def _write_executed(executed: list, path: Path) -> None:
+    """The executed notebook, as JSON Jupyter reads: not through `nbformat.writes`, which
+    copies and validates the whole notebook first (the engine only added outputs to a
+    notebook we built), and without indentation, which Python's JSON encoder writes slowly."""
     if executed:
-        import nbformat
+        import json
 
         from ..fileio import write_atomic
 
-        write_atomic(path, nbformat.writes(executed[-1]))
+        text = json.dumps(executed[-1], ensure_ascii=False, separators=(",", ":"))
+        write_atomic(path, text + "\n")
 
 
 def import_papermill():

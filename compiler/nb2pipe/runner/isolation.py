@@ -91,16 +91,11 @@ class WarmKernels(Isolation):
             if self.pool is None:
                 from .kernels import KernelPool
 
-                warmup = "\n".join(c.source for c in self.pipeline.imports)
-                warmup += "\nfrom nb2pipe import artifacts as _nb2pipe_artifacts\n"
-                if any("pandas" in s.imports for s in self.pipeline.steps):
-                    # DataFrames travel as Arrow IPC: pay pyarrow's import before a step.
-                    warmup += "import pyarrow.feather\n"
                 size = min(self.max_parallel, width(self.pipeline))
                 self.pool = KernelPool(
                     self.pipeline.kernel,
                     str(self.notebook.parent),
-                    warmup,
+                    warmup(self.pipeline),
                     size,
                     fresh=self.fresh,
                     starts=size if (os.cpu_count() or 1) >= size else 1,
@@ -158,6 +153,16 @@ def default_parallel(strategy: Callable[..., Isolation], pipeline: Pipeline) -> 
     by default."""
     cls = getattr(strategy, "func", strategy)
     return cls.default_parallel(pipeline, **getattr(strategy, "keywords", {}))
+
+
+def warmup(pipeline: Pipeline) -> str:
+    """What a warm kernel runs before its first step: the imports every step begins with."""
+    code = "\n".join(c.source for c in pipeline.imports)
+    code += "\nfrom nb2pipe import artifacts as _nb2pipe_artifacts\n"
+    if any("pandas" in s.imports for s in pipeline.steps):
+        # DataFrames travel as Arrow IPC: pay pyarrow's import before a step.
+        code += "import pyarrow.feather\n"
+    return code
 
 
 def width(pipeline: Pipeline) -> int:

@@ -11,7 +11,6 @@ nothing else, still started ahead of need.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import os
@@ -35,6 +34,8 @@ class Kernel:
 
 def _run(coro):
     """Run a coroutine to completion from a plain thread (each call gets its own loop)."""
+    import asyncio  # here: a run whose steps are all cached starts no kernel (0.05 s of import)
+
     return asyncio.run(coro)
 
 
@@ -131,19 +132,23 @@ class KernelPool:
         self._discard(kernel)
         self.expect(self._wanted)
 
-    def prepare_code(self, step: str, run_dir: str, extra_env: dict[str, str]) -> str:
-        """Code that empties the user namespace and points the kernel at this step (cwd and
-        environment); the engine runs it silently before the step's first cell."""
+    def prepare_code(
+        self, step: str, run_dir: str, extra_env: dict[str, str], cwd: str | None = None
+    ) -> str:
+        """Code that empties the user namespace and points the kernel at this step (cwd, by
+        default the pool's, and environment); the engine runs it silently before the step's
+        first cell."""
+        cwd = cwd or self.cwd
         env = {"NB2PIPE_STEP": step, "NB2PIPE_RUN_DIR": run_dir, **extra_env}
         # Local modules (the project's own .py files) are imported afresh by each step, as a
         # new kernel would: the file may have changed, or an earlier step may have written it.
         return (
             "get_ipython().run_line_magic('reset', '-f')\n"
             "import os as _nb2pipe_os, sys as _nb2pipe_sys\n"
-            f"_nb2pipe_os.chdir({self.cwd!r})\n"
+            f"_nb2pipe_os.chdir({cwd!r})\n"
             f"_nb2pipe_os.environ.update({json.dumps(env)})\n"
             "for _nb2pipe_m in [n for n, m in list(_nb2pipe_sys.modules.items()) if\n"
-            f"        (getattr(m, '__file__', None) or '').startswith({self.cwd + os.sep!r})\n"
+            f"        (getattr(m, '__file__', None) or '').startswith({cwd + os.sep!r})\n"
             "        and 'site-packages' not in (m.__file__ or '')]:\n"
             "    del _nb2pipe_sys.modules[_nb2pipe_m]\n"
             "del _nb2pipe_os, _nb2pipe_sys\n"

@@ -42,14 +42,17 @@ class StepTask:
     inputs: list[str] = field(default_factory=list)  # producers whose artifacts the step reads
     env: dict[str, str] = field(default_factory=dict)
     timeout: float | None = None
+    reusable: bool = True  # False: the step changes global settings; its kernel is retired
 
 
-def run_task(task: StepTask) -> dict[str, Any]:
+def run_task(task: StepTask, kernels=None) -> dict[str, Any]:
     """Run `task` here; return ``{"ok", "start", "end", "error", "stopped", "host"}``.
 
-    Never raises for a failing step. The launcher runs in this process, so papermill is
-    imported once per worker, not once per step; the kernel gets the step's environment and
-    working directory without this process changing its own.
+    Never raises for a failing step. With `kernels` (warm kernels kept on this worker, as
+    `execute.run_notebook` takes them) the step runs in one of them; else the launcher starts
+    a kernel for it. Either way papermill runs in this process, so it is imported once per
+    worker, not once per step; the kernel gets the step's environment and working directory
+    without this process changing its own.
     """
     start = time.time()
     scratch = Path(tempfile.mkdtemp(prefix=f"nb2pipe-{task.step}-"))
@@ -60,7 +63,10 @@ def run_task(task: StepTask) -> dict[str, Any]:
         if task.storage is not None:
             for producer in task.inputs:
                 task.storage.get_artifacts(task.run_id, producer, run / producer / "artifacts")
-        error = _launch(task, run, scratch)
+        if kernels is not None:
+            error = _in_warm_kernel(task, run, scratch, kernels)
+        else:
+            error = _launch(task, run, scratch)
         if task.storage is not None:
             task.storage.put_step(step_dir, task.run_id, task.step)
         executed = step_dir / "notebook.ipynb"
@@ -71,6 +77,28 @@ def run_task(task: StepTask) -> dict[str, Any]:
         return _result(False, start, {"message": message.splitlines()[0]})
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _in_warm_kernel(task: StepTask, run: Path, scratch: Path, kernels) -> dict[str, Any] | None:
+    """The step notebook in a warm kernel; None if it succeeded, else the error."""
+    import json
+
+    from .execute import run_notebook
+
+    env = {**task.env, "NB2PIPE_STEP": task.step, "NB2PIPE_RUN_DIR": str(run)}
+    outcome = run_notebook(
+        json.loads(task.notebook),
+        task.step,
+        task.parameters,
+        run,
+        kernels,
+        env,
+        kernel_name=task.kernel,
+        timeout=task.timeout,
+        reusable=task.reusable,
+        cwd=task.cwd if Path(task.cwd).is_dir() else str(scratch),
+    )
+    return None if outcome.ok else dict(outcome.error or {"message": "failed"})
 
 
 def _launch(task: StepTask, run: Path, scratch: Path) -> dict[str, Any] | None:

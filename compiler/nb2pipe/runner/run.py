@@ -77,6 +77,9 @@ class PipelineRun:
             self.selected = [*self._ancestors(only), only]
         self.only = only
         self.pending = list(self.selected)
+        # Looked up for every pending step at every turn of the scheduler's loop: by name.
+        self.steps = {s.name: s for s in pipeline.steps}
+        self.chosen = set(self.selected)
         self.running: dict[Future, str] = {}
         self.attempts: dict[str, int] = {}
         self.claimed: dict[str, str] = {}  # step -> the fingerprint it claimed while it runs
@@ -197,8 +200,8 @@ class PipelineRun:
         for name in list(self.pending):
             if submitted >= budget:
                 break
-            step = self.pipeline.step(name)
-            upstream = [self.results.get(u) for u in step.upstream if u in self.selected]
+            step = self.steps[name]
+            upstream = [self.results.get(u) for u in step.upstream if u in self.chosen]
             if any(u is None or u.status == "running" for u in upstream):
                 continue
             if any(u.status not in DONE for u in upstream):
@@ -229,7 +232,7 @@ class PipelineRun:
     def collect(self, future: Future, workers: ThreadPoolExecutor, claims: dict) -> None:
         """A step attempt ended: retry it, or record how it ended."""
         name = self.running.pop(future)
-        step = self.pipeline.step(name)
+        step = self.steps[name]
         outcome: Outcome = future.result()
         self.attempts[name] = self.attempts.get(name, 0) + 1
         if not outcome.ok and self.attempts[name] <= step.retries:
@@ -298,7 +301,7 @@ class PipelineRun:
     def _skip_after_stop(self) -> None:
         """Run All runs nothing after a cell that calls `sys.exit(0)`: neither do we."""
         for name in list(self.pending):
-            if self.pipeline.step(name).first_cell > self.stopped_at:
+            if self.steps[name].first_cell > self.stopped_at:
                 self.pending.remove(name)
                 message = f"not run: the notebook stops at cell {self.stopped_at} (sys.exit)"
                 self.results[name] = self.records.skipped(name, message, stopped=True)

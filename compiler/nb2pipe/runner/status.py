@@ -52,3 +52,13 @@ def _last_finished(history: list[RunDir], step: str) -> tuple[str | None, dict |
         if meta and meta.get("status") in DONE and meta.get("parts"):
             return run.id, meta["parts"]
     return None, None
+
+
+def pending(pipeline: Pipeline, notebook: Path, workspace: Path | None = None) -> list[str]:
+    """What is still being done for the latest run of `pipeline`, in the words of whoever does
+    it (run.json's "pending" notes: an observer logging it in the background)."""
+    runs = open_workspace(workspace, notebook).all_runs(pipeline.name)
+    if not runs:
+        return []
+    notes = runs[0].info().get("pending") or {}
+    return [f"latest run {runs[0].id}: {n}" for n in notes.values() if isinstance(n, str)]
