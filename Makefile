@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 # changes), then the production build into jupyter_mlops/labextension/ (only when sources do).
 LABEXT_OUT := jupyter_mlops/labextension/package.json
 LABEXT_DEPS := labextension/node_modules/.package-lock.json
-LABEXT_SRC := $(wildcard labextension/src/*.ts labextension/src/*.tsx labextension/style/*) \
+LABEXT_SRC := $(shell find labextension/src labextension/style -type f) \
 	labextension/package.json labextension/tsconfig.json
 LABEXT_DEV := $(VENV)/labextensions-dev
 
@@ -45,10 +45,22 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python example_notebooks/demo.py
 
+# The sidebar's TypeScript is checked like the Python: eslint + prettier, then its unit tests
+# (vitest: formatting, state per notebook, comparisons, theme colours), before pytest.
 test: $(STAMP) $(LABEXT_OUT)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	cd labextension && npm run --silent lint && npm test
 	$(BIN)/pytest
+
+# The UI tests take their screenshots into build/screenshots/ (both themes, 250 px); this
+# refreshes the ones the docs show in docs/screenshots/. Look at them before committing.
+screenshots: $(STAMP) $(LABEXT_OUT)
+	CI=1 $(BIN)/pytest tests/ui -q
+	for name in $$(grep -ohE 'screenshots/[A-Za-z0-9_-]+\.png' docs/*.md | sort -u); do \
+		if [ -f build/$$name ]; then cp build/$$name docs/$$name; \
+		else echo "note: no test takes docs/$$name"; fi; \
+	done
 
 format: $(STAMP)
 	$(BIN)/ruff format .

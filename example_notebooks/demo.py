@@ -10,10 +10,10 @@ import os
 import shlex
 from pathlib import Path
 
+from jupyter_mlops.credentials import redact_uri
 from jupyter_mlops.registry.promote import promote
 from jupyter_mlops.registry.publish_run import publish_from_run
 from jupyter_mlops.tracking.config import tracking_uri
-from jupyter_mlops.tracking.redact import redact_uri
 from nb2pipe.build import write_compiled
 from nb2pipe.compile import compile_notebook
 from nb2pipe.runner import run_pipeline
@@ -33,7 +33,8 @@ def main() -> None:
     print(text(pipeline))
     print(f"\n1. compiled into {out}/ (pipeline.yaml and one notebook per step)\n")
 
-    result = run_pipeline(EXAMPLE, observers=[TerminalProgress(force=True), *plugged_in()])
+    observers = [TerminalProgress(force=True), *plugged_in()]
+    result = run_pipeline(pipeline, EXAMPLE, observers=observers)  # compiled once, above
     print(f"2. ran as a pipeline: {result.status} in {result.duration:.1f}s")
     for step in result.steps.values():
         where = os.path.relpath(step.notebook) if step.notebook else ""

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from jupyter_mlops.data.drift import drift_report
     from jupyter_mlops.data.validation import validate
     from jupyter_mlops.registry.promote import promote
+    from jupyter_mlops.registry.publish import publish_model
     from jupyter_mlops.retrain.step_gate import gate
     from jupyter_mlops.serving.monitoring import live_metric, record_feedback
     from jupyter_mlops.tracking.api import (
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
         log_artifact,
         log_metrics,
         log_params,
-        publish_model,
         recent_runs,
         set_experiment,
         set_tracking_uri,
@@ -35,6 +35,7 @@ _PUBLIC = {
     "drift_report": "jupyter_mlops.data.drift",
     "validate": "jupyter_mlops.data.validation",
     "promote": "jupyter_mlops.registry.promote",
+    "publish_model": "jupyter_mlops.registry.publish",
     "gate": "jupyter_mlops.retrain.step_gate",
     "live_metric": "jupyter_mlops.serving.monitoring",
     "record_feedback": "jupyter_mlops.serving.monitoring",
@@ -45,7 +46,6 @@ _PUBLIC = {
             "log_artifact",
             "log_metrics",
             "log_params",
-            "publish_model",
             "recent_runs",
             "set_experiment",
             "set_tracking_uri",

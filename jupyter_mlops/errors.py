@@ -8,7 +8,7 @@ import os
 import re
 from collections.abc import Iterator
 
-from jupyter_mlops.tracking.redact import redact_uri
+from jupyter_mlops.credentials import redact_uri
 from nb2pipe.errors import Nb2PipeError
 
 

@@ -7,7 +7,7 @@
     %mlops run [NOTEBOOK] [-p NAME=VALUE]    run the notebook's pipeline, watched live
     %mlops sweep [NOTEBOOK] -p NAME=VALUES [--random N | --optuna N] [--metric M] (live)
     %mlops load STEP [NOTEBOOK] [--run RUN]  bind what STEP reads from a run: debug it here
-    %mlops runs [-n N] [--experiment NAME]   recent runs: sort, tick two, compare
+    %mlops runs [-n N] [--experiment NAME]   recent runs, steps nested: sort, tick two, compare
     %mlops compare RUN RUN                   two runs side by side
     %mlops publish VAR NAME --metric M [--data DF] [--description TEXT]
     %mlops promote NAME --metric M [--lower-is-better] [--threshold T]
@@ -28,7 +28,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from jupyter_mlops import notebook_runs
-from jupyter_mlops.tracking.redact import one_line
+from jupyter_mlops.credentials import one_line
 from nb2pipe.errors import Nb2PipeError
 
 SUBCOMMANDS = tuple(
@@ -146,6 +146,8 @@ class MlopsMagics(Magics):
         if args.command != "track" and cell is not None:
             raise UsageError(f"%%mlops {args.command}: use it as a line magic (%mlops)")
         try:
+            if args.command in notebook_runs.SUBCOMMANDS:  # run, sweep, load: the pipeline's
+                return getattr(notebook_runs, args.command)(self.shell, args)
             return getattr(self, f"_{args.command}")(args, cell)
         except Nb2PipeError as e:
             raise UsageError(str(e)) from None
@@ -248,22 +250,15 @@ class MlopsMagics(Magics):
 
     def _runs(self, args, cell):
         from jupyter_mlops.tracking import api
+        from jupyter_mlops.tracking.session import SESSION
         from jupyter_mlops.widgets.runs_table import show_runs
 
-        runs = api.recent_runs(args.n, args.experiment)
+        experiment = args.experiment or SESSION.runs_experiment()
+        runs = api.recent_runs(args.n, experiment)
         if not runs:
-            print("no runs yet")
+            print(f"no runs yet in experiment {experiment!r}")
             return
-        show_runs(runs, f"{len(runs)} latest runs")
-
-    def _run(self, args, cell):
-        notebook_runs.run(self.shell, args)
-
-    def _sweep(self, args, cell):
-        notebook_runs.sweep(self.shell, args)
-
-    def _load(self, args, cell):
-        notebook_runs.load(self.shell, args)
+        show_runs(runs, f"the {len(runs)} latest runs of experiment {experiment!r}")
 
     def _compare(self, args, cell):
         from jupyter_mlops.display import show_table
@@ -273,7 +268,8 @@ class MlopsMagics(Magics):
         show_table(headers, rows, "* marks values that differ")
 
     def _publish(self, args, cell):
-        from jupyter_mlops.tracking import api, store
+        from jupyter_mlops.registry.publish import publish_model
+        from jupyter_mlops.tracking import store
 
         ns = self.shell.user_ns
         if args.var not in ns:
@@ -285,21 +281,16 @@ class MlopsMagics(Magics):
             data = ns[args.data]
         value = store.as_number(ns.get(args.metric))
         metrics = {args.metric: value} if value is not None else None
-        published = api.publish_model(
-            ns[args.var],
-            args.name,
-            metric=args.metric,
-            metrics=metrics,
-            data=data,
+        published = publish_model(
+            ns[args.var], args.name, metric=args.metric, metrics=metrics, data=data,
             description=args.description,
-        )
+        )  # fmt: skip
         print(
             f"published {published.name} version {published.version} as "
             f"{published.alias!r} ({published.model_uri})"
         )
 
     def _promote(self, args, cell):
-
         from jupyter_mlops.registry.promote import promote
 
         decision = promote(
@@ -339,7 +330,7 @@ class MlopsMagics(Magics):
             [
                 v["version"],
                 ", ".join(v["aliases"]),
-                v["gate"] or "",
+                (v["gate"] or {}).get("decision", ""),
                 when(v["created"]),
                 *(fmt(v["metrics"].get(m)) for m in metric_names),
             ]

@@ -18,6 +18,8 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
+SUBCOMMANDS = ("run", "sweep", "load")
+
 
 def add_parsers(sub) -> None:
     p = sub.add_parser("run", prog="mlops run")

@@ -179,13 +179,49 @@ def suggestion(name: str, known) -> str:
 
 
 def from_command_line(params: list[Param], pairs, raw_pairs=()) -> dict[str, Any]:
-    """`-p NAME VALUE` pairs as typed values, `-r NAME VALUE` pairs as text; an unknown name
-    or a bad value is one error."""
+    """`-p NAME VALUE` pairs as typed values, `-r NAME VALUE` pairs as text (`typed_values`)."""
+    given = {name: text for name, text in pairs}
+    raw = {name for name, _ in raw_pairs}
+    given.update({name: text for name, text in raw_pairs})
+    return typed_values(params, given, raw=raw, flags=True)
+
+
+def typed_values(
+    params: list[Param], given: dict[str, Any], *, raw=(), text: bool = True, flags: bool = False
+) -> dict[str, Any]:
+    """The values `given` for the notebook's parameters, typed as its parameters cell declares.
+
+    The one reading of every door's values: `nb2pipe run -p`/`-r`, the sidebar's request,
+    `%mlops run -p NAME=VALUE`, a test profile, a run's own run.json. Text is read as a literal
+    of the declared type (`coerce`: never evaluated), except for the names in `raw`, which keep
+    their text; any other value (JSON, and strings too when `text` is False) must have the
+    declared type, a list standing for a declared tuple or set. An unknown name or a value of
+    another type is one `ParameterError` (`flags`: named as the command line's ``-p NAME``).
+    """
     known = {p.name: p for p in params}
     values = {}
-    for (name, text), raw in [*((p, False) for p in pairs), *((p, True) for p in raw_pairs)]:
-        if name not in known:
-            flag = "-r" if raw else "-p"
-            raise ParameterError(f"{flag} {name}: unknown parameter ({suggestion(name, known)})")
-        values[name] = text if raw else coerce(known[name], text)
+    for name, value in given.items():
+        param = known.get(name)
+        if param is None:
+            where = f"{'-r' if name in raw else '-p'} {name}: " if flags else ""
+            label = "unknown parameter" if flags else f"unknown parameter {name!r}"
+            raise ParameterError(f"{where}{label} ({suggestion(name, known)})")
+        if isinstance(value, str) and text:
+            values[name] = value if name in raw else coerce(param, value)
+        else:
+            values[name] = _of_declared_type(param, value)
     return values
+
+
+def _of_declared_type(param: Param, value: Any) -> Any:
+    if param.type in ("tuple", "set") and isinstance(value, list):
+        value = tuple(value) if param.type == "tuple" else set(value)
+    if value is None or param.type == "None":
+        return value
+    if param.type == "float" and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if TYPES.get(type(value), type(value).__name__) != param.type:
+        raise ParameterError(
+            f"parameter {param.name!r} expects {_a(param.type)}, got {value!r:.60}"
+        )
+    return value

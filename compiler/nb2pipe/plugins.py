@@ -1,4 +1,5 @@
-"""One registry shape for every kind of plugin: export targets, serializers, observers, commands.
+"""One registry shape for every kind of plugin: export targets, serializers, isolations (where a
+step runs), observers, commands.
 
 A `Registry` maps names to plugins in a defined order. A plugin is given as the object itself
 or as a ``"module:attribute"`` string, imported the first time it is asked for, so importing
@@ -21,9 +22,17 @@ from .errors import Nb2PipeError
 
 
 class Registry:
-    def __init__(self, kind: str, group: str | None = None, builtins: dict[str, Any] = ()):
+    def __init__(
+        self,
+        kind: str,
+        group: str | None = None,
+        builtins: dict[str, Any] = (),
+        *,
+        instantiate: bool = True,
+    ):
         self.kind = kind
         self.group = group
+        self.instantiate = instantiate  # False: a class is the plugin itself (isolations)
         self._plugins: dict[str, Any] = dict(builtins)
         self._entry_points_read = group is None
 
@@ -52,14 +61,14 @@ class Registry:
             raise Nb2PipeError(f"unknown {self.kind} {name!r} ({hint}known: {known})")
         plugin = self._plugins[name]
         if isinstance(plugin, str):
-            plugin = self._plugins[name] = _load(plugin)
+            plugin = self._plugins[name] = _load(plugin, self.instantiate)
         return plugin
 
     def values(self) -> list[Any]:
         return [self.get(name) for name in self.names()]
 
     def copy(self) -> Registry:
-        out = Registry(self.kind, None, self._plugins)
+        out = Registry(self.kind, None, self._plugins, instantiate=self.instantiate)
         out._entry_points_read = self._entry_points_read
         out.group = self.group
         return out
@@ -94,11 +103,11 @@ def _installed_entry_points():
     return entry_points()
 
 
-def _load(path: str) -> Any:
-    """``"package.module:Attribute"`` → the attribute; a class is instantiated."""
+def _load(path: str, instantiate: bool = True) -> Any:
+    """``"package.module:Attribute"`` → the attribute; a class is instantiated if asked."""
     module, _, attribute = path.partition(":")
     value = getattr(importlib.import_module(module), attribute)
-    return value() if isinstance(value, type) else value
+    return value() if instantiate and isinstance(value, type) else value
 
 
 # Every kind of plugin, where it is looked up, and the built-in ones.
@@ -130,11 +139,22 @@ KINDS = {
         "json": "nb2pipe.artifacts.general:JsonSerializer",
         "pickle": "nb2pipe.artifacts.general:PickleSerializer",
     }),
+    # Where a step runs (nb2pipe/runner/isolation.py): `--isolation NAME`, `--executor NAME[://…]`;
+    # each an `Isolation` subclass, made per run.
+    "isolation": ("nb2pipe.isolations", {
+        "kernel": "nb2pipe.runner.isolation:WarmKernels",
+        "process": "nb2pipe.runner.isolation:FreshKernels",
+        "container": "nb2pipe.runner.container:Containers",
+        "dask": "nb2pipe.runner.dask:DaskExecutor",
+    }),
     "observer": ("nb2pipe.observers", {}),
     "command": ("nb2pipe.commands", {}),
 }  # fmt: skip
 
 
+CLASSES = {"isolation"}  # kinds whose plugins are classes, made by their user
+
+
 def registry(kind: str) -> Registry:
     group, builtins = KINDS[kind]
-    return Registry(kind, group, builtins)
+    return Registry(kind, group, builtins, instantiate=kind not in CLASSES)

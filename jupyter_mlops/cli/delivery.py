@@ -53,7 +53,7 @@ def deploy_check(
     model: str, target: str, latency_budget_ms: float | None, base: str | None
 ) -> None:
     """The pre-deployment checks; exit 0 if all pass, else 1 with one line per failed check."""
-    from jupyter_mlops.serving.checks import check
+    from jupyter_mlops.serving.deploy_check import check
     from jupyter_mlops.tracking.config import tracking_uri
 
     if base is not None and target != "docker":

@@ -102,7 +102,7 @@ def promote(name, metric, lower_is_better, threshold, dry_run, slices, data, tar
     if latency_budget_ms is not None and not run_checks:
         raise Nb2PipeError("--latency-budget-ms needs --check")
     if run_checks:
-        from jupyter_mlops.serving.checks import check
+        from jupyter_mlops.serving.deploy_check import check
 
         report = check(
             f"{name}@{CHALLENGER}", tracking_uri=tracking_uri(), budget_ms=latency_budget_ms

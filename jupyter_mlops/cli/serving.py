@@ -87,8 +87,8 @@ def serve_command(
     version is checked here and swapped in without a failed request. NAME/VERSION stays
     pinned. Stop with Ctrl-C or SIGTERM.
     """
+    from jupyter_mlops.credentials import refuse_credentials
     from jupyter_mlops.serving.server import routing_for, serve
-    from jupyter_mlops.tracking.redact import refuse_credentials
 
     refuse_credentials("--tracking-uri", tracking_uri)
     serve(

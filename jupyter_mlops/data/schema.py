@@ -253,7 +253,7 @@ def read_data(path: str | os.PathLike):
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".json"):
-        from jupyter_mlops.serving.prediction_log import is_prediction_log, logged_inputs
+        from jupyter_mlops.data.prediction_log import is_prediction_log, logged_inputs
 
         if is_prediction_log(path):  # its parts, even between a rotation and the next line
             return logged_inputs(path)

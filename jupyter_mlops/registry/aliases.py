@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 
 from jupyter_mlops.errors import ModelGateError
 from jupyter_mlops.tracking import provenance, store
+from jupyter_mlops.tracking.read import next_token
 
 MOVE_TAG = "alias_move."
 CHAMPION = "champion"
@@ -139,10 +140,29 @@ def require_model(client, name: str, version: str | None = None) -> None:
         raise
 
 
+def quoted(name: str) -> str:
+    """`name` as a string literal of MLflow's search grammar."""
+    for quote in ("'", '"'):
+        if quote not in name:
+            return f"{quote}{name}{quote}"
+    raise ValueError("a model name holding both kinds of quotes cannot be searched")
+
+
+def all_versions(client, name: str) -> list:
+    """Every version of model `name`, with its tags (all pages)."""
+    versions, token = [], None
+    while True:
+        page = client.search_model_versions(
+            filter_string=f"name = {quoted(name)}", page_token=token
+        )
+        versions += list(page)
+        token = next_token(page)
+        if not token:
+            return versions
+
+
 def history(client, name: str, alias: str | None = None) -> list[AliasMove]:
     """Every recorded move of the aliases of `name` (or of one alias), oldest first."""
-    from jupyter_mlops.registry.read import all_versions
-
     require_model(client, name)
     moves = moves_of(name, all_versions(client, name))
     return [m for m in moves if alias is None or m.alias == alias]

@@ -137,11 +137,15 @@ def promote(
         }
         if decision.slices:
             record["gate.slices"] = slice_tag(decision.slices)
+            record["gate.slice_threshold"] = repr(float(slice_threshold))
             record["gate.decision"] = "promoted" if decision.promoted else "rejected"
         if dry_run:
             return decision
         for key, text in record.items():
             client.set_model_version_tag(name, challenger.version, key, text)
+        for key in ("gate.slices", "gate.slice_threshold"):  # an earlier gate's, not this one's
+            if key in (challenger.tags or {}) and key not in record:
+                client.delete_model_version_tag(name, challenger.version, key)
         if decision.slices:
             from jupyter_mlops.registry.modelcard import with_slices
 

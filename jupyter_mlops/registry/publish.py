@@ -123,6 +123,9 @@ def publish_model(
         raise TrackingError(
             f"publish_model: {type(model).__name__} has no predict() method to serve"
         )
+    from jupyter_mlops.tracking.session import SESSION
+
+    SESSION.flush()  # what the notebook logged so far is in MLflow before the model joins it
     step = journal.current_step()
     where = _in_step(*step) if step else _interactive()
     if notebook is not None:

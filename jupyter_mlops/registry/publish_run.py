@@ -89,7 +89,9 @@ def publish_from_run(
     version: the existing one is returned, with `already` set.
     """
     from jupyter_mlops.registry import publish as registry
+    from jupyter_mlops.registry.read import RUN_NAME_TAG
     from jupyter_mlops.tracking import config, store
+    from jupyter_mlops.tracking.names import name_of_run
     from jupyter_mlops.tracking.session import SESSION
     from nb2pipe.artifacts import load, read_manifest
 
@@ -104,8 +106,13 @@ def publish_from_run(
     info = run.info()
     source = info.get("source")
     folder = Path(source).parent if source else None
-    lineage = {"nb2pipe.run_id": run.id, "nb2pipe.step": step, "nb2pipe.artifact": artifact}
-    lineage[SHA256_TAG] = sha256 or ""
+    lineage = {
+        "nb2pipe.run_id": run.id,
+        RUN_NAME_TAG: name_of_run(run.path, info),  # the run as the views name it
+        "nb2pipe.step": step,
+        "nb2pipe.artifact": artifact,
+        SHA256_TAG: sha256 or "",
+    }
     lineage.update(step_resources(run, step))
     with _LOCK:
         if tracking_uri:

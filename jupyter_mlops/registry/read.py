@@ -1,8 +1,9 @@
 """Reading the model registry: one reader, paged, for the magics and the sidebar's routes.
 
-Versions come with their aliases, the metrics the publisher tagged them with, the gate's
-last decision, the last pre-deployment checks and a serving process's refusal; a model comes
-with the history of its alias moves. MLflow's version search leaves aliases out on SQL stores, so they are taken from
+Versions come with their aliases, the metrics the publisher tagged them with, the lineage it
+was published with, the gate's last decision and its table per slice, the last pre-deployment
+checks and a serving process's refusal; a model comes with the history of its alias moves.
+MLflow's version search leaves aliases out on SQL stores, so they are taken from
 the registered model, whose alias map is complete.
 """
 
@@ -10,21 +11,40 @@ from __future__ import annotations
 
 from typing import Any
 
+from jupyter_mlops.registry.aliases import CHAMPION, all_versions, moves_of, rollback_target
 from jupyter_mlops.registry.promote import METRIC_TAG
+from jupyter_mlops.tracking import tags as tag
 from jupyter_mlops.tracking.read import next_token, seconds
 from jupyter_mlops.tracking.store import as_number
 
+ARTIFACT_TAG = "nb2pipe.artifact"  # on a version: the name of the value published
+RUN_NAME_TAG = "nb2pipe.run_name"  # on a version: the name of the run it came from
 CHECK_TAG = "deploy.check"  # the pre-deployment checks' verdict; ".<check>" each result
 CHECK_NAMES = ("requirements", "loads", "answers", "predictions", "latency")
 REJECTED_TAG = "deploy.rejected"  # why a serving process refused to swap the version in
+GATE_TAG = "gate."  # promote.py records the gate's last decision under gate.*
 
 
-def quoted(name: str) -> str:
-    """`name` as a string literal of MLflow's search grammar."""
-    for quote in ("'", '"'):
-        if quote not in name:
-            return f"{quote}{name}{quote}"
-    raise ValueError("a model name holding both kinds of quotes cannot be searched")
+def gate_of(tags: dict[str, str]) -> dict[str, Any] | None:
+    """The gate's last decision on a version, from the tags promote recorded (None: never)."""
+    if f"{GATE_TAG}decision" not in tags:
+        return None
+
+    def text(key: str) -> str | None:
+        value = tags.get(f"{GATE_TAG}{key}")
+        return None if value in (None, "", "none") else value
+
+    return {
+        "decision": tags[f"{GATE_TAG}decision"],
+        "metric": text("metric"),
+        "direction": text("direction"),
+        "threshold": as_number(text("threshold")),
+        "challenger_value": as_number(text("challenger_value")),
+        "champion_value": as_number(text("champion_value")),
+        "champion_version": text("champion_version"),
+        "decided_by": text("decided_by"),
+        "decided_at": text("decided_at"),
+    }
 
 
 def list_models(client, max_results: int = 1000, page_token: str | None = None) -> dict[str, Any]:
@@ -45,19 +65,6 @@ def list_models(client, max_results: int = 1000, page_token: str | None = None) 
             }
         )
     return {"models": models, "next_page_token": next_token(found)}
-
-
-def all_versions(client, name: str) -> list:
-    """Every version of model `name`, with its tags (all pages)."""
-    versions, token = [], None
-    while True:
-        page = client.search_model_versions(
-            filter_string=f"name = {quoted(name)}", page_token=token
-        )
-        versions += list(page)
-        token = next_token(page)
-        if not token:
-            return versions
 
 
 def model_detail(client, name: str) -> dict[str, Any]:
@@ -83,22 +90,28 @@ def model_detail(client, name: str) -> dict[str, Any]:
                     for k, t in tags.items()
                     if k.startswith(METRIC_TAG)
                 },
-                "gate": tags.get("gate.decision"),
-                "slices": _slices(tags.get("gate.slices")),
+                "gate": gate_of(tags),
+                "slices": slices_of(tags),
+                # the lineage publish_run tagged it with: which pipeline run, step and value
+                "pipeline_run": tags.get(tag.RUN_ID),
+                "run_name": tags.get(RUN_NAME_TAG),
+                "step": tags.get(tag.STEP),
+                "artifact": tags.get(ARTIFACT_TAG),
                 "checks": deploy_checks(tags),
                 "rejected": tags.get(REJECTED_TAG),
                 "description": v.description or "",
                 "created": seconds(v.creation_timestamp),
             }
         )
-    from jupyter_mlops.registry.aliases import moves_of
-
+    moves = moves_of(name, versions)
     return {
         "name": model.name,
         "description": model.description or "",
         "aliases": aliases,
         "versions": out,
-        "history": [m.as_dict() for m in reversed(moves_of(name, versions))],
+        "history": [m.as_dict() for m in reversed(moves)],
+        # the version a rollback would make champion again (`nb2pipe rollback`), if any
+        "rollback_to": rollback_target(moves, aliases.get(CHAMPION)),
     }
 
 
@@ -121,12 +134,39 @@ def deploy_checks(tags: dict[str, str]) -> dict[str, Any] | None:
     }
 
 
-def _slices(text: str | None) -> list[dict[str, Any]]:
-    """The gate's table per slice (a version tag, JSON), [] when absent or unreadable."""
+def slices_of(tags: dict[str, str]) -> dict[str, Any] | None:
+    """The gate's table per slice (promote --slices), worst drop first: each slice's rows, both
+    models' values, the drop, and whether it was judged and passed. None when the gate did not
+    compare slices (or the tag is not ours)."""
     import json
 
     try:
-        rows = json.loads(text) if text else []
+        rows = json.loads(tags.get(f"{GATE_TAG}slices") or "null")
     except ValueError:
-        return []
-    return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
+        return None
+    if not isinstance(rows, list):
+        return None
+    threshold = as_number(tags.get(f"{GATE_TAG}slice_threshold"))
+    results = []
+    for row in rows:
+        if not isinstance(row, dict):
+            continue
+        drop, skipped = as_number(row.get("drop")), row.get("skipped") or None
+        judged = drop is not None and skipped is None and threshold is not None
+        results.append(
+            {
+                "slice": str(row.get("slice", "")),
+                "rows": row.get("rows"),
+                "challenger": as_number(row.get("challenger")),
+                "champion": as_number(row.get("champion")),
+                "drop": drop,
+                "skipped": skipped,  # why it was not judged (too few rows), else None
+                "passed": (drop <= threshold) if judged else None,
+            }
+        )
+    return {
+        "metric": tags.get(f"{GATE_TAG}metric") or None,
+        "threshold": threshold,
+        "passed": all(r["passed"] is not False for r in results),
+        "results": results,
+    }

@@ -64,17 +64,15 @@ def render(root: Path, notebook: Path, cron: str, params: list[tuple[str, str]] 
     """
     from nb2pipe.ci import PYTHON, _install_commands, ci_value, command_path
     from nb2pipe.compile import compile_notebook
-    from nb2pipe.parameters import suggestion
+    from nb2pipe.parameters import from_command_line
     from nb2pipe.rendering import render_template
 
     relative = notebook.resolve().relative_to(root.resolve()).as_posix()
     ci_value(relative, "the notebook's path", file=str(notebook))
     pipeline = compile_notebook(notebook)
-    known = {p.name for p in pipeline.params}
+    from_command_line(pipeline.params, params)  # refused now, not at the scheduled hour
     command = ["nb2pipe", "run", command_path(relative), "--force", "--workspace", "reports/runs"]
     for name, value in params:
-        if name not in known:
-            raise Nb2PipeError(f"-p {name}: unknown parameter ({suggestion(name, known)})")
         command += ["-p", name, ci_value(str(value), f"-p {name}: the value")]
     return render_template(
         f"schedule/{TEMPLATE}",

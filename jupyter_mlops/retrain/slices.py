@@ -1,7 +1,7 @@
 """The gate per slice: challenger and champion compared on every slice of the held-out data.
 
 A slice is the rows where one column has one value (``region=north``). Each slice with at
-least `min_rows` rows is scored for both models with the gate's metric (step_gate.evaluate);
+least `min_rows` rows is scored for both models with the gate's metric (metrics.evaluate);
 smaller slices are listed but not judged, since a handful of rows says nothing. The gate
 (registry.promote) refuses a challenger when any slice drops by more than its threshold, even
 when the overall metric improves — the failure a single overall number hides — and names the
@@ -29,7 +29,7 @@ def compare_slices(
 ) -> list[dict[str, Any]]:
     """One row per slice: ``{"slice", "column", "value", "rows", "challenger", "champion",
     "drop", "skipped"}``; `drop` is how much worse the challenger does there (positive: worse)."""
-    from jupyter_mlops.retrain.step_gate import evaluate
+    from jupyter_mlops.metrics import evaluate
 
     if isinstance(slices, str):
         slices = [slices]

@@ -195,7 +195,7 @@ class DriftTrigger(_SinceLastRun):
 
     def check(self) -> Decision:
         from jupyter_mlops.data.drift import drift_report
-        from jupyter_mlops.serving.prediction_log import logged_inputs
+        from jupyter_mlops.data.prediction_log import logged_inputs
 
         current = logged_inputs(self.log, self.since)
         if len(current) < self.min_rows:
@@ -235,8 +235,8 @@ class MetricTrigger(_SinceLastRun):
         self.window, self.min_count, self.track = window, min_count, track
 
     def check(self) -> Decision:
+        from jupyter_mlops.data.prediction_log import parts
         from jupyter_mlops.serving.monitoring import live_metric
-        from jupyter_mlops.serving.prediction_log import parts
 
         if not parts(self.log):
             return Decision(self.name, False, f"no prediction log at {self.log} yet")

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from jupyter_mlops.credentials import one_line
 from jupyter_mlops.retrain.triggers import STATE_DIR, Decision
-from jupyter_mlops.tracking.redact import one_line
 from nb2pipe.errors import Nb2PipeError
 
 
@@ -100,7 +100,7 @@ class Watcher:
         return decisions
 
     def run_once(self, stop: threading.Event):
-        from nb2pipe.runner import run_pipeline
+        from nb2pipe.runner import load_pipeline, run_pipeline
 
         fired = [d.trigger for d in self.poll() if d.fire]
         if not fired:
@@ -108,7 +108,7 @@ class Watcher:
         started = time.time()
         self.say(f"run: {self.notebook} (triggered by {', '.join(fired)})")
         result = run_pipeline(
-            self.notebook,
+            *load_pipeline(self.notebook),  # compiled afresh: the notebook may have changed
             params=self.params,
             force=True,
             workspace=self.workspace,

@@ -23,7 +23,7 @@ import tornado
 from jupyter_server.base.handlers import APIHandler
 from tornado.ioloop import IOLoop
 
-from jupyter_mlops.tracking.redact import redact, redact_logs
+from jupyter_mlops.credentials import redact, redact_logs
 from nb2pipe.fileio import plain
 
 STATE = "jupyter_mlops"  # key of the extension's state in the web app's settings

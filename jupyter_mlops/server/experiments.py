@@ -1,4 +1,4 @@
-"""Experiments panel routes: experiments, one page of runs, one run with its step runs.
+"""Experiments view routes: experiments, one page of runs, one run with its step runs, a sweep.
 
 The reading is jupyter_mlops.tracking.read's; here are the routes, their arguments and checks.
 """
@@ -6,10 +6,12 @@ The reading is jupyter_mlops.tracking.read's; here are the routes, their argumen
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import tornado
 
 from jupyter_mlops.server.base import ApiError, MlopsHandler, one_line
+from jupyter_mlops.server.paths import resolve
 from jupyter_mlops.tracking import read
 
 # `metrics.accuracy DESC`, `params.lr`, `attributes.start_time ASC`, `` metrics.`f1 score` ``
@@ -27,20 +29,39 @@ def mlflow_id(value: str, what: str) -> str:
     return value
 
 
+def notebook_experiment(notebook: Path) -> str:
+    """The experiment `notebook`'s pipeline runs are logged to (tracking.observer's rule)."""
+    from jupyter_mlops.tracking import config
+    from nb2pipe.compile import pipeline_name
+
+    return config.experiment_name(pipeline_name(notebook), notebook.parent)
+
+
 class ExperimentsHandler(MlopsHandler):
-    """GET experiments: every experiment, most recently updated first."""
+    """GET experiments[?path=]: every experiment, most recently updated first; with `path`,
+    also the name of the experiment that notebook's runs go to."""
 
     @tornado.web.authenticated
     async def get(self) -> None:
         max_results = self.int_argument("max_results", 1000, 1, 1000)
         token = self.get_query_argument("page_token", None) or None
+        path = self.get_query_argument("path", None)
+        notebook = resolve(self.state.root, path) if path else None
         client = self.state.client
-        self.reply(await self.blocking(lambda: read.list_experiments(client(), max_results, token)))
+
+        def listing() -> dict:
+            answer = read.list_experiments(client(), max_results, token)
+            if notebook is not None:
+                answer["notebook_experiment"] = notebook_experiment(notebook)
+            return answer
+
+        self.reply(await self.blocking(listing))
 
 
 class ExperimentRunsHandler(MlopsHandler):
-    """GET experiments/<id>/runs: one page of the experiment's pipeline runs (`kind=all`: of
-    every run); a pipeline's step runs come with GET mlflow-runs/<id>."""
+    """GET experiments/<id>/runs: one page of the experiment's pipeline runs and sweeps
+    (`kind=all`: of every run); a pipeline's step runs come with GET mlflow-runs/<id>, a
+    sweep's trials with GET sweeps/<id>."""
 
     @tornado.web.authenticated
     async def get(self, experiment_id: str) -> None:

@@ -14,6 +14,8 @@ from typing import Any
 
 from jupyter_mlops.server.base import one_line, safe
 from jupyter_mlops.server.paths import relative
+from jupyter_mlops.tracking.datasets import TABLES  # the formats of tables
+from jupyter_mlops.tracking.names import run_name
 
 ACTIVE = ("starting", "running", "cancelling")
 
@@ -25,6 +27,7 @@ class LiveRun:
         self.root = root
         self.notebook = notebook
         self.run_id: str | None = None
+        self.name: str | None = None  # tracking.names: the notebook and the values it changed
         self.run_dir: Path | None = None
         self.status = "starting"
         self.steps: dict[str, dict[str, Any]] = {}
@@ -47,6 +50,12 @@ class LiveRun:
                 self.run_id = event.run_id
                 self.run_dir = Path(event.data["run_dir"]).resolve()
                 self.params = dict(event.data.get("params") or {})
+                pipeline = event.data.get("pipeline")
+                self.name = run_name(
+                    self.notebook,
+                    self.params,
+                    {p.name: p.value for p in getattr(pipeline, "params", [])},
+                )
                 self.steps = {name: step_entry(name, "pending") for name in event.data["steps"]}
                 if self.status == "starting":
                     self.status = "running"
@@ -96,6 +105,7 @@ class LiveRun:
         with self._lock:
             out = {
                 "run_id": self.run_id,
+                "name": self.name,
                 "status": self.status,
                 "path": relative(self.root, self.notebook),
                 "params": dict(self.params),
@@ -133,9 +143,19 @@ def error_of(error: dict | None, root: Path) -> dict | None:
     return out
 
 
+# What a saved value is to the views, by the serializer nb2pipe chose for its type: a table the
+# Data view profiles, a model the Models view offers to publish, or any other value.
+MODELS = ("joblib", "xgboost-booster", "lightgbm-booster", "catboost", "keras", "torch")
+KINDS = {**dict.fromkeys(TABLES, "table"), **dict.fromkeys(MODELS, "model")}
+
+
 def artifacts_of(entries: dict[str, dict]) -> dict[str, dict]:
-    """What a step saved, as the Data panel picks from: type, format and size per name."""
+    """What a step saved, as the Data and Models views pick from: type, format, size and kind
+    per name."""
     return {
-        name: {k: e.get(k) for k in ("type", "serializer", "size")}
+        name: {
+            **{k: e.get(k) for k in ("type", "serializer", "size")},
+            "kind": KINDS.get(e.get("serializer") or "", "value"),
+        }
         for name, e in (entries or {}).items()
     }

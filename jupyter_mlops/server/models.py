@@ -1,13 +1,16 @@
-"""Models panel routes: registered models, versions, aliases and model cards; publish, promote.
+"""Models view routes: registered models; a model's versions in domain words (aliases, the
+run each came from, the gate's decision, the pre-deployment checks and per-slice results the
+registry holds, the model card) and its alias history; publish, promote, move an alias.
 
-Reading goes straight to MlflowClient. Publishing and the champion/challenger gate go through
-`jupyter_mlops.registry.publish_run`, the same code as ``nb2pipe publish``/``promote`` and `make demo`,
-pointed at the server's tracking URI.
+Reading goes through `jupyter_mlops.registry.read`. Publishing, the champion/challenger gate and
+alias moves go through the registry's own code (`publish_run`, `promote`, `aliases`), the same
+as ``nb2pipe publish``/``promote`` and `make demo`, pointed at the server's tracking URI.
 """
 
 from __future__ import annotations
 
 import numbers
+import re
 
 import tornado
 
@@ -71,16 +74,102 @@ class ModelsHandler(MlopsHandler):
         self.reply(await self.blocking(lambda: read.list_models(client(), max_results, token)))
 
 
+def run_name(state, pipeline_run: str | None) -> str | None:
+    """The name of nb2pipe run `pipeline_run` when its folder is in the server root's project."""
+    from jupyter_mlops.server.paths import workspace_for
+    from jupyter_mlops.tracking.names import name_of_run
+
+    if not pipeline_run:
+        return None
+    try:
+        found = workspace_for(state.root, None).run(pipeline_run)
+    except (OSError, ValueError):
+        return None
+    return name_of_run(found.path, found.info()) if found is not None else None
+
+
+def model_view(state, client, name: str) -> dict:
+    """GET models/<name>: the registry's answer (versions with their lineage and run name,
+    gate decision and its slices, checks; the alias history)."""
+    detail = read.model_detail(client, name)
+    names: dict[str, str | None] = {}
+    for version in detail["versions"]:
+        run = version["pipeline_run"]
+        if version["run_name"] is None:  # published before versions recorded it
+            if run not in names:
+                names[run] = run_name(state, run)
+            version["run_name"] = names[run]
+    return detail
+
+
 class ModelHandler(MlopsHandler):
-    """GET models/<name>: versions, aliases and model cards."""
+    """GET models/<name>: versions, aliases, checks, slices, history and model cards."""
 
     @tornado.web.authenticated
     async def get(self, name: str) -> None:
         client = self.state.client
         try:
-            self.reply(await self.blocking(lambda: read.model_detail(client(), name)))
+            self.reply(await self.blocking(lambda: model_view(self.state, client(), name)))
         except ValueError as e:  # a name the search grammar cannot quote
             raise ApiError(400, str(e)) from None
+
+
+_ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}")
+
+
+def move(state, name: str, alias: str, version: str, why: str) -> dict:
+    from jupyter_mlops.errors import translated
+    from jupyter_mlops.registry.aliases import holder, move_alias
+    from jupyter_mlops.tracking import store
+
+    with translated(f"move alias {alias!r} of model {name!r}", state.tracking_uri):
+        client = store.client(state.tracking_uri)
+        client.get_model_version(name, version)  # an unknown model or version: MLflow's 404
+        moved = move_alias(client, name, alias, version, why=why or "moved from the Models view")
+        if moved is None:  # it pointed there already: nothing moved, nothing recorded
+            return {"alias": alias, "from": holder(client, name, alias), "to": version}
+    return moved.as_dict()
+
+
+class AliasHandler(MlopsHandler):
+    """POST models/<name>/aliases {alias, version, reason?}: point an alias at a version."""
+
+    @tornado.web.authenticated
+    async def post(self, name: str) -> None:
+        body = self.body()
+        alias, version, reason = body.get("alias"), body.get("version"), body.get("reason", "")
+        if not isinstance(alias, str) or not _ALIAS.fullmatch(alias):
+            raise ApiError(400, "alias: a name such as champion or challenger")
+        if isinstance(version, int) and not isinstance(version, bool):
+            version = str(version)
+        if not isinstance(version, str) or not version.isdigit():
+            raise ApiError(400, 'version: a version number such as "3"')
+        if not isinstance(reason, str) or len(reason) > 1000:
+            raise ApiError(400, "reason: a line of text")
+        self.reply(await self.blocking(move, self.state, name, alias, version, reason))
+
+
+def roll_back(state, name: str, why: str) -> dict:
+    from jupyter_mlops.errors import translated
+    from jupyter_mlops.registry.aliases import rollback
+    from jupyter_mlops.tracking import store
+
+    with translated(f"roll back model {name!r}", state.tracking_uri):
+        client = store.client(state.tracking_uri)
+        client.get_registered_model(name)  # an unknown model: MLflow's 404, as for the aliases
+        return rollback(client, name, why=why).as_dict()
+
+
+class RollbackHandler(MlopsHandler):
+    """POST models/<name>/rollback {reason?}: champion back to the champion before it, as
+    `nb2pipe rollback` does; a model with no earlier champion recorded is a 400."""
+
+    @tornado.web.authenticated
+    async def post(self, name: str) -> None:
+        reason = self.body().get("reason", "")
+        if not isinstance(reason, str) or len(reason) > 1000:
+            raise ApiError(400, "reason: a line of text")
+        self.reply(await self.blocking(roll_back, self.state, name, reason.strip()))
 
 
 class PublishHandler(MlopsHandler):

@@ -18,7 +18,14 @@ from jupyter_mlops.server.experiments import (
     MlflowRunHandler,
     SweepHandler,
 )
-from jupyter_mlops.server.models import ModelHandler, ModelsHandler, PromoteHandler, PublishHandler
+from jupyter_mlops.server.models import (
+    AliasHandler,
+    ModelHandler,
+    ModelsHandler,
+    PromoteHandler,
+    PublishHandler,
+    RollbackHandler,
+)
 from jupyter_mlops.server.pipeline import GrammarHandler, PipelineHandler
 from jupyter_mlops.server.runs import RunHandler, RunsHandler
 
@@ -44,6 +51,8 @@ ROUTES = [
     (r"models/(?P<name>[^/]+)", ModelHandler),
     (r"models/(?P<name>[^/]+)/publish", PublishHandler),
     (r"models/(?P<name>[^/]+)/promote", PromoteHandler),
+    (r"models/(?P<name>[^/]+)/aliases", AliasHandler),
+    (r"models/(?P<name>[^/]+)/rollback", RollbackHandler),
 ]
 
 

@@ -18,49 +18,30 @@ import tornado
 from jupyter_mlops.server.base import ApiError, MlopsHandler, ServerState, one_line, safe
 from jupyter_mlops.server.live import ACTIVE, LiveRun, artifacts_of, error_of, step_entry
 from jupyter_mlops.server.paths import find_run, relative, resolve, run_id, workspace_for
+from jupyter_mlops.tracking.names import name_of_run
 
 KEEP_FINISHED = 200  # finished runs kept in memory; older ones are still read from disk
-START_TIMEOUT = 120.0  # seconds for run_pipeline to compile and create the run directory
+START_TIMEOUT = 120.0  # seconds for run_pipeline to create the run directory
 
 
 # --- starting a run ----------------------------------------------------------------------
 
 
-def coerce_params(pipeline, given: object) -> dict[str, Any]:
-    """The request's parameter values, typed like the notebook's parameters cell declares them.
+def prepare(notebook: Path, given: object):
+    """The notebook compiled, once, and the request's parameter values typed like its
+    parameters cell declares them (`typed_values`, as `nb2pipe run -p`: strings are read as
+    literals, never evaluated; JSON values must have the declared type)."""
+    from nb2pipe.errors import ParameterError
+    from nb2pipe.parameters import typed_values
+    from nb2pipe.runner import load_pipeline
 
-    Strings go through nb2pipe.parameters.coerce (a literal, never evaluated code), exactly as
-    `nb2pipe run -p NAME VALUE`; JSON values must already have the declared type.
-    """
-    from nb2pipe.parameters import coerce
-
-    if given is None:
-        return {}
-    if not isinstance(given, dict):
+    if given is not None and not isinstance(given, dict):
         raise ApiError(400, "params: an object of parameter name → value")
-    declared = {p.name: p for p in pipeline.params}
-    values = {}
-    for name, value in given.items():
-        param = declared.get(name)
-        if param is None:
-            known = ", ".join(declared) or "none"
-            raise ApiError(400, f"unknown parameter {name!r} (parameters: {known})")
-        if isinstance(value, str):
-            values[name] = coerce(param, value)
-        elif param.type == "str":
-            raise ApiError(400, f"parameter {name!r} expects a str, got {value!r:.60}")
-        else:
-            if param.type in ("tuple", "set") and isinstance(value, list):
-                value = tuple(value) if param.type == "tuple" else set(value)
-            # repr of a JSON value is a Python literal; coerce reads it with ast.literal_eval.
-            values[name] = coerce(param, repr(value))
-    return values
-
-
-def prepare(notebook: Path, params: object) -> dict[str, Any]:
-    from nb2pipe.compile import compile_notebook
-
-    return coerce_params(compile_notebook(notebook), params)
+    pipeline, notebook = load_pipeline(notebook)
+    try:
+        return pipeline, notebook, typed_values(pipeline.params, given or {})
+    except ParameterError as e:
+        raise ApiError(400, str(e)) from None
 
 
 def tracker(state: ServerState):
@@ -82,7 +63,7 @@ def execute(live: LiveRun, state: ServerState, options: dict[str, Any], log) -> 
     track = tracker(state)
     observers = [live] + ([track] if track is not None else [])
     try:
-        result = run_pipeline(str(live.notebook), observers=observers, stop=live.stop, **options)
+        result = run_pipeline(observers=observers, stop=live.stop, **options)
     except BaseException as e:
         message = one_line(safe(str(e), state.root))
         if not live.started.done():
@@ -108,8 +89,8 @@ class RunsHandler(MlopsHandler):
         force = body.get("force", False)
         if not isinstance(force, bool):
             raise ApiError(400, "force: true or false")
-        params = await self.blocking(prepare, notebook, body.get("params"))
-        options = {"params": params, "force": force}
+        pipeline, notebook, params = await self.blocking(prepare, notebook, body.get("params"))
+        options = {"pipeline": pipeline, "notebook": notebook, "params": params, "force": force}
         if resume:
             options["resume"] = run_id(resume, "resume")
         live = LiveRun(self.state.root, notebook)
@@ -158,6 +139,7 @@ def past_runs(root: Path, notebook: Path | None, limit: int) -> list[dict[str, A
         out.append(
             {
                 "run_id": run.id,
+                "name": name_of_run(run.path, info),
                 "pipeline": info.get("pipeline"),
                 "status": info.get("status"),
                 "path": relative(root, source),
@@ -198,6 +180,7 @@ def from_disk(root: Path, run) -> dict[str, Any]:
         )
     out = {
         "run_id": run.id,
+        "name": name_of_run(run.path, info),
         "status": info.get("status"),
         "path": relative(root, info.get("source")),
         "params": info.get("params") or {},

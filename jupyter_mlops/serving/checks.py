@@ -1,7 +1,8 @@
 """Pre-deployment checks: a version is checked where it will run before it takes traffic.
 
-The same checks run in `nb2pipe deploy check`, in `nb2pipe promote --check` and in the serving
-process before every swap (there, "where it will run" is that very process):
+The same checks run in `nb2pipe deploy check` and `nb2pipe promote --check` (deploy_check.py:
+here, or in the version's serving image) and in the serving process before every swap (there,
+"where it will run" is that very process):
 
 - ``requirements``: every requirement the model was logged with is installed here, at a
   version it allows (for an image: the image builds and starts);
@@ -25,7 +26,6 @@ and in its model card; `Report.lines` gives one line per failed check.
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -286,48 +286,3 @@ def record(client, report: Report) -> None:
     )
     if card != (version.description or ""):
         client.update_model_version(m.name, m.version, description=card)
-
-
-# --- `nb2pipe deploy check` ---------------------------------------------------------------
-
-
-def check(
-    spec: str,
-    *,
-    tracking_uri: str | None = None,
-    budget_ms: float | None = None,
-    target: str = "local",
-    base: str | None = None,
-    record_results: bool = True,
-) -> Report:
-    """Check the version `spec` names (default: the champion) where it will run."""
-    from jupyter_mlops.errors import translated
-    from jupyter_mlops.registry.aliases import CHAMPION, holder
-    from jupyter_mlops.registry.expected import read_expected
-    from jupyter_mlops.tracking import config, store
-
-    uri = tracking_uri or config.tracking_uri()
-    model = models.resolve(spec, uri)
-    with (
-        translated(f"check model {model.name!r}", uri),
-        models.unreachable(uri),
-        tempfile.TemporaryDirectory(prefix="nb2pipe-check-") as scratch,
-    ):
-        client = store.client(uri)
-        expected = read_expected(client, model.name, model.version)
-        path = models.fetch(uri, model, Path(scratch) / "candidate")
-        champion = holder(client, model.name, CHAMPION)
-        baseline = None
-        if champion and champion != model.version and budget_ms is None and target == "local":
-            champion_model = ServedModel(model.name, champion, CHAMPION)
-            fetched = models.fetch(uri, champion_model, Path(scratch) / "champion")
-            baseline = models.load_local(champion_model, fetched)
-        if target == "local":
-            report, _ = run_local(model, path, expected, baseline=baseline, budget_ms=budget_ms)
-        else:
-            from jupyter_mlops.serving import image
-
-            report = image.check_in_image(model, path, expected, budget_ms=budget_ms, base=base)
-        if record_results:
-            record(client, report)
-    return report

@@ -13,7 +13,8 @@ from; ours is a Dockerfile built by whichever engine is here, on any base image 
 so the image answers MLflow's scoring protocol on port 8080 with MLflow's own scoring server
 (the same predictions as `nb2pipe serve`, without its log and ids). The tag carries a hash of
 the build context (``nb2pipe-serve-<name>:v<version>-<sha12>``): the same version with the same
-base builds once. `check_in_image` runs the pre-deployment checks against a container of it.
+base builds once. `deploy_check.check_in_image` runs the pre-deployment checks against a
+container of it.
 """
 
 from __future__ import annotations
@@ -234,52 +235,3 @@ def run(image: BuiltImage, port: int, timeout: float = START_TIMEOUT) -> Contain
     tail = container.logs()[-300:]
     container.stop()
     raise ServingError(f"{image.ref} did not answer within {timeout:.0f}s: {tail}")
-
-
-def check_in_image(
-    model: ServedModel,
-    path: Path,
-    expected: dict | None,
-    *,
-    budget_ms: float | None = None,
-    base: str | None = None,
-):
-    """The pre-deployment checks with the version in its serving image: the image builds and
-    starts, answers the example rows over HTTP, predicts what was recorded, in budget."""
-    from jupyter_mlops.serving import checks, compare
-    from jupyter_mlops.serving.server import free_port
-
-    report = checks.Report(model, "docker image (building)", checked_at=checks.now())
-    try:
-        with tempfile.TemporaryDirectory(prefix="nb2pipe-image-") as scratch:
-            image = build(model, path, output=Path(scratch) / "context", base=base)
-        report.where = f"{image.engine} image {image.ref}"
-        container = run(image, free_port())
-    except Exception as e:  # noqa: BLE001 - whatever stops it is the verdict
-        report.add("requirements", False, f"the image does not build or start: {e}")
-        for name in checks.CHECKS[1:]:
-            report.add(name, False, "not run: no container")
-        return report
-    try:
-        report.add("requirements", True, f"{image.ref} builds and starts")
-        report.add("loads", True, "MLflow's scoring server loaded it in the container")
-        bodies = checks.example_requests(path, expected)
-        answered = checks.check_answers(
-            report, bodies, lambda body: container.post(body)["predictions"]
-        )
-        checks.check_predictions(report, answered, expected)
-        body = checks.one_row(expected, bodies)
-        if body is None or len(answered) < len(bodies):
-            report.add("latency", False, "not run: no example row it answers")
-            return report
-        for _ in range(10):
-            container.post(body)
-        samples = []
-        for _ in range(100):
-            began = time.perf_counter()
-            container.post(body)
-            samples.append(time.perf_counter() - began)
-        checks.check_latency(report, compare.p99_ms(samples), None, budget_ms, [])
-        return report
-    finally:
-        container.stop()

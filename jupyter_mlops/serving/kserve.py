@@ -86,11 +86,11 @@ def write_inference_service(
     `canary`: the challenger's, taking that share); return its path."""
     import yaml
 
+    from jupyter_mlops.credentials import redact_uri
     from jupyter_mlops.errors import translated
     from jupyter_mlops.registry.promote import CHALLENGER
     from jupyter_mlops.serving import models
     from jupyter_mlops.tracking import config, store
-    from jupyter_mlops.tracking.redact import redact_uri
     from nb2pipe.fileio import write_atomic
     from nb2pipe.rendering import one_line
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jupyter_mlops.credentials import redact_uri
 from jupyter_mlops.registry.aliases import CHAMPION
 from jupyter_mlops.serving.errors import ServingError
-from jupyter_mlops.tracking.redact import redact_uri
 
 
 @dataclass(frozen=True)

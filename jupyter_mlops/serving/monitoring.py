@@ -18,7 +18,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from jupyter_mlops.serving.prediction_log import PredictionLog, parts
+from jupyter_mlops.data.prediction_log import parts
+from jupyter_mlops.serving.prediction_log import PredictionLog
 from nb2pipe.errors import Nb2PipeError
 from nb2pipe.fileio import plain
 
@@ -68,7 +69,7 @@ def labelled(log: str | os.PathLike, since: float | None = None):
     """Predictions that have a label: id, ts, model, version, prediction, label."""
     import pandas as pd
 
-    from jupyter_mlops.serving.prediction_log import read_lines, read_log
+    from jupyter_mlops.data.prediction_log import read_lines, read_log
 
     if not parts(log):
         raise MonitoringError(f"no prediction log at {log}")
@@ -116,7 +117,7 @@ def live_metric(
     """
     import pandas as pd
 
-    from jupyter_mlops.retrain.step_gate import score
+    from jupyter_mlops.metrics import score
 
     seconds = window_seconds(window)
     frame = labelled(log, since)

@@ -105,9 +105,9 @@ def status(
     """Compare version `champion` and version `challenger` of `name` on prediction log `log`."""
     import numpy as np
 
-    from jupyter_mlops.retrain.step_gate import greater_is_better, score
+    from jupyter_mlops.data.prediction_log import parts, read_lines, read_log
+    from jupyter_mlops.metrics import greater_is_better, score
     from jupyter_mlops.serving.monitoring import MonitoringError, feedback_path
-    from jupyter_mlops.serving.prediction_log import parts, read_lines, read_log
 
     if not parts(log):
         raise MonitoringError(f"no prediction log at {log}")

@@ -80,7 +80,7 @@ def interval(metric: str, y: list, p: list) -> tuple[float, float]:
     import numpy as np
     from scipy import stats
 
-    from jupyter_mlops.retrain.step_gate import score
+    from jupyter_mlops.metrics import score
 
     if metric == "accuracy":
         hits = sum(1 for t, q in zip(y, p, strict=True) if t == q)
@@ -109,7 +109,7 @@ def difference(metric: str, a: Labelled, b: Labelled, paired: bool):
     both answered, not each side apart)."""
     import numpy as np
 
-    from jupyter_mlops.retrain.step_gate import score
+    from jupyter_mlops.metrics import score
 
     if paired:
         where = {i: k for k, i in enumerate(b.ids)}

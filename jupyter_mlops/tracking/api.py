@@ -21,7 +21,6 @@ __all__ = [
     "log_artifact",
     "log_metrics",
     "log_params",
-    "publish_model",
     "recent_runs",
     "set_experiment",
     "set_tracking_uri",
@@ -150,22 +149,13 @@ def flush() -> None:
 
 
 def recent_runs(n: int = 10, experiment: str | None = None) -> list[dict[str, Any]]:
-    """The `n` latest runs of the experiment, newest first, as plain dicts."""
+    """The `n` latest top-level runs of `experiment`, newest first, as plain dicts (a pipeline
+    run's steps nested in its "steps"). The experiment defaults to that of the pipeline
+    `%mlops run` just ran, else the session's (`set_experiment`, or the notebook's)."""
     from jupyter_mlops.errors import translated
     from jupyter_mlops.tracking import read
 
     SESSION.flush()
     uri = SESSION.uri
     with translated("read runs", uri):
-        return read.recent_runs(store.client(uri), experiment or SESSION.experiment_name(), n)
-
-
-def publish_model(model: Any, name: str, *, metric: str | None = None, **options: Any):
-    """Log, register and document `model` as a new version of `name` with alias `challenger`.
-
-    See `jupyter_mlops.registry.publish.publish_model` for the options.
-    """
-    from jupyter_mlops.registry import publish as registry
-
-    SESSION.flush()
-    return registry.publish_model(model, name, metric=metric, **options)
+        return read.recent_runs(store.client(uri), experiment or SESSION.runs_experiment(), n)

@@ -14,8 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+from jupyter_mlops.credentials import one_line, refuse_credentials
 from jupyter_mlops.tracking import config
-from jupyter_mlops.tracking.redact import one_line, refuse_credentials
 from jupyter_mlops.tracking.sync import catch_up, sync_run
 from nb2pipe.errors import Nb2PipeError
 from nb2pipe.runner.rundir import RunDir
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _sync_sweep(args) -> int:
-    from jupyter_mlops.tracking.sweeps import sync_sweep
+    from jupyter_mlops.tracking.sync import sync_sweep
 
     try:
         refuse_credentials("--tracking-uri", args.tracking_uri)

@@ -36,7 +36,7 @@ def compare_runs(first: str, second: str) -> tuple[list[str], list[list[Any]]]:
     uri = SESSION.uri
     with translated("read runs", uri):
         client = store.client(uri)
-        experiment = client.get_experiment_by_name(SESSION.experiment_name())
+        experiment = client.get_experiment_by_name(SESSION.runs_experiment())
         ids = [experiment.experiment_id] if experiment else []
         a, b = find_run(client, first, ids), find_run(client, second, ids)
     rows: list[list[Any]] = []
@@ -47,10 +47,12 @@ def compare_runs(first: str, second: str) -> tuple[list[str], list[list[Any]]]:
         for key in sorted(set(left) | set(right)):
             x, y = left.get(key), right.get(key)
             rows.append([kind, key, x, y, "*" if x != y else ""])
-    headers = [
-        "",
-        "name",
-        a.info.run_name or a.info.run_id[:8],
-        b.info.run_name or b.info.run_id[:8],
-    ]
+    headers = ["", "name", label(a), label(b)]
     return [*headers, "differs"], rows
+
+
+def label(run) -> str:
+    """A column's heading: the run's name and its id, so two runs named alike (two steps
+    called evaluate) are still told apart."""
+    short = run.info.run_id[:8]
+    return f"{run.info.run_name} · {short}" if run.info.run_name else short

@@ -26,8 +26,8 @@ import threading
 import warnings
 from pathlib import Path
 
+from jupyter_mlops.credentials import one_line, redact_uri
 from jupyter_mlops.tracking import config, provenance
-from jupyter_mlops.tracking.redact import one_line, redact_uri
 from jupyter_mlops.tracking.sync import (
     NOT_YET_LOGGED,
     PENDING_NOTE,
@@ -261,7 +261,7 @@ class _SweepTracking:
         self.ended = []
         if self.sweep_dir is None:
             return
-        from jupyter_mlops.tracking.sweeps import sync_sweep
+        from jupyter_mlops.tracking.sync import sync_sweep
 
         try:
             self.mlflow_run_id = sync_sweep(

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jupyter_mlops.tracking import datasets, journal, notebook_html, store, sweeps
+from jupyter_mlops.tracking import datasets, journal, names, notebook_html, store, sweeps
+from jupyter_mlops.tracking import tags as tag
 from nb2pipe.fileio import read_json
 from nb2pipe.runner.rundir import RunDir
 
@@ -36,14 +37,11 @@ STEP_STATUS = {
 }
 INTERRUPTED = ("interrupted", "cancelled")
 DURATION = "nb2pipe.duration_s"
-RUN_ID_TAG = "nb2pipe.run_id"
-STEP_TAG = "nb2pipe.step"
-# "pipeline" on a pipeline's run ("trial" on a sweep's, "sweep" on the sweep's: sweeps.py): the
-# Experiments panel searches for it in the store itself, so paging never counts step or publish
-# runs. Step runs go without (they carry nb2pipe.step): the search then reads one tag per
-# pipeline run, not one per run (10,000 pipelines of 5 steps: 0.15 s instead of 0.33 s).
-KIND_TAG = "nb2pipe.kind"
-PARENT_TAG = "mlflow.parentRunId"
+RUN_ID_TAG = tag.RUN_ID
+STEP_TAG = tag.STEP
+# "pipeline" on a pipeline's run ("trial" on a sweep's, "sweep" on the sweep's: sweeps.py)
+KIND_TAG = tag.KIND
+PARENT_TAG = tag.PARENT
 # Run ids are folder names; anything else is not put into a search filter.
 _SEARCHABLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _MAX_RUNS = 5000  # MLflow's own limit on one search page of a SQL store
@@ -147,7 +145,7 @@ class RunLogger:
             KIND_TAG: "pipeline",
             **sweeps.trial_tags(self.client, self.experiment_id, info, self.common_tags()),
             "nb2pipe.run_dir": str(self.run.path),
-            "nb2pipe.status": self.status,
+            tag.STATUS: self.status,
             "nb2pipe.interrupted": _flag(True if self.status in INTERRUPTED else None),
             "nb2pipe.isolation": _flag(info.get("isolation")),
             "nb2pipe.max_parallel": _flag(info.get("max_parallel")),
@@ -161,7 +159,7 @@ class RunLogger:
                 self.experiment_id,
                 start_time=_ms(info.get("start")),
                 tags=tags,
-                run_name=f"{info.get('pipeline', 'pipeline')} {self.run.id}",
+                run_name=names.name_of_run(self.run.path, info),
             )
             update_tags: dict[str, str] = {}
         else:
@@ -249,19 +247,19 @@ class RunLogger:
             **self.common_tags(),
             PARENT_TAG: parent_id,
             STEP_TAG: step,
-            "nb2pipe.status": status,
+            tag.STATUS: status,
             "nb2pipe.fingerprint": _flag(meta.get("fingerprint")),
             "nb2pipe.cache_hit": _flag(bool(meta.get("cache_hit"))),
-            "nb2pipe.cached_from": _flag(meta.get("cached_from")),
+            tag.CACHED_FROM: _flag(meta.get("cached_from")),
             "nb2pipe.attempts": _flag(meta.get("attempts")),
             "nb2pipe.error": _flag(error.get("message")),
             "nb2pipe.error_cell": _flag(error.get("cell")),
         }
         for name, entry in manifest.get("artifacts", {}).items():
             path = self.run.artifacts(step) / entry["file"]
-            tags[f"nb2pipe.artifact.{name}.uri"] = path.as_uri()
-            tags[f"nb2pipe.artifact.{name}.sha256"] = entry.get("sha256", "")
-            tags[f"nb2pipe.artifact.{name}.serializer"] = entry.get("serializer", "")
+            tags[f"{tag.ARTIFACT}{name}.uri"] = path.as_uri()
+            tags[f"{tag.ARTIFACT}{name}.sha256"] = entry.get("sha256", "")
+            tags[f"{tag.ARTIFACT}{name}.serializer"] = entry.get("serializer", "")
         parts = meta.get("parts") or {}
         for ref, sha in (parts.get("inputs") or {}).items():
             tags[f"nb2pipe.input.{ref}.sha256"] = sha
@@ -317,7 +315,7 @@ def _already_logged(existing, status: str, terminal: str, end_ms: int | None) ->
     """Whether an earlier sync logged this step as it is now (and finished logging it)."""
     return (
         existing.info.status == terminal
-        and existing.data.tags.get("nb2pipe.status") == status
+        and existing.data.tags.get(tag.STATUS) == status
         and end_ms is not None
         and existing.info.end_time == end_ms
     )

@@ -15,9 +15,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from jupyter_mlops.credentials import one_line
 from jupyter_mlops.errors import translated
 from jupyter_mlops.tracking import config, provenance, store
-from jupyter_mlops.tracking.redact import one_line
 
 AUTO_TAG = "jupyter_mlops.auto_run"
 
@@ -132,6 +132,9 @@ class Session:
 
     def __init__(self):
         self.experiment: str | None = None
+        # where the pipeline run `%mlops run` last started was logged: `%mlops runs` looks
+        # there next, not in this notebook's own experiment
+        self.pipeline_experiment: str | None = None
         self._uri: str | None = None
         self.stack: list[TrackedRun] = []  # runs opened with start_run, innermost last
         self.auto: TrackedRun | None = None
@@ -154,6 +157,12 @@ class Session:
                 self.auto.end()
                 self.auto = None
             self.experiment = name
+            self.pipeline_experiment = None
+
+    def runs_experiment(self) -> str:
+        """The experiment whose runs a user means now: that of the pipeline `%mlops run` just
+        ran, else the one chosen with `%mlops experiment`, else this notebook's."""
+        return self.pipeline_experiment or self.experiment_name()
 
     def set_tracking_uri(self, uri: str | None) -> None:
         with self._lock:
@@ -236,6 +245,7 @@ class Session:
         with self._lock:
             self.close()
             self.experiment = None
+            self.pipeline_experiment = None
             self._uri = None
 
     def _hook(self) -> None:

@@ -17,7 +17,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jupyter_mlops.tracking import config, redact, sqlite_store
+from jupyter_mlops import credentials
+from jupyter_mlops.tracking import config, sqlite_store
 
 # MLflow's limits (mlflow.utils.validation): per log_batch call and per value.
 MAX_METRICS_PER_BATCH = 1000
@@ -95,7 +96,7 @@ def _quiet_mlflow_logs() -> None:
     import logging
 
     mlflow = logging.getLogger("mlflow")
-    redact.redact_logs(mlflow, logging.getLogger())
+    credentials.redact_logs(mlflow, logging.getLogger())
     if not os.environ.get("MLFLOW_LOGGING_LEVEL") and mlflow.level < logging.WARNING:
         mlflow.setLevel(logging.WARNING)
     environment = logging.getLogger("mlflow.utils.environment")
@@ -118,7 +119,9 @@ def end_run(mlflow_client, uri: str, run_id: str, status: str, end_ms: int | Non
         mlflow_client.set_terminated(run_id, status, end_ms)
     if show and uri.startswith(("http://", "https://")):
         run = mlflow_client.get_run(run_id)
-        experiment = f"{redact.redact_uri(uri).rstrip('/')}/#/experiments/{run.info.experiment_id}"
+        experiment = (
+            f"{credentials.redact_uri(uri).rstrip('/')}/#/experiments/{run.info.experiment_id}"
+        )
         print(f"🏃 View run {run.info.run_name} at: {experiment}/runs/{run_id}")
         print(f"🧪 View experiment at: {experiment}")
 

@@ -1,4 +1,5 @@
-"""`sync_run`: log a finished run directory to MLflow, exactly once, whoever asks and how often.
+"""`sync_run`: log a finished run directory to MLflow, exactly once, whoever asks and how often
+(`sync_sweep`: a sweep's folder, its trials nested under it, sweeps.py).
 
 Everything comes from the run directory (run.json, each step's meta.json, artifact manifest
 and tracking journal), so the same function serves the runner's observer, the detached
@@ -17,16 +18,17 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from pathlib import Path
 
+from jupyter_mlops.credentials import one_line, redact_uri
 from jupyter_mlops.errors import TrackingError, translated
-from jupyter_mlops.tracking import config, provenance, store
+from jupyter_mlops.tracking import config, provenance, store, sweeps
+from jupyter_mlops.tracking import tags as tag
 from jupyter_mlops.tracking.filelock import LockTimeout, locked
-from jupyter_mlops.tracking.redact import one_line, redact_uri
 from jupyter_mlops.tracking.runlog import RUN_STATUS, Logged, RunLogger
 from nb2pipe.fileio import read_json
-from nb2pipe.runner.rundir import RunDir
+from nb2pipe.runner.rundir import RunDir, process_alive
+from nb2pipe.sweep.records import best_of, read_sweep
 
 LOCK = "tracking.lock"
 PENDING = "tracking.pending"
@@ -100,23 +102,9 @@ def finished_status(info: dict, where: Path) -> str:
     status = info.get("status")
     if status in RUN_STATUS:
         return status
-    if status == "running" and _runner_gone(info):
+    if status == "running" and process_alive(info) is False:  # its runner is gone
         return "interrupted"
     raise RunNotFinished(f"{where}: run is not finished (status {status!r})")
-
-
-def _runner_gone(info: dict) -> bool:
-    """Whether run.json names a runner process of this machine that no longer exists."""
-    pid = info.get("pid")
-    if not isinstance(pid, int) or info.get("host") not in (None, socket.gethostname()):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False  # it exists, under another user
-    return False
 
 
 def _up_to_date(run: RunDir, info: dict, status: str, uri: str) -> bool:
@@ -221,3 +209,51 @@ def catch_up(runs: Path, uri: str, *, exclude: Path | None = None) -> list[str]:
         if len(done) >= CATCH_UP_LIMIT:
             break
     return done
+
+
+def sync_sweep(sweep_dir: str | Path, *, tracking_uri: str | None = None,
+               experiment: str | None = None, trials: bool = False) -> str:  # fmt: skip
+    """Log the sweep in `sweep_dir`: what it searched, its best value, the best trial tagged;
+    return the sweep's MLflow run id. With `trials`, log each trial's run first (again: it
+    changes nothing already logged)."""
+    sweep_dir = Path(sweep_dir).resolve()
+    record = read_sweep(sweep_dir)
+    if record is None:
+        raise TrackingError(f"{sweep_dir}: not a sweep folder (no readable sweep.json)")
+    source = Path(record.get("source") or sweep_dir)
+    uri = tracking_uri or config.tracking_uri(source.parent)
+    name = experiment or config.experiment_name(record.get("pipeline"), source.parent)
+    if trials:
+        for trial in record.get("trials", []):
+            run_dir = sweep_dir.parent.parent / "runs" / str(trial.get("run_id"))
+            if (
+                sweeps.RUN_ID.fullmatch(str(trial.get("run_id")))
+                and (run_dir / "run.json").exists()
+            ):
+                sync_run(run_dir, tracking_uri=uri, experiment=name)
+    with translated(f"log sweep {record.get('id')}", uri):
+        client = store.client(uri)
+        experiment_id = store.experiment_id(client, name, uri)
+        run_id = sweeps.sweep_run(client, experiment_id, sweep_dir, {})
+        logged = client.get_run(run_id).data.params
+        params = {f"sweep.{k}": v for k, v in sweeps.summary(record).items()}
+        params = {k: v for k, v in params.items() if k not in logged}
+        metrics = []
+        best = best_of(record)
+        tags = {tag.STATUS: str(record.get("status") or "")}
+        when = sweeps.ms(record.get("end")) or store.now_ms()
+        metrics.append(store.Metric("trials", float(len(record.get("trials", []))), when))
+        if best is not None:
+            tags[tag.BEST_TRIAL] = str(best["number"])
+            tags["nb2pipe.best_run_id"] = str(best.get("run_id") or "")
+            if record.get("metric") and best.get("value") is not None:
+                key = f"best_{record['metric']}"
+                metrics.append(store.Metric(key, float(best["value"]), when))
+            best_mlflow = sweeps.trial_mlflow_id(sweep_dir, best)
+            if best_mlflow:
+                tags["nb2pipe.best_mlflow_run_id"] = best_mlflow
+                client.set_tag(best_mlflow, tag.BEST, "true")
+        store.log_batch(client, run_id, metrics, params=params, tags=tags)
+        status = sweeps.STATUS.get(str(record.get("status")), "KILLED")
+        store.end_run(client, uri, run_id, status, sweeps.ms(record.get("end")))
+    return run_id

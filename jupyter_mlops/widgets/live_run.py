@@ -21,16 +21,18 @@ from nb2pipe.runner import events as ev
 LOGGING = "logging the run to MLflow…"
 NOT_LOGGED = "not logged to MLflow: see tracking.log in the run folder"
 
-STATUS_COLOURS = {  # the sidebar's colours (labextension/src/graph.ts)
-    "pending": "#9e9e9e",
-    "running": "#1976d2",
-    "cached": "#8e24aa",
-    "done": "#388e3c",
-    "succeeded": "#388e3c",
-    "failed": "#d32f2f",
-    "skipped": "#f9a825",
-    "cancelled": "#ef6c00",
-    "interrupted": "#6d4c41",
+# The sidebar's colours (labextension/src/theme.ts): JupyterLab's theme variables, so the view
+# reads in the light and the dark theme; the fallbacks serve frontends without them.
+STATUS_COLOURS = {
+    "pending": "var(--jp-layout-color4, #757575)",
+    "running": "var(--jp-brand-color1, #1976d2)",
+    "cached": "var(--jp-info-color1, #0097a7)",
+    "done": "var(--jp-success-color1, #388e3c)",
+    "succeeded": "var(--jp-success-color1, #388e3c)",
+    "failed": "var(--jp-error-color1, #d32f2f)",
+    "skipped": "var(--jp-warn-color2, #ffb74d)",
+    "cancelled": "var(--jp-warn-color1, #f57c00)",
+    "interrupted": "var(--jp-warn-color0, #e65100)",
 }
 _BY_EVENT = {
     ev.STEP_STARTED: "running",
@@ -42,10 +44,15 @@ _BY_EVENT = {
 
 
 def badge(status: str) -> str:
-    colour = STATUS_COLOURS.get(status, "#9e9e9e")
+    """The status as the sidebar shows it: its word in the text colour after a mark in the
+    status's colour (no coloured text on a coloured pill: it reads in either theme)."""
+    colour = STATUS_COLOURS.get(status, STATUS_COLOURS["pending"])
     return (
-        f'<span style="background:{colour};color:#fff;border-radius:8px;padding:0 7px;'
-        f'font-size:11px">{html.escape(status)}</span>'
+        '<span style="display:inline-flex;align-items:center;gap:4px;border:1px solid '
+        "var(--jp-border-color2, #e0e0e0);border-radius:8px;padding:0 6px 0 4px;font-size:11px;"
+        'color:var(--jp-ui-font-color1, inherit)">'
+        f'<span style="width:8px;height:8px;border-radius:50%;background:{colour}"></span>'
+        f"{html.escape(status)}</span>"
     )
 
 
@@ -120,7 +127,8 @@ class LiveRunView(ev.Observer):
             return f"from run {html.escape(str(result.cached_from))}"
         error = result.error or {}
         cell = f"cell {error['cell']}: " if error.get("cell") else ""
-        return f'<span style="color:#d32f2f">{html.escape(cell + str(error.get("message", "")))}</span>'
+        text = html.escape(cell + str(error.get("message", "")))
+        return f'<span style="color:{STATUS_COLOURS["failed"]}">{text}</span>'
 
     def _set_state(self, status: str) -> None:
         self.status = status
@@ -154,23 +162,25 @@ def run(notebook: str | Path | None = None, *, force: bool = False, **params: An
     """
     from IPython.display import display
 
-    from nb2pipe.compile import compile_notebook
     from nb2pipe.errors import Nb2PipeError
-    from nb2pipe.parameters import coerce
-    from nb2pipe.runner import run_pipeline
+    from nb2pipe.parameters import typed_values
+    from nb2pipe.runner import load_pipeline, run_pipeline
 
-    source = _notebook(notebook)
-    pipeline = compile_notebook(source)
-    declared = {p.name: p for p in pipeline.params}
-    params = {  # text, as `%mlops run -p NAME=VALUE` gives, is read like `nb2pipe run -p`
-        k: coerce(declared[k], v) if isinstance(v, str) and k in declared else v
-        for k, v in params.items()
-    }
+    pipeline, source = load_pipeline(_notebook(notebook))
+    # text, as `%mlops run -p NAME=VALUE` gives, is read like `nb2pipe run -p`
+    params = typed_values(pipeline.params, params)
+    from jupyter_mlops.tracking import config
+    from jupyter_mlops.tracking.session import SESSION
+
+    # where the tracker logs the run (observer.MlflowTracker's rule): `%mlops runs` looks there
+    SESSION.pipeline_experiment = config.experiment_name(pipeline.name, source.parent)
     view = LiveRunView(f"{pipeline.name} · {source.name}", [s.name for s in pipeline.steps])
     display(view.widget)
     trackers = ev.plugged_in()  # MLflow tracking, as for `nb2pipe run`
     try:
-        result = run_pipeline(source, params=params, force=force, observers=[view, *trackers])
+        result = run_pipeline(
+            pipeline, source, params=params, force=force, observers=[view, *trackers]
+        )
     except Nb2PipeError:
         view._set_state("failed")
         raise

@@ -126,17 +126,20 @@ def sweep(
     """
     from IPython.display import display
 
-    from nb2pipe.compile import compile_notebook
+    from jupyter_mlops.tracking import config
+    from jupyter_mlops.tracking.session import SESSION
     from nb2pipe.errors import Nb2PipeError
+    from nb2pipe.runner import load_pipeline
     from nb2pipe.sweep import run_sweep
 
-    source = _notebook(notebook)
-    pipeline = compile_notebook(source)
+    pipeline, source = load_pipeline(_notebook(notebook))
+    # the sweep and its trials are logged to the pipeline's experiment: `%mlops runs` looks there
+    SESSION.pipeline_experiment = config.experiment_name(pipeline.name, source.parent)
     view = LiveSweepView(f"sweep · {pipeline.name} · {source.name}")
     display(view.widget)
     pairs = [(k, v if isinstance(v, str) else list(v)) for k, v in (space or {}).items()]
     try:
-        run_sweep(source, pairs, observers=[view, *ev.plugged_in()], **options)
+        run_sweep(pipeline, source, pairs, observers=[view, *ev.plugged_in()], **options)
     except Nb2PipeError:
         view._set_state("failed")
         raise

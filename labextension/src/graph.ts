@@ -7,17 +7,18 @@ import dagre from '@dagrejs/dagre';
 import type { TopLevelSpec } from 'vega-lite';
 
 import { PipelineSummary } from './request';
+import { ChartColors } from './theme';
 
-/** Every status a step can show, in legend order, with its colour. */
-export const STEP_STATUSES: [string, string][] = [
-  ['pending', '#9e9e9e'],
-  ['running', '#1976d2'],
-  ['cached', '#8e24aa'],
-  ['done', '#388e3c'],
-  ['failed', '#d32f2f'],
-  ['skipped', '#f9a825'],
-  ['cancelled', '#ef6c00'],
-  ['interrupted', '#6d4c41']
+/** Every status a step can show, in legend order. */
+export const STEP_STATUSES = [
+  'pending',
+  'running',
+  'cached',
+  'done',
+  'failed',
+  'skipped',
+  'cancelled',
+  'interrupted'
 ];
 
 /** The schema every spec of the sidebar names: that of the vega-lite it ships. */
@@ -77,11 +78,14 @@ export function layout(summary: PipelineSummary): {
   };
 }
 
-/** The chart of `summary` with each step coloured by `statuses[step]` (default "pending"). */
+/**
+ * The chart of `summary` with each step coloured by `statuses[step]` (default "pending"), in
+ * the theme's `colors` (labels in its text colour over a halo of its background).
+ */
 export function dagSpec(
   summary: PipelineSummary,
   statuses: Record<string, string>,
-  colors: { text: string; edge: string; background: string }
+  colors: Pick<ChartColors, 'text' | 'edge' | 'background' | 'status'>
 ): TopLevelSpec {
   const steps = new Map(summary.steps.map(s => [s.name, s]));
   const placed = layout(summary);
@@ -111,7 +115,7 @@ export function dagSpec(
     const points = [{ x: a.x, y: a.y }, ...e.points.slice(1, -1), { x: b.x, y: b.y }];
     return points.map((p, order) => ({ id, order, x: p.x, y: p.y, carries }));
   });
-  const present = STEP_STATUSES.filter(([status]) => nodes.some(n => n.status === status));
+  const present = STEP_STATUSES.filter(status => nodes.some(n => n.status === status));
   const x = {
     field: 'x',
     type: 'quantitative' as const,
@@ -133,7 +137,7 @@ export function dagSpec(
   return {
     $schema: VEGA_LITE_SCHEMA,
     height: placed.height,
-    // never narrower than the layout needs: a wide graph scrolls sideways instead of squeezing
+    // never narrower than the layout needs: a wide graph is drawn smaller (CSS), not squeezed
     usermeta: { minWidth: placed.width },
     background: 'transparent',
     config: { view: { stroke: null } },
@@ -169,15 +173,15 @@ export function dagSpec(
                 field: 'status',
                 type: 'nominal',
                 scale: {
-                  domain: STEP_STATUSES.map(s => s[0]),
-                  range: STEP_STATUSES.map(s => s[1])
+                  domain: STEP_STATUSES,
+                  range: STEP_STATUSES.map(s => colors.status[s] || colors.edge)
                 },
                 // the legend names only the statuses on show
                 legend: {
                   orient: 'bottom',
                   title: null,
                   columns: 4,
-                  values: present.map(s => s[0]),
+                  values: present,
                   labelColor: colors.text,
                   symbolSize: 80
                 }

@@ -20,3 +20,12 @@ const modelSvg = `<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 
 </svg>`;
 
 export const modelIcon = new LabIcon({ name: 'jupyter-mlops:model', svgstr: modelSvg });
+
+/** Two columns side by side: comparing runs. */
+const compareSvg = `<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24">
+  <g class="jp-icon3" fill="#616161">
+    <path d="M3 4h8v16H3zm2 2v12h4V6zm8-2h8v16h-8zm2 2v12h4V6z"/>
+  </g>
+</svg>`;
+
+export const compareIcon = new LabIcon({ name: 'jupyter-mlops:compare', svgstr: compareSvg });

@@ -31,8 +31,7 @@ export async function requestAPI<T>(
     .filter(([, v]) => v !== undefined && v !== '')
     .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
     .join('&');
-  const url =
-    URLExt.join(settings.baseUrl, 'mlops', endpoint) + (search ? `?${search}` : '');
+  const url = URLExt.join(settings.baseUrl, 'mlops', endpoint) + (search ? `?${search}` : '');
 
   let response: Response;
   try {
@@ -115,13 +114,16 @@ export type PipelineAnswer = PipelineSummary | PipelineProblem;
 
 export interface ArtifactInfo {
   type?: string | null;
-  /** "parquet", "npy", "joblib", "json" or "pickle": chosen by the value's type. */
+  /** "arrow", "npy", "joblib", "json" or "pickle": chosen by the value's type. */
   serializer?: string | null;
   size?: number | null;
+  /** what it is to the views: a table to profile, a model to publish, or another value */
+  kind?: 'table' | 'model' | 'value';
 }
 
 export interface StepStatus {
   name: string;
+  /** pending, running, done, cached, failed, skipped, interrupted, cancelled */
   status: string;
   duration?: number | null;
   error?: string | { message?: string; cell?: number } | null;
@@ -132,6 +134,8 @@ export interface StepStatus {
 
 export interface RunStatus {
   run_id: string;
+  /** `wine_quality · C=0.5`: the notebook and the values that differ from its own */
+  name?: string | null;
   status: string;
   steps: StepStatus[];
   /** the values the run ran with (every parameter, the notebook's defaults included) */
@@ -145,6 +149,8 @@ export interface RunStatus {
 /** One of a notebook's past runs (GET runs?path=), newest first. */
 export interface PastRun {
   run_id: string;
+  /** what a person calls it: `wine_quality · C=0.5` (the values that differ from the notebook's) */
+  name: string;
   pipeline?: string | null;
   status: string;
   start?: number | null;
@@ -156,18 +162,35 @@ export interface PastRun {
 export interface Experiment {
   id: string;
   name: string;
-  last_update?: number | string | null;
+  last_update?: number | null;
 }
 
+export interface ExperimentsAnswer {
+  experiments: Experiment[];
+  /** with `path`: the name of the experiment that notebook's runs are logged to */
+  notebook_experiment?: string;
+}
+
+/** A tracked run in domain words: the server reads MLflow's tags, the client never does. */
 export interface RunRow {
   run_id: string;
   name: string;
+  /** "pipeline" (an nb2pipe run), "step" (one of its steps), "sweep" (its trials open with GET
+   * sweeps/<run_id>), "trial" (a sweep's pipeline run) or "run" (any other) */
+  kind: 'pipeline' | 'step' | 'sweep' | 'trial' | 'run';
+  /** nb2pipe's word where nb2pipe ran it (succeeded, done, cached, …), else MLflow's */
   status: string;
-  start?: number | string | null;
+  start?: number | null;
+  end?: number | null;
   duration?: number | null;
+  /** the nb2pipe run id of a pipeline run or step */
+  pipeline_run?: string | null;
+  step?: string | null;
+  cached_from?: string | null;
+  /** a step's saved values: name → {serializer} */
+  artifacts: Record<string, { serializer?: string | null }>;
   params: Record<string, string>;
   metrics: Record<string, number>;
-  tags: Record<string, string>;
 }
 
 export interface RunsPage {
@@ -183,8 +206,8 @@ export interface RunsQuery {
 }
 
 export interface MlflowRunDetail {
-  run: RunRow & Record<string, unknown>;
-  children: (RunRow & Record<string, unknown>)[];
+  run: RunRow;
+  children: RunRow[];
   history: Record<string, [number, number][]>;
 }
 
@@ -224,8 +247,22 @@ export interface DriftReport {
 export interface RegisteredModel {
   name: string;
   aliases: Record<string, string>;
-  latest_version: string | number | null;
+  latest_version: string | null;
   description?: string | null;
+  last_update?: number | null;
+}
+
+/** The gate's last decision on a version (promote). */
+export interface GateRecord {
+  decision: string;
+  metric: string | null;
+  direction: string | null;
+  threshold: number | null;
+  challenger_value: number | null;
+  champion_value: number | null;
+  champion_version: string | null;
+  decided_by: string | null;
+  decided_at: string | null;
 }
 
 /** The pre-deployment checks last recorded on a version (`nb2pipe deploy check`, a swap). */
@@ -236,35 +273,82 @@ export interface DeployChecks {
   checks: { name: string; ok: boolean; detail: string }[];
 }
 
-export interface ModelVersion {
-  version: string;
-  aliases: string[];
-  run_id: string;
-  tags: Record<string, string>;
-  description: string;
-  created?: number | string | null;
-  checks?: DeployChecks | null;
-  /** Why a serving process refused to swap it in, if one did. */
-  rejected?: string | null;
+/** The gate's verdict on one slice of the data (promote --slices). */
+export interface SliceResult {
+  /** e.g. region=north */
+  slice: string;
+  rows: number | null;
+  challenger: number | null;
+  champion: number | null;
+  /** how much worse the challenger does on the slice (positive: worse) */
+  drop: number | null;
+  /** why the slice was not judged (too few rows), else null */
+  skipped: string | null;
+  /** the drop stayed within the threshold; null: not judged */
+  passed: boolean | null;
+}
+
+/** The gate's table per slice, worst drop first. */
+export interface Slices {
+  metric: string | null;
+  /** the largest drop a slice may show (null: not recorded) */
+  threshold: number | null;
+  passed: boolean;
+  results: SliceResult[];
 }
 
 /** One recorded move of an alias: who moved it, when, why, and the gate's decision. */
 export interface AliasMove {
   alias: string;
   from: string | null;
+  /** null: the alias was removed */
   to: string | null;
   who: string;
   when: string;
   why: string;
+  /** what moved it: publish, gate, rollout, rollback, manual */
   kind: string;
-  gate: string | null;
+  gate?: string | null;
+}
+
+export interface ModelVersion {
+  version: string;
+  aliases: string[];
+  run_id: string;
+  /** the pipeline run it was published from, by name and nb2pipe id, when known */
+  pipeline_run: string | null;
+  run_name: string | null;
+  step: string | null;
+  artifact: string | null;
+  status?: string;
+  metrics: Record<string, number>;
+  gate: GateRecord | null;
+  /** null: the registry holds no checks for this version */
+  checks: DeployChecks | null;
+  /** why a serving process refused to swap it in, if one did */
+  rejected?: string | null;
+  /** null: the registry holds no per-slice results for this version */
+  slices: Slices | null;
+  /** the model card (markdown) */
+  description: string;
+  created?: number | null;
 }
 
 export interface ModelDetail {
   name: string;
+  description?: string;
+  aliases: Record<string, string>;
   versions: ModelVersion[];
-  /** Newest first. */
-  history?: AliasMove[];
+  /** every recorded alias move, newest first; null: the registry records none for this model */
+  history: AliasMove[] | null;
+  /** the version a rollback makes champion again (the champion before); null: none recorded */
+  rollback_to: string | null;
+}
+
+export interface MoveAliasRequest {
+  alias: string;
+  version: string;
+  reason?: string;
 }
 
 export interface PublishRequest {
@@ -305,11 +389,10 @@ export const api = {
   ) => post<{ run_id: string }>('runs', { path, ...options }),
 
   /** A run's status; `path` (the notebook) finds runs this server did not start. */
-  run: (runId: string, path?: string) =>
-    requestAPI<RunStatus>(`runs/${enc(runId)}`, {}, { path }),
+  run: (runId: string, path?: string) => requestAPI<RunStatus>(`runs/${enc(runId)}`, {}, { path }),
 
-  /** The notebook's past runs, newest first. */
-  pastRuns: (path: string, maxResults = 50) =>
+  /** The notebook's past runs (without `path`: every run of the server root's project). */
+  pastRuns: (path: string | undefined, maxResults = 50) =>
     requestAPI<{ runs: PastRun[] }>('runs', {}, { path, max_results: maxResults }),
 
   /** A step's executed notebook, rendered read-only: `{title: "<step> · <run id>", html}`. */
@@ -323,7 +406,8 @@ export const api = {
   cancelRun: (runId: string) =>
     requestAPI<{ status: string }>(`runs/${enc(runId)}`, { method: 'DELETE' }),
 
-  experiments: () => requestAPI<{ experiments: Experiment[] }>('experiments'),
+  /** Every experiment; with `path`, also the one that notebook's runs go to. */
+  experiments: (path?: string) => requestAPI<ExperimentsAnswer>('experiments', {}, { path }),
 
   runs: (experimentId: string, query: RunsQuery = {}) =>
     requestAPI<RunsPage>(`experiments/${enc(experimentId)}/runs`, {}, { ...query }),
@@ -358,7 +442,13 @@ export const api = {
     post<{ version: string; aliases: string[] }>(`models/${enc(name)}/publish`, body),
 
   promote: (name: string, body: PromoteRequest) =>
-    post<PromoteAnswer>(`models/${enc(name)}/promote`, body)
+    post<PromoteAnswer>(`models/${enc(name)}/promote`, body),
+
+  moveAlias: (name: string, body: MoveAliasRequest) =>
+    post<AliasMove>(`models/${enc(name)}/aliases`, body),
+
+  rollback: (name: string, body: { reason?: string }) =>
+    post<AliasMove>(`models/${enc(name)}/rollback`, body)
 };
 
 /** The message to show for a failed call. */

@@ -1,7 +1,8 @@
 /**
  * A sweep as the Experiments view shows it (GET sweeps/<run_id>): its trials, and their
  * parameters and metric as a parallel-coordinates chart (Vega-Lite). The server answers in the
- * sweep's own words; the chart is drawn here.
+ * sweep's own words; the chart is drawn here, in the theme's colours (VegaChart's config gives
+ * the colour ramp).
  */
 import { VEGA_LITE_SCHEMA } from './graph';
 
@@ -9,7 +10,10 @@ export interface SweepTrial {
   number: number | null;
   /** the trial's MLflow run */
   run_id: string;
-  nb2pipe_run_id?: string | null;
+  /** the trial's run name (the notebook and the values that differ from its own) */
+  name: string | null;
+  nb2pipe_run_id: string | null;
+  /** nb2pipe's word: succeeded, failed, pruned… */
   status: string;
   params: Record<string, string | number | null>;
   value: number | null;
@@ -25,6 +29,15 @@ export interface SweepDetail {
   params: string[];
   best: number | null;
   trials: SweepTrial[];
+}
+
+/** What the sweep did, in one line: "grid sweep of 3 trials over C, by accuracy (max)". */
+export function sweepLine(sweep: SweepDetail): string {
+  const trials = sweep.trials.length === 1 ? '1 trial' : `${sweep.trials.length} trials`;
+  const over = sweep.params.length ? ` over ${sweep.params.join(', ')}` : '';
+  const by = sweep.metric ? `, by ${sweep.metric} (${sweep.direction})` : '';
+  const best = sweep.best !== null ? ` · best: trial ${sweep.best}` : '';
+  return `${sweep.mode ?? ''} sweep of ${trials}${over}${by}${best}`.trim();
 }
 
 /** One axis per swept parameter, then the metric; a line per trial, coloured by the metric. */
@@ -84,13 +97,14 @@ export function parallelCoordinates(sweep: SweepDetail): Record<string, unknown>
       {
         mark: { type: 'line', strokeWidth: 2, opacity: 0.8 },
         encoding: {
-          x: { field: 'axis', type: 'nominal', sort: axes, title: null },
+          x: { field: 'axis', type: 'nominal', sort: axes, title: null, axis: { labelAngle: 0 } },
           y: { field: 'position', type: 'quantitative', axis: null },
           detail: { field: 'line', type: 'nominal' },
+          // the theme's ramp (vegaConfig), strongest for the best values whichever the direction
           color: {
             field: metric,
             type: 'quantitative',
-            scale: { scheme: sweep.direction === 'min' ? 'blues' : 'greens', reverse: sweep.direction === 'min' }
+            scale: { reverse: sweep.direction === 'min' }
           },
           strokeWidth: { condition: { test: 'datum.best', value: 4 }, value: 2 },
           tooltip: [

@@ -13,7 +13,7 @@ import pytest
 from ctkit import code, write_notebook
 
 from jupyter_mlops.data.validation import save_schema, validate_frame
-from nb2pipe.runner import run_pipeline
+from nb2pipe.runner import load_pipeline, run_pipeline
 
 TRAINING_ROWS = 4000
 SIZES = (200, 1000, 4000)
@@ -128,7 +128,7 @@ def test_a_pipeline_passes_a_fresh_sample_and_stops_on_skew_naming_column_and_va
         )
         cells.append(code(f"rows_{name} = len(batch_{name})", f"step:use_{name}"))
     notebook = write_notebook(tmp_path / "heldout.ipynb", *cells)
-    result = run_pipeline(notebook, workspace=tmp_path / ".nb2pipe", max_parallel=2)
+    result = run_pipeline(*load_pipeline(notebook), workspace=tmp_path / ".nb2pipe", max_parallel=2)
     status = {name: step.status for name, step in result.steps.items()}
     assert status["check_fresh"] == status["use_fresh"] == "done", result.failure()
     for name, named in (

@@ -21,7 +21,7 @@ from jupyter_mlops.data.validation import (
     validation_failures,
 )
 from jupyter_mlops.tracking import journal
-from nb2pipe.runner import run_pipeline
+from nb2pipe.runner import load_pipeline, run_pipeline
 
 # Each kind of skew: how to make it from clean data, the column and words the report names.
 SKEWS = {
@@ -266,7 +266,10 @@ def test_each_kind_of_skew_stops_a_real_pipeline_run(tmp_path, tracking_uri):
     notebook = validation_notebook(tmp_path)
     tracker = MlflowTracker(tracking_uri, "validation")
     result = run_pipeline(
-        notebook, workspace=tmp_path / ".nb2pipe", max_parallel=2, observers=[tracker]
+        *load_pipeline(notebook),
+        workspace=tmp_path / ".nb2pipe",
+        max_parallel=2,
+        observers=[tracker],
     )
     assert result.status == "failed"
     status = {name: step.status for name, step in result.steps.items()}

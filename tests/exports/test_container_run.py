@@ -16,7 +16,7 @@ import pytest
 from exportkit import BASE_IMAGE, cli, code, manifests, podman_env, require_podman, write_notebook
 
 from nb2pipe.compile import compile_notebook
-from nb2pipe.runner import run_pipeline
+from nb2pipe.runner import load_pipeline, run_pipeline
 from nb2pipe.runner.container import prepare_images, run_step_in_container
 
 pytestmark = pytest.mark.slow
@@ -84,7 +84,7 @@ def test_steps_in_containers_write_what_the_local_runner_writes(podman, tmp_path
     ]
     assert "n = 7" in "".join(injected[0]["source"])
 
-    local = run_pipeline(notebook, params=params, workspace=tmp_path / "ws")
+    local = run_pipeline(*load_pipeline(notebook), params=params, workspace=tmp_path / "ws")
     assert local.ok, local.failure()
     in_container = manifests(run_dir, ["make", "total"])
     assert in_container == manifests(local.run_dir, ["make", "total"])
@@ -141,7 +141,9 @@ def test_run_isolation_container(podman, tmp_path, monkeypatch):
     """`nb2pipe run --isolation container`: a whole run goes through the steps' images."""
     folder, notebook, pipeline, _, _ = podman
     monkeypatch.setenv("NB2PIPE_BASE_IMAGE", BASE_IMAGE)
-    result = run_pipeline(notebook, isolation="container", workspace=folder / ".nb2pipe")
+    result = run_pipeline(
+        *load_pipeline(notebook), isolation="container", workspace=folder / ".nb2pipe"
+    )
     assert {n: s.status for n, s in result.steps.items()} == {
         "make": "done",
         "total": "done",

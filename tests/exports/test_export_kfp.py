@@ -13,7 +13,7 @@ from nb2pipe.errors import Nb2PipeError
 from nb2pipe.exports.dockerfile import build_files
 from nb2pipe.exports.images import image_tags
 from nb2pipe.exports.kfp import KfpTarget, kfp_memory, local_pipeline
-from nb2pipe.runner import run_pipeline
+from nb2pipe.runner import load_pipeline, run_pipeline
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +143,9 @@ def test_the_example_runs_in_kfp_local_with_the_local_runners_artifacts(tmp_path
     steps = [s.name for s in pipeline.steps]
     kfp_side = manifests(run, steps, name=lambda step: step.replace("_", "-"))
 
-    reference = run_pipeline(EXAMPLE, params=params, workspace=tmp_path / "ws", max_parallel=2)
+    reference = run_pipeline(
+        *load_pipeline(EXAMPLE), params=params, workspace=tmp_path / "ws", max_parallel=2
+    )
     assert reference.ok, reference.failure()
     assert kfp_side == manifests(reference.run_dir, steps)
     assert kfp_side["evaluate"]["metrics"]["accuracy"] > 0.8

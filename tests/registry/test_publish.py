@@ -172,7 +172,7 @@ def test_a_model_published_in_a_pipeline_step_carries_its_lineage(
     tracking_uri: str, client, unique: str, tmp_path: Path
 ):
     from jupyter_mlops.tracking.observer import MlflowTracker
-    from nb2pipe.runner import run_pipeline
+    from nb2pipe.runner import load_pipeline, run_pipeline
 
     notebook = write_notebook(
         tmp_path / "iris_pipeline.ipynb",
@@ -193,7 +193,9 @@ def test_a_model_published_in_a_pipeline_step_carries_its_lineage(
         ),
     )
     tracker = MlflowTracker(experiment=unique)
-    result = run_pipeline(notebook, workspace=tmp_path / ".nb2pipe", observers=[tracker])
+    result = run_pipeline(
+        *load_pipeline(notebook), workspace=tmp_path / ".nb2pipe", observers=[tracker]
+    )
     assert result.ok, result.failure()
 
     version = client.get_model_version_by_alias(unique, CHALLENGER)
@@ -224,7 +226,7 @@ def test_the_same_model_published_twice_is_the_same_version(
 
     from jupyter_mlops.registry.publish_run import publish_from_run
     from jupyter_mlops.tracking.observer import MlflowTracker
-    from nb2pipe.runner import run_pipeline
+    from nb2pipe.runner import load_pipeline, run_pipeline
     from nb2pipe.runner.rundir import RunDir
 
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
@@ -245,8 +247,10 @@ def test_the_same_model_published_twice_is_the_same_version(
     workspace = tmp_path / ".nb2pipe"
 
     def run(**params):
-        tracker = MlflowTracker(experiment=unique, detach_cached=False)
-        result = run_pipeline(notebook, workspace=workspace, params=params, observers=[tracker])
+        tracker = MlflowTracker(experiment=unique)
+        result = run_pipeline(
+            *load_pipeline(notebook), workspace=workspace, params=params, observers=[tracker]
+        )
         assert result.ok, result.failure()
         return result
 

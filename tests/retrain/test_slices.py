@@ -94,12 +94,28 @@ def test_a_challenger_better_overall_but_worse_on_a_slice_is_refused_naming_it(
     assert "## Slices" in card and "| region=north | 40 |" in card and "**(too much)**" in card
     assert "| region=west | 5 |" in card and "not judged: 5 rows, fewer than 30" in card
     assert card.index("## Metrics") < card.index("## Slices")
+    # the Models view's answer: the same table, each slice judged against the threshold
     shown = read.model_detail(client, unique)["versions"][0]
-    assert shown["version"] == "2" and shown["slices"] == tagged
+    assert shown["version"] == "2"
+    slices = shown["slices"]
+    assert slices["metric"] == "accuracy" and slices["threshold"] == 0 and not slices["passed"]
+    assert [r["slice"] for r in slices["results"]] == [r["slice"] for r in tagged]
+    by_slice = {r["slice"]: r for r in slices["results"]}
+    assert by_slice["region=north"]["passed"] is False
+    assert by_slice["region=north"]["drop"] == tagged[0]["drop"]
+    assert by_slice["region=east"]["passed"] is True
+    assert by_slice["region=west"]["passed"] is None
+    assert by_slice["region=west"]["skipped"] == "5 rows, fewer than 30"
+    first_gate = read.model_detail(client, unique)["versions"][1]["slices"]  # no champion then
+    assert first_gate["passed"] and {r["passed"] for r in first_gate["results"]} == {None}
 
     # Without the slices, the same decision would have moved the champion.
     overall = promote(unique, "accuracy", dry_run=True, champion_value=decision.champion_value)
     assert overall.promoted
+    # and a gate without slices leaves no earlier table on the version, shown as if it were its
+    promote(unique, "accuracy", champion_value=decision.champion_value)
+    assert read.model_detail(client, unique)["versions"][0]["slices"] is None
+    assert "gate.slices" not in client.get_model_version(unique, "2").tags
 
 
 def test_a_slice_threshold_lets_small_drops_through(models, tracking_uri, unique):

@@ -8,10 +8,11 @@ import pytest
 from ctkit import code, write_notebook
 
 from jupyter_mlops.errors import ModelGateError
+from jupyter_mlops.metrics import evaluate, greater_is_better, score
 from jupyter_mlops.registry.promote import CHALLENGER, CHAMPION, GateDecision
-from jupyter_mlops.retrain.step_gate import decision_metrics, evaluate, greater_is_better, score
+from jupyter_mlops.retrain.step_gate import decision_metrics
 from jupyter_mlops.tracking import journal
-from nb2pipe.runner import run_pipeline
+from nb2pipe.runner import load_pipeline, run_pipeline
 
 
 def gate_notebook(folder, model_name: str):
@@ -58,7 +59,7 @@ def test_the_gate_decides_both_ways_inside_a_pipeline(tmp_path, tracking_uri, un
     workspace = tmp_path / ".nb2pipe"
     client = MlflowClient(tracking_uri, tracking_uri)
 
-    first = run_pipeline(notebook, workspace=workspace)
+    first = run_pipeline(*load_pipeline(notebook), workspace=workspace)
     assert first.ok, first.failure()
     step = first.steps["validate_model"]
     assert step.metrics["gate_promoted"] == 1.0
@@ -66,7 +67,7 @@ def test_the_gate_decides_both_ways_inside_a_pipeline(tmp_path, tracking_uri, un
     assert "gate_champion_accuracy" not in step.metrics
     assert str(client.get_model_version_by_alias(unique, CHAMPION).version) == "1"
 
-    second = run_pipeline(notebook, workspace=workspace, params={"strong": False})
+    second = run_pipeline(*load_pipeline(notebook), workspace=workspace, params={"strong": False})
     assert second.ok, second.failure()
     assert second.steps["data"].status == "cached"
     step = second.steps["validate_model"]

@@ -12,7 +12,7 @@ from typing import Any
 from commands import NB2PIPE, error_lines, no_tracking_env, run_script
 from notebooks import EXAMPLES, code, markdown, write_notebook
 
-from nb2pipe.runner import RunResult, run_pipeline
+from nb2pipe.runner import RunResult, load_pipeline, run_pipeline
 
 __all__ = ["NB2PIPE", "code", "error_lines", "markdown", "write_notebook"]
 
@@ -22,7 +22,7 @@ EXAMPLE = EXAMPLES / "breast_cancer_diagnosis.ipynb"
 def run(notebook: Path, workspace: Path, **kwargs: Any) -> RunResult:
     """`run_pipeline` with an explicit workspace (never the repository's) and 2 steps at once."""
     kwargs.setdefault("max_parallel", 2)
-    return run_pipeline(notebook, workspace=workspace, **kwargs)
+    return run_pipeline(*load_pipeline(notebook), workspace=workspace, **kwargs)
 
 
 def statuses(result: RunResult) -> dict[str, str]:

@@ -62,9 +62,10 @@ def test_all_cached_run_starts_no_kernel_and_imports_no_papermill(cache_base, ca
     script = textwrap.dedent(
         f"""
         import json, sys
-        from nb2pipe.runner import run_pipeline
+        from nb2pipe.runner import load_pipeline, run_pipeline
 
-        result = run_pipeline({str(cache_base.notebook)!r}, workspace={str(cached_workspace)!r})
+        pipeline, notebook = load_pipeline({str(cache_base.notebook)!r})
+        result = run_pipeline(pipeline, notebook, workspace={str(cached_workspace)!r})
         heavy = ["papermill", "jupyter_client", "nbclient", "zmq", "asyncio"]
         print(json.dumps({{
             "statuses": {{n: s.status for n, s in result.steps.items()}},

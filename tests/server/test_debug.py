@@ -85,11 +85,12 @@ def test_data_changes_name_the_file_changed_since_the_latest_run(server):
 
 def test_a_sweep_is_one_row_of_its_experiment_and_opens_to_its_trials(server):
     from jupyter_mlops.tracking.observer import MlflowTracker
+    from nb2pipe.runner import load_pipeline
     from nb2pipe.sweep import run_sweep
 
     tracker = MlflowTracker(server.tracking_uri, "sweeps-route")
     sweep = run_sweep(
-        server.root / "pipe.ipynb", {"shift": [0.0, 1.0]}, metric="r2",
+        *load_pipeline(server.root / "pipe.ipynb"), {"shift": [0.0, 1.0]}, metric="r2",
         observers=[tracker], max_parallel=2,
     )  # fmt: skip
     assert sweep.status == "succeeded"

@@ -48,7 +48,9 @@ def test_page_through_runs_50_at_a_time(server):
         "metrics",
         "tags",
     }
-    assert run["status"] == "FINISHED" and run["duration"] == pytest.approx(1.0)
+    # in domain words: a pipeline run without nb2pipe's own status says MLflow's, in lower case
+    assert run["kind"] == "pipeline" and run["status"] == "finished"
+    assert run["mlflow_status"] == "FINISHED" and run["duration"] == pytest.approx(1.0)
 
 
 def test_pages_count_pipeline_runs_only_unless_kind_all(server):
@@ -92,9 +94,17 @@ def test_pipeline_run_detail_with_children_and_history(server, runs):
     assert answer.status_code == 200, answer.text
     detail = answer.json()
     assert detail["run"]["run_id"] == runs.base["mlflow_run_id"]
-    assert detail["run"]["status"] == "FINISHED"
-    children = {c["name"]: c for c in detail["children"]}
+    # the server answers in domain words: the client never reads MLflow's tag names
+    run = detail["run"]
+    assert run["status"] == "succeeded" and run["kind"] == "pipeline"
+    assert run["pipeline_run"] == runs.base["run_id"]
+    assert run["name"] == "pipe"  # the notebook's own values: its name alone
+    children = {c["step"]: c for c in detail["children"]}
     assert set(children) == {"load", "train", "evaluate"}
+    assert {c["kind"] for c in children.values()} == {"step"}
+    assert {c["status"] for c in children.values()} == {"done"}
+    assert children["load"]["artifacts"]["df"] == {"serializer": "arrow"}
+    assert children["train"]["pipeline_run"] == runs.base["run_id"]
     assert children["evaluate"]["metrics"]["r2"] == pytest.approx(runs.base["metrics"]["r2"])
     for key, points in detail["history"].items():
         assert key in detail["run"]["metrics"]

@@ -41,8 +41,14 @@ def test_publish_list_detail_and_promote(server, runs):
     assert versions["2"]["aliases"] == ["challenger"]
     assert detail.json()["aliases"] == {"challenger": "2", "champion": "1"}
     one = versions["1"]
-    assert one["tags"]["nb2pipe.run_id"] == runs.base["run_id"]
-    assert one["tags"]["nb2pipe.step"] == "train"
+    # in domain words: the run it came from (by name), the gate's decision, and what the
+    # registry holds of checks and slices (nothing yet: null, never made up)
+    assert one["pipeline_run"] == runs.base["run_id"] and one["run_name"] == "pipe"
+    assert one["step"] == "train" and one["artifact"] == "model"
+    assert one["gate"]["decision"] == "promoted" and one["gate"]["metric"] == "r2"
+    assert versions["2"]["gate"]["decision"] == "rejected"
+    assert versions["2"]["run_name"] == "pipe · shift=3"
+    assert one["checks"] is None and one["slices"] is None and one["rejected"] is None
     assert one["metrics"]["r2"] == pytest.approx(runs.base["metrics"]["r2"])
     assert one["run_id"] and one["created"] > 0
     card = one["description"]  # the model card, as markdown
@@ -78,3 +84,60 @@ def test_model_errors(server, runs):
         {"run_id": runs.base["run_id"], "step": "train", "artifact": "nothing"},
     )
     assert missing.status_code == 404
+
+
+def test_move_an_alias_and_read_its_history(server, runs):
+    """An alias moved from the Models view points at the version asked for, and the move is
+    recorded on the versions: who, when, why, from which version."""
+    for run in (runs.base, runs.shifted):
+        assert publish(server, run, "movable").status_code == 200
+    moved = server.post("models/movable/aliases", {"alias": "champion", "version": "2"})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["to"] == "2" and moved.json()["from"] is None
+    assert moved.json()["kind"] == "manual"
+    back = server.post(
+        "models/movable/aliases", {"alias": "champion", "version": 1, "reason": "v2 is slow"}
+    )
+    assert back.json()["from"] == "2" and back.json()["why"] == "v2 is slow"
+    detail = server.get("models/movable").json()
+    assert detail["aliases"]["champion"] == "1"
+    history = [(m["alias"], m["from"], m["to"], m["why"]) for m in detail["history"]]
+    assert history[:2] == [
+        ("champion", "2", "1", "v2 is slow"),
+        ("champion", None, "2", "moved from the Models view"),
+    ]
+    assert all(m["who"] and m["when"] for m in detail["history"])
+    # moving it where it already is changes nothing and records nothing
+    again = server.post("models/movable/aliases", {"alias": "champion", "version": "1"})
+    assert again.json()["from"] == "1"
+    assert server.get("models/movable").json()["history"] == detail["history"]
+
+
+def test_bad_alias_moves(server, runs):
+    assert server.post("models/movable/aliases", {"version": "1"}).status_code == 400
+    assert (
+        server.post("models/movable/aliases", {"alias": "a b", "version": "1"}).status_code == 400
+    )
+    bad = server.post("models/movable/aliases", {"alias": "champion", "version": "one"})
+    assert bad.status_code == 400 and "version" in bad.json()["error"]
+    assert server.post("models/movable/aliases", {"alias": "x", "version": "99"}).status_code == 404
+    assert server.post("models/nobody/aliases", {"alias": "x", "version": "1"}).status_code == 404
+
+
+def test_roll_the_champion_back(server, runs):
+    """One POST moves champion back to the champion before it (as `nb2pipe rollback`), with the
+    reason in the history; the model says which version a rollback would bring back."""
+    assert server.post("models/movable/rollback", {"reason": 3}).status_code == 400
+    detail = server.get("models/movable").json()  # champion v1, after v2 (the test above)
+    assert detail["aliases"]["champion"] == "1" and detail["rollback_to"] == "2"
+    back = server.post("models/movable/rollback", {"reason": "v1 drifts"})
+    assert back.status_code == 200, back.text
+    assert (back.json()["from"], back.json()["to"], back.json()["kind"]) == ("1", "2", "rollback")
+    detail = server.get("models/movable").json()
+    assert detail["aliases"]["champion"] == "2"
+    assert detail["history"][0]["why"] == "v1 drifts"
+    # v1 was rolled back from, v2 is the champion: nothing earlier is left to go back to
+    assert detail["rollback_to"] is None
+    again = server.post("models/movable/rollback", {})
+    assert again.status_code == 400 and "nothing to roll back to" in again.json()["error"]
+    assert server.post("models/nobody/rollback", {}).status_code == 404

@@ -22,6 +22,9 @@ def test_run_reaches_done_with_notebooks_metrics_and_mlflow_run(server, runs):
         assert (server.root / step["notebook"]).is_file()
     train = next(s for s in status["steps"] if s["name"] == "train")
     assert train["artifacts"]["model"]["serializer"] == "joblib"
+    # what each saved value is to the views: the model to publish, the table to profile
+    assert train["artifacts"]["model"]["kind"] == "model"
+    assert status["steps"][0]["artifacts"]["df"]["kind"] == "table"
     assert status["metrics"]["r2"] > 0.9
     assert status["mlflow_run_id"]
     detail = server.get(f"mlflow-runs/{status['mlflow_run_id']}")
@@ -97,6 +100,11 @@ def test_past_runs_and_runs_not_started_here(server, runs):
     assert listed.status_code == 200, listed.text
     ids = [r["run_id"] for r in listed.json()["runs"]]
     assert runs.base["run_id"] in ids and runs.shifted["run_id"] in ids
+    # each run is named by the notebook and the values that differ from the notebook's own
+    names = {r["run_id"]: r["name"] for r in listed.json()["runs"]}
+    assert names[runs.base["run_id"]] == "pipe"
+    assert names[runs.shifted["run_id"]] == "pipe · shift=3"
+    assert runs.shifted["name"] == "pipe · shift=3"  # the live status says the same
     assert ids == sorted(ids, reverse=True)
     # A run made elsewhere (here: a copy, as if by the CLI) is read from its run directory.
     runs_dir = server.root / ".nb2pipe" / "runs"

@@ -21,7 +21,7 @@ from ctkit import cli, error_lines
 from servers import free_port
 from servingkit import Relay, broken_model, gate, publish, trained
 
-from jupyter_mlops.serving.prediction_log import read_log
+from jupyter_mlops.data.prediction_log import read_log
 from jupyter_mlops.serving.server import start_server
 
 pytestmark = pytest.mark.slow

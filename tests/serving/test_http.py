@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 import pytest
 from servingkit import MODEL, features, publish_champion
 
+from jupyter_mlops.data.prediction_log import parts, read_log
 from jupyter_mlops.serving.front import MAX_HEAD
 from jupyter_mlops.serving.http import MAX_BODY
 from jupyter_mlops.serving.monitoring import labelled
-from jupyter_mlops.serving.prediction_log import parts, read_log
 from jupyter_mlops.serving.scoring import MAX_ROWS
 from jupyter_mlops.serving.server import start_server
 

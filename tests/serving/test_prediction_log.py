@@ -9,8 +9,9 @@ import threading
 from ctkit import frame
 
 from jupyter_mlops.data.drift import drift_report
+from jupyter_mlops.data.prediction_log import parts, read_log
 from jupyter_mlops.serving.monitoring import feedback_path, labelled, record_feedback
-from jupyter_mlops.serving.prediction_log import PredictionLog, parts, read_log
+from jupyter_mlops.serving.prediction_log import PredictionLog
 
 
 def records(request: str, batch) -> list[dict]:

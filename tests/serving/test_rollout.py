@@ -13,11 +13,12 @@ import pytest
 from ctkit import cli, error_lines
 from servingkit import MODEL, features, publish, publish_champion, trained
 
+from jupyter_mlops.data.prediction_log import read_log
 from jupyter_mlops.registry.aliases import history
 from jupyter_mlops.serving import rollout
 from jupyter_mlops.serving.live import Routing, bucket
 from jupyter_mlops.serving.monitoring import record_feedback
-from jupyter_mlops.serving.prediction_log import PredictionLog, read_log
+from jupyter_mlops.serving.prediction_log import PredictionLog
 from jupyter_mlops.serving.server import serve_in_thread
 
 pytestmark = pytest.mark.slow

@@ -12,8 +12,8 @@ from ctkit import cli, error_lines, marker_notebook, runs_recorded
 from servingkit import MODEL, features, publish_champion, truth
 
 from jupyter_mlops.data.drift import drift_report
+from jupyter_mlops.data.prediction_log import read_log
 from jupyter_mlops.serving.monitoring import live_metric
-from jupyter_mlops.serving.prediction_log import read_log
 from jupyter_mlops.serving.server import ServingError, parse_spec, resolve, start_server
 
 pytestmark = pytest.mark.slow

@@ -12,7 +12,7 @@ import pytest
 from notebooks import code, write_notebook
 from test_magics import run_cells, text
 
-from nb2pipe.runner import run_pipeline
+from nb2pipe.runner import load_pipeline, run_pipeline
 
 TRAIN = (
     "noise = np.random.normal(0, noise_level, len(frame))\n"
@@ -41,7 +41,7 @@ def debug_notebook(folder: Path) -> Path:
 def ran(tmp_path_factory):
     folder = tmp_path_factory.mktemp("debug")
     notebook = debug_notebook(folder)
-    result = run_pipeline(notebook, params={"noise_level": 0.2}, max_parallel=2)
+    result = run_pipeline(*load_pipeline(notebook), params={"noise_level": 0.2}, max_parallel=2)
     assert result.ok, result.failure()
     return notebook, result
 
@@ -115,7 +115,7 @@ def test_load_of_a_named_run_and_of_bad_inputs_is_one_line_each(ran, tmp_path):
 
 def test_load_refuses_an_artifact_that_fails_its_sha256_before_binding_anything(tmp_path):
     notebook = debug_notebook(tmp_path)
-    result = run_pipeline(notebook, max_parallel=2)
+    result = run_pipeline(*load_pipeline(notebook), max_parallel=2)
     assert result.ok, result.failure()
     frame = next((result.run_dir / "features" / "artifacts").glob("frame.*"))
     os.chmod(frame, stat.S_IRUSR | stat.S_IWUSR)  # sealed read-only by the run

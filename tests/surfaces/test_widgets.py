@@ -130,18 +130,19 @@ def test_the_runs_table_sorts_ticks_and_compares(tracking_uri, client, unique):
     from jupyter_mlops.widgets.runs_table import RunsTable
 
     experiment = client.create_experiment(unique)
-    for acc in (0.7, 0.9, 0.8):
+    for acc in (0.7, 0.9, None, 0.8):
         run = client.create_run(experiment, run_name=f"acc-{acc}")
-        client.log_metric(run.info.run_id, "acc", acc)
-        client.log_param(run.info.run_id, "lr", str(acc / 10))
+        if acc is not None:  # a run without the metric: last, whichever way the table sorts
+            client.log_metric(run.info.run_id, "acc", acc)
+        client.log_param(run.info.run_id, "lr", str((acc or 0) / 10))
         client.set_terminated(run.info.run_id)
     jupyter_mlops.set_experiment(unique)
-    table = RunsTable(read.recent_runs(client, unique), "3 latest runs")
-    by_id = {r["run_id"]: r["metrics"]["acc"] for r in table.runs}
+    table = RunsTable(read.recent_runs(client, unique), "4 latest runs")
+    by_id = {r["run_id"]: r["metrics"].get("acc") for r in table.runs}
     table.sort("acc")
-    assert [by_id[i] for i in table.order] == [0.9, 0.8, 0.7]
+    assert [by_id[i] for i in table.order] == [0.9, 0.8, 0.7, None]
     table.sort("acc")
-    assert [by_id[i] for i in table.order] == [0.7, 0.8, 0.9]
+    assert [by_id[i] for i in table.order] == [0.7, 0.8, 0.9, None]
     assert table.compare_button.disabled
     table.tick(table.order[0])
     table.tick(table.order[2])
@@ -150,6 +151,53 @@ def test_the_runs_table_sorts_ticks_and_compares(tracking_uri, client, unique):
     assert "acc-0.7" in table.comparison.value and "acc-0.9" in table.comparison.value
     assert "lr" in table.comparison.value and "*" in table.comparison.value
     assert "acc" in table.text().splitlines()[1]
+
+
+def test_mlops_runs_after_mlops_run_lists_that_pipeline_with_its_steps(kernel, tmp_path, unique):
+    """Right after `%mlops run nb.ipynb`, `%mlops runs` looks where that run was logged (not in
+    the experiment of the notebook the kernel runs), lists the pipeline run once with its
+    steps nested under it, named by the values it changed, and compares two pipeline runs
+    with columns headed by name and id."""
+    pipeline_notebook(tmp_path)
+    execute(kernel, f"%load_ext jupyter_mlops\n%mlops experiment {unique}")
+    for rows in (20, 30):
+        execute(kernel, f"%mlops run tiny.ipynb -p rows={rows}")
+    listed = execute(
+        kernel,
+        "%mlops runs -n 10\n"
+        "import jupyter_mlops\n"
+        "runs = jupyter_mlops.recent_runs(10)\n"
+        "print([(r['name'], r['kind'], [s['step'] for s in r['steps']]) for r in runs])",
+    )
+    tables = [
+        m["content"]["data"]["text/plain"]
+        for m in listed
+        if m["msg_type"] == "display_data" and "text/plain" in m["content"]["data"]
+    ]
+    assert tables, stdout(listed)
+    lines = tables[0].splitlines()
+    assert "experiment 'tiny'" in lines[0], lines
+    width = lines[2].index(" ")  # the dashes under the first column
+    # the two runs just made come first (a shared server's experiment may hold older ones)
+    names = [line[:width].rstrip() for line in lines[3:9]]
+    assert names == [
+        "tiny · rows=30",
+        "  └ load",
+        "  └ train",
+        "tiny · rows=20",
+        "  └ load",
+        "  └ train",
+    ], lines
+    assert "('tiny · rows=30', 'pipeline', ['load', 'train'])" in stdout(listed)
+
+    compared = execute(
+        kernel,
+        "from jupyter_mlops.tracking.compare import compare_runs\n"
+        "headers, rows = compare_runs(runs[0]['run_id'], runs[1]['run_id'])\n"
+        "print(headers)",
+    )
+    ids = [line for line in stdout(compared).splitlines() if line.startswith("[")][-1]
+    assert "'tiny · rows=30 · " in ids and "'tiny · rows=20 · " in ids, ids
 
 
 def test_mlops_sweep_shows_each_trial_live_and_the_best(kernel, tmp_path, client, unique):

@@ -19,7 +19,7 @@ from sweepkit import (
 )
 
 from nb2pipe.artifacts import load, read_manifest
-from nb2pipe.runner import run_pipeline
+from nb2pipe.runner import load_pipeline, run_pipeline
 from nb2pipe.sweep import run_sweep
 
 GRID = {"C": [0.01, 1.0, 10.0], "max_depth": [2, 5]}
@@ -30,7 +30,11 @@ def grid(tmp_path_factory):
     folder = tmp_path_factory.mktemp("grid")
     notebook = grid_notebook(folder)
     result = run_sweep(
-        notebook, GRID, metric="accuracy", max_parallel=2, workspace=folder / ".nb2pipe"
+        *load_pipeline(notebook),
+        GRID,
+        metric="accuracy",
+        max_parallel=2,
+        workspace=folder / ".nb2pipe",
     )
     return notebook, folder / ".nb2pipe", result
 
@@ -68,7 +72,7 @@ def test_each_trial_equals_a_separate_cold_run_with_its_parameters(grid, tmp_pat
     notebook, workspace, sweep = grid
     for trial in sweep.trials:
         alone = run_pipeline(
-            notebook,
+            *load_pipeline(notebook),
             params=trial.params,
             workspace=tmp_path / trial.run_id,
             max_parallel=2,
@@ -100,7 +104,7 @@ def test_the_best_trial_has_the_highest_metric_and_the_sweep_folder_says_so(grid
 def test_minimising_picks_the_lowest_value(grid, tmp_path):
     notebook, workspace, _ = grid
     sweep = run_sweep(
-        notebook,
+        *load_pipeline(notebook),
         {"C": [0.01, 1.0], "max_depth": [2]},
         metric="accuracy",
         direction="min",
@@ -114,7 +118,7 @@ def test_minimising_picks_the_lowest_value(grid, tmp_path):
 def test_random_draws_are_reproducible_and_share_the_prefix(grid, tmp_path):
     notebook, _, _ = grid
     first = run_sweep(
-        notebook, [("C", "0.001..100:log"), ("max_depth", "2..6")], mode="random", trials=3,
+        *load_pipeline(notebook), [("C", "0.001..100:log"), ("max_depth", "2..6")], mode="random", trials=3,
         seed=7, workspace=tmp_path / "a", max_parallel=2,
     )  # fmt: skip
     assert first.status == "succeeded" and len(first.trials) == 3
@@ -124,7 +128,7 @@ def test_random_draws_are_reproducible_and_share_the_prefix(grid, tmp_path):
     counts = executions(tmp_path / "a", [t.run_id for t in first.trials])
     assert counts["load"] == 1 and counts["split"] == 1 and counts["evaluate"] == 3
     again = run_sweep(
-        notebook, [("C", "0.001..100:log"), ("max_depth", "2..6")], mode="random", trials=3,
+        *load_pipeline(notebook), [("C", "0.001..100:log"), ("max_depth", "2..6")], mode="random", trials=3,
         seed=7, workspace=tmp_path / "a",
     )  # fmt: skip
     assert [t.params for t in again.trials] == [t.params for t in first.trials]
@@ -133,7 +137,7 @@ def test_random_draws_are_reproducible_and_share_the_prefix(grid, tmp_path):
 def test_optuna_finds_the_best_value_and_prunes_trials_that_report_badly(tmp_path):
     notebook = pruning_notebook(tmp_path)
     sweep = run_sweep(
-        notebook, [("lr", "0.0..1.0")], mode="optuna", trials=12, metric="score",
+        *load_pipeline(notebook), [("lr", "0.0..1.0")], mode="optuna", trials=12, metric="score",
         seed=3, max_parallel=2, workspace=tmp_path / ".nb2pipe",
     )  # fmt: skip
     assert len(sweep.trials) == 12
@@ -207,7 +211,7 @@ def test_a_sweep_on_a_dask_cluster_shares_its_prefix_too(dask_cluster, tmp_path)
     notebook = grid_notebook(tmp_path)
     workspace = tmp_path / ".nb2pipe"
     sweep = run_sweep(
-        notebook, {"C": [0.01, 1.0], "max_depth": [2]}, metric="accuracy",
+        *load_pipeline(notebook), {"C": [0.01, 1.0], "max_depth": [2]}, metric="accuracy",
         isolation=dask_cluster.address, workspace=workspace,
     )  # fmt: skip
     assert sweep.status == "succeeded", [(t.status, t.run_id) for t in sweep.trials]
@@ -238,7 +242,7 @@ def test_trials_whose_steps_write_files_run_one_after_the_other_and_read_their_o
             warnings.append(event.data["message"])
 
     workspace = tmp_path / ".nb2pipe"
-    sweep = run_sweep(notebook, {"k": [1, 2, 3]}, max_parallel=2, observers=[seen],
+    sweep = run_sweep(*load_pipeline(notebook), {"k": [1, 2, 3]}, max_parallel=2, observers=[seen],
                       workspace=workspace)  # fmt: skip
     assert [t.value for t in sweep.trials] == [2.0, 4.0, 6.0]
     assert warnings == [
@@ -246,6 +250,6 @@ def test_trials_whose_steps_write_files_run_one_after_the_other_and_read_their_o
         "the other, so that none reads another's file"
     ]
     # k=1 again: its `write` ran before, but the file it wrote has changed since: run again.
-    again = run_sweep(notebook, {"k": [1]}, workspace=workspace)
+    again = run_sweep(*load_pipeline(notebook), {"k": [1]}, workspace=workspace)
     assert again.trials[0].value == 2.0
     assert statuses(workspace, again.trials[0].run_id)["write"] == "done"

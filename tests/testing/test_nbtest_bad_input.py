@@ -96,7 +96,7 @@ def test_profile_naming_an_unknown_parameter(folder):
 def test_profile_value_of_the_wrong_type(folder):
     metrics_notebook(folder, profiles={"ci": {"n": "three"}})
     line = one_error(check(folder, "m.ipynb"), folder)
-    assert line == "error: m.ipynb: profile 'ci': parameter 'n' expects a int, got 'three'"
+    assert line == "error: m.ipynb: profile 'ci': parameter 'n' expects an int, got 'three'"
 
 
 def test_unknown_p_parameter(folder):

@@ -16,7 +16,7 @@ from mlopskit import code, markdown, wait_for, write_notebook
 from jupyter_mlops.tracking import observer as tracking
 from jupyter_mlops.tracking.observer import MlflowTracker
 from nb2pipe import __version__ as nb2pipe_version
-from nb2pipe.runner import run_pipeline
+from nb2pipe.runner import load_pipeline, run_pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,7 +84,10 @@ def test_a_pipeline_run_is_one_run_with_a_nested_run_per_step(
     commit = git_repo(tmp_path)
     tracker = MlflowTracker(experiment=unique)
     result = run_pipeline(
-        notebook, workspace=tmp_path / ".nb2pipe", params={"rows": 10}, observers=[tracker]
+        *load_pipeline(notebook),
+        workspace=tmp_path / ".nb2pipe",
+        params={"rows": 10},
+        observers=[tracker],
     )
     assert result.ok, result.failure()
 
@@ -173,7 +176,7 @@ def test_a_run_on_a_dask_cluster_with_s3_is_tracked_as_a_local_one(
     notebook = tiny_notebook(tmp_path)
     tracker = MlflowTracker(experiment=unique)
     result = run_pipeline(
-        notebook,
+        *load_pipeline(notebook),
         workspace=workspace_url(),
         params={"rows": 10},
         observers=[tracker],
@@ -199,13 +202,13 @@ def test_a_run_on_a_dask_cluster_with_s3_is_tracked_as_a_local_one(
 RERUN = """
 import json, sys, time
 from pathlib import Path
-from nb2pipe.runner import run_pipeline
+from nb2pipe.runner import load_pipeline, run_pipeline
 from jupyter_mlops.tracking.observer import MlflowTracker
 
 notebook, workspace, uri, experiment = sys.argv[1:]
 tracker = MlflowTracker(tracking_uri=uri, experiment=experiment, detach=True)
 start = time.perf_counter()
-result = run_pipeline(Path(notebook), workspace=Path(workspace), observers=[tracker])
+result = run_pipeline(*load_pipeline(notebook), workspace=Path(workspace), observers=[tracker])
 elapsed = time.perf_counter() - start
 print(json.dumps({
     "statuses": sorted({s.status for s in result.steps.values()}),
@@ -223,7 +226,7 @@ def test_a_fully_cached_rerun_never_imports_mlflow_and_is_logged_by_a_detached_p
     notebook = tiny_notebook(tmp_path)
     workspace = tmp_path / ".nb2pipe"
     first = run_pipeline(
-        notebook, workspace=workspace, observers=[MlflowTracker(experiment=unique)]
+        *load_pipeline(notebook), workspace=workspace, observers=[MlflowTracker(experiment=unique)]
     )
     assert first.ok
 
@@ -272,7 +275,10 @@ def test_parallel_steps_lose_no_metrics(tracking_uri: str, client, unique: str, 
     notebook = parallel_notebook(tmp_path)
     tracker = MlflowTracker(experiment=unique)
     result = run_pipeline(
-        notebook, workspace=tmp_path / ".nb2pipe", max_parallel=2, observers=[tracker]
+        *load_pipeline(notebook),
+        workspace=tmp_path / ".nb2pipe",
+        max_parallel=2,
+        observers=[tracker],
     )
     assert result.ok, result.failure()
     steps = children(client, client.get_run(tracker.mlflow_run_id))
@@ -293,7 +299,9 @@ def test_a_failed_step_fails_its_run_and_skips_the_rest(
         code("z = y + 1", "step:third"),
     )
     tracker = MlflowTracker(experiment=unique)
-    result = run_pipeline(notebook, workspace=tmp_path / ".nb2pipe", observers=[tracker])
+    result = run_pipeline(
+        *load_pipeline(notebook), workspace=tmp_path / ".nb2pipe", observers=[tracker]
+    )
     assert result.status == "failed"
     parent = client.get_run(tracker.mlflow_run_id)
     assert parent.info.status == "FAILED"
@@ -311,7 +319,9 @@ def test_sync_command_is_idempotent_and_reports_bad_input_in_one_line(
 ):
     notebook = write_notebook(tmp_path / "one.ipynb", code("x = 1", "step:only"))
     tracker = MlflowTracker(experiment=unique)
-    result = run_pipeline(notebook, workspace=tmp_path / ".nb2pipe", observers=[tracker])
+    result = run_pipeline(
+        *load_pipeline(notebook), workspace=tmp_path / ".nb2pipe", observers=[tracker]
+    )
 
     def sync(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -382,7 +392,9 @@ def test_nothing_is_logged_while_steps_run_and_the_run_says_so_until_it_is_logge
             hold.enter_context(locked(Path(event.data["result"].run_dir) / LOCK))
 
     with hold:
-        result = run_pipeline(notebook, workspace=tmp_path / ".nb2pipe", observers=[look, tracker])
+        result = run_pipeline(
+            *load_pipeline(notebook), workspace=tmp_path / ".nb2pipe", observers=[look, tracker]
+        )
         assert result.ok, result.failure()
         assert logged_while_running == []
         assert tracker.sync_process is not None and tracker.mlflow_run_id is None

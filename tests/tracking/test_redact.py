@@ -22,7 +22,7 @@ from commands import NB2PIPE
 from mlopskit import code, wait_for, write_notebook
 from servers import free_port
 
-from jupyter_mlops.tracking.redact import has_credentials, redact, redact_uri
+from jupyter_mlops.credentials import has_credentials, redact, redact_uri
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from mlopskit import code, write_notebook
 from jupyter_mlops.tracking import read
 from jupyter_mlops.tracking.datasets import SHA256_TAG
 from jupyter_mlops.tracking.observer import MlflowTracker
-from nb2pipe.runner import run_pipeline
+from nb2pipe.runner import load_pipeline, run_pipeline
 from nb2pipe.sweep import run_sweep
 
 pytestmark = pytest.mark.slow  # every test here starts kernels
@@ -42,7 +42,7 @@ def test_a_sweep_is_one_run_with_a_nested_pipeline_run_per_trial_and_the_best_ta
     notebook = swept_notebook(tmp_path)
     tracker = MlflowTracker(experiment=unique)
     sweep = run_sweep(
-        notebook,
+        *load_pipeline(notebook),
         {"alpha": [0.5, 2.0, 1.0]},
         metric="score",
         workspace=tmp_path / ".nb2pipe",
@@ -77,6 +77,10 @@ def test_a_sweep_is_one_run_with_a_nested_pipeline_run_per_trial_and_the_best_ta
     # The Experiments listing: the sweep is one row; its trials come with sweep_detail.
     page = read.list_runs(client, parent.info.experiment_id, 50, None, None, "")
     assert [r["run_id"] for r in page["runs"]] == [parent.info.run_id]
+    row = page["runs"][0]  # in domain words: the client reads no tag
+    assert (row["kind"], row["status"]) == ("sweep", "succeeded")
+    nested = read.run_detail(client, parent.info.run_id)["children"]
+    assert {(c["kind"], c["status"]) for c in nested} == {("trial", "succeeded")}
     detail = read.sweep_detail(client, parent.info.run_id)
     assert detail["metric"] == "score" and detail["direction"] == "max"
     assert detail["params"] == ["alpha"] and detail["best"] == 1 and detail["mode"] == "grid"
@@ -85,6 +89,11 @@ def test_a_sweep_is_one_run_with_a_nested_pipeline_run_per_trial_and_the_best_ta
         (1, {"alpha": 2.0}, 13.0, True),
         (2, {"alpha": 1.0}, 7.0, False),
     ]
+    for trial in detail["trials"]:  # named as the runs they are, in nb2pipe's words
+        assert trial["status"] == "succeeded"
+        assert trial["nb2pipe_run_id"] == sweep.trials[trial["number"]].run_id
+        assert trial["name"].startswith("swept"), trial["name"]
+    assert "alpha=2" in detail["trials"][1]["name"], detail["trials"][1]["name"]
 
     # Logging the sweep again (by hand) makes no second run of anything.
     done = subprocess.run(
@@ -105,7 +114,9 @@ def test_sweep_detail_of_a_run_that_is_not_a_sweep_is_refused(
 
     notebook = swept_notebook(tmp_path)
     tracker = MlflowTracker(experiment=unique)
-    result = run_pipeline(notebook, workspace=tmp_path / ".nb2pipe", observers=[tracker])
+    result = run_pipeline(
+        *load_pipeline(notebook), workspace=tmp_path / ".nb2pipe", observers=[tracker]
+    )
     assert result.ok
     with pytest.raises(TrackingError, match="is not a sweep"):
         read.sweep_detail(client, tracker.mlflow_run_id)
@@ -117,7 +128,9 @@ def test_data_files_a_run_read_are_dataset_inputs_with_their_sha256(
     notebook = swept_notebook(tmp_path)
     digest = hashlib.sha256((tmp_path / "data.csv").read_bytes()).hexdigest()
     tracker = MlflowTracker(experiment=unique)
-    result = run_pipeline(notebook, workspace=tmp_path / ".nb2pipe", observers=[tracker])
+    result = run_pipeline(
+        *load_pipeline(notebook), workspace=tmp_path / ".nb2pipe", observers=[tracker]
+    )
     assert result.ok, result.failure()
     parent = client.get_run(tracker.mlflow_run_id)
     load = [

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,7 +17,7 @@ from mlopskit import code, write_notebook
 
 from jupyter_mlops.tracking import sync as runsync
 from jupyter_mlops.tracking.observer import MlflowTracker
-from nb2pipe.runner import run_pipeline
+from nb2pipe.runner import load_pipeline, run_pipeline
 
 
 def logged(client, experiment: str, run_id: str) -> tuple[list, dict]:
@@ -52,7 +53,7 @@ def test_resume_continues_the_same_mlflow_runs(tracking_uri, client, unique, tmp
     notebook = flaky_notebook(tmp_path, flag)
     workspace = tmp_path / ".nb2pipe"
     failed = run_pipeline(
-        notebook, workspace=workspace, observers=[MlflowTracker(experiment=unique)]
+        *load_pipeline(notebook), workspace=workspace, observers=[MlflowTracker(experiment=unique)]
     )
     assert failed.status == "failed"
     [parent], steps = logged(client, unique, failed.run_id)
@@ -61,7 +62,9 @@ def test_resume_continues_the_same_mlflow_runs(tracking_uri, client, unique, tmp
 
     flag.touch()
     tracker = MlflowTracker(experiment=unique, detach=False)
-    resumed = run_pipeline(notebook, workspace=workspace, resume=failed.run_id, observers=[tracker])
+    resumed = run_pipeline(
+        *load_pipeline(notebook), workspace=workspace, resume=failed.run_id, observers=[tracker]
+    )
     assert resumed.ok, resumed.failure()
     assert tracker.mlflow_run_id == parent.info.run_id
     [again], steps = logged(client, unique, failed.run_id)
@@ -75,7 +78,7 @@ def test_resume_continues_the_same_mlflow_runs(tracking_uri, client, unique, tmp
 
     # Resuming a finished run, and syncing it by hand, log nothing twice either.
     run_pipeline(
-        notebook,
+        *load_pipeline(notebook),
         workspace=workspace,
         resume=failed.run_id,
         observers=[MlflowTracker(experiment=unique, detach=False)],
@@ -107,7 +110,7 @@ def test_a_sync_killed_half_way_is_finished_by_the_next_one(
         tmp_path / "two.ipynb", code("x = 1", "step:a"), code("y = x", "step:b")
     )
     workspace = tmp_path / ".nb2pipe"
-    first = run_pipeline(notebook, workspace=workspace)  # not tracked
+    first = run_pipeline(*load_pipeline(notebook), workspace=workspace)  # not tracked
     assert first.ok
     killed = subprocess.run(
         [sys.executable, "-c", KILL_WHILE_LOGGING, str(first.run_dir), tracking_uri, unique],
@@ -122,7 +125,10 @@ def test_a_sync_killed_half_way_is_finished_by_the_next_one(
 
     # The next tracked run of the workspace finishes the orphan's logging.
     second = run_pipeline(
-        notebook, workspace=workspace, force=True, observers=[MlflowTracker(experiment=unique)]
+        *load_pipeline(notebook),
+        workspace=workspace,
+        force=True,
+        observers=[MlflowTracker(experiment=unique)],
     )
     assert second.ok
     [parent], steps = logged(client, unique, first.run_id)
@@ -160,8 +166,16 @@ def dead_pid() -> int:
     return process.pid
 
 
-def test_an_interrupted_run_is_logged_as_killed(tracking_uri, client, unique, tmp_path: Path):
-    for status, extra in (("interrupted", {}), ("running", {"pid": dead_pid()})):
+def test_an_interrupted_run_or_one_whose_runner_is_gone_is_logged_as_killed(
+    tracking_uri, client, unique, tmp_path: Path
+):
+    here = socket.gethostname()
+    reused = {"pid": os.getpid(), "host": here, "process_start": 1}  # its pid now another's
+    for status, extra in (
+        ("interrupted", {}),
+        ("running", {"pid": dead_pid(), "host": here}),
+        ("running", reused),
+    ):
         run_dir = fabricated_run(tmp_path / ".nb2pipe", status, **extra)
         runsync.sync_run(run_dir, experiment=unique)
         [parent], steps = logged(client, unique, run_dir.name)
@@ -174,7 +188,9 @@ def test_an_interrupted_run_is_logged_as_killed(tracking_uri, client, unique, tm
 
 
 def test_a_run_still_going_is_not_logged(tracking_uri, tmp_path: Path):
-    alive = fabricated_run(tmp_path / ".nb2pipe", "running", pid=os.getpid())
+    alive = fabricated_run(
+        tmp_path / ".nb2pipe", "running", pid=os.getpid(), host=socket.gethostname()
+    )
     unknown = fabricated_run(tmp_path / ".nb2pipe", "running")
     for run_dir in (alive, unknown):
         with pytest.raises(runsync.RunNotFinished, match="run is not finished"):

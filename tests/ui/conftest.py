@@ -101,6 +101,16 @@ class Lab:
         with urllib.request.urlopen(request, timeout=30) as answer:
             return json.loads(answer.read())
 
+    def post(self, path: str, body: dict, timeout: float = 180) -> dict:
+        request = urllib.request.Request(
+            f"{self.url}{path}",
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return json.loads(answer.read())
+
 
 # The classes that read each app's labextensions, settings and workspaces options. Notebook 7
 # (`notebook`) is a LabServerApp as JupyterLab is, and the jupyterlab server extension loaded
@@ -129,6 +139,8 @@ def jupyter_app_command(app: str, port: int, token: str, home: Path, labextensio
         *options,
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabApp.extension_manager=readonly",
+        # window.jupyterapp: the tests show the sidebar with its command, not a toggling click
+        "--LabApp.expose_app_in_browser=True",
         # no --ContentsManager.allow_hidden: the step links open executed notebooks (under the
         # hidden .nb2pipe/) through the extension's own route, as in a plain `jupyter lab`
     )
@@ -167,6 +179,9 @@ def serving(app: str, home: Path, labextension: Path) -> Iterator[Lab]:
         "JUPYTER_CONFIG_DIR": str(home / "config"),
         "JUPYTER_DATA_DIR": str(home / "data"),
         "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        # nothing of the user's JupyterLab state reaches the server (the options above win too)
+        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("MLFLOW_EXPERIMENT_NAME", None)

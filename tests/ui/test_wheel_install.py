@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from servers import NotReady, free_port, start_logged, stop_process, wait_ready
-from uikit import NOTEBOOK, REPO, _unavailable, open_sidebar
+from uikit import NOTEBOOK, REPO, _unavailable, show_sidebar
 
 # building, installing and one pipeline run: minutes on a loaded 2-core machine
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
@@ -121,7 +121,7 @@ def test_the_wheel_runs_the_example_and_opens_a_step_read_only(plain_lab, browse
     try:
         page.goto(f"{url}/lab/tree/{NOTEBOOK.name}?token={token}")
         page.locator(".jp-Notebook .jp-Cell").first.wait_for()
-        open_sidebar(page)
+        show_sidebar(page)
         page.locator('[data-testid="mlops-run"]:not([disabled])').wait_for()
         page.locator('[data-testid="mlops-run"]').click()
         status = page.locator('[data-testid="mlops-run-status"]')
@@ -131,7 +131,8 @@ def test_the_wheel_runs_the_example_and_opens_a_step_read_only(plain_lab, browse
                 break
             page.wait_for_timeout(500)
         assert status.get_attribute("data-status") == "succeeded", log.read_text()[-3000:]
-        run_id = page.locator('[data-testid="mlops-run-view"] code').first.text_content()
+        # the run view shows the run's name; its id is the view's data-run-id
+        run_id = page.locator('[data-testid="mlops-run-view"]').get_attribute("data-run-id")
         page.locator('[data-testid="mlops-step-open-train"]').click()
         tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=f"train · {run_id}")
         tab.wait_for()

@@ -15,9 +15,9 @@ REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "example_notebooks" / "breast_cancer_diagnosis.ipynb"
 LABEXTENSION_SRC = REPO / "labextension"
 LABEXTENSION_BUILD = REPO / "jupyter_mlops" / "labextension"
-# Pictures land in build/ (a test run leaves the tree clean); `make screenshots` copies them
-# into docs/screenshots/, where the documentation shows them.
+# A test run writes its pictures here, never into docs/ (`make screenshots` refreshes those).
 SCREENSHOTS = REPO / "build" / "screenshots"
+AXE = LABEXTENSION_SRC / "node_modules" / "axe-core" / "axe.min.js"
 VIEWPORT = {"width": 1440, "height": 900}
 SERVER_START_TIMEOUT = 120.0
 
@@ -36,18 +36,6 @@ CHROMIUM_ARGS = [
 
 RUNNER_FOLDER = "from_a_cell"
 RUNNER_NOTEBOOK = "run_from_a_cell.ipynb"
-
-
-SIDEBAR_TAB = 'li[data-id="jupyter-mlops-sidebar"]'
-
-
-def open_sidebar(page) -> None:
-    """Show the jupyter-mlops sidebar. Its tab toggles it, and JupyterLab restores the layout an
-    earlier page of the same server saved: a sidebar left open there is open here already."""
-    page.locator(SIDEBAR_TAB).wait_for()
-    if "lm-mod-current" not in (page.locator(SIDEBAR_TAB).get_attribute("class") or ""):
-        page.locator(SIDEBAR_TAB).click()
-    page.locator('[data-testid="mlops-sidebar"]').wait_for()
 
 
 def write_runner_notebook(path: Path, pipeline: str) -> None:
@@ -112,3 +100,229 @@ def watch_live_run(page, timeout_s: float, while_running=None) -> tuple[str, set
 
 
 _unavailable = unavailable  # the name the UI fixtures and the wheel test use
+
+
+# --- the sidebar and the main-area views ---------------------------------------------------
+
+SIDEBAR_ICON = 'li[data-id="jupyter-mlops-sidebar"]'
+SIDEBAR_COMMAND = "jupyter-mlops:open-sidebar"
+THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
+
+
+def tid(name: str) -> str:
+    return f'[data-testid="{name}"]'
+
+
+def open_lab_page(browser, lab, path: str, timeout_ms: float = 30_000):
+    """A page of its own on notebook `path` in JupyterLab, with the MLOps sidebar shown;
+    `page.errors` collects uncaught errors.
+
+    The page has a workspace of its own (reset: no tabs left from another test), and opens the
+    notebook from the File menu, as a user would: a /lab/tree/ address would show the file
+    browser in the left area once the layout is restored, over the sidebar."""
+    import uuid
+
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    workspace = page.workspace = uuid.uuid4().hex[:12]
+    page.goto(f"{lab.url}/lab/workspaces/{workspace}?reset&token={lab.token}")
+    page.locator(SIDEBAR_ICON).wait_for()
+    set_theme(page, "light")  # the lab's settings are shared: a test before may have left dark
+    open_path(page, path)
+    return page
+
+
+def open_path(page, path: str) -> None:
+    """File ▸ Open from Path…, as a user opens a notebook; returns once its cells show, with
+    the MLOps sidebar shown again (opening from a path shows the file browser)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    page.locator(".lm-MenuBar-itemLabel", has_text="File").click()
+    page.locator('.lm-Menu-itemLabel:text-is("Open from Path…")').click()
+    page.locator(".jp-Dialog input").fill(path)
+    page.keyboard.press("Enter")
+    name = path.rsplit("/", 1)[-1]  # a tab shows the file's name
+    page.locator(
+        f'.lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current:has-text("{name}")'
+    ).wait_for()
+    page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell").first.wait_for()
+    try:
+        page.locator("#filebrowser").wait_for(state="visible", timeout=3_000)
+    except PlaywrightTimeoutError:
+        pass  # it was not shown this time
+    show_sidebar(page)
+
+
+def show_sidebar(page) -> None:
+    """Show the MLOps sidebar and keep it shown. Its icon toggles it, so a click hides a sidebar
+    the restored layout already shows, and a layout still being restored (its /lab/tree/ route
+    shows the file browser) can change the left area under the click. Where the app is exposed
+    (the tests' own servers) its command shows it once the layout is restored; in a plain
+    `jupyter lab` the icon is clicked only while the sidebar is not shown, until it stays."""
+    icon = page.locator(SIDEBAR_ICON)
+    sidebar = page.locator(tid("mlops-sidebar"))
+    icon.wait_for()  # the plugins have started: window.jupyterapp is set if it ever will be
+    exposed = page.evaluate("() => window.jupyterapp !== undefined")
+    for _ in range(10):
+        if exposed:
+            page.evaluate(
+                "async id => { await window.jupyterapp.restored;"
+                " await window.jupyterapp.commands.execute(id); }",
+                SIDEBAR_COMMAND,
+            )
+        elif icon.get_attribute("aria-selected") != "true" or not sidebar.is_visible():
+            icon.click()
+        page.wait_for_timeout(300)
+        if sidebar.is_visible():
+            page.wait_for_timeout(500)
+            if sidebar.is_visible() and icon.get_attribute("aria-selected") == "true":
+                return  # still shown: nothing else took the left area meanwhile
+    raise AssertionError("the MLOps sidebar did not stay shown")
+
+
+def set_sidebar_width(page, width: int) -> None:
+    """Drag the handle between the left sidebar and the documents, as a user would (`width`
+    counts from the window's left edge: the bar of icons is 33 px of it)."""
+    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
+    box = handle.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(width, y, steps=8)
+    page.mouse.up()
+
+
+def set_theme(page, theme: str) -> None:
+    """Switch JupyterLab to `theme` ("light" or "dark") from its Settings menu."""
+    light = "true" if theme == "light" else "false"
+    page.locator("body[data-jp-theme-name]").wait_for(state="attached")  # a theme has loaded
+    if page.locator(f'body[data-jp-theme-light="{light}"]').count():
+        return
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+    page.locator('.lm-Menu-itemLabel:text-is("Theme")').hover()
+    page.locator(f'.lm-Menu-itemLabel:text-is("{THEMES[theme]}")').click()
+    page.locator(f'body[data-jp-theme-light="{light}"]').wait_for(state="attached")
+    page.wait_for_timeout(500)  # the theme's CSS applies, charts redraw
+
+
+def open_view(page, view: str) -> object:
+    """Open main-area view `view` from the sidebar's button; its content, once shown."""
+    page.locator(tid(f"mlops-open-{view}")).click()
+    content = page.locator(f"{tid(f'mlops-{view}-view')}:visible")
+    content.wait_for()
+    return content
+
+
+def shoot(page, name: str, theme: str, full: bool = False) -> Path:
+    """A screenshot of what the user sees, as build/screenshots/<name>-<theme>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(400)  # let Vega finish drawing
+    path = SCREENSHOTS / f"{name}-{theme}.png"
+    page.screenshot(path=str(path), full_page=full)
+    return path
+
+
+def axe_violations(page, selector: str) -> list[str]:
+    """axe-core's serious and critical violations inside `selector` (WCAG 2 A and AA rules),
+    one line each: rule, impact, and the first elements it names."""
+    if not AXE.exists():
+        unavailable("axe-core is not installed (make labextension runs npm ci)")
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    found = page.evaluate(
+        """async selector => {
+          const result = await window.axe.run(document.querySelector(selector), {
+            runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+            resultTypes: ['violations']
+          });
+          return result.violations
+            .filter(v => v.impact === 'serious' || v.impact === 'critical')
+            .map(v => `${v.id} (${v.impact}): ${v.help}: ` +
+              v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '));
+        }""",
+        selector,
+    )
+    return list(found)
+
+
+def no_sideways_scroll(page, selector: str) -> list[str]:
+    """What inside `selector` is wider than the room it has (a sideways scroll), one line each."""
+    return page.locator(selector).evaluate(
+        """root => {
+          const out = [];
+          const panel = root.getBoundingClientRect();
+          if (root.scrollWidth > root.clientWidth + 1) {
+            out.push(`the panel: ${root.scrollWidth} px in ${root.clientWidth} px`);
+          }
+          for (const el of root.querySelectorAll('table, .jp-mlops-scroll, .jp-mlops-chart-host')) {
+            if (el.offsetParent === null) continue;  // not shown
+            const box = el.getBoundingClientRect();
+            if (el.scrollWidth > el.clientWidth + 1 || box.right > panel.right + 1) {
+              const what = el.getAttribute('data-testid') || el.getAttribute('aria-label')
+                || el.className;
+              out.push(`${el.tagName.toLowerCase()} ${what}: ${Math.round(box.width)} px, ` +
+                `${el.scrollWidth} px of content, panel ${Math.round(panel.width)} px`);
+            }
+          }
+          return out;
+        }"""
+    )
+
+
+def start_run(lab, path: str, params: dict | None = None, timeout_s: float = 300) -> dict:
+    """Start notebook `path`'s pipeline through the server's route and wait for its end."""
+    answer = lab.post("/mlops/runs", {"path": path, "params": params or {}})
+    run_id = answer["run_id"]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = lab.api(f"/mlops/runs/{run_id}")
+        if status["status"] not in ("starting", "running", "cancelling"):
+            return status
+        time.sleep(0.5)
+    raise AssertionError(f"run {run_id} of {path} did not end within {timeout_s} s")
+
+
+def kernel_value(lab, path: str, expression: str, timeout_s: float = 60) -> str:
+    """What `expression` is (its text/plain repr) in the kernel of notebook `path`, asked over
+    the kernel's websocket as JupyterLab's page asks, without touching the notebook."""
+    import asyncio
+    import concurrent.futures
+    import uuid
+
+    from tornado.websocket import websocket_connect
+
+    kernel = next(s["kernel"]["id"] for s in lab.api("/api/sessions") if s["path"] == path)
+    url = f"{lab.url.replace('http', 'ws', 1)}/api/kernels/{kernel}/channels?token={lab.token}"
+    msg_id = uuid.uuid4().hex
+    request = {
+        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
+                   "session": uuid.uuid4().hex, "date": "", "version": "5.3"},
+        "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+        "content": {"code": "", "silent": True, "store_history": False, "allow_stdin": False,
+                    "user_expressions": {"value": expression}, "stop_on_error": False},
+    }  # fmt: skip
+
+    async def ask() -> str:
+        socket = await websocket_connect(url)
+        try:
+            await socket.write_message(json.dumps(request))
+            while True:
+                text = await socket.read_message()
+                if text is None:
+                    raise AssertionError(f"the kernel of {path} closed its websocket")
+                message = json.loads(text) if isinstance(text, str) else {}
+                if message.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                if message.get("msg_type") == "execute_reply":
+                    value = message["content"]["user_expressions"]["value"]
+                    assert value["status"] == "ok", value
+                    return value["data"]["text/plain"]
+        finally:
+            socket.close()
+
+    # in a thread of its own: Playwright's sync API keeps an event loop running in this one
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, asyncio.wait_for(ask(), timeout_s)).result()

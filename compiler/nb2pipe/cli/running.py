@@ -75,7 +75,8 @@ def run(source, params, raw_params, max_parallel, force, resume, from_step, only
     observers = run_observers(source)
     try:
         result = run_pipeline(
-            source,  # a path: relative data paths resolve against the notebook's folder
+            pipeline,
+            notebook,  # relative data paths resolve against the notebook's folder
             params=values,
             max_parallel=max_parallel,
             force=force,

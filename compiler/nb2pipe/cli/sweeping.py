@@ -45,6 +45,7 @@ def sweep(source, pairs, random_n, optuna_n, metric, direction, seed, max_parall
     Steps that use none of the swept parameters run once for all trials; the rest fan out in
     parallel. Each trial is a run of its own; the best by --metric is printed.
     """
+    from ..runner import load_pipeline
     from ..runner.events import plugged_in
     from ..runner.progress import SweepPrinter, WarningPrinter, trial_line
     from ..sweep import run_sweep
@@ -56,7 +57,7 @@ def sweep(source, pairs, random_n, optuna_n, metric, direction, seed, max_parall
     )
     try:
         result = run_sweep(
-            source,
+            *load_pipeline(source),
             list(pairs),
             mode=mode,
             trials=trials,

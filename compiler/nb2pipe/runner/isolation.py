@@ -3,7 +3,7 @@
 The scheduler decides *what* runs and *when*; an `Isolation` decides *where*: a warm kernel
 reset between steps (`kernel`), a kernel that has run nothing else (`process`), the step's own
 container image (`container`, in container.py). Each is a small class; a new one (a cluster
-executor) is one more subclass listed in `ISOLATIONS`.
+executor) is one more subclass listed in the plugin table (nb2pipe/plugins.py, kind "isolation").
 
 `run` is called from the scheduler's worker threads, one call per step attempt, and never
 raises for a failing step: it returns an `Outcome`.
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import Nb2PipeError
 from ..ir import Pipeline, Step
+from ..plugins import registry
 from .execute import Outcome
 
 if TYPE_CHECKING:
@@ -125,25 +126,13 @@ class FreshKernels(WarmKernels):
     fresh = True
 
 
-ISOLATIONS: dict[str, str | type[Isolation]] = {
-    "kernel": WarmKernels,
-    "process": FreshKernels,
-    "container": "nb2pipe.runner.container:Containers",
-    "dask": "nb2pipe.runner.dask:DaskExecutor",
-}
+ISOLATIONS = registry("isolation")  # the built-ins are declared in nb2pipe/plugins.py
 
 
 def isolation(spec: str) -> Callable[..., Isolation]:
     """The strategy `spec` names (``kernel``, ``dask://HOST:PORT``…), with its options bound;
     an `Nb2PipeError` listing them for anything else."""
     found = ISOLATIONS.get(spec.partition("://")[0])
-    if found is None:
-        raise Nb2PipeError(f"unknown isolation or executor {spec!r} ({', '.join(ISOLATIONS)})")
-    if isinstance(found, str):
-        import importlib
-
-        module, _, attribute = found.partition(":")
-        found = getattr(importlib.import_module(module), attribute)
     options = found.options(spec)
     return functools.partial(found, **options) if options else found
 

@@ -19,6 +19,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from pathlib import Path
 from typing import Any
 
 from ..errors import Nb2PipeError, StepFailed, os_problem
@@ -28,12 +29,13 @@ from .isolation import Isolation, default_parallel
 from .isolation import isolation as isolation_named
 from .results import RunResult
 from .run import PipelineRun
-from .source import choose_run, load_pipeline, resolve_params
+from .source import choose_run, resolve_params
 from .workspaces import open_workspace
 
 
 def run_pipeline(
-    source: str | os.PathLike | Pipeline,
+    pipeline: Pipeline,
+    notebook: str | os.PathLike,
     *,
     params: dict[str, Any] | None = None,
     max_parallel: int | None = None,
@@ -47,14 +49,16 @@ def run_pipeline(
     stop: threading.Event | None = None,
     info: dict[str, Any] | None = None,
 ) -> RunResult:
-    """Compile (if given a notebook) and run the pipeline; return what happened to each step.
+    """Run `pipeline`, compiled from `notebook` (`load_pipeline`), with `params` already typed
+    (`nb2pipe.parameters.typed_values`); return what happened to each step. Every door (the
+    CLI, the sidebar, `%mlops run`) compiles once and starts its run here.
 
     Setting `stop` (from another thread: the sidebar's Cancel) ends the run: running steps'
     kernels are stopped and the run is marked "cancelled"; `--resume` can finish it later.
     `info` is written into run.json besides what the runner records (`like`: the run it
     repeats).
     """
-    pipeline, notebook = load_pipeline(source)
+    notebook = Path(notebook).resolve()
     values = resolve_params(pipeline, params)
     space = open_workspace(workspace, notebook)
     check_step_names(pipeline, notebook, from_step=from_step, only=only)

@@ -11,7 +11,7 @@ from .. import pipeline_file
 from ..errors import Nb2PipeError, NotebookError, ParameterError, os_problem
 from ..ir import Pipeline
 from ..notebook import read_notebook
-from ..parameters import suggestion
+from ..parameters import suggestion, typed_values
 from .rundir import RunDir, Workspace, process_alive, project_root
 
 
@@ -82,18 +82,11 @@ def _marks_project(folder: Path) -> bool:
 
 
 def typed_params(pipeline: Pipeline, stored: dict[str, Any]) -> dict[str, Any]:
-    """Parameter values read back from run.json (JSON) with their declared types again."""
-    types = {p.name: p.type for p in pipeline.params}
-    out = {}
-    for name, value in stored.items():
-        if name not in types:
-            continue  # the notebook dropped it since: the resume check compares the rest
-        if types[name] == "tuple" and isinstance(value, list):
-            value = tuple(value)
-        elif types[name] == "set" and isinstance(value, list):
-            value = set(value)
-        out[name] = value
-    return out
+    """Parameter values read back from run.json (JSON) with their declared types again; a
+    parameter the notebook dropped since is left out (the resume check compares the rest)."""
+    declared = {p.name for p in pipeline.params}
+    kept = {name: value for name, value in stored.items() if name in declared}
+    return typed_values(pipeline.params, kept, text=False)  # a stored string is a value
 
 
 def resolve_params(pipeline: Pipeline, overrides: dict[str, Any] | None) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from ..runner.isolation import isolation as isolation_named
 from ..runner.run import PipelineRun
 from ..runner.rundir import Workspace
 from ..runner.scheduler import Scheduler
-from ..runner.source import load_pipeline, resolve_params
+from ..runner.source import resolve_params
 from ..runner.workspaces import open_workspace
 from ..trial import PRUNE, read_reports
 from .records import SweepResult, new_sweep_dir
@@ -38,7 +38,8 @@ MODES = ("grid", "random", "optuna")
 
 
 def run_sweep(
-    source: str | os.PathLike,
+    pipeline: Pipeline,
+    notebook: str | os.PathLike,
     space: Space | list[tuple[str, str]] | dict[str, Any],
     *,
     mode: str = "grid",
@@ -55,10 +56,11 @@ def run_sweep(
     trial_observers: Callable[[], list[ev.Observer]] | None = None,
     stop: threading.Event | None = None,
 ) -> SweepResult:
-    """Run the trials of a sweep over `space` (`-p NAME VALUES` pairs, or a dict of name →
-    values); return them, with the best by `metric` (`direction` "max" or "min").
+    """Run the trials of a sweep of `pipeline` (compiled from `notebook`: `load_pipeline`) over
+    `space` (`-p NAME VALUES` pairs, or a dict of name → values); return them, with the best by
+    `metric` (`direction` "max" or "min").
 
-    `params` fixes other parameters for every trial. `observers` get every event of the sweep
+    `params` (typed: `typed_values`) fixes other parameters for every trial. `observers` get every event of the sweep
     and of its trials; `trial_observers()` makes observers for one trial (MLflow tracking).
     """
     if mode not in MODES:
@@ -69,7 +71,7 @@ def run_sweep(
         raise Nb2PipeError("--optuna needs --metric: the metric Optuna optimises")
     if mode != "grid" and (trials is None or trials < 1):
         raise Nb2PipeError(f"--{mode} N: the number of trials, at least 1")
-    pipeline, notebook = load_pipeline(source)
+    notebook = Path(notebook).resolve()
     if not isinstance(space, Space):
         space = parse_space(pipeline, space)
     base = resolve_params(pipeline, params)

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..errors import Nb2PipeError, ParameterError
 from ..ir import Pipeline
-from ..parameters import from_command_line, suggestion
+from ..parameters import from_command_line, typed_values
 from .outputs import compare, has_stored_outputs, should_check
 from .sanitize import Sanitizer
 from .spec import DEFAULT_PROFILE, TestSpec, read_spec
@@ -114,17 +114,13 @@ def plan(
     where = str(path)
     spec = read_spec(path)
     _check_metric_names(pipeline, spec, where)
-    known = {p.name: p for p in pipeline.params}
     name = profile or DEFAULT_PROFILE
     values: dict[str, Any] = {}
     if name in spec.profiles:
-        for key, value in spec.profiles[name].items():
-            if key not in known:
-                raise ParameterError(
-                    f"profile {name!r}: unknown parameter {key!r} ({suggestion(key, known)})",
-                    file=where,
-                )
-            values[key] = _profile_value(known[key], value, name, where)
+        try:
+            values = typed_values(pipeline.params, spec.profiles[name], text=False)
+        except ParameterError as e:
+            raise ParameterError(f"profile {name!r}: {e.message}", file=where) from None
     elif profile is not None:
         declared = ", ".join(sorted(spec.profiles)) or "none declared"
         raise Nb2PipeError(
@@ -136,22 +132,6 @@ def plan(
     except Nb2PipeError as e:
         raise e.located(where) from None
     return Plan(path, pipeline, spec, values, name if name in spec.profiles else None)
-
-
-def _profile_value(param, value: Any, profile: str, where: str) -> Any:
-    from ..parameters import TYPES
-
-    if param.type == "float" and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if param.type == "tuple" and isinstance(value, list):
-        value = tuple(value)
-    actual = TYPES.get(type(value), type(value).__name__)
-    if param.type not in ("None", actual):
-        raise ParameterError(
-            f"profile {profile!r}: parameter {param.name!r} expects a {param.type}, got {value!r}",
-            file=where,
-        )
-    return value
 
 
 def _check_metric_names(pipeline: Pipeline, spec: TestSpec, where: str) -> None:
@@ -184,6 +164,7 @@ def execute(
 
     start = time.time()
     result = run_pipeline(
+        planned.pipeline,
         planned.notebook,
         params=planned.params,
         force=True,
