@@ -90,7 +90,7 @@ def story(lab):
 
 @pytest.fixture(scope="module")
 def page(browser, lab, story):
-    page = open_lab_page(browser, lab, "wine_quality.ipynb")
+    page = open_lab_page(browser, lab, "breast_cancer_diagnosis.ipynb")
     yield page
     assert not page.errors
     page.context.close()

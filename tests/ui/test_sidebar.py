@@ -33,7 +33,7 @@ SIDEBAR_WIDTH = 520
 
 @pytest.fixture(scope="module")
 def page(browser, lab):
-    page = open_lab_page(browser, lab, "wine_quality.ipynb", timeout_ms=UI_TIMEOUT_MS)
+    page = open_lab_page(browser, lab, "breast_cancer_diagnosis.ipynb", timeout_ms=UI_TIMEOUT_MS)
     page.warnings = []
     page.on("console", lambda m: m.type == "warning" and page.warnings.append(m.text))
     set_sidebar_width(page, SIDEBAR_WIDTH)
@@ -45,7 +45,7 @@ def test_a_workspace_saved_with_the_sidebar_shown_reopens_with_it_shown(browser,
     """JupyterLab saves its layout in the workspace and restores it on the next visit: the
     sidebar comes back shown. Clicking its icon would then hide it (the icon toggles), which is
     why the tests show it with its command: that keeps a shown sidebar shown."""
-    page = open_lab_page(browser, lab, "wine_quality.ipynb", timeout_ms=UI_TIMEOUT_MS)
+    page = open_lab_page(browser, lab, "breast_cancer_diagnosis.ipynb", timeout_ms=UI_TIMEOUT_MS)
     try:
         saved = f"/lab/api/workspaces/{page.workspace}"
         deadline = time.monotonic() + 30
@@ -176,7 +176,7 @@ def test_run_button_runs_every_step_to_done(page, finished_run):
     assert page.locator(tid("mlops-run-metrics")).is_visible()
     # the run is named by the notebook, its id one click away
     assert page.locator(f"{tid('mlops-run-name')} .jp-mlops-runname-text").inner_text() == (
-        "wine_quality"
+        "breast_cancer_diagnosis"
     )
     page.locator(f"{tid('mlops-run-name')} .jp-mlops-idbutton").click()
     assert page.locator(tid("mlops-run-name-id")).inner_text() == finished_run["run_id"]
@@ -372,7 +372,7 @@ def failed_run(page, second_run) -> str:
         arg=shown,
     )
     assert wait_for_run_status(page, ("succeeded", "failed", "cancelled")) == "failed"
-    page.locator(tid("mlops-param-C")).fill("1.0")
+    page.locator(tid("mlops-param-C")).fill("0.1")  # the notebook's own
     return shown_run_id(page)
 
 
@@ -410,7 +410,7 @@ def test_a_failed_step_is_debugged_in_the_notebook(page, lab, failed_run):
     assert said.startswith(f"loaded {step}'s inputs from run {failed_run}: "), said
     assert "jp-mlops-note" in note.get_attribute("class")
     # the notebook's kernel holds them now: C as the failed run had it
-    assert float(kernel_value(lab, "wine_quality.ipynb", "C")) == -1
+    assert float(kernel_value(lab, "breast_cancer_diagnosis.ipynb", "C")) == -1
     note.scroll_into_view_if_needed()
     shoot(page, "pipeline-debug", "light")
 
