@@ -53,15 +53,6 @@ test: $(STAMP) $(LABEXT_OUT)
 	cd labextension && npm run --silent lint && npm test
 	$(BIN)/pytest
 
-# The UI tests take their screenshots into build/screenshots/ (both themes, 250 px); this
-# refreshes the ones the docs show in docs/screenshots/. Look at them before committing.
-screenshots: $(STAMP) $(LABEXT_OUT)
-	CI=1 $(BIN)/pytest tests/ui -q
-	for name in $$(grep -ohE 'screenshots/[A-Za-z0-9_-]+\.png' docs/*.md | sort -u); do \
-		if [ -f build/$$name ]; then cp build/$$name docs/$$name; \
-		else echo "note: no test takes docs/$$name"; fi; \
-	done
-
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
@@ -69,17 +60,18 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench $(SECTIONS)
 
-# The UI tests that take the documentation's pictures (into build/screenshots/, so that a test
-# run leaves the tree clean), then those pictures copied over docs/screenshots/. CI=1: a missing
-# browser fails here instead of skipping, which would copy nothing.
-SCREENSHOT_TESTS := tests/ui/test_sidebar.py tests/ui/test_notebook_widget.py \
-	tests/ui/test_notebook7_widget.py tests/ui/test_drift_report.py
-
+# The UI tests take the documentation's pictures (both themes, 250 px) into build/screenshots/,
+# so that a test run leaves the tree clean; this copies over docs/screenshots/ the ones README.md
+# and docs/ show. CI=1: a missing browser fails here instead of skipping, which would copy
+# nothing. Look at them before committing.
 screenshots: $(STAMP) $(LABEXT_OUT)
 	rm -rf build/screenshots
-	CI=1 $(BIN)/pytest $(SCREENSHOT_TESTS) -q -p no:cacheprovider
+	CI=1 $(BIN)/pytest tests/ui -q -p no:cacheprovider
 	mkdir -p docs/screenshots
-	cp build/screenshots/*.png docs/screenshots/
+	for name in $$(grep -ohE 'screenshots/[A-Za-z0-9_-]+\.png' README.md docs/*.md | sort -u); do \
+		if [ -f build/$$name ]; then cp build/$$name docs/$$name; \
+		else echo "note: no test takes docs/$$name"; fi; \
+	done
 
 clean:
 	rm -rf $(VENV) .nb2pipe .pytest_cache .ruff_cache

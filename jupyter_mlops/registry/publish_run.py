@@ -169,9 +169,9 @@ def _tracked_run(uri: str, info: dict, step: str) -> str | None:
 
 def _published_before(uri: str, name: str, step: str, artifact: str, sha256: str | None):
     """The version of `name` made from this very artifact file, if there is one."""
+    from jupyter_mlops.registry.aliases import quoted
     from jupyter_mlops.registry.promote import CHALLENGER, METRIC_TAG
     from jupyter_mlops.registry.publish import PublishedModel
-    from jupyter_mlops.registry.read import quoted
     from jupyter_mlops.tracking import store
 
     if not sha256:
