@@ -22,17 +22,23 @@ LABEXT_DEV := $(VENV)/labextensions-dev
 # several GB, and uv does not read pip's configuration).
 TORCH := torch==2.13.0+cpu
 
+# Each stage says what it does: the first install takes a minute or two, and silence looks hung.
 $(STAMP): pyproject.toml requirements/dev.lock
+	@echo "set-up 1/4: uv, the installer"
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	@echo "set-up 2/4: the virtual environment $(VENV)/"
 	@test -x $(BIN)/python || $(PYTHON) -m uv venv --quiet --python $(PYTHON) $(VENV)
-	$(PYTHON) -m uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements/dev.lock
+	@echo "set-up 3/4: the pinned packages of requirements/dev.lock (a minute or two the first time)"
+	$(PYTHON) -m uv pip install --compile-bytecode --python $(BIN)/python -r requirements/dev.lock
 	wheels="$$($(PYTHON) -m pip config get global.find-links 2>/dev/null)"; \
 	if ls $$wheels/torch-2.13.0+cpu-*.whl >/dev/null 2>&1; then \
 		$(PYTHON) -m uv pip install --quiet --compile-bytecode --python $(BIN)/python \
 			--find-links "$$wheels" -c requirements/dev.lock "$(TORCH)"; \
 	else echo "note: no CPU wheel of $(TORCH) on this machine: the PyTorch tests will fail"; fi
+	@echo "set-up 4/4: jupyter-mlops itself, editable"
 	$(PYTHON) -m uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
+	@echo "set-up done: $(VENV)/ is ready"
 
 venv: $(STAMP)
 
@@ -47,21 +53,25 @@ test: $(STAMP) $(LABEXT_OUT)
 	cd labextension && npm run --silent lint && npm test
 	$(BIN)/pytest
 
-# The UI tests take their screenshots into build/screenshots/ (both themes, 250 px); this
-# refreshes the ones the docs show in docs/screenshots/. Look at them before committing.
-screenshots: $(STAMP) $(LABEXT_OUT)
-	CI=1 $(BIN)/pytest tests/ui -q
-	for name in $$(grep -ohE 'screenshots/[A-Za-z0-9_-]+\.png' docs/*.md | sort -u); do \
-		if [ -f build/$$name ]; then cp build/$$name docs/$$name; \
-		else echo "note: no test takes docs/$$name"; fi; \
-	done
-
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(SECTIONS)
+
+# The UI tests take the documentation's pictures (both themes, 250 px) into build/screenshots/,
+# so that a test run leaves the tree clean; this copies over docs/screenshots/ the ones README.md
+# and docs/ show. CI=1: a missing browser fails here instead of skipping, which would copy
+# nothing. Look at them before committing.
+screenshots: $(STAMP) $(LABEXT_OUT)
+	rm -rf build/screenshots
+	CI=1 $(BIN)/pytest tests/ui -q -p no:cacheprovider
+	mkdir -p docs/screenshots
+	for name in $$(grep -ohE 'screenshots/[A-Za-z0-9_-]+\.png' README.md docs/*.md | sort -u); do \
+		if [ -f build/$$name ]; then cp build/$$name docs/$$name; \
+		else echo "note: no test takes docs/$$name"; fi; \
+	done
 
 clean:
 	rm -rf $(VENV) .nb2pipe .pytest_cache .ruff_cache

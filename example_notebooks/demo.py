@@ -7,6 +7,7 @@ entry points — what a user would type, as Python.
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 from jupyter_mlops.credentials import redact_uri
@@ -21,8 +22,8 @@ from nb2pipe.runner.progress import TerminalProgress
 from nb2pipe.runner.rundir import RunDir
 from nb2pipe.show import text
 
-EXAMPLE = Path("example_notebooks/wine_quality.ipynb")
-MODEL_NAME = "wine-quality"
+EXAMPLE = Path("example_notebooks/breast_cancer_diagnosis.ipynb")
+MODEL_NAME = "breast-cancer-diagnosis"
 
 
 def main() -> None:
@@ -48,13 +49,21 @@ def main() -> None:
     published = publish_from_run(
         RunDir(result.run_dir), MODEL_NAME, metric="f1_macro", tracking_uri=uri
     )
-    print(
-        f"3. published {published.name} version {published.version} "
-        f"(alias {published.alias}) with its model card, in {redact_uri(uri)}"
-    )
+    if published.already:
+        print(
+            f"3. already published: {published.name} version {published.version} is this very "
+            f"model (every step came from the cache), in {redact_uri(uri)}"
+        )
+    else:
+        print(
+            f"3. published {published.name} version {published.version} "
+            f"(alias {published.alias}) with its model card, in {redact_uri(uri)}"
+        )
     decision = promote(MODEL_NAME, "f1_macro", tracking_uri=uri)
     print(f"4. model gate: {decision}")
-    print("   see it all with: .venv/bin/mlflow ui --backend-store-uri " + redact_uri(uri))
+    # Quoted: a clone in a folder with a space (or worse) still gives a command that works.
+    command = f".venv/bin/mlflow ui --backend-store-uri {shlex.quote(redact_uri(uri))}"
+    print(f"   see it all with: {command}")
 
 
 if __name__ == "__main__":

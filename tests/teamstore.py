@@ -77,8 +77,8 @@ def _as_server_user(command: list[str]) -> list[str]:
     return ["su", "postgres", "-s", "/bin/sh", "-c", shlex.join(command)]
 
 
-def start_postgres() -> Postgres:
-    """A fresh cluster (trust authentication, superuser `mlflow`) listening on 127.0.0.1 only."""
+def start_postgres(user: str = "mlflow") -> Postgres:
+    """A fresh cluster (trust authentication, superuser `user`) listening on 127.0.0.1 only."""
     try:
         import psycopg2  # noqa: F401  (MLflow reaches PostgreSQL through it)
     except ImportError:
@@ -89,7 +89,7 @@ def start_postgres() -> Postgres:
     data = Path(tempfile.mkdtemp(prefix="nb2pipe-postgres-"))
     if os.geteuid() == 0:
         shutil.chown(data, "postgres")
-    server = Postgres(free_port(), data)
+    server = Postgres(free_port(), data, user)
     log = data / "server.log"
     steps = [
         [str(bin_dir / "initdb"), "-D", str(data / "db"), "-A", "trust", "-U", server.user],

@@ -31,6 +31,7 @@ INJECTIONS = [
 ]
 # What a workflow cannot carry at all: refused with one line, exit 2.
 REFUSED = ["x\ntouch pwned\n.ipynb", "x\rtouch pwned.ipynb", "x ${{ secrets.TOKEN }}.ipynb"]
+REFUSED += ["x\x85touch pwned.ipynb", "x\u2028touch pwned.ipynb", "x\x1b[2Jtouch.ipynb"]
 
 STUB = """#!{python}
 import json, os, sys

@@ -8,6 +8,7 @@ saves its outputs and metrics. User code is copied verbatim, never embedded in s
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -202,11 +203,11 @@ def _save_source(pipeline: Pipeline, step: Step) -> str:
 
 
 def render(pipeline: Pipeline, out_dir: Path, notebook_path: Path | None = None) -> dict[str, str]:
-    """Every compiled file as relative path → text; nothing is written."""
+    """Every compiled file as relative path → text; nothing is written (and `pipeline` is
+    left as it was: `source` is relative to `out_dir` in the files only)."""
     if notebook_path is not None:
-        pipeline.source = Path(
-            os.path.relpath(notebook_path.resolve(), out_dir.resolve())
-        ).as_posix()
+        source = os.path.relpath(notebook_path.resolve(), out_dir.resolve())
+        pipeline = dataclasses.replace(pipeline, source=Path(source).as_posix())
     files = {"pipeline.yaml": pipeline_file.dump(pipeline)}
     for step in pipeline.steps:
         files[f"steps/{step.name}.ipynb"] = dumps(step_notebook(pipeline, step))

@@ -78,11 +78,26 @@ def write_json(path: Path, data: Any) -> None:
     write_atomic(path, json.dumps(data, indent=1, sort_keys=True, default=str) + "\n")
 
 
+def loads(text: str | bytes) -> Any:
+    """JSON as we write it: a `ValueError` for bad JSON, and for a key given twice in one
+    object, which `json.loads` would silently read as its last value."""
+    return json.loads(text, object_pairs_hook=_once_each)
+
+
+def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise ValueError(f"the key {twice!r} is given twice")
+    return out
+
+
 def read_json(path: Path) -> Any:
-    """The JSON at `path`, or None if it is missing or not JSON (a record being replaced is
-    never half-written, so unreadable means: not ours)."""
+    """The JSON at `path`, or None if it is missing or not JSON as we write it (a record being
+    replaced is never half-written, so unreadable means: not ours)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 

@@ -5,7 +5,8 @@ in a defined order, no timestamps, code as YAML literal blocks so reviews read i
 line that marks the file complete. `load(text)` accepts only what `dump` could have written —
 step names that are identifiers (they become folder names), references to steps that exist, an
 order where upstream comes first, the closing line — so a file edited by hand or cut short is
-one `error:` line, never a partial pipeline run or a path outside the run folder.
+one `error:` line, never a partial pipeline run or a path outside the run folder (a key given
+twice included; where `source` may lead is checked by `runner/source.py`, relative to the file).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from . import yaml_text
 from .errors import Nb2PipeError
 from .ir import FORMAT, Cell, Hazard, Input, Pipeline, Serve, Step, to_dict
 from .parameters import Param
-from .tags import STEP_NAME, Resources
+from .tags import CPU, IMAGE_REF, MEMORY, REQUIREMENT, STEP_NAME, Resources
 
 END = "# end of pipeline.yaml\n"
 
@@ -75,10 +76,12 @@ def load(text: str) -> Pipeline:
     """The pipeline of a pipeline.yaml; a `PipelineFileError` for anything `dump` cannot write."""
     import yaml
 
+    from . import strict_yaml
+
     if not text.endswith(END):
         raise PipelineFileError("pipeline.yaml is incomplete (cut short?): compile it again")
-    try:  # libyaml's parser where PyYAML has it: 0.5 s of a 100-step file otherwise
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    try:  # libyaml's parser where PyYAML has it (strict_yaml): 0.5 s of a 100-step file otherwise
+        data = strict_yaml.load(text, aliases=False)  # `dump` writes none
     except yaml.YAMLError as e:
         raise PipelineFileError(f"pipeline.yaml is not valid YAML ({_first_line(e)})") from None
     return _Reader().pipeline(data)
@@ -99,8 +102,8 @@ class _Reader:
         steps = [self.step(s, f"steps[{i}]") for i, s in enumerate(self._list(data, "steps"))]
         if not steps:
             raise PipelineFileError("pipeline.yaml has no steps: compile it again")
-        pipeline = Pipeline(
-            name=self._str(data, "name", required=True),
+        pipeline = Pipeline(  # the name names exported files and workflows
+            name=self._optional(self._str(data, "name", True), "pipeline name", STEP_NAME),
             source=self._path(data.get("source"), "source"),
             kernel=self._str(data, "kernel") or "python3",
             language=self._str(data, "language") or "python",
@@ -149,9 +152,9 @@ class _Reader:
             params=self._names(data, "params", where),
             metrics=self._names(data, "metrics", where),
             imports=self._strings(data, "imports", where),
-            image=data.get("image") if isinstance(data.get("image"), str) else None,
-            requirements=self._strings(data, "requirements", where),
-            resources=Resources(**resources),
+            image=self._optional(data.get("image"), f"{where}.image", IMAGE_REF),
+            requirements=self._names(data, "requirements", where, REQUIREMENT),
+            resources=self._resources(resources, where),
             cache=self._bool(data, "cache", where, True),
             retries=self._int(data, "retries", where),
             timeout=self._timeout(data.get("timeout"), where),
@@ -197,8 +200,9 @@ class _Reader:
         data = self._dict(
             data, where, {"name", "value", "literal", "type", "comment", "annotation"}
         )
-        if not _identifier(data.get("name")) or not isinstance(data.get("type"), str):
-            raise PipelineFileError(f"{where}: a parameter needs a name and a type")
+        if not _identifier(data.get("name")) or not _identifier(data.get("type")):
+            # `compile` writes a Python name and its value's type name, both identifiers
+            raise PipelineFileError(f"{where}: a parameter needs a name and a type (identifiers)")
         if "literal" in data:
             try:
                 data["value"] = ast.literal_eval(str(data.pop("literal")))
@@ -292,6 +296,19 @@ class _Reader:
     def _path(value: Any, where: str) -> str:
         if not isinstance(value, str) or not value or "\0" in value or "\n" in value:
             raise PipelineFileError(f"{where}: bad path {value!r}")
+        return value
+
+    def _resources(self, data: dict, where: str) -> Resources:
+        for key, pattern in (("cpu", CPU), ("memory", MEMORY)):
+            self._optional(data.get(key), f"{where}.resources.{key}", pattern)
+        if data.get("gpu") is not None:
+            self._int(data, "gpu", f"{where}.resources")
+        return Resources(**data)
+
+    @staticmethod
+    def _optional(value: Any, where: str, pattern) -> Any:
+        if value is not None and not (isinstance(value, str) and pattern.match(value)):
+            raise PipelineFileError(f"{where}: bad value {value!r}")
         return value
 
     @staticmethod

@@ -27,9 +27,37 @@ def template_dirs() -> list[Path]:
     return [d for d in dirs if d.is_dir()]
 
 
+# Characters a YAML reader does not take as they are: line breaks (YAML 1.1 counts NEL and the
+# Unicode line and paragraph separators too) and what it calls non-printable. Written raw,
+# they end a comment or fold a quoted value into another; escaped, they read back unchanged.
+_NOT_AS_IS = re.compile(
+    "[^\t\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+)
+
+
+_SHORT = {"\n": "\\n", "\r": "\\r"}
+
+
+def _escape(match: re.Match) -> str:
+    if match.group() in _SHORT:
+        return _SHORT[match.group()]
+    code = ord(match.group())
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def one_line(text: str) -> str:
+    """`text` with every character that is not plain printable text on one line (line
+    breaks, control characters, NEL, U+2028/9, a BOM) written as its escape: safe in a YAML
+    comment or plain scalar, where a raw line break would start a key of its own."""
+    return _NOT_AS_IS.sub(_escape, text)
+
+
 def quote(value: Any) -> str:
-    """A value as a JSON scalar: a valid, unambiguous YAML (and Dockerfile LABEL) literal."""
-    return json.dumps(value, ensure_ascii=False)
+    """A value as a JSON scalar: a valid, unambiguous YAML (and Dockerfile LABEL) literal.
+
+    JSON escapes the C0 controls only; the other characters YAML reads as line breaks or
+    refuses (see `one_line`) are escaped too (``\\uXXXX`` means the same in both)."""
+    return one_line(json.dumps(value, ensure_ascii=False))
 
 
 def shell(words: Any) -> str:
@@ -50,7 +78,7 @@ def yaml_scalar(value: Any) -> str:
 
     text = str(value)
     try:
-        plain = "\n" not in text and yaml.safe_load(text) == text and text == text.strip()
+        plain = one_line(text) == text and yaml.safe_load(text) == text and text == text.strip()
     except yaml.YAMLError:
         plain = False
     # YAML 1.2 (GitHub's parser) reads some number forms that PyYAML's 1.1 reads as text.

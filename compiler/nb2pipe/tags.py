@@ -28,9 +28,12 @@ from dataclasses import dataclass, field
 from .errors import TagError
 
 STEP_NAME = re.compile(r"[a-z_][a-z0-9_]*\Z")
-_CPU = re.compile(r"(\d+(\.\d+)?|\d+m)\Z")
-_MEMORY = re.compile(r"\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|K|M|G|T|P|k)?\Z")
-_REQUIREMENT = re.compile(
+# A container image reference (registry:port/name:tag@sha256:…): it is written into
+# Dockerfiles and workflows, where a space or a line break would start another instruction.
+IMAGE_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@+-]*\Z")
+CPU = re.compile(r"(\d+(\.\d+)?|\d+m)\Z")
+MEMORY = re.compile(r"\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|K|M|G|T|P|k)?\Z")
+REQUIREMENT = re.compile(
     r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9_,.-]+\])?\s*([<>=!~]=?[^,;\s]+)?\Z"
 )
 
@@ -203,10 +206,12 @@ def _apply_prefixed(out: CellTags, kind: str, value: str, tag: str, fail) -> Non
             if name not in out.after:
                 out.after.append(name)
     elif kind == "image":
+        if not IMAGE_REF.match(value):
+            raise fail(f"bad image {value!r} in {tag!r} (expected e.g. 'python:3.11-slim')")
         out.image = value
     elif kind == "requirements":
         for req in filter(None, (v.strip() for v in value.split(","))):
-            if not _REQUIREMENT.match(req):
+            if not REQUIREMENT.match(req):
                 raise fail(f"bad requirement {req!r} in {tag!r} (expected e.g. 'xgboost==2.1')")
             out.requirements.append(req)
     elif kind == "limit":
@@ -218,11 +223,11 @@ def _apply_prefixed(out: CellTags, kind: str, value: str, tag: str, fail) -> Non
             raise fail(f"bad tag {tag!r}: unknown resource {key!r} (cpu, memory or *gpu)")
         _apply_prefixed(out, resource, amount, tag, fail)
     elif kind == "cpu":
-        if not _CPU.match(value):
+        if not CPU.match(value):
             raise fail(f"bad tag {tag!r}: cpu is a number of cores, e.g. cpu:2 or cpu:500m")
         out.resources.cpu = value
     elif kind == "memory":
-        if not _MEMORY.match(value):
+        if not MEMORY.match(value):
             raise fail(f"bad tag {tag!r}: memory is a size, e.g. memory:2Gi or memory:512Mi")
         out.resources.memory = value
     elif kind == "gpu":
@@ -269,6 +274,13 @@ def _suggest(tag: str) -> str | None:
     return match[0] if match else None
 
 
+# Tags of other tools that nb2pipe honours (kept as foreign tags, never rewritten).
+HONOURED = {
+    "raises-exception": "the cell may raise (papermill's and nbval's tag): the step goes on, "
+    "and a failure after it names the cell that really failed",
+}
+
+
 def grammar() -> list[dict]:
     """The tag table as data, for `nb2pipe tags` and the sidebar's tag editor."""
     rows = [
@@ -284,7 +296,14 @@ def grammar() -> list[dict]:
         ("cpu", "N", "resources", "CPU cores requested, e.g. 2 or 500m"),
         ("memory", "SIZE", "resources", "memory requested, e.g. 2Gi"),
         ("gpu", "N", "resources", "GPUs requested"),
-        ("cache", "on|off", "policy", "reuse earlier results when nothing changed"),
+        ("limit", "RESOURCE:AMOUNT", "resources", "Kale's spelling of cpu:, memory:, gpu:"),
+        (
+            "cache",
+            "on|off",
+            "policy",
+            "off: run the step every time, never reuse an earlier result (on, the default, "
+            "reuses it when nothing changed)",
+        ),
         ("retries", "N", "policy", "re-run a failed step up to N times"),
         ("timeout", "SECONDS", "policy", "fail the step after this long"),
         ("inputs", "PATH[,PATH]", "files", "files the step reads: edits re-run it"),

@@ -20,6 +20,7 @@ from nb2pipe.cli.options import (
     parse_params,
     relative,
     run_observers,
+    workspace_opt,
 )
 from nb2pipe.errors import Nb2PipeError
 
@@ -107,12 +108,12 @@ def validate_command(
 )
 @click.option("--alpha", type=float, help="Drift: p-value below which a test rejects.")
 @click.option("--psi", type=float, help="Drift: least PSI of a drifted feature.")
-@click.option("--min-rows", type=click.IntRange(min=1), default=30, show_default=True)
+@click.option("--min-rows", type=click.IntRange(min=1), default=30, show_default=True, help="Drift: served rows needed before drift is tested.")  # fmt: skip
 @click.option("--metric", help="Run when this live metric of the served model degrades.")
 @click.option("--below", type=float, help="With --metric: run when it falls below this.")
 @click.option("--above", type=float, help="With --metric: run when it rises above this.")
 @click.option("--window", default="1h", show_default=True, help="With --metric: time window.")
-@click.option("--min-labels", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--min-labels", type=click.IntRange(min=1), default=10, show_default=True, help="With --metric: labelled predictions a window needs to be judged.")  # fmt: skip
 @click.option(
     "--interval",
     type=click.FloatRange(min=0.2),
@@ -122,7 +123,7 @@ def validate_command(
 )
 @click.option("--max-runs", type=click.IntRange(min=1), help="Stop after this many runs.")
 @click.option("--once", is_flag=True, help="Check once, run if triggered, stop.")
-@click.option("--workspace", type=click.Path(path_type=Path))
+@workspace_opt
 def watch_command(
     notebook,
     params,

@@ -74,7 +74,8 @@ def deploy_check(
 
 @deploy.command("to", hidden=True)
 @click.argument("model", metavar="NAME[@ALIAS|/VERSION]")
-@click.option("--target", type=click.Choice(["kserve", "docker"]), required=True)
+@click.option("--target", type=click.Choice(["kserve", "docker"]), required=True,
+              help="kserve: an InferenceService manifest; docker: the serving image.")  # fmt: skip
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Folder to write into.")
 @click.option(
     "--canary",
@@ -128,8 +129,8 @@ def rollout() -> None:
     show_default=True,
     help="The prediction log of `nb2pipe serve` (feedback is read beside it).",
 )
-@click.option("--metric", default="accuracy", show_default=True)
-@click.option("--min-labels", type=click.IntRange(min=1), default=30, show_default=True)
+@click.option("--metric", default="accuracy", show_default=True, help="The live metric compared.")  # fmt: skip
+@click.option("--min-labels", type=click.IntRange(min=1), default=30, show_default=True, help="Labelled predictions each version needs before they are compared.")  # fmt: skip
 def rollout_status(name: str, log: Path, metric: str, min_labels: int) -> None:
     """Champion vs challenger on the live log and its feedback: promote, keep, or not enough data."""
     from jupyter_mlops.serving import rollout as rollouts

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from nb2pipe.cli.options import source_arg
+from nb2pipe.cli.options import source_arg, workspace_opt
 from nb2pipe.errors import Nb2PipeError
 
 
@@ -18,7 +18,7 @@ from nb2pipe.errors import Nb2PipeError
 @click.option("--step", help="Step whose artifact is the model (default: found by type).")
 @click.option("--artifact", help="Variable holding the model (default: found by type).")
 @click.option("--metric", help="The metric the model gate compares.")
-@click.option("--workspace", type=click.Path(path_type=Path))
+@workspace_opt
 def publish(source, name, run_id, step, artifact, metric, workspace):
     """Publish the model of a finished run: registered, documented, aliased `challenger`."""
     from jupyter_mlops.registry.publish_run import publish_from_run, serve_cells_since
@@ -50,6 +50,12 @@ def publish(source, name, run_id, step, artifact, metric, workspace):
         metric=metric,
         tracking_uri=tracking_uri(notebook.parent),
     )
+    if published.already:
+        click.echo(
+            f"already published: {published.name} version {published.version} is this very "
+            f"model ({published.already}); nothing added"
+        )
+        return
     click.echo(
         f"published {published.name} version {published.version} "
         f"(alias {published.alias}) from run {run.id}"

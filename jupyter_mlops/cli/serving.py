@@ -9,7 +9,7 @@ import click
 
 @click.command("serve")
 @click.argument("model", metavar="MODEL[@ALIAS|/VERSION]")
-@click.option("--port", type=click.IntRange(0, 65535), default=5001, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=5001, show_default=True, help="Port to listen on.")  # fmt: skip
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option(
     "--log",

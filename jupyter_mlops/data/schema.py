@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mlops.data.tolerance import UNSEEN_SHARE
+from nb2pipe import strict_yaml
 from nb2pipe.errors import Nb2PipeError
 
 SCHEMA_SUFFIX = ".schema.yaml"
@@ -201,6 +202,7 @@ def load_schema(path: str | os.PathLike):
 
     registered.register()
     try:
+        strict_yaml.load(text)  # a column or check given twice: pandera would keep the last
         schema = pa.DataFrameSchema.from_yaml(text)
     except Exception as e:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

@@ -30,6 +30,7 @@ class PublishedModel:
     alias: str = CHALLENGER
     card: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
+    already: str = ""  # published before: what makes it the same model (else empty)
 
 
 # --- publish ---------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ _LOCK = threading.Lock()
 # The formats models cross steps in (nb2pipe/artifacts/): estimators, boosters, networks.
 MODEL_SERIALIZERS = ("joblib", "xgboost-booster", "lightgbm-booster", "catboost", "keras", "torch",
                      "statsmodels", "pickle")  # fmt: skip
+SHA256_TAG = "nb2pipe.artifact.sha256"  # on each version: the model file it was made from
 
 
 def run_values(run) -> tuple[dict[str, float], dict[str, Any]]:
@@ -123,7 +124,12 @@ def publish_from_run(
     description: str | None = None,
     tracking_uri: str | None = None,
 ):
-    """Publish artifact `artifact` of `step` in nb2pipe run `run` as a new version of `name`."""
+    """Publish artifact `artifact` of `step` in nb2pipe run `run` as a new version of `name`.
+
+    The same model published again (the same artifact of the same step, by its sha256: a
+    re-run whose steps all came from the cache holds the very same file) is not a new
+    version: the existing one is returned, with `already` set.
+    """
     from jupyter_mlops.registry import publish as registry
     from jupyter_mlops.registry.read import RUN_NAME_TAG
     from jupyter_mlops.tracking import config, store
@@ -134,9 +140,11 @@ def publish_from_run(
     if step is None or artifact is None:
         step, artifact = find_model(run)
     store.import_in_background()  # overlaps loading the model; the registry waits for it
+    manifest = read_manifest(run.path, step) or {}
+    sha256 = ((manifest.get("artifacts") or {}).get(artifact) or {}).get("sha256")
     model = load(run.path, step, artifact)
     metrics, params = run_values(run)
-    metrics.update((read_manifest(run.path, step) or {}).get("metrics", {}))
+    metrics.update(manifest.get("metrics", {}))
     info = run.info()
     source = info.get("source")
     folder = Path(source).parent if source else None
@@ -145,11 +153,15 @@ def publish_from_run(
         RUN_NAME_TAG: name_of_run(run.path, info),  # the run as the views name it
         "nb2pipe.step": step,
         "nb2pipe.artifact": artifact,
+        SHA256_TAG: sha256 or "",
     }
     lineage.update(step_resources(run, step))
     with _LOCK:
         if tracking_uri:
             SESSION.set_tracking_uri(tracking_uri)
+        existing = _published_before(SESSION.uri, name, step, artifact, sha256)
+        if existing is not None:
+            return existing
         publish = functools.partial(
             registry.publish_model,
             model,
@@ -196,3 +208,50 @@ def _tracked_run(uri: str, info: dict, step: str) -> str | None:
             continue  # logged to another store, or deleted since
         return str(candidate)
     return None
+
+
+def _published_before(uri: str, name: str, step: str, artifact: str, sha256: str | None):
+    """The version of `name` made from this very artifact file, if there is one."""
+    from jupyter_mlops.registry.aliases import quoted
+    from jupyter_mlops.registry.promote import CHALLENGER, METRIC_TAG
+    from jupyter_mlops.registry.publish import PublishedModel
+    from jupyter_mlops.tracking import store
+
+    if not sha256:
+        return None
+    client = store.client(uri)
+    try:
+        versions = client.search_model_versions(filter_string=f"name = {quoted(name)}")
+    except ValueError:
+        return None  # a name no search can quote: publish as usual
+    for version in sorted(versions, key=lambda v: int(v.version)):
+        tags = version.tags or {}
+        same = (tags.get(SHA256_TAG), tags.get("nb2pipe.step"), tags.get("nb2pipe.artifact"))
+        if same != (sha256, step, artifact):
+            continue
+        version = client.get_model_version(name, version.version)  # a search has no aliases
+        aliases = list(version.aliases or [])
+        metrics = {
+            key[len(METRIC_TAG) :]: float(value)
+            for key, value in tags.items()
+            if key.startswith(METRIC_TAG) and _is_number(value)
+        }
+        return PublishedModel(
+            name,
+            str(version.version),
+            f"models:/{name}/{version.version}",
+            version.run_id,
+            CHALLENGER if CHALLENGER in aliases else (aliases[0] if aliases else ""),
+            version.description or "",
+            metrics,
+            already=f"the same artifact {artifact!r} of step {step!r}",
+        )
+    return None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True

@@ -39,6 +39,7 @@ def publish(state, name: str, run, step: str, artifact: str, metric, description
         "model_uri": published.model_uri,
         "mlflow_run_id": published.run_id,
         "metrics": published.metrics,
+        "already_published": bool(published.already),  # the same model: no version added
     }
 
 

@@ -100,10 +100,16 @@ def _name_part(text: str) -> str:
 
 def write_context(model: ServedModel, model_dir: Path, folder: Path, base: str) -> None:
     """The build context: Dockerfile, requirements.txt, model/ (a copy of the fetched model)."""
+    from nb2pipe.rendering import one_line
+    from nb2pipe.tags import IMAGE_REF
+
+    if not IMAGE_REF.match(base):  # `FROM x\nRUN …` would be another instruction
+        raise ServingError(f"--base {base!r}: not an image reference (e.g. python:3.11-slim)")
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "Dockerfile").write_text(
-        DOCKERFILE.format(model=model, base=base, port=PORT), encoding="utf-8"
-    )
+    # The registry takes any model name but `/` and `:`; a line break in it would end the
+    # Dockerfile's comment and start an instruction of the build.
+    text = DOCKERFILE.format(model=one_line(str(model)), base=base, port=PORT)
+    (folder / "Dockerfile").write_text(text, encoding="utf-8")
     (folder / "requirements.txt").write_text(image_requirements(model_dir), encoding="utf-8")
     target = folder / "model"
     if target.exists():

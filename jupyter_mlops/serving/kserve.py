@@ -92,6 +92,7 @@ def write_inference_service(
     from jupyter_mlops.serving import models
     from jupyter_mlops.tracking import config, store
     from nb2pipe.fileio import write_atomic
+    from nb2pipe.rendering import one_line
 
     uri = tracking_uri or config.tracking_uri()
     name, alias, version = models.parse_spec(spec)
@@ -117,5 +118,8 @@ def write_inference_service(
     path = Path(output) / f"{service_name(model.name)}-inferenceservice.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(document, sort_keys=True, default_flow_style=False)
-    write_atomic(path, f"# {model}: written by nb2pipe deploy --target kserve\n{text}")
+    # A model name may hold a line break (the registry refuses only `/` and `:`): escaped, it
+    # cannot end the comment and write a key of the manifest.
+    header = f"# {one_line(str(model))}: written by nb2pipe deploy --target kserve\n"
+    write_atomic(path, header + text)
     return path

@@ -1,4 +1,4 @@
-"""Run names a person can say: ``wine_quality · C=0.5``, the notebook and what it changed.
+"""Run names a person can say: ``breast_cancer_diagnosis · C=0.5``, the notebook and what it changed.
 
 A pipeline run is named by its notebook and the parameters whose values differ from the
 notebook's own (its `parameters` cell), in the cell's order: two runs of one notebook differ by

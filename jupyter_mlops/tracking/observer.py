@@ -19,13 +19,14 @@ trials, sweeps.py): background.py.
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import threading
 import warnings
 from pathlib import Path
 
-from jupyter_mlops.credentials import one_line
+from jupyter_mlops.credentials import one_line, redact_uri
 from jupyter_mlops.tracking import config, provenance
 from jupyter_mlops.tracking.sync import (
     NOT_YET_LOGGED,
@@ -102,6 +103,16 @@ class MlflowTracker(Observer):
         if self._experiment:
             env["MLFLOW_EXPERIMENT_NAME"] = self._experiment
         return env
+
+    def where_to_look(self) -> list[str]:
+        """The line `nb2pipe run` ends with: the experiment, and how to open it."""
+        if self.sync_process is None and self.mlflow_run_id is None:
+            return []  # not tracked: a warning said why
+        state = "logged" if self.sync_process is None else "logging in the background"
+        uri = redact_uri(self._uri)  # a password in the URI is never printed
+        web = uri.startswith(("http://", "https://"))
+        how = f"open {uri}" if web else f"mlflow ui --backend-store-uri {shlex.quote(uri)}"
+        return [f"MLflow ({state}, experiment {self._experiment!r}): {how}"]
 
     def wait(self, timeout: float | None = None) -> str | None:
         """Wait for the detached process logging the last run; its MLflow run id, or None if

@@ -79,16 +79,33 @@ def client(uri: str):
     wait_for_import()
     from mlflow.tracking import MlflowClient
 
-    _redact_mlflow_logs()
+    _quiet_mlflow_logs()
     sqlite_store.prepare(uri)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
-def _redact_mlflow_logs() -> None:
-    """MLflow's log records quote the URLs it calls, password included: mask them."""
+def _quiet_mlflow_logs() -> None:
+    """MLflow's log lines without passwords, and without its chatter in our output.
+
+    Its records quote the URLs it calls, password included: masked. Its INFO lines ("Creating
+    initial MLflow database tables...") land in the middle of `nb2pipe run`'s output: only
+    warnings are shown, unless MLFLOW_LOGGING_LEVEL says otherwise. "Failed to resolve
+    installed pip version" is dropped: it only says the venv has no pip (uv makes them so),
+    and the models' requirements are given explicitly.
+    """
     import logging
 
-    credentials.redact_logs(logging.getLogger("mlflow"), logging.getLogger())
+    mlflow = logging.getLogger("mlflow")
+    credentials.redact_logs(mlflow, logging.getLogger())
+    if not os.environ.get("MLFLOW_LOGGING_LEVEL") and mlflow.level < logging.WARNING:
+        mlflow.setLevel(logging.WARNING)
+    environment = logging.getLogger("mlflow.utils.environment")
+    if _no_pip_warning not in environment.filters:
+        environment.addFilter(_no_pip_warning)
+
+
+def _no_pip_warning(record) -> bool:
+    return not str(record.msg).startswith("Failed to resolve installed pip version")
 
 
 def end_run(mlflow_client, uri: str, run_id: str, status: str, end_ms: int | None = None):
@@ -203,7 +220,7 @@ def fluent_uri(uri: str) -> Iterator[None]:
     from mlflow.tracking._model_registry import utils as registry_utils
     from mlflow.tracking._tracking_service import utils as tracking_utils
 
-    _redact_mlflow_logs()
+    _quiet_mlflow_logs()
     sqlite_store.prepare(uri)
     names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
     env = {name: os.environ.get(name) for name in names}

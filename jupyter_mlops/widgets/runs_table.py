@@ -1,6 +1,6 @@
 """`%mlops runs`: the latest runs as an interactive ipywidgets table.
 
-A pipeline run is one row, named as a person says it (``wine_quality · C=0.5``), with its steps
+A pipeline run is one row, named as a person says it (``breast_cancer_diagnosis · C=0.5``), with its steps
 nested under it; interactive runs are rows of their own. Click a column's header to sort by it
 (again: the other way; empty values stay last both ways), tick two runs and press Compare to
 see them side by side (`tracking.compare`, the same comparison as `%mlops compare`, its columns

@@ -134,7 +134,7 @@ export interface StepStatus {
 
 export interface RunStatus {
   run_id: string;
-  /** `wine_quality · C=0.5`: the notebook and the values that differ from its own */
+  /** `breast_cancer_diagnosis · C=0.5`: the notebook and the values that differ from its own */
   name?: string | null;
   status: string;
   steps: StepStatus[];
@@ -149,7 +149,7 @@ export interface RunStatus {
 /** One of a notebook's past runs (GET runs?path=), newest first. */
 export interface PastRun {
   run_id: string;
-  /** what a person calls it: `wine_quality · C=0.5` (the values that differ from the notebook's) */
+  /** what a person calls it: `breast_cancer_diagnosis · C=0.5` (the values that differ from the notebook's) */
   name: string;
   pipeline?: string | null;
   status: string;

@@ -34,13 +34,16 @@ describe('compared runs in a chart', () => {
   it('names each run by its name and short id, so two runs named alike stay apart', () => {
     const runs = ['a0000000aaaa', 'b0000000bbbb'].map(id => ({
       run_id: id,
-      name: 'wine_quality',
+      name: 'breast_cancer_diagnosis',
       params: {},
       metrics: { accuracy: 0.9 },
       steps: {}
     }));
     const spec = compareSpec(runs) as any;
     const names = [...new Set(spec.data.values.map((v: any) => v.run))];
-    expect(names).toEqual(['wine_quality · a0000000', 'wine_quality · b0000000']);
+    expect(names).toEqual([
+      'breast_cancer_diagnosis · a0000000',
+      'breast_cancer_diagnosis · b0000000'
+    ]);
   });
 });

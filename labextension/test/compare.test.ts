@@ -4,7 +4,7 @@ import { compareRows, stepText } from '../src/compare';
 
 const run = (id: string, C: string, accuracy: number) => ({
   run_id: id,
-  name: `wine_quality · C=${C}`,
+  name: `breast_cancer_diagnosis · C=${C}`,
   params: { C, test_size: '0.25' },
   metrics: { accuracy },
   steps: { train: { status: 'done', duration: 1.25 }, load: { status: 'cached', duration: 0 } }

@@ -48,7 +48,9 @@ describe('durations and times', () => {
 
 describe('run names and ids', () => {
   it('calls a run by its name, else its id', () => {
-    expect(runLabel({ name: 'wine_quality · C=0.5', run_id: 'abc' })).toBe('wine_quality · C=0.5');
+    expect(runLabel({ name: 'breast_cancer_diagnosis · C=0.5', run_id: 'abc' })).toBe(
+      'breast_cancer_diagnosis · C=0.5'
+    );
     expect(runLabel({ name: '', run_id: 'abc' })).toBe('abc');
     expect(runLabel({ name: null, run_id: 'abc' })).toBe('abc');
   });

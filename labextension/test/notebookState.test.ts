@@ -11,10 +11,10 @@ const empty = (): Entry => ({ run: null, compiledAt: null });
 describe('state per notebook', () => {
   it('shows a notebook never seen as empty, whatever another notebook holds', () => {
     const store = new PerNotebook<Entry>(empty);
-    store.update('wine_quality.ipynb', e => ({ ...e, run: '20261206-234512-de8128' }));
+    store.update('breast_cancer_diagnosis.ipynb', e => ({ ...e, run: '20261206-234512-de8128' }));
     expect(store.get('Untitled.ipynb')).toEqual(empty());
     expect(store.has('Untitled.ipynb')).toBe(false);
-    expect(store.get('wine_quality.ipynb').run).toBe('20261206-234512-de8128');
+    expect(store.get('breast_cancer_diagnosis.ipynb').run).toBe('20261206-234512-de8128');
   });
 
   it('writes an answer under the notebook it was asked for, not the one shown now', () => {

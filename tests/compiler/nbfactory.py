@@ -8,7 +8,7 @@ from notebooks import ROOT, code, markdown, notebook, raw, write_notebook
 
 __all__ = ["code", "markdown", "notebook", "raw", "write_notebook"]
 
-EXAMPLE = ROOT / "example_notebooks" / "wine_quality.ipynb"
+EXAMPLE = ROOT / "example_notebooks" / "breast_cancer_diagnosis.ipynb"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 KALE = FIXTURES / "kale_dialect.ipynb"
 UNTAGGED = FIXTURES / "untagged.ipynb"

@@ -199,6 +199,19 @@ def test_manifest_is_sorted_indented_json_and_merges(tmp_path):
     assert entry["sha256"] == artifacts.file_sha256(artifact_dir(tmp_path) / "a.json")
 
 
+def test_a_manifest_with_a_key_given_twice_is_refused(tmp_path):
+    save(tmp_path, "train", a=1, b=2)
+    path = artifact_dir(tmp_path) / "manifest.json"
+    text = path.read_text()
+    # The entry of `b` given again under the name `a`: json.loads would keep the last one.
+    entry_b = json.dumps(json.loads(text)["artifacts"]["b"])
+    path.write_text(text.replace('"artifacts": {', f'"artifacts": {{"a": {entry_b},', 1))
+    with pytest.raises(ArtifactError, match=r"not valid JSON: .*\(the key 'a' is given twice\)"):
+        read_manifest(tmp_path, "train")
+    with pytest.raises(ArtifactError, match="is given twice"):
+        load(tmp_path, "train", "a")
+
+
 def test_saving_a_name_in_another_format_removes_the_old_file(tmp_path):
     save(tmp_path, "train", x=[1, 2])
     save(tmp_path, "train", x=np.array([1, 2]))

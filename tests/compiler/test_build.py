@@ -12,7 +12,7 @@ from nb2pipe.errors import Nb2PipeError
 
 
 @pytest.fixture(scope="module")
-def wine():
+def example():
     return compile_notebook(EXAMPLE)
 
 
@@ -27,8 +27,8 @@ def source(cell: dict) -> str:
 # --- one step notebook ------------------------------------------------------------------------
 
 
-def test_step_notebook_reads_top_to_bottom(wine):
-    nb = step_notebook(wine, wine.step("train"))
+def test_step_notebook_reads_top_to_bottom(example):
+    nb = step_notebook(example, example.step("train"))
     assert [c["id"] for c in nb["cells"]] == [
         "train-header",
         "parameters",
@@ -45,18 +45,18 @@ def test_step_notebook_reads_top_to_bottom(wine):
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
 
 
-def test_header_summarises_the_step(wine):
-    header = source(step_notebook(wine, wine.step("evaluate"))["cells"][0])
-    assert header.startswith("# Step `evaluate` of pipeline `wine_quality`\n")
-    assert "from `wine_quality.ipynb`" in header
+def test_header_summarises_the_step(example):
+    header = source(step_notebook(example, example.step("evaluate"))["cells"][0])
+    assert header.startswith("# Step `evaluate` of pipeline `breast_cancer_diagnosis`\n")
+    assert "from `breast_cancer_diagnosis.ipynb`" in header
     assert "`model (from train)`" in header
     assert "- outputs: none" in header
     assert "- parameters: none" in header
     assert "- metrics: `accuracy`, `f1_macro`" in header
 
 
-def test_parameters_cell_holds_the_parameters_the_step_uses(wine):
-    cell = cells_by_id(step_notebook(wine, wine.step("load")))["parameters"]
+def test_parameters_cell_holds_the_parameters_the_step_uses(example):
+    cell = cells_by_id(step_notebook(example, example.step("load")))["parameters"]
     assert cell["metadata"]["tags"] == ["parameters"]
     text = source(cell)
     assert "random_state = 42  # seed for the split" in text
@@ -65,8 +65,8 @@ def test_parameters_cell_holds_the_parameters_the_step_uses(wine):
     assert text.endswith(f'{RUN_DIR_PARAM} = "."')
 
 
-def test_load_cell_reads_each_input_from_its_producer(wine):
-    text = source(cells_by_id(step_notebook(wine, wine.step("train")))["load-inputs"])
+def test_load_cell_reads_each_input_from_its_producer(example):
+    text = source(cells_by_id(step_notebook(example, example.step("train")))["load-inputs"])
     assert "from nb2pipe import artifacts as nb2pipe_artifacts" in text
     assert (
         'X_train_poly = nb2pipe_artifacts.load(nb2pipe_run_dir, "poly_features", "X_train_poly")'
@@ -75,8 +75,8 @@ def test_load_cell_reads_each_input_from_its_producer(wine):
     assert 'y_train = nb2pipe_artifacts.load(nb2pipe_run_dir, "scaled_features", "y_train")' in text
 
 
-def test_save_cell_writes_outputs_and_metrics(wine):
-    train = source(cells_by_id(step_notebook(wine, wine.step("train")))["save-outputs"])
+def test_save_cell_writes_outputs_and_metrics(example):
+    train = source(cells_by_id(step_notebook(example, example.step("train")))["save-outputs"])
     assert train.splitlines()[1:] == [
         "nb2pipe_artifacts.save(",
         '    nb2pipe_run_dir, "train",',
@@ -84,7 +84,7 @@ def test_save_cell_writes_outputs_and_metrics(wine):
         "    model=model,",
         ")",
     ]
-    evaluate = source(cells_by_id(step_notebook(wine, wine.step("evaluate")))["save-outputs"])
+    evaluate = source(cells_by_id(step_notebook(example, example.step("evaluate")))["save-outputs"])
     assert evaluate.splitlines()[1:] == [
         'nb2pipe_artifacts.save(nb2pipe_run_dir, "evaluate")',
         'nb2pipe_artifacts.save_metrics(nb2pipe_run_dir, "evaluate", accuracy=accuracy, '
@@ -92,10 +92,10 @@ def test_save_cell_writes_outputs_and_metrics(wine):
     ]
 
 
-def test_user_code_is_copied_verbatim(wine):
+def test_user_code_is_copied_verbatim(example):
     original = json.loads(EXAMPLE.read_text(encoding="utf-8"))["cells"]
-    for step in wine.steps:
-        nb = step_notebook(wine, step)
+    for step in example.steps:
+        nb = step_notebook(example, step)
         for cell in step.cells:
             copied = cells_by_id(nb)[f"cell-{cell.number}"]
             assert source(copied) == "".join(original[cell.number - 1]["source"])
@@ -131,8 +131,8 @@ def test_step_notebooks_are_valid_nbformat_as_nbformat_writes_them(tmp_path):
 # --- rendering and writing --------------------------------------------------------------------
 
 
-def test_render_writes_nothing_and_names_every_file(tmp_path, wine):
-    files = render(wine, tmp_path / "out", EXAMPLE)
+def test_render_writes_nothing_and_names_every_file(tmp_path, example):
+    files = render(example, tmp_path / "out", EXAMPLE)
     assert sorted(files) == [
         "pipeline.yaml",
         "steps/evaluate.ipynb",
@@ -154,27 +154,27 @@ def test_source_is_relative_to_the_output_dir(tmp_path):
     assert pipeline_file.load(text).source == "../../notebooks/churn.ipynb"
 
 
-def test_pipeline_yaml_is_readable(wine, tmp_path):
-    text = render(wine, tmp_path, EXAMPLE)["pipeline.yaml"]
+def test_pipeline_yaml_is_readable(example, tmp_path):
+    text = render(example, tmp_path, EXAMPLE)["pipeline.yaml"]
     assert text.startswith("# Generated by nb2pipe")
-    assert "format: 1\nname: wine_quality\n" in text
+    assert "format: 1\nname: breast_cancer_diagnosis\n" in text
     assert "source: |-\n" in text  # code as literal blocks
-    assert "\n    from sklearn.datasets import load_wine\n" in text
+    assert "\n    from sklearn.datasets import load_breast_cancer\n" in text
 
 
-def test_write_compiled_writes_every_file(tmp_path, wine):
+def test_write_compiled_writes_every_file(tmp_path, example):
     out = tmp_path / "out"
-    written = write_compiled(wine, out, EXAMPLE)
+    written = write_compiled(example, out, EXAMPLE)
     assert sorted(p.relative_to(out).as_posix() for p in written) == sorted(
-        render(wine, out, EXAMPLE)
+        render(example, out, EXAMPLE)
     )
     assert all(p.is_file() for p in written)
     assert not list(out.rglob("*.tmp"))
 
 
-def test_write_compiled_leaves_unchanged_files_alone(tmp_path, wine):
+def test_write_compiled_leaves_unchanged_files_alone(tmp_path, example):
     out = tmp_path / "out"
-    write_compiled(wine, out, EXAMPLE)
+    write_compiled(example, out, EXAMPLE)
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.rglob("*") if p.is_file()}
     for p in before:
         os.utime(p, ns=(1, 1))

@@ -349,13 +349,13 @@ def test_show_lists_steps_edges_parameters_and_layers():
     result = invoke("show", EXAMPLE)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == "pipeline wine_quality  (from wine_quality.ipynb)"
+    assert lines[0] == "pipeline breast_cancer_diagnosis  (from breast_cancer_diagnosis.ipynb)"
     text = result.stdout
     assert (
         "parameters\n"
         "  test_size    = 0.25 (float)  # fraction of rows held out for the final test\n"
     ) in text
-    assert "  C            = 1.0 (float)  # inverse regularisation strength" in text
+    assert "  C            = 0.1 (float)  # inverse regularisation strength" in text
     assert "  load             cells 10-11  params random_state, test_size\n" in text
     assert "  evaluate         cells 19-20  metrics accuracy, f1_macro\n" in text
     for edge in [
@@ -425,13 +425,13 @@ def test_check_json_shape():
         "serve",
     }
     assert data["ok"] is True
-    assert data["pipeline"] == "wine_quality"
+    assert data["pipeline"] == "breast_cancer_diagnosis"
     assert data["parameters"] == {
         "test_size": 0.25,
         "random_state": 42,
-        "n_estimators": 200,
-        "max_depth": 6,
-        "C": 1.0,
+        "n_estimators": 100,
+        "max_depth": 4,
+        "C": 0.1,
     }
     for step in data["steps"]:
         assert set(step) == {
@@ -487,7 +487,8 @@ def test_check_writes_nothing(make_notebook, tmp_path):
 def test_tags_prints_the_grammar():
     result = invoke("tags")
     assert result.exit_code == 0
-    lines = result.stdout.splitlines()
+    ours, others = result.stdout.split("\n\n")
+    lines = ours.splitlines()
     assert len(lines) == len(grammar())
     for line, row in zip(lines, grammar(), strict=True):
         assert line.startswith(row["example"])
@@ -495,6 +496,31 @@ def test_tags_prints_the_grammar():
     assert "step:train" in result.stdout
     assert "(also block)" in result.stdout
     assert "(also pipeline-parameters)" in result.stdout
+    assert "limit:memory:1Gi" in ours
+    [cache] = [line for line in lines if line.startswith("cache:")]
+    assert cache.startswith("cache:off") and "run the step every time" in cache
+    assert others.splitlines()[1].startswith("raises-exception ")
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    import click
+
+    from nb2pipe.cli import main
+
+    context = click.Context(main)
+    missing = []
+    for name in main.list_commands(context):
+        command = main.get_command(context, name)
+        groups = [command] if not isinstance(command, click.Group) else []
+        if isinstance(command, click.Group):
+            groups = [command.get_command(context, n) for n in command.list_commands(context)]
+        for leaf in groups:
+            missing += [
+                f"{name} {leaf.name} {option.opts[0]}"
+                for option in leaf.params
+                if isinstance(option, click.Option) and not option.help
+            ]
+    assert missing == []
 
 
 @pytest.mark.parametrize("command", [[], ["compile"], ["show"], ["check"], ["tags"]])

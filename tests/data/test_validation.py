@@ -184,11 +184,14 @@ def test_bad_inputs_are_one_line_errors(tmp_path, schema):
     not_yaml.write_text("columns: [unclosed\n")
     yaml_not_schema = tmp_path / "other.schema.yaml"
     yaml_not_schema.write_text("name: a pipeline, not a schema\n")
-    for path in (not_yaml, yaml_not_schema):
+    twice = tmp_path / "twice.schema.yaml"
+    twice.write_text("schema_type: dataframe\ncolumns:\n  x: {dtype: int64}\n  x: {dtype: str}\n")
+    for path in (not_yaml, yaml_not_schema, twice):
         with pytest.raises(DataSchemaError) as info:
             validate(frame(5), path)
         assert str(info.value).startswith(f"{path} is not a pandera schema file")
         assert "\n" not in str(info.value)
+    assert str(info.value).endswith("line 4: the key 'x' is given twice")
     with pytest.raises(DataSchemaError, match="no notebook to put the schema beside"):
         default_schema_path()
 

@@ -24,7 +24,7 @@ from nb2pipe.ir import Pipeline
 
 __all__ = ["code", "write_notebook"]
 
-EXAMPLE = EXAMPLES / "wine_quality.ipynb"
+EXAMPLE = EXAMPLES / "breast_cancer_diagnosis.ipynb"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 BASE_IMAGE = os.environ.get("NB2PIPE_TEST_BASE_IMAGE", "localhost/nb2pipe-test-base:bookworm")
 CONTAINERS_CONF = Path(os.environ.get("NB2PIPE_CONTAINERS_CONF", "/etc/containers/nb2pipe.conf"))

@@ -182,14 +182,16 @@ def _local_run(notebook, *params: str):
 
 @pytest.mark.slow
 def test_the_example_runs_in_airflow_with_the_local_runners_artifacts(airflow, tmp_path):
-    notebook = tmp_path / "wine_quality.ipynb"
+    notebook = tmp_path / "breast_cancer_diagnosis.ipynb"
     shutil.copyfile(EXAMPLE, notebook)
     pipeline = _export(notebook, tmp_path / "dags")
-    assert sorted(p.name for p in (tmp_path / "dags" / "wine_quality" / "steps").iterdir()) == [
-        f"{s.name}.ipynb" for s in sorted(pipeline.steps, key=lambda s: s.name)
-    ]
+    assert sorted(
+        p.name for p in (tmp_path / "dags" / "breast_cancer_diagnosis" / "steps").iterdir()
+    ) == [f"{s.name}.ipynb" for s in sorted(pipeline.steps, key=lambda s: s.name)]
     conf = {"n_estimators": 40, "test_size": 0.3}
-    run = airflow.dags_test(tmp_path / "dags" / "wine_quality.py", "wine_quality", conf)
+    run = airflow.dags_test(
+        tmp_path / "dags" / "breast_cancer_diagnosis.py", "breast_cancer_diagnosis", conf
+    )
 
     local = _local_run(notebook, "-p", "n_estimators", "40", "-p", "test_size", "0.3")
     steps = [s.name for s in pipeline.steps]

@@ -17,7 +17,7 @@ from nb2pipe.runner import load_pipeline, run_pipeline
 
 
 @pytest.fixture(scope="module")
-def wine():
+def example():
     pipeline = compile_notebook(EXAMPLE)
     images = image_tags(pipeline, build_files(pipeline, notebook_path=EXAMPLE))
     spec = yaml.safe_load(KfpTarget().export(pipeline, images))
@@ -32,8 +32,8 @@ def _task(spec: dict, step: str) -> dict:
     return spec["root"]["dag"]["tasks"][step.replace("_", "-")]
 
 
-def test_each_step_is_a_container_component_running_its_image(wine):
-    pipeline, images, spec = wine
+def test_each_step_is_a_container_component_running_its_image(example):
+    pipeline, images, spec = example
     for step in pipeline.steps:
         container = _executor(spec, step.name)
         assert container["image"] == images[step.name]
@@ -46,8 +46,8 @@ def test_each_step_is_a_container_component_running_its_image(wine):
         ]
 
 
-def test_notebook_parameters_are_pipeline_parameters(wine):
-    pipeline, _, spec = wine
+def test_notebook_parameters_are_pipeline_parameters(example):
+    pipeline, _, spec = example
     inputs = spec["root"]["inputDefinitions"]["parameters"]
     assert set(inputs) == {p.name for p in pipeline.params}
     assert inputs["n_estimators"]["parameterType"] == "NUMBER_INTEGER"
@@ -58,8 +58,8 @@ def test_notebook_parameters_are_pipeline_parameters(wine):
     assert train["C"] == {"componentInputParameter": "C"}
 
 
-def test_artifacts_flow_as_kfp_artifacts_between_the_steps(wine):
-    _, _, spec = wine
+def test_artifacts_flow_as_kfp_artifacts_between_the_steps(example):
+    _, _, spec = example
     evaluate = _task(spec, "evaluate")
     artifacts = evaluate["inputs"]["artifacts"]
     assert set(artifacts) == {
@@ -76,8 +76,8 @@ def test_artifacts_flow_as_kfp_artifacts_between_the_steps(wine):
     assert output["artifactType"]["schemaTitle"] == "system.Artifact"
 
 
-def test_resource_tags_become_limits(wine):
-    _, _, spec = wine
+def test_resource_tags_become_limits(example):
+    _, _, spec = example
     assert _executor(spec, "poly_features")["resources"]["resourceCpuLimit"] == "1"
     assert _executor(spec, "poly_features")["resources"]["resourceMemoryLimit"] == "1Gi"
     assert _executor(spec, "train")["resources"]["resourceCpuLimit"] == "2"
@@ -106,12 +106,12 @@ def test_cache_retries_gpu_timeout_and_after_tags(tmp_path):
     }
 
 
-def test_the_spec_reads_back_as_a_kfp_component(wine, tmp_path):
-    pipeline, images, _ = wine
-    path = tmp_path / "wine.yaml"
+def test_the_spec_reads_back_as_a_kfp_component(example, tmp_path):
+    pipeline, images, _ = example
+    path = tmp_path / "example.yaml"
     path.write_text(KfpTarget().export(pipeline, images), encoding="utf-8")
     component = components.load_component_from_file(str(path))
-    assert component.name == "wine-quality"
+    assert component.name == "breast-cancer-diagnosis"
     assert set(component.component_spec.inputs) == {p.name for p in pipeline.params}
 
 
@@ -151,9 +151,9 @@ def test_the_example_runs_in_kfp_local_with_the_local_runners_artifacts(tmp_path
     assert kfp_side["evaluate"]["metrics"]["accuracy"] > 0.8
 
 
-def test_the_spec_does_not_depend_on_how_other_libraries_patched_pyyaml(wine):
+def test_the_spec_does_not_depend_on_how_other_libraries_patched_pyyaml(example):
     """Hera, imported for Argo validation, replaces PyYAML's str representer process-wide."""
-    pipeline, images, _ = wine
+    pipeline, images, _ = example
     before = KfpTarget().export(pipeline, images)
 
     def quote_everything(dumper, data):

@@ -214,3 +214,69 @@ def test_a_model_published_in_a_pipeline_step_carries_its_lineage(
     assert step_run.data.tags["nb2pipe.models"] == f"{unique}:{version.version}"
     model_run = client.get_run(version.run_id)
     assert model_run.data.tags["mlflow.parentRunId"] == step_run.info.run_id
+
+
+@pytest.mark.slow
+def test_the_same_model_published_twice_is_the_same_version(
+    tracking_uri: str, client, unique: str, tmp_path: Path
+):
+    """A re-run served whole by the cache holds the very same model file: publishing it again
+    returns the version that has it (`make demo` twice made version 2); a new model is new."""
+    from commands import run_script
+
+    from jupyter_mlops.registry.publish_run import publish_from_run
+    from jupyter_mlops.tracking.observer import MlflowTracker
+    from nb2pipe.runner import load_pipeline, run_pipeline
+    from nb2pipe.runner.rundir import RunDir
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    notebook = write_notebook(
+        tmp_path / "iris.ipynb",
+        code("C = 0.5", "parameters"),
+        code(
+            "from sklearn.datasets import load_iris\nX, y = load_iris(return_X_y=True)", "step:load"
+        ),
+        code(
+            "from sklearn.linear_model import LogisticRegression\n"
+            "model = LogisticRegression(C=C, max_iter=500).fit(X, y)",
+            "step:train",
+        ),
+        code("accuracy = float(model.score(X, y))", "step:evaluate"),
+        code("accuracy", "metrics"),
+    )
+    workspace = tmp_path / ".nb2pipe"
+
+    def run(**params):
+        tracker = MlflowTracker(experiment=unique)
+        result = run_pipeline(
+            *load_pipeline(notebook), workspace=workspace, params=params, observers=[tracker]
+        )
+        assert result.ok, result.failure()
+        return result
+
+    def publish_cli():
+        return run_script(
+            "nb2pipe", "publish", notebook, "--name", unique, "--metric", "accuracy",
+            "--workspace", workspace, cwd=tmp_path, timeout=300,
+        )  # fmt: skip
+
+    run()
+    first = publish_cli()
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith(f"published {unique} version 1 (alias challenger)")
+    # MLflow's INFO lines and its "Failed to resolve installed pip version" stay out
+    assert "INFO" not in first.stdout + first.stderr and "pip version" not in first.stderr
+
+    cached = run()
+    assert all(s.status == "cached" for s in cached.steps.values())
+    again = publish_from_run(RunDir(cached.run_dir), unique, tracking_uri=tracking_uri)
+    assert again.already and (again.version, again.alias) == ("1", CHALLENGER)
+    assert again.model_uri == f"models:/{unique}/1" and "accuracy" in again.metrics
+
+    other = publish_from_run(RunDir(run(C=2.0).run_dir), unique, tracking_uri=tracking_uri)
+    assert not other.already and other.version == "2"
+    done = publish_cli()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"already published: {unique} version 2 is this very model")
+    assert "artifact 'model' of step 'train'" in done.stdout
+    assert len(client.search_model_versions(f"name = '{unique}'")) == 2

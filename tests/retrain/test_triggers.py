@@ -345,10 +345,11 @@ def test_schedule_refuses_a_path_a_workflow_cannot_carry(tmp_path, name):
     assert not (tmp_path / ".github").exists()
 
 
-def test_schedule_refuses_a_parameter_value_with_a_line_break(tmp_path):
+@pytest.mark.parametrize("brk", ["\n", "\r", "\x85", "\u2028", "\u2029", "\x00"])
+def test_schedule_refuses_a_parameter_value_with_a_line_break(tmp_path, brk):
     notebook = marker_notebook(tmp_path)
     nb = notebook.read_text().replace('"cells": [', '"cells": [\n' + _parameters_cell(), 1)
     notebook.write_text(nb)
     with pytest.raises(Nb2PipeError, match="-p region: the value holds a line break"):
-        write_schedule(notebook, "0 3 * * 1", params=[("region", "a\nrm -rf ~")])
+        write_schedule(notebook, "0 3 * * 1", params=[("region", f"a{brk}rm -rf ~: x")])
     assert not (tmp_path / ".github").exists()

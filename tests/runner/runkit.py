@@ -16,7 +16,7 @@ from nb2pipe.runner import RunResult, load_pipeline, run_pipeline
 
 __all__ = ["NB2PIPE", "code", "error_lines", "markdown", "write_notebook"]
 
-EXAMPLE = EXAMPLES / "wine_quality.ipynb"
+EXAMPLE = EXAMPLES / "breast_cancer_diagnosis.ipynb"
 
 
 def run(notebook: Path, workspace: Path, **kwargs: Any) -> RunResult:

@@ -47,7 +47,7 @@ def test_parameters_reach_the_step_with_their_types(project):
     assert out.returncode == 0, out.stderr
     run_id = out.stdout.split()[1]
     assert out.stdout.startswith(f"run {run_id} succeeded in ")
-    assert out.stdout.rstrip().endswith(f"(1 done): .nb2pipe/runs/{run_id}")
+    assert out.stdout.splitlines()[0].endswith(f"(1 done): .nb2pipe/runs/{run_id}")
     assert manifest(root, run_id, "use")["metrics"] == {
         "n_twice": 10.0,
         "n_is_int": 1.0,
@@ -58,6 +58,15 @@ def test_parameters_reach_the_step_with_their_types(project):
     }
     meta = json.loads((root / ".nb2pipe" / "runs" / run_id / "use" / "meta.json").read_text())
     assert meta["parts"]["params"] == {"n": 5, "name": "12345", "rate": 2.0}
+
+
+def test_a_run_ends_with_its_metrics_and_where_to_look(project):
+    root, out = project
+    run_id = out.stdout.split()[1]
+    metrics, notebooks = out.stdout.splitlines()[1:]  # tracking is off: no MLflow line
+    assert metrics.startswith("  metrics: ") and "n_twice 10, " in metrics
+    assert "name_length 5, " in metrics and "rate_value 2" in metrics
+    assert notebooks == f"  executed notebooks: .nb2pipe/runs/{run_id}/<step>/notebook.ipynb"
 
 
 def test_relative_workspace_is_relative_to_the_current_folder(project):

@@ -22,7 +22,7 @@ def original_metrics(tmp_path_factory) -> dict[str, float]:
     folder = tmp_path_factory.mktemp("original")
     document = json.loads(EXAMPLE.read_text(encoding="utf-8"))
     document["cells"].append({**code(REPORT), "id": "report-metrics"})
-    copy = folder / "wine_quality.ipynb"
+    copy = folder / "breast_cancer_diagnosis.ipynb"
     copy.write_text(json.dumps(document), encoding="utf-8")
     executed = papermill.execute_notebook(
         str(copy),

@@ -162,3 +162,24 @@ def test_resume_keeps_the_run_s_parameters_and_other_values_start_a_new_run(tmp_
     notes = [e.data["message"] for e in seen if e.kind == "warning"]
     assert notes == [f"other parameters than run {first.run_id}: started a new run"]
     assert json.loads((first.run_dir / "run.json").read_text())["params"] == {"k": 3}
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda text: text.replace('"params": {', '"params": {"k": 9}, "params": {', 1),
+        lambda text: text[: len(text) // 2],
+        lambda text: "[]",
+    ],
+    ids=["a key given twice", "cut short", "not an object"],
+)
+def test_resume_of_an_edited_run_json_is_one_error_not_the_defaults(tmp_path, edit):
+    notebook = write_notebook(
+        tmp_path / "p.ipynb", code("k = 1", "parameters"), code("x = k * 10", "step:a")
+    )
+    workspace = tmp_path / ".nb2pipe"
+    first = run(notebook, workspace, params={"k": 3})
+    record = first.run_dir / "run.json"
+    record.write_text(edit(record.read_text()))
+    with pytest.raises(Nb2PipeError, match=r"its run.json is not a record nb2pipe wrote"):
+        run(notebook, workspace, resume=first.run_id)

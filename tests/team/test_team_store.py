@@ -22,8 +22,12 @@ def nb2pipe(*args, cwd, env):
 def tracked(team_server, tmp_path_factory):
     """The example pipeline run once by `ci`, tracked on the team server."""
     folder = tmp_path_factory.mktemp("project")
-    shutil.copyfile(EXAMPLES / "wine_quality.ipynb", folder / "wine_quality.ipynb")
-    done = nb2pipe("run", "wine_quality.ipynb", cwd=folder, env=team_server.client_env("ci"))
+    shutil.copyfile(
+        EXAMPLES / "breast_cancer_diagnosis.ipynb", folder / "breast_cancer_diagnosis.ipynb"
+    )
+    done = nb2pipe(
+        "run", "breast_cancer_diagnosis.ipynb", cwd=folder, env=team_server.client_env("ci")
+    )
     assert done.returncode == 0, done.stderr + team_server.log_tail()
     (run_dir,) = (folder / ".nb2pipe" / "runs").iterdir()
     return folder, run_dir.name
@@ -38,7 +42,7 @@ def test_a_pipeline_run_is_tracked_in_postgres_with_artifacts_in_s3(
     for key, value in team_server.client_env("reader").items():
         monkeypatch.setenv(key, value)  # anyone may read it
     client = MlflowClient(team_server.url)
-    experiment = client.get_experiment_by_name("wine_quality").experiment_id
+    experiment = client.get_experiment_by_name("breast_cancer_diagnosis").experiment_id
     runs = client.search_runs([experiment], filter_string=f"tags.`nb2pipe.run_id` = '{run_id}'")
     (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     steps = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
@@ -71,7 +75,14 @@ def test_publish_promote_and_a_reader_is_refused_in_one_line(team_server, tracke
     name = f"wine-{uuid.uuid4().hex[:8]}"
     ci = team_server.client_env("ci")
     done = nb2pipe(
-        "publish", "wine_quality.ipynb", "--name", name, "--metric", "f1_macro", cwd=folder, env=ci
+        "publish",
+        "breast_cancer_diagnosis.ipynb",
+        "--name",
+        name,
+        "--metric",
+        "f1_macro",
+        cwd=folder,
+        env=ci,
     )
     assert done.returncode == 0, done.stderr + team_server.log_tail()
     assert f"published {name} version 1 (alias challenger)" in done.stdout
@@ -100,7 +111,9 @@ def test_publish_promote_and_a_reader_is_refused_in_one_line(team_server, tracke
         f"and cannot move the aliases of model '{name}' (ask a registry admin for EDIT or MANAGE)"
     ]
     assert "Traceback" not in refused.stderr
-    refused = nb2pipe("publish", "wine_quality.ipynb", "--name", name, cwd=folder, env=reader)
+    refused = nb2pipe(
+        "publish", "breast_cancer_diagnosis.ipynb", "--name", name, cwd=folder, env=reader
+    )
     assert refused.returncode == 2
     assert error_lines(refused.stderr) == [
         f"error: permission denied: user 'reader' has read-only access to {team_server.url} "

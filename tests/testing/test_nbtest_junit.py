@@ -15,13 +15,13 @@ def report(name: str, *checks: Check, duration: float = 2.04) -> NotebookReport:
 
 def test_summary_lines():
     ok = report(
-        "nbs/wine_quality.ipynb",
+        "nbs/breast_cancer_diagnosis.ipynb",
         *[Check("step", f"step s{i}", "passed") for i in range(5)],
         Check("assertion", "assert accuracy >= 0.8", "passed"),
         Check("assertion", "assert f1 > 0.5", "passed"),
         duration=8.14,
     )
-    assert ok.summary() == "PASS nbs/wine_quality.ipynb 5 steps, 2 assertions (8.1 s)"
+    assert ok.summary() == "PASS nbs/breast_cancer_diagnosis.ipynb 5 steps, 2 assertions (8.1 s)"
     single = report("a.ipynb", Check("step", "step s", "passed"), Check("output", "o", "passed"))
     assert single.summary() == "PASS a.ipynb 1 step, 1 output check (2.0 s)"
     skipped = report("a.ipynb", Check("step", "step s", "passed"), Check("output", "o", "skipped"))

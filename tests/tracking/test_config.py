@@ -40,7 +40,7 @@ def test_relative_sqlite_in_pyproject_is_relative_to_it(tmp_path: Path):
 
 def test_experiment_defaults_to_the_pipeline_name(tmp_path: Path):
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
-    assert config.experiment_name("wine_quality", tmp_path) == "wine_quality"
+    assert config.experiment_name("breast_cancer_diagnosis", tmp_path) == "breast_cancer_diagnosis"
     assert config.experiment_name(None, tmp_path) == "Default"
 
 

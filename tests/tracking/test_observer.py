@@ -424,3 +424,28 @@ def test_nothing_is_logged_while_steps_run_and_the_run_says_so_until_it_is_logge
         [parent.info.experiment_id], f"tags.`nb2pipe.run_id` = '{result.run_id}'"
     )
     assert len(everything) == 3  # the pipeline and two steps, each once
+
+
+def test_the_cli_says_where_the_run_is_tracked_and_keeps_mlflows_chatter_out(
+    unique: str, tmp_path: Path
+):
+    from commands import run_script
+
+    notebook = write_notebook(
+        tmp_path / "tiny.ipynb", code("x = 2", "step:only"), code("score = x / 4", "metrics")
+    )
+    uri = f"sqlite:///{tmp_path / 'fresh' / 'mlflow.db'}"  # a new store: MLflow creates tables
+    (tmp_path / "fresh").mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "NB2PIPE_"))}
+    env.update(MLFLOW_TRACKING_URI=uri, MLFLOW_EXPERIMENT_NAME=unique)
+    done = run_script("nb2pipe", "run", notebook, cwd=tmp_path, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[1] == "  metrics: score 0.5"
+    # the run is handed to a detached process that logs it (main's background logging)
+    assert (
+        f"  MLflow (logging in the background, experiment '{unique}'): "
+        f"mlflow ui --backend-store-uri {uri}"
+    ) in lines
+    assert lines[-1].startswith("pending: not yet logged to MLflow")
+    assert "INFO" not in done.stdout + done.stderr  # "Creating initial MLflow database tables"

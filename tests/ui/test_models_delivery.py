@@ -58,7 +58,7 @@ def story(lab):
     from jupyter_mlops.registry.aliases import rollback
     from jupyter_mlops.registry.promote import promote
     from jupyter_mlops.retrain.slices import compare_slices
-    from jupyter_mlops.serving import checks, models
+    from jupyter_mlops.serving import deploy_check, models
     from jupyter_mlops.serving.follow import Follower
     from jupyter_mlops.serving.live import Live
     from jupyter_mlops.serving.prediction_log import PredictionLog
@@ -68,7 +68,7 @@ def story(lab):
     for seed, accuracy in ((1, 0.90), (2, 0.95)):
         model, data = trained(seed=seed)
         publish(uri, NAME, model, data, accuracy)
-    checks.check(f"{NAME}/2", tracking_uri=uri)
+    deploy_check.check(f"{NAME}/2", tracking_uri=uri)
     publish(uri, NAME, broken_model(), data, 0.99)
     # A service following the champion (v2) sees v3 and refuses it, as `nb2pipe serve` does.
     live = Live(models.load(f"{NAME}/2", uri), PredictionLog(lab.root.parent / "p.jsonl"))
@@ -90,7 +90,7 @@ def story(lab):
 
 @pytest.fixture(scope="module")
 def page(browser, lab, story):
-    page = open_lab_page(browser, lab, "wine_quality.ipynb")
+    page = open_lab_page(browser, lab, "breast_cancer_diagnosis.ipynb")
     yield page
     assert not page.errors
     page.context.close()

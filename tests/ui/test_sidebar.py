@@ -33,7 +33,7 @@ SIDEBAR_WIDTH = 520
 
 @pytest.fixture(scope="module")
 def page(browser, lab):
-    page = open_lab_page(browser, lab, "wine_quality.ipynb", timeout_ms=UI_TIMEOUT_MS)
+    page = open_lab_page(browser, lab, "breast_cancer_diagnosis.ipynb", timeout_ms=UI_TIMEOUT_MS)
     page.warnings = []
     page.on("console", lambda m: m.type == "warning" and page.warnings.append(m.text))
     set_sidebar_width(page, SIDEBAR_WIDTH)
@@ -45,7 +45,7 @@ def test_a_workspace_saved_with_the_sidebar_shown_reopens_with_it_shown(browser,
     """JupyterLab saves its layout in the workspace and restores it on the next visit: the
     sidebar comes back shown. Clicking its icon would then hide it (the icon toggles), which is
     why the tests show it with its command: that keeps a shown sidebar shown."""
-    page = open_lab_page(browser, lab, "wine_quality.ipynb", timeout_ms=UI_TIMEOUT_MS)
+    page = open_lab_page(browser, lab, "breast_cancer_diagnosis.ipynb", timeout_ms=UI_TIMEOUT_MS)
     try:
         saved = f"/lab/api/workspaces/{page.workspace}"
         deadline = time.monotonic() + 30
@@ -160,7 +160,7 @@ def second_run(page, finished_run) -> dict:
     """A second run with other parameters typed into the parameters form."""
     open_tab(page, "pipeline")
     page.locator(tid("mlops-param-test_size")).fill("0.3")
-    page.locator(tid("mlops-param-C")).fill("0.1")
+    page.locator(tid("mlops-param-C")).fill("1")
     return run_from_button(page)
 
 
@@ -176,7 +176,7 @@ def test_run_button_runs_every_step_to_done(page, finished_run):
     assert page.locator(tid("mlops-run-metrics")).is_visible()
     # the run is named by the notebook, its id one click away
     assert page.locator(f"{tid('mlops-run-name')} .jp-mlops-runname-text").inner_text() == (
-        "wine_quality"
+        "breast_cancer_diagnosis"
     )
     page.locator(f"{tid('mlops-run-name')} .jp-mlops-idbutton").click()
     assert page.locator(tid("mlops-run-name-id")).inner_text() == finished_run["run_id"]
@@ -218,7 +218,7 @@ def test_step_link_opens_the_executed_notebook_read_only(page, lab, finished_run
     # the Pipeline panel still shows the source notebook's pipeline and its run
     assert sorted(graph_steps(page)) == sorted(STEPS)
     assert step_statuses(page) == {name: "done" for name in STEPS}
-    tabs.filter(has_text="wine_quality.ipynb").click()
+    tabs.filter(has_text="breast_cancer_diagnosis.ipynb").click()
     page.locator(tid("mlops-step-evaluate")).wait_for()
 
 
@@ -301,7 +301,7 @@ def test_after_a_reload_the_form_shows_the_shown_runs_parameters(page, second_ru
     assert f"The values of run {shown}." in note.inner_text()  # it succeeded: no Resume
     # the newest run is the resumed one, run with the values typed for the second run
     assert page.locator(tid("mlops-param-test_size")).input_value() == "0.3"
-    assert page.locator(tid("mlops-param-C")).input_value() == "0.1"
+    assert page.locator(tid("mlops-param-C")).input_value() == "1"
     note.scroll_into_view_if_needed()
     shoot(page, "pipeline-params-of-a-run", "light")
     page.locator(tid("mlops-param-C")).fill("0.2")
@@ -309,7 +309,7 @@ def test_after_a_reload_the_form_shows_the_shown_runs_parameters(page, second_ru
     page.locator(tid("mlops-params-reset")).click()
     assert note.count() == 0
     assert page.locator(tid("mlops-param-test_size")).input_value() == "0.25"
-    assert page.locator(tid("mlops-param-C")).input_value() == "1"
+    assert page.locator(tid("mlops-param-C")).input_value() == "0.1"
 
 
 def test_cell_tag_editor_changes_the_graph(page):
@@ -382,7 +382,7 @@ def failed_run(page, second_run) -> str:
         arg=shown,
     )
     assert wait_for_run_status(page, ("succeeded", "failed", "cancelled")) == "failed"
-    page.locator(tid("mlops-param-C")).fill("1.0")
+    page.locator(tid("mlops-param-C")).fill("0.1")  # the notebook's own
     return shown_run_id(page)
 
 
@@ -420,7 +420,7 @@ def test_a_failed_step_is_debugged_in_the_notebook(page, lab, failed_run):
     assert said.startswith(f"loaded {step}'s inputs from run {failed_run}: "), said
     assert "jp-mlops-note" in note.get_attribute("class")
     # the notebook's kernel holds them now: C as the failed run had it
-    assert float(kernel_value(lab, "wine_quality.ipynb", "C")) == -1
+    assert float(kernel_value(lab, "breast_cancer_diagnosis.ipynb", "C")) == -1
     note.scroll_into_view_if_needed()
     shoot(page, "pipeline-debug", "light")
 

@@ -5,7 +5,7 @@ build/screenshots/.
 
 Two runs of a copy of the example notebook, in a folder of its own (the sidebar's tests edit
 and save theirs), are started through the server's route: its own values, and test_size=0.3,
-C=0.1.
+C=1.
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ from uikit import (
 # The first test's set-up runs the pipeline twice: on a busy machine that alone can take minutes.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
-NOTEBOOK = "views/wine_quality.ipynb"
+NOTEBOOK = "views/breast_cancer_diagnosis.ipynb"
 STEPS = {"load", "scaled_features", "poly_features", "train", "evaluate"}
 THEMES = ("light", "dark")
-CHANGED = {"test_size": 0.3, "C": 0.1}
+CHANGED = {"test_size": 0.3, "C": 1.0}
 
 
 @pytest.fixture(scope="module")
@@ -191,9 +191,9 @@ def test_experiments_lists_named_runs_with_their_steps(page, runs, theme):
     first.wait_for()
     second.wait_for()
     # names a person can say, the id one click away
-    assert first.locator(".jp-mlops-runname-text").inner_text() == "wine_quality"
+    assert first.locator(".jp-mlops-runname-text").inner_text() == "breast_cancer_diagnosis"
     named = second.locator(".jp-mlops-runname-text").inner_text()
-    assert named == "wine_quality · test_size=0.3, C=0.1"
+    assert named == "breast_cancer_diagnosis · test_size=0.3, C=1"
     assert runs["second"]["name"] == named  # the sidebar's status says the same
     second.locator(".jp-mlops-idbutton").click()
     mlflow_id = second.get_attribute("data-run-id")
@@ -234,7 +234,7 @@ def test_experiments_lists_named_runs_with_their_steps(page, runs, theme):
         "mlops-runs-sort-status",
         f"mlops-run-steps-{mlflow_first}",
         f"mlops-run-select-{mlflow_first}",
-        "show the id of run wine_quality",
+        "show the id of run breast_cancer_diagnosis",
     }
     assert wanted <= reached, wanted - reached
     check_accessible(page, "experiments")
@@ -299,7 +299,10 @@ def test_compare_shows_two_runs_side_by_side(page, runs, theme):
         compare.locator(f"{tid(f'mlops-compare-column-{i}')} .jp-mlops-runname-text").inner_text()
         for i in (0, 1)
     ]
-    assert sorted(headings) == ["wine_quality", "wine_quality · test_size=0.3, C=0.1"]
+    assert sorted(headings) == [
+        "breast_cancer_diagnosis",
+        "breast_cancer_diagnosis · test_size=0.3, C=1",
+    ]
     for i in (0, 1):  # a name and a short id on one line, not an id split over three
         heading = compare.locator(f"{tid(f'mlops-compare-column-{i}')} .jp-mlops-runname")
         assert heading.bounding_box()["height"] < 30
@@ -331,7 +334,7 @@ def test_compare_shows_two_runs_side_by_side(page, runs, theme):
 def test_models_publish_promote_and_move_an_alias(page, runs):
     set_theme(page, "light")
     content = view(page, "models")
-    content.locator(tid("mlops-publish-name")).fill("wine_views")
+    content.locator(tid("mlops-publish-name")).fill("diagnosis_views")
     content.locator(tid("mlops-publish-run")).select_option(runs["first"]["run_id"])
     page.wait_for_function(
         "() => document.querySelector('[data-testid=mlops-models-view] "
@@ -342,13 +345,13 @@ def test_models_publish_promote_and_move_an_alias(page, runs):
     # a long action says what it does while it goes, then its outcome
     progress = content.locator(tid("mlops-publish-progress"))
     progress.wait_for()
-    assert "publishing wine_views from wine_quality" in progress.inner_text()
+    assert "publishing diagnosis_views from breast_cancer_diagnosis" in progress.inner_text()
     result = content.locator(tid("mlops-publish-result"))
     result.wait_for(timeout=180_000)
-    assert "wine_views v1 challenger" in result.inner_text()
+    assert "diagnosis_views v1 challenger" in result.inner_text()
     assert progress.count() == 0
 
-    content.locator(f"{tid('mlops-model-wine_views')} th button").click()
+    content.locator(f"{tid('mlops-model-diagnosis_views')} th button").click()
     content.locator(tid("mlops-promote-metric")).fill("accuracy")
     content.locator(tid("mlops-promote")).click()
     decision = content.locator(tid("mlops-promote-result"))
@@ -360,14 +363,14 @@ def test_models_publish_promote_and_move_an_alias(page, runs):
         "?.dataset.aliases ?? '').includes('champion')"
     )
     # the version names the run it came from, by name
-    assert "wine_quality" in version.locator(".jp-mlops-runname-text").inner_text()
+    assert "breast_cancer_diagnosis" in version.locator(".jp-mlops-runname-text").inner_text()
 
     # v2 from the second run; then champion moved to it by hand, with the reason
     content.locator(tid("mlops-publish-run")).select_option(runs["second"]["run_id"])
     content.locator(tid("mlops-publish")).click()
     page.wait_for_function(
         "() => (document.querySelector('[data-testid=mlops-models-view] "
-        "[data-testid=mlops-publish-result]')?.innerText ?? '').includes('wine_views v2')",
+        "[data-testid=mlops-publish-result]')?.innerText ?? '').includes('diagnosis_views v2')",
         timeout=180_000,
     )
     form = content.locator(tid("mlops-alias-form"))
@@ -395,10 +398,10 @@ def test_models_publish_promote_and_move_an_alias(page, runs):
 def test_models_shows_versions_checks_slices_and_the_card(page, lab, runs, theme):
     set_theme(page, theme)
     content = view(page, "models")
-    model = content.locator(tid("mlops-model-wine_views"))
+    model = content.locator(tid("mlops-model-diagnosis_views"))
     if model.count() == 0:
-        pytest.fail("test_models_publish_promote_and_move_an_alias publishes wine_views first")
-    record_checks(lab, "wine_views", "2")
+        pytest.fail("test_models_publish_promote_and_move_an_alias publishes diagnosis_views first")
+    record_checks(lab, "diagnosis_views", "2")
     content.locator(tid("mlops-models-reload")).click()  # recorded elsewhere: read again
     model.locator("th button").click()
     # v2's checks as `nb2pipe deploy check` records them: passed, failed, and why
@@ -424,7 +427,7 @@ def test_models_shows_versions_checks_slices_and_the_card(page, lab, runs, theme
     )
     card = detail.locator(tid("mlops-model-card"))
     card.locator(".jp-RenderedMarkdown").wait_for()
-    assert "wine_views" in card.inner_text() and runs["first"]["run_id"] in card.inner_text()
+    assert "diagnosis_views" in card.inner_text() and runs["first"]["run_id"] in card.inner_text()
     # the card's tables fit the view: nothing 530 px wide spills out of it
     overflow = card.evaluate(
         "el => [...el.querySelectorAll('table')].filter(t => "
@@ -437,7 +440,7 @@ def test_models_shows_versions_checks_slices_and_the_card(page, lab, runs, theme
         box = chip.bounding_box()
         assert box["x"] >= name["x"] + name["width"] or box["y"] >= name["y"] + name["height"]
     # the selected row is the theme's second layer, not a light blue left from the light theme
-    selected = content.locator(f"{tid('mlops-model-wine_views')} td").first
+    selected = content.locator(f"{tid('mlops-model-diagnosis_views')} td").first
     assert selected.evaluate("el => getComputedStyle(el).backgroundColor") == theme_color(
         page, "--jp-layout-color2"
     )
@@ -461,11 +464,11 @@ def test_data_profiles_and_drift_at_full_width(page, runs, theme):
     content.locator(tid("mlops-data-profile-button")).click()
     profile = content.locator(tid("mlops-data-profile"))
     profile.wait_for()
-    assert profile.locator(tid("mlops-profile-column")).count() == 14  # 13 measurements + target
+    assert profile.locator(tid("mlops-profile-column")).count() == 31  # 30 measurements + target
     content.locator(tid("mlops-data-drift-button")).click()
     drift = content.locator(tid("mlops-data-drift"))
     drift.wait_for()
-    assert "alcohol" in drift.inner_text()
+    assert "mean radius" in drift.inner_text()
     chart = content.locator(f"{tid('mlops-drift-chart')} svg")
     chart.wait_for()
     assert chart.bounding_box()["width"] > 400  # the plot has room: not 0 px wide

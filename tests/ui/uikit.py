@@ -12,7 +12,7 @@ from pathlib import Path
 from servers import unavailable
 
 REPO = Path(__file__).resolve().parents[2]
-NOTEBOOK = REPO / "example_notebooks" / "wine_quality.ipynb"
+NOTEBOOK = REPO / "example_notebooks" / "breast_cancer_diagnosis.ipynb"
 LABEXTENSION_SRC = REPO / "labextension"
 LABEXTENSION_BUILD = REPO / "jupyter_mlops" / "labextension"
 # A test run writes its pictures here, never into docs/ (`make screenshots` refreshes those).

@@ -23,8 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from nb2pipe.errors import ArtifactError, first_line, os_problem  # one family for the package
-from nb2pipe.fileio import sync_folder, write_with
+# one exception family for the package
+from nb2pipe.errors import ArtifactError, first_line, os_problem
+from nb2pipe.fileio import loads, sync_folder, write_with
 
 from . import digest, guard, randomness, serializers, shared
 from .digest import file_sha256
@@ -50,7 +51,7 @@ def read_manifest(run_dir: str | os.PathLike[str], step: str) -> dict[str, Any] 
     """The manifest of `step`, or None if the step has not written one."""
     path = _artifacts_dir(run_dir, step) / MANIFEST
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     except ValueError as exc:

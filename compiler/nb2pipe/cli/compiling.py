@@ -82,8 +82,11 @@ def check(notebook: Path, fmt: str) -> None:
 @main.command()
 def tags() -> None:
     """Print the cell-tag grammar."""
-    from ..tags import grammar
+    from ..tags import HONOURED, grammar
 
     for row in grammar():
         aliases = f" (also {', '.join(row['aliases'])})" if row["aliases"] else ""
         click.echo(f"{row['example']:<24} {row['meaning']}{aliases}")
+    click.echo("\nTags of other tools that nb2pipe honours:")
+    for name, meaning in HONOURED.items():
+        click.echo(f"{name:<24} {meaning}")

@@ -36,15 +36,28 @@ def _build_dir(source: Path) -> Path:
     help="kfp (Kubeflow Pipelines v2), argo (Argo Workflows), airflow or airflow-kubernetes "
     "(Apache Airflow 3: -o is the DAGs folder).",
 )
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The file to write (kfp, argo: e.g. pipeline.yaml); for airflow and "
+    "airflow-kubernetes, the DAGs folder.",
+)
 @base_opt
 @registry_opt
 def export(source: Path, target: str, output: Path, base: str | None, registry: str) -> None:
-    """Export the pipeline to a cluster engine; each step runs in its own image."""
+    """Export the pipeline to a cluster engine.
+
+    kfp, argo and airflow-kubernetes run each step in its own image (build them with
+    `nb2pipe build-images`); airflow runs the step notebooks with the workers' own Python
+    (NB2PIPE_PYTHON), no image needed.
+    """
     from ..exports import export_targets
     from ..exports.dockerfile import DEFAULT_BASE, build_files
     from ..exports.images import image_tags
     from ..fileio import write_atomic
+    from ..rendering import shell
     from ..runner import load_pipeline
 
     exporter = export_targets.get(target)
@@ -57,7 +70,7 @@ def export(source: Path, target: str, output: Path, base: str | None, registry: 
         exporter.export_folder(pipeline, images, files, output)
     else:
         write_atomic(output, exporter.export(pipeline, images))
-    hint = f"; build their images with `nb2pipe build-images {source}`"
+    hint = f"; build their images with `{shell(['nb2pipe', 'build-images', str(source)])}`"
     if not getattr(exporter, "runs_images", True):  # Airflow's local form runs no image
         hint = ""
     click.echo(f"exported {len(pipeline.steps)} steps to {output} ({target}){hint}")

@@ -72,6 +72,7 @@ def run(source, params, raw_params, max_parallel, force, resume, from_step, only
         if isolation != "kernel":
             raise click.UsageError("--executor and --isolation cannot be combined")
         isolation = executor
+    observers = run_observers(source)
     try:
         result = run_pipeline(
             pipeline,
@@ -84,7 +85,7 @@ def run(source, params, raw_params, max_parallel, force, resume, from_step, only
             only=only,
             isolation=isolation,
             workspace=workspace,
-            observers=run_observers(source),
+            observers=observers,
             info=info,
         )
     except KeyboardInterrupt:
@@ -100,6 +101,8 @@ def run(source, params, raw_params, max_parallel, force, resume, from_step, only
         f"run {result.run_id} {result.status} in {result.duration:.1f}s ({summary}): "
         f"{relative(result.run_dir)}"
     )
+    for line in where_to_look(result, observers):
+        click.echo(f"  {line}")
     from ..runner.rundir import RunDir
 
     for note in (RunDir(result.run_dir).info().get("pending") or {}).values():
@@ -108,6 +111,23 @@ def run(source, params, raw_params, max_parallel, force, resume, from_step, only
     if failure is not None:
         failure.file = str(source)
         raise failure
+
+
+def where_to_look(result, observers) -> list[str]:
+    """What a run computed and where to see more: its metrics, the executed notebooks, and
+    what the observers say (MLflow: `mlflow ui …`)."""
+    lines = []
+    if result.metrics:
+        shown = ", ".join(f"{name} {_number(value)}" for name, value in result.metrics.items())
+        lines.append(f"metrics: {shown}")
+    lines.append(f"executed notebooks: {relative(result.run_dir)}/<step>/notebook.ipynb")
+    for observer in observers:
+        lines += getattr(observer, "where_to_look", list)()
+    return lines
+
+
+def _number(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _like(like: str, pipeline, notebook, workspace, source: str):

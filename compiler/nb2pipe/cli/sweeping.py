@@ -27,7 +27,8 @@ from .options import relative, source_arg, workspace_opt
 @click.option("--optuna", "optuna_n", type=click.IntRange(min=1), metavar="N",
               help="N trials chosen by Optuna (TPE), pruned on intermediate reports.")  # fmt: skip
 @click.option("--metric", metavar="M", help="The metric that ranks trials (default: the only one).")
-@click.option("--direction", type=click.Choice(["max", "min"]), default="max", show_default=True)
+@click.option("--direction", type=click.Choice(["max", "min"]), default="max", show_default=True,
+              help="Whether the best trial has the highest or the lowest --metric.")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True, help="Of --random and --optuna.")
 @click.option("--max-parallel", type=click.IntRange(min=1), help="Steps at once, across trials.")
 @click.option("--force", is_flag=True, help="Ignore earlier results (shared steps still run once).")

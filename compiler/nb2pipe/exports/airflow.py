@@ -81,8 +81,11 @@ def _literal(value: Any) -> str:
 
 
 def docstring(text: str) -> str:
-    """`text` made safe inside a triple-quoted docstring: it reads back as written."""
-    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    """`text` made safe inside a triple-quoted docstring: it reads back as written. Control
+    characters other than line ends and tabs are escaped (a NUL byte would make the DAG file
+    unreadable to Python)."""
+    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def dag_params(pipeline: Pipeline) -> tuple[list[dict[str, str]], list[str]]:

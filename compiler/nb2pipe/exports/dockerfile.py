@@ -17,8 +17,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import build
+from ..errors import Nb2PipeError
 from ..ir import Pipeline, Step
 from ..rendering import render_template
+from ..tags import IMAGE_REF
 from .requirements import Distributions, requirements_files
 
 DEFAULT_BASE = "python:3.11-slim"
@@ -43,11 +45,14 @@ RUNTIME_MODULES = (
 
 def dockerfile(pipeline: Pipeline, step: Step, base: str = DEFAULT_BASE) -> str:
     """The Dockerfile of `step`; an ``image:`` tag on the step replaces `base`."""
+    image = step.image or base
+    if not IMAGE_REF.match(image):  # `FROM x\nRUN …` would be another instruction
+        raise Nb2PipeError(f"--base {image!r}: not an image reference (e.g. python:3.11-slim)")
     return render_template(
         "Dockerfile.j2",
         pipeline=pipeline.name,
         step=step.name,
-        base=step.image or base,
+        base=image,
         notebook=STEP_NOTEBOOK,
     )
 

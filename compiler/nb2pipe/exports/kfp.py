@@ -29,6 +29,7 @@ from typing import Any
 from ..errors import Nb2PipeError
 from ..ir import Pipeline, Step
 from ..parameters import Param
+from ..rendering import one_line
 from .dockerfile import STEP_NOTEBOOK
 from .requirements import producers
 from .templates import default_yaml_representers
@@ -198,7 +199,37 @@ def compile_yaml(graph) -> str:
     with tempfile.TemporaryDirectory() as tmp, default_yaml_representers():
         path = Path(tmp) / "pipeline.yaml"
         compiler.Compiler().compile(graph, str(path))
-        return path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8", newline="") as f:  # a \r stays a \r
+            return _one_line_header(f.read(), graph)
+
+
+def _one_line_header(text: str, graph) -> str:
+    """`text` with each line of the SDK's comment header kept to one line.
+
+    The kfp SDK opens the file with comments listing the pipeline's inputs and their defaults,
+    a string default written between quotes as it is: a line break in it would end the
+    comment and write the rest as YAML (``x\\ninjected_key: value`` a key of the document).
+    The header is made again from the same spec with each default escaped (`one_line`), and
+    replaces the SDK's only where it is exactly what the SDK writes for that spec.
+    """
+    from google.protobuf import json_format
+    from kfp.compiler.pipeline_spec_builder import extract_comments_from_pipeline_spec
+
+    spec = json_format.MessageToDict(graph.pipeline_spec)
+    written = extract_comments_from_pipeline_spec(spec, graph.description)
+    if not text.startswith(written):
+        raise Nb2PipeError("the kfp SDK wrote a header this nb2pipe does not know: update nb2pipe")
+    inputs = spec.get("root", {}).get("inputDefinitions", {}).get("parameters", {})
+    for definition in inputs.values():
+        if isinstance(definition.get("defaultValue"), str):
+            definition["defaultValue"] = one_line(definition["defaultValue"])
+    header = extract_comments_from_pipeline_spec(spec, graph.description)
+    return one_line_comments(header) + text[len(written) :]
+
+
+def one_line_comments(header: str) -> str:
+    """Every line of `header` a YAML comment on its own (the description's lines included)."""
+    return "".join(f"{one_line(line)}\n" for line in header.split("\n")[:-1])
 
 
 class KfpTarget:

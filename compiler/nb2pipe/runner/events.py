@@ -46,6 +46,8 @@ class Observer:
     `__call__(event)` receives each `Event`, from the scheduling thread only, in order.
     `step_env(step)` returns environment variables for the kernel of `step` before it starts
     (the MLflow observer uses it to tell the step's own logging where to write).
+    `where_to_look()`, after the run, returns lines the command line prints below its summary:
+    where this observer put the run (the MLflow observer: the experiment and `mlflow ui`).
     A plain function `f(event)` is an observer too.
     """
 
@@ -54,6 +56,9 @@ class Observer:
 
     def step_env(self, step: str) -> dict[str, str]:
         return {}
+
+    def where_to_look(self) -> list[str]:
+        return []
 
 
 class _FunctionObserver(Observer):

@@ -65,7 +65,9 @@ class RunDir:
     def info(self) -> dict:
         """run.json; a run left "running" by a process that is gone (killed, out of memory,
         the machine rebooted) is marked "interrupted" here, the first time anyone reads it."""
-        info = read_json(self.path / "run.json") or {}
+        info = read_json(self.path / "run.json")
+        if not isinstance(info, dict):
+            return {}  # not a record we wrote: `--resume` refuses it (source.choose_run)
         if info.get("status") == "running" and process_alive(info) is False:
             info = self._interrupted(info)
         return info

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import pipeline_file
-from ..errors import Nb2PipeError, ParameterError, os_problem
+from ..errors import Nb2PipeError, NotebookError, ParameterError, os_problem
 from ..ir import Pipeline
+from ..notebook import read_notebook
 from ..parameters import suggestion, typed_values
-from .rundir import RunDir, Workspace, process_alive
+from .rundir import RunDir, Workspace, process_alive, project_root
 
 
 def load_pipeline(source: str | os.PathLike | Pipeline) -> tuple[Pipeline, Path]:
@@ -28,10 +29,56 @@ def load_pipeline(source: str | os.PathLike | Pipeline) -> tuple[Pipeline, Path]
             raise Nb2PipeError(f"cannot read it ({e})", file=str(path)) from None
         except Nb2PipeError as e:
             raise e.located(str(path)) from None
-        return pipeline, (path.parent / pipeline.source).resolve()
+        return pipeline, source_notebook(pipeline, path)
     from ..compile import compile_notebook
 
     return compile_notebook(path), path.resolve()
+
+
+def source_notebook(pipeline: Pipeline, pipeline_yaml: Path) -> Path:
+    """The notebook a pipeline.yaml names in `source`, refused unless it is a notebook file
+    inside the pipeline's project.
+
+    The run's workspace, its kernels' working folder and the files it hashes are all found
+    from that notebook, so an absolute `source`, a `../..` or a symbolic link leading out of
+    the project would put a whole `.nb2pipe/` beside any path. `compile` writes the notebook's
+    path relative to its output folder, inside the notebook's project: the project of a
+    pipeline.yaml is the nearest folder above it with pyproject.toml or .git, else the folder
+    holding its compiled folder (`compile` writes `<notebook>_pipeline/` beside the notebook).
+    """
+    where = str(pipeline_yaml)
+    written = Path(pipeline.source)
+    if written.is_absolute() or written.drive or written.root:
+        raise Nb2PipeError(
+            f"source {pipeline.source!r} is not a path relative to pipeline.yaml "
+            "(compile it again)",
+            file=where,
+        )
+    folder = pipeline_yaml.resolve().parent
+    root = project_root(folder / "pipeline.yaml")
+    if root == folder and not _marks_project(folder):
+        root = folder.parent
+    notebook = (folder / written).resolve()
+    if not notebook.is_relative_to(root):
+        raise Nb2PipeError(
+            f"source {pipeline.source!r} leads out of the project ({root}); compile the "
+            "notebook again into a folder of its project",
+            file=where,
+        )
+    if not notebook.is_file():
+        raise Nb2PipeError(
+            f"source {pipeline.source!r}: no such notebook (moved or renamed? compile it again)",
+            file=where,
+        )
+    try:  # a file of the project that is no notebook (`../pyproject.toml`) ran, silently
+        read_notebook(notebook)
+    except NotebookError as e:
+        raise Nb2PipeError(f"source {pipeline.source!r}: {e.message}", file=where) from None
+    return notebook
+
+
+def _marks_project(folder: Path) -> bool:
+    return (folder / "pyproject.toml").exists() or (folder / ".git").exists()
 
 
 def typed_params(pipeline: Pipeline, stored: dict[str, Any]) -> dict[str, Any]:
@@ -68,6 +115,11 @@ def choose_run(
         raise Nb2PipeError(f"--resume {resume}: no such run in {space.runs}")
     if run is not None:
         info = run.info()
+        if not isinstance(info.get("params"), dict):
+            raise Nb2PipeError(
+                f"--resume {resume}: its run.json is not a record nb2pipe wrote (edited or "
+                "damaged); start a new run"
+            )
         if info.get("status") == "running" and process_alive(info) is not False:
             raise Nb2PipeError(f"--resume {resume}: that run is still running")
         own = resolve_params(pipeline, typed_params(pipeline, info.get("params") or {}))

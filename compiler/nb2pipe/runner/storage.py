@@ -144,14 +144,14 @@ class Storage:
     def get_artifacts(self, run_id: str, step: str, target: Path) -> dict[str, Any]:
         """Download a step's artifacts folder into `target`, each file checked against the
         manifest's sha256; return the manifest. No manifest: `ArtifactError`."""
-        import json
+        from ..fileio import loads
 
         prefix = f"runs/{run_id}/{step}/artifacts"
         raw = self.read(f"{prefix}/{MANIFEST}")
         if raw is None:
             raise ArtifactError(f"{self.url}/{prefix}: step {step!r} has no manifest there")
         try:
-            manifest = json.loads(raw)
+            manifest = loads(raw)
         except ValueError:
             raise ArtifactError(f"{self.url}/{prefix}/{MANIFEST} is not valid JSON") from None
         for _, item in file_entries(manifest):

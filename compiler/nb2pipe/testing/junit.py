@@ -1,7 +1,7 @@
 """JUnit XML for CI systems: one test suite per notebook, one test case per check.
 
 Test cases are named ``step NAME``, ``output cell N`` and ``assert EXPRESSION``; their class
-name is the notebook's path with dots (``example_notebooks.wine_quality``), which is how
+name is the notebook's path with dots (``example_notebooks.breast_cancer_diagnosis``), which is how
 GitHub, GitLab and Jenkins group them. A failure's ``message`` is the one-line summary; its
 text holds the traceback and the executed notebook to open.
 """

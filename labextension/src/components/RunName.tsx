@@ -1,5 +1,5 @@
 /**
- * A run by the name a person says (`wine_quality · C=0.5`), with its id one click away: the
+ * A run by the name a person says (`breast_cancer_diagnosis · C=0.5`), with its id one click away: the
  * button beside the name shows the id (selectable, to copy), a second click hides it.
  */
 import * as React from 'react';

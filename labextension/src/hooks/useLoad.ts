@@ -40,7 +40,7 @@ export function useLoad<T>(
 
 /** A long action's state: what it is doing, since when, and how it ended. */
 export interface Action {
-  /** what is going on ("publishing wine_quality…"), null when idle */
+  /** what is going on ("publishing breast_cancer_diagnosis…"), null when idle */
   busy: string | null;
   /** when the action started (ms since the epoch), for its elapsed time */
   since: number | null;
