@@ -41,8 +41,8 @@ def score_command(
     MODEL is NAME (its champion), NAME@ALIAS or NAME/VERSION. A model published with its
     notebook's serve cells runs them on the raw rows, as when it is served.
     """
-    from jupyter_mlops.serving.batch import score
     from jupyter_mlops.credentials import refuse_credentials
+    from jupyter_mlops.serving.batch import score
 
     refuse_credentials("--tracking-uri", tracking_uri)
     served, scored = score(model, data, output, tracking_uri=tracking_uri, chunk_rows=chunk_rows)
