@@ -1,7 +1,7 @@
 """Scoring at scale: `nb2pipe score` of 1,000,000 raw rows through a model published with its
 notebook's serve cells, in bounded memory.
 
-The workload is the wine notebook of tests/featurekit.py (ratios, one-hot columns with fixed
+The workload is the wine notebook of tests/support/features.py (ratios, one-hot columns with fixed
 categories, a training mean, a fitted scaler), run and published for real. Memory is the
 resident set of the scoring process, sampled every 5 ms while it scores: its peak above what
 the loaded model holds, for the 1,000,000-row file and for a file of exactly one chunk. The goal

@@ -14,13 +14,13 @@ from jupyter_mlops.credentials import redact_uri
 from jupyter_mlops.registry.promote import promote
 from jupyter_mlops.registry.publish_run import publish_from_run
 from jupyter_mlops.tracking.config import tracking_uri
-from nb2pipe.build import write_compiled
-from nb2pipe.compile import compile_notebook
+from nb2pipe.compile.build import write_compiled
+from nb2pipe.compile.compiler import compile_notebook
+from nb2pipe.compile.show import text
 from nb2pipe.runner import run_pipeline
 from nb2pipe.runner.events import plugged_in
 from nb2pipe.runner.progress import TerminalProgress
 from nb2pipe.runner.rundir import RunDir
-from nb2pipe.show import text
 
 EXAMPLE = Path("example_notebooks/breast_cancer_diagnosis.ipynb")
 MODEL_NAME = "breast-cancer-diagnosis"

@@ -93,7 +93,7 @@ def _parser() -> _Parser:
 def analyse_cell(code: str) -> tuple[dict[str, Any], set[str], set[str]]:
     """``(literal assignments, names written, names read)`` of a cell's code, as nb2pipe's
     compiler sees them (IPython syntax included): parameters, results, and what it reads."""
-    from nb2pipe.analysis import analyse
+    from nb2pipe.compile.analysis import analyse
     from nb2pipe.errors import Nb2PipeError
 
     try:

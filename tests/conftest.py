@@ -1,5 +1,5 @@
 """The root conftest of the tests: its presence is what makes the shared helper modules of this
-folder (notebooks.py, servers.py, commands.py) importable from every test folder.
+folder (support/notebooks.py, support/servers.py, support/commands.py) importable from every test folder.
 
 pytest runs in its default "prepend" import mode and no test folder is a package: importing
 this file puts tests/ at the front of sys.path, as importing each folder's conftest and test
@@ -15,7 +15,7 @@ import uuid  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
 import pytest  # noqa: E402
-from mlopskit import Server, start_server, stop_server  # noqa: E402
+from support.mlflow_server import Server, start_server, stop_server  # noqa: E402
 
 ADMIN = ("admin", "admin-password-for-tests")
 READER = ("reader", "reader-password-for-tests")
@@ -77,9 +77,9 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory):
 
 # --- a Dask cluster and an S3 server on 127.0.0.1 (the distributed runner), when a test asks ---
 
-from clusterkit import s3_env, s3_server, start_cluster, stop_cluster, unavailable  # noqa: E402
-from servers import NotReady  # noqa: E402
-from teamstore import Missing  # noqa: E402
+from support.dask_cluster import s3_env, s3_server, start_cluster, stop_cluster, unavailable  # noqa: E402
+from support.servers import NotReady  # noqa: E402
+from support.team_store import Missing  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -40,13 +40,6 @@ BELOW = {
     "serving": {"tracking", "data", "registry"},
     "retrain": {"tracking", "data", "registry", "serving"},
 }
-# Import circles nb2pipe still has: the CLI's package and its command modules import each other.
-# Issue 28's part 1 (the compiler's wing) breaks it; this set may only shrink (a circle fixed must
-# leave it, a new one never enters), and is empty when that is done.
-KNOWN_CIRCLES = {
-    frozenset({"nb2pipe.cli", "nb2pipe.cli.compiling", "nb2pipe.cli.exporting",
-               "nb2pipe.cli.running", "nb2pipe.cli.sweeping", "nb2pipe.cli.testing"}),
-}  # fmt: skip
 
 
 def modules(folder: Path) -> list[Path]:
@@ -198,12 +191,8 @@ def test_jupyter_mlops_has_no_import_circle():
     assert [sorted(c) for c in circles(import_graph(MLOPS))] == []
 
 
-def test_nb2pipe_has_no_import_circle_but_the_known_ones_shrinking():
-    found = circles(import_graph(NB2PIPE))
-    new = [sorted(c) for c in found if not any(c <= known for known in KNOWN_CIRCLES)]
-    assert new == []
-    fixed = [sorted(k) for k in KNOWN_CIRCLES if not any(c <= k for c in found)]
-    assert fixed == [], "a known circle is gone: take it out of KNOWN_CIRCLES"
+def test_nb2pipe_has_no_import_circle():
+    assert [sorted(c) for c in circles(import_graph(NB2PIPE))] == []
 
 
 def test_the_circle_check_names_every_module_of_a_circle():
@@ -223,9 +212,7 @@ def test_the_step_runtime_imports_only_the_standard_library_at_module_level():
 
 def test_the_compile_path_imports_nothing_heavy_at_module_level():
     heavy = {"papermill", "nbformat", "nbclient", "jupyter_client", "mlflow", "pandas", "numpy"}
-    paths = [NB2PIPE / f for f in ["compile.py", "analysis.py", "visitor.py", "calls.py",
-             "resolve.py", "carried.py", "grouping.py", "tags.py", "ir.py", "pipeline_file.py",
-             "build.py", "paths.py", "effects.py", "parameters.py", "notebook.py", "show.py"]]  # fmt: skip
+    paths = modules(NB2PIPE / "compile") + [NB2PIPE / "notebook.py"]
     paths += modules(NB2PIPE / "cli")
     bad = offending(paths, lambda n: n.split(".")[0] in heavy, top_level_only=True)
     assert bad == []

@@ -9,8 +9,8 @@ import shlex
 import shutil
 
 import pytest
-from commands import run_script
-from notebooks import EXAMPLES
+from support.commands import run_script
+from support.notebooks import EXAMPLES
 
 pytestmark = pytest.mark.slow
 

@@ -141,7 +141,7 @@ def _feast(repo: Path, *args: str) -> None:
 
 def publish(run_dir: str | os.PathLike, step: str, entity: str, notebook: str | os.PathLike):
     """Publish the frames of `step` holding `entity` as feature views; their names."""
-    from nb2pipe import pipeline_file
+    from nb2pipe.compile import pipeline_file
     from nb2pipe.fileio import write_atomic
 
     feast_command()

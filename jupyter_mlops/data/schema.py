@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mlops.data.tolerance import UNSEEN_SHARE
-from nb2pipe import strict_yaml
+from nb2pipe.compile import strict_yaml
 from nb2pipe.errors import Nb2PipeError
 
 SCHEMA_SUFFIX = ".schema.yaml"

@@ -53,7 +53,7 @@ def find_model(run) -> tuple[str, str]:
 
 def _run_serve(run_dir: Path):
     """The serve cells as the run ran them (None: it had none, or its pipeline.yaml is gone)."""
-    from nb2pipe import pipeline_file
+    from nb2pipe.compile import pipeline_file
 
     try:
         pipeline = pipeline_file.load((run_dir / "pipeline.yaml").read_text(encoding="utf-8"))
@@ -97,7 +97,7 @@ RESOURCE_TAG = "resources."  # version tags: what the step asked for (cpu, memor
 def step_resources(run, step: str) -> dict[str, str]:
     """The resources the model's step was tagged with (``cpu:2``, ``memory:4Gi``, ``gpu:1``),
     as version tags: what a deployment of the model asks for by default."""
-    from nb2pipe.pipeline_file import PipelineFileError, load
+    from nb2pipe.compile.pipeline_file import PipelineFileError, load
 
     try:
         pipeline = load((run.path / "pipeline.yaml").read_text(encoding="utf-8"))

@@ -27,7 +27,7 @@ from jupyter_mlops.registry import served_model
 from jupyter_mlops.registry.serve_proof import model_columns
 from nb2pipe.artifacts import file_sha256
 from nb2pipe.artifacts.served import KEPT_ROWS, Kept
-from nb2pipe.ir import Serve
+from nb2pipe.compile.ir import Serve
 
 CODE = Path(served_model.__file__)  # MLflow copies it into the model as its code
 REFERENCE_ROWS = 10_000  # training features kept with the model, for `nb2pipe watch --skew`
@@ -46,8 +46,8 @@ class ServeSource:
 
 def from_run(run_dir: str | os.PathLike) -> ServeSource | None:
     """The serve cells of an nb2pipe run and what its serve step kept (None: no serve cells)."""
-    from nb2pipe import pipeline_file
     from nb2pipe.artifacts import served
+    from nb2pipe.compile import pipeline_file
 
     pipeline = pipeline_file.load((Path(run_dir) / "pipeline.yaml").read_text(encoding="utf-8"))
     if pipeline.serve is None:
@@ -58,7 +58,7 @@ def from_run(run_dir: str | os.PathLike) -> ServeSource | None:
 
 def from_session(notebook: str | os.PathLike) -> ServeSource | None:
     """The serve cells of `notebook`, with this kernel's variables (it ran them)."""
-    from nb2pipe.compile import compile_notebook
+    from nb2pipe.compile.compiler import compile_notebook
 
     serve = compile_notebook(notebook).serve
     if serve is None:

@@ -62,9 +62,9 @@ def render(root: Path, notebook: Path, cron: str, params: list[tuple[str, str]] 
     The notebook's path and the parameter values go into the workflow's shell script quoted,
     each one argument; what a workflow cannot carry (a line break, ``${{``) is refused.
     """
-    from nb2pipe.ci import PYTHON, _install_commands, ci_value, command_path
-    from nb2pipe.compile import compile_notebook
-    from nb2pipe.parameters import from_command_line
+    from nb2pipe.compile.compiler import compile_notebook
+    from nb2pipe.compile.parameters import from_command_line
+    from nb2pipe.exports.ci import PYTHON, _install_commands, ci_value, command_path
     from nb2pipe.rendering import render_template
 
     relative = notebook.resolve().relative_to(root.resolve()).as_posix()
@@ -102,7 +102,7 @@ def write_schedule(
     """
     import yaml
 
-    from nb2pipe.ci import printable
+    from nb2pipe.exports.ci import printable
     from nb2pipe.fileio import write_atomic
     from nb2pipe.runner.rundir import project_root
 

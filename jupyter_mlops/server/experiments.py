@@ -32,7 +32,7 @@ def mlflow_id(value: str, what: str) -> str:
 def notebook_experiment(notebook: Path) -> str:
     """The experiment `notebook`'s pipeline runs are logged to (tracking.observer's rule)."""
     from jupyter_mlops.tracking import config
-    from nb2pipe.compile import pipeline_name
+    from nb2pipe.compile.compiler import pipeline_name
 
     return config.experiment_name(pipeline_name(notebook), notebook.parent)
 

@@ -12,11 +12,11 @@ from jupyter_mlops.server.paths import resolve
 
 
 class GrammarHandler(MlopsHandler):
-    """GET grammar: the tag table the cell-tag editor offers (nb2pipe.tags is its source)."""
+    """GET grammar: the tag table the cell-tag editor offers (nb2pipe.compile.tags is its source)."""
 
     @tornado.web.authenticated
     def get(self) -> None:
-        from nb2pipe.tags import grammar
+        from nb2pipe.compile.tag_table import grammar
 
         self.reply({"tags": grammar()})
 
@@ -38,9 +38,9 @@ class PipelineHandler(MlopsHandler):
 
 def check(notebook: Path, shown: str, content: dict | None, root: Path) -> dict[str, Any]:
     """`nb2pipe check --format json` for the sidebar: the summary, or the error and its cell."""
-    from nb2pipe.compile import compile_notebook, compile_notebook_data
+    from nb2pipe.compile.compiler import compile_notebook, compile_notebook_data
+    from nb2pipe.compile.show import summary
     from nb2pipe.errors import Nb2PipeError
-    from nb2pipe.show import summary
 
     try:
         if content is None:

@@ -31,8 +31,8 @@ def prepare(notebook: Path, given: object):
     """The notebook compiled, once, and the request's parameter values typed like its
     parameters cell declares them (`typed_values`, as `nb2pipe run -p`: strings are read as
     literals, never evaluated; JSON values must have the declared type)."""
+    from nb2pipe.compile.parameters import typed_values
     from nb2pipe.errors import ParameterError
-    from nb2pipe.parameters import typed_values
     from nb2pipe.runner import load_pipeline
 
     if given is not None and not isinstance(given, dict):

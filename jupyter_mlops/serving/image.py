@@ -100,8 +100,8 @@ def _name_part(text: str) -> str:
 
 def write_context(model: ServedModel, model_dir: Path, folder: Path, base: str) -> None:
     """The build context: Dockerfile, requirements.txt, model/ (a copy of the fetched model)."""
+    from nb2pipe.compile.tags import IMAGE_REF
     from nb2pipe.rendering import one_line
-    from nb2pipe.tags import IMAGE_REF
 
     if not IMAGE_REF.match(base):  # `FROM x\nRUN …` would be another instruction
         raise ServingError(f"--base {base!r}: not an image reference (e.g. python:3.11-slim)")

@@ -162,8 +162,8 @@ def run(notebook: str | Path | None = None, *, force: bool = False, **params: An
     """
     from IPython.display import display
 
+    from nb2pipe.compile.parameters import typed_values
     from nb2pipe.errors import Nb2PipeError
-    from nb2pipe.parameters import typed_values
     from nb2pipe.runner import load_pipeline, run_pipeline
 
     pipeline, source = load_pipeline(_notebook(notebook))

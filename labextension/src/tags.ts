@@ -2,7 +2,7 @@
  * A cell's tags as an editable form, and back.
  *
  * The meaning of every tag comes from the server's grammar (`GET grammar`, which serves
- * `nb2pipe.tags.grammar()`), aliases included, so Kale's `block:` and `prev:` read as step and
+ * `nb2pipe.compile.tag_table.grammar()`), aliases included, so Kale's `block:` and `prev:` read as step and
  * after. Tags the grammar does not know (other tools' `hide-input`, …) are kept untouched.
  */
 import { TagRule } from './request';

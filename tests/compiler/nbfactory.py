@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from notebooks import ROOT, code, markdown, notebook, raw, write_notebook
+from support.notebooks import ROOT, code, markdown, notebook, raw, write_notebook
 
 __all__ = ["code", "markdown", "notebook", "raw", "write_notebook"]
 

@@ -1,9 +1,9 @@
 import pytest
 
-from nb2pipe.analysis import NameAnalyser, analyse
-from nb2pipe.cellcode import parse, to_python
+from nb2pipe.compile.analysis import NameAnalyser, analyse
+from nb2pipe.compile.cellcode import parse, to_python
+from nb2pipe.compile.facts import BUILTIN_NAMES
 from nb2pipe.errors import CodeError, Nb2PipeError
-from nb2pipe.facts import BUILTIN_NAMES
 
 
 def facts(source: str, known=frozenset()):

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from nb2pipe import artifacts
-from nb2pipe.artifacts import ArtifactError, load, read_manifest, save, save_metrics
+from nb2pipe.artifacts import ArtifactError, load, read_manifest, save, save_metrics, store
 from nb2pipe.errors import Nb2PipeError
 
 
@@ -542,7 +542,7 @@ def test_a_file_this_process_wrote_is_not_hashed_again_unless_it_changed(tmp_pat
     assert entry["sha256"] == artifacts.file_sha256(path)  # hashed as it was written
     hashed = []
     real = artifacts.file_sha256
-    monkeypatch.setattr(artifacts, "file_sha256", lambda p: hashed.append(p) or real(p))
+    monkeypatch.setattr(store, "file_sha256", lambda p: hashed.append(p) or real(p))
     load(tmp_path, "train", "frame")
     assert hashed == []  # written by this process, unchanged since
     # Changed with its modification time put back by hand: the change time still tells.

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from nbfactory import EXAMPLE, KALE, UNTAGGED, code, markdown, write_notebook
 
-from nb2pipe import pipeline_file
-from nb2pipe.build import RUN_DIR_PARAM, render, step_notebook, write_compiled
-from nb2pipe.compile import compile_notebook
+from nb2pipe.compile import pipeline_file
+from nb2pipe.compile.build import RUN_DIR_PARAM, render, step_notebook, write_compiled
+from nb2pipe.compile.compiler import compile_notebook
 from nb2pipe.errors import Nb2PipeError
 
 

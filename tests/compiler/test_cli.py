@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from nbfactory import EXAMPLE, KALE, code, markdown, notebook, write_notebook
 
 from nb2pipe.cli import main
-from nb2pipe.tags import grammar
+from nb2pipe.compile.tag_table import grammar
 
 
 def nb2pipe_script() -> str:

@@ -3,12 +3,12 @@ from pathlib import Path
 import pytest
 from nbfactory import EXAMPLE, KALE, UNTAGGED, code, markdown, raw
 
-from nb2pipe import pipeline_file
-from nb2pipe.compile import IMPLICIT_STEP, compile_notebook, pipeline_name
+from nb2pipe.compile import pipeline_file
+from nb2pipe.compile.compiler import IMPLICIT_STEP, compile_notebook, pipeline_name
+from nb2pipe.compile.ir import Input
+from nb2pipe.compile.show import edges, layers
+from nb2pipe.compile.tags import Resources
 from nb2pipe.errors import CodeError, GraphError, Nb2PipeError, ParameterError, TagError
-from nb2pipe.ir import Input
-from nb2pipe.show import edges, layers
-from nb2pipe.tags import Resources
 
 
 def inputs(step) -> list[tuple[str, str]]:

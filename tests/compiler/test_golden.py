@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from nbfactory import EXAMPLE, KALE, ROOT
 
-from nb2pipe.build import write_compiled
-from nb2pipe.compile import compile_notebook
+from nb2pipe.compile.build import write_compiled
+from nb2pipe.compile.compiler import compile_notebook
 
 GOLDEN = ROOT / "tests" / "golden"
 NOTEBOOKS = {"breast_cancer_diagnosis": EXAMPLE, "kale_dialect": KALE}

@@ -1,7 +1,7 @@
 import pytest
 
+from nb2pipe.compile.parameters import Param, coerce, parse_parameters
 from nb2pipe.errors import Nb2PipeError, ParameterError
-from nb2pipe.parameters import Param, coerce, parse_parameters
 
 
 def one(source: str) -> Param:

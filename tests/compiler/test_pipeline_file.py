@@ -4,13 +4,13 @@ nothing a hand-edited file names can make a run write or delete outside its run 
 import json
 
 import pytest
-from commands import no_tracking_env, run_script
 from nbfactory import code, write_notebook
+from support.commands import no_tracking_env, run_script
 
-from nb2pipe import pipeline_file
-from nb2pipe.build import write_compiled
-from nb2pipe.compile import compile_notebook
-from nb2pipe.pipeline_file import END, PipelineFileError
+from nb2pipe.compile import pipeline_file
+from nb2pipe.compile.build import write_compiled
+from nb2pipe.compile.compiler import compile_notebook
+from nb2pipe.compile.pipeline_file import END, PipelineFileError
 
 
 def cli(*args, cwd):

@@ -7,9 +7,9 @@ corpus in tests/fidelity run such notebooks for real and compare them with paper
 import pytest
 from nbfactory import code
 
-from nb2pipe.compile import compile_notebook
+from nb2pipe.compile.compiler import compile_notebook
+from nb2pipe.compile.show import edges, text
 from nb2pipe.errors import GraphError
-from nb2pipe.show import edges, text
 
 
 def compiled(make_notebook, *cells):

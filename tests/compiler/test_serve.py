@@ -4,15 +4,15 @@ tested for real in tests/registry/test_serve_publish.py."""
 
 import json
 
-import featurekit
 import pytest
 from nbfactory import code, markdown
+from support import features as featurekit
 
-from nb2pipe import pipeline_file
-from nb2pipe.build import step_notebook
-from nb2pipe.compile import compile_notebook
+from nb2pipe.compile import pipeline_file
+from nb2pipe.compile.build import step_notebook
+from nb2pipe.compile.compiler import compile_notebook
+from nb2pipe.compile.show import serving, summary, text
 from nb2pipe.errors import Nb2PipeError, ServeError, TagError
-from nb2pipe.show import serving, summary, text
 
 
 def wine_with(tmp_path, features=featurekit.WINE_FEATURES, encoding=featurekit.WINE_ENCODING):

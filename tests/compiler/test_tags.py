@@ -2,8 +2,16 @@ import json
 
 import pytest
 
+from nb2pipe.compile.tag_table import grammar
+from nb2pipe.compile.tags import (
+    FLAGS,
+    PREFIXES,
+    ROLES,
+    CellTags,
+    Resources,
+    parse_cell_tags,
+)
 from nb2pipe.errors import Nb2PipeError, TagError
-from nb2pipe.tags import FLAGS, PREFIXES, ROLES, CellTags, Resources, grammar, parse_cell_tags
 
 # --- roles ------------------------------------------------------------------------------------
 

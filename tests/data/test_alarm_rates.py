@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from ctkit import code, write_notebook
+from support.project import code, write_notebook
 
 from jupyter_mlops.data.validation import save_schema, validate_frame
 from nb2pipe.runner import load_pipeline, run_pipeline

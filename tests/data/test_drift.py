@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from ctkit import frame
+from support.project import frame
 
 from jupyter_mlops.data.drift import DriftReport, drift_report
 from jupyter_mlops.data.validation import DataSchemaError

@@ -18,8 +18,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from notebooks import ROOT, code, markdown, write_notebook
-from servers import unavailable
+from support.notebooks import ROOT, code, markdown, write_notebook
+from support.servers import unavailable
 
 from jupyter_mlops.data import feature_store
 

@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 import yaml
-from ctkit import cli, code, error_lines, frame, write_notebook
+from support.project import cli, code, error_lines, frame, write_notebook
 
 from jupyter_mlops.data.validation import (
     DataSchemaError,

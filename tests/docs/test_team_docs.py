@@ -22,8 +22,15 @@ from pathlib import Path
 
 import pytest
 from docpages import DOCS, ROOT, Block, exported_names, marked_blocks
-from servers import HOST, free_port, log_tail
-from teamstore import ACCESS_KEY, Missing, start_postgres, start_s3, stop_postgres, stop_process
+from support.servers import HOST, free_port, log_tail
+from support.team_store import (
+    ACCESS_KEY,
+    Missing,
+    start_postgres,
+    start_s3,
+    stop_postgres,
+    stop_process,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -224,6 +231,6 @@ def _tails(folder: Path, output: Path) -> str:
 
 
 def _missing(reason: str) -> None:
-    from servers import unavailable
+    from support.servers import unavailable
 
     unavailable(reason)

@@ -15,8 +15,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from notebooks import ROOT
-from servers import unavailable
+from support.notebooks import ROOT
+from support.servers import unavailable
 
 VENV = Path(os.environ.get("NB2PIPE_AIRFLOW_VENV", ROOT / ".cache" / "airflow-venv"))
 SETUP = "tests/exports/setup_airflow.sh"

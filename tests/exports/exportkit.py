@@ -10,17 +10,17 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from commands import run_script
-from notebooks import EXAMPLES, code, write_notebook
-from servers import unavailable
+from support.commands import run_script
+from support.notebooks import EXAMPLES, code, write_notebook
+from support.servers import unavailable
 
-from nb2pipe.compile import compile_notebook
+from nb2pipe.compile.compiler import compile_notebook
+from nb2pipe.compile.ir import Pipeline
 from nb2pipe.exports.airflow import render_local
 from nb2pipe.exports.airflow_kubernetes import render_kubernetes
 from nb2pipe.exports.argo import render_workflow
 from nb2pipe.exports.dockerfile import build_files
 from nb2pipe.exports.kfp import compile_yaml, kfp_pipeline
-from nb2pipe.ir import Pipeline
 
 __all__ = ["code", "write_notebook"]
 

@@ -15,7 +15,7 @@ import re
 import pytest
 from exportkit import BASE_IMAGE, cli, code, manifests, podman_env, require_podman, write_notebook
 
-from nb2pipe.compile import compile_notebook
+from nb2pipe.compile.compiler import compile_notebook
 from nb2pipe.runner import load_pipeline, run_pipeline
 from nb2pipe.runner.container import prepare_images, run_step_in_container
 

@@ -14,9 +14,9 @@ import shutil
 import pytest
 from airflowkit import start_airflow
 from exportkit import EXAMPLE, cli, code, golden_images, golden_notebook, manifests
-from notebooks import markdown, write_notebook
+from support.notebooks import markdown, write_notebook
 
-from nb2pipe.compile import compile_notebook
+from nb2pipe.compile.compiler import compile_notebook
 from nb2pipe.errors import Nb2PipeError
 from nb2pipe.exports import export_targets
 from nb2pipe.exports.airflow import dag_id, docstring, py, render_local, write_dags_folder

@@ -6,7 +6,7 @@ import pytest
 import yaml
 from exportkit import EXAMPLE, golden_images, golden_notebook
 
-from nb2pipe.compile import compile_notebook
+from nb2pipe.compile.compiler import compile_notebook
 from nb2pipe.errors import Nb2PipeError
 from nb2pipe.exports.argo import ArgoTarget, render_workflow, validate
 

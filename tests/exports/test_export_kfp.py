@@ -7,8 +7,8 @@ import yaml
 from exportkit import EXAMPLE, golden_images, golden_notebook, manifests
 from kfp import components
 
-from nb2pipe.build import write_compiled
-from nb2pipe.compile import compile_notebook
+from nb2pipe.compile.build import write_compiled
+from nb2pipe.compile.compiler import compile_notebook
 from nb2pipe.errors import Nb2PipeError
 from nb2pipe.exports.dockerfile import build_files
 from nb2pipe.exports.images import image_tags

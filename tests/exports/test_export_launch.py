@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nb2pipe import build
+from nb2pipe.compile import build
 from nb2pipe.exports import launch
 
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from exportkit import SNAPSHOT, golden_notebook
 
-from nb2pipe.compile import compile_notebook
+from nb2pipe.compile.compiler import compile_notebook
 from nb2pipe.errors import Nb2PipeError
 from nb2pipe.exports import export_targets
 from nb2pipe.exports.dockerfile import build_files

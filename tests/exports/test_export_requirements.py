@@ -8,7 +8,7 @@ import pytest
 from exportkit import EXAMPLE, SNAPSHOT, code, write_notebook
 from packaging.utils import canonicalize_name
 
-from nb2pipe.compile import compile_notebook
+from nb2pipe.compile.compiler import compile_notebook
 from nb2pipe.exports.requirements import (
     RUNTIME,
     Installed,

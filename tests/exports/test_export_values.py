@@ -11,9 +11,9 @@ import shlex
 import pytest
 import yaml
 from exportkit import cli, code, write_notebook
-from notebooks import markdown
+from support.notebooks import markdown
 
-from nb2pipe.compile import compile_notebook
+from nb2pipe.compile.compiler import compile_notebook
 from nb2pipe.exports import export_targets
 
 BREAKOUTS = {

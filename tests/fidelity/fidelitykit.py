@@ -29,7 +29,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from commands import NB2PIPE, no_tracking_env
+from support.commands import NB2PIPE, no_tracking_env
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 PUBLIC = CORPUS / "public"

@@ -51,8 +51,8 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import fidelitykit as kit  # noqa: E402
-from commands import NB2PIPE, no_tracking_env  # noqa: E402
-from notebooks import KERNELSPEC  # noqa: E402
+from support.commands import NB2PIPE, no_tracking_env  # noqa: E402
+from support.notebooks import KERNELSPEC  # noqa: E402
 
 SPLITS = ("headings", "cells")
 EVERY = 3  # code cells per step in the `cells` split

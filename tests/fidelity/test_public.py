@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import public
-from notebooks import code, markdown, notebook
+from support.notebooks import code, markdown, notebook
 
 
 def _steps(document: dict) -> list[tuple[int, str]]:

@@ -1,7 +1,7 @@
 from pathlib import Path
 
 import pandas as pd
-from mlopskit import code, markdown, write_notebook
+from support.mlflow_server import code, markdown, write_notebook
 
 from jupyter_mlops.registry import modelcard
 from jupyter_mlops.registry.modelcard import CardContext

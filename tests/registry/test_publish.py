@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from mlopskit import code, markdown, write_notebook
+from support.mlflow_server import code, markdown, write_notebook
 
 import jupyter_mlops
 from jupyter_mlops.errors import ModelGateError
@@ -222,7 +222,7 @@ def test_the_same_model_published_twice_is_the_same_version(
 ):
     """A re-run served whole by the cache holds the very same model file: publishing it again
     returns the version that has it (`make demo` twice made version 2); a new model is new."""
-    from commands import run_script
+    from support.commands import run_script
 
     from jupyter_mlops.registry.publish_run import publish_from_run
     from jupyter_mlops.tracking.observer import MlflowTracker

@@ -1,6 +1,6 @@
 """The served model computes what the notebook computed, for real.
 
-Notebooks whose features are made by `serve` cells (tests/featurekit.py: ratios, one-hot columns
+Notebooks whose features are made by `serve` cells (tests/support/features.py: ratios, one-hot columns
 with fixed categories, a mean of the training rows, a fitted scaler, a helper, a parameter) are
 run by `nb2pipe run`, published by `nb2pipe publish` (the cells packaged with the model and
 proved equal first) and served by `nb2pipe serve`: the served predictions on the raw held-out
@@ -16,10 +16,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import featurekit
 import pytest
-from ctkit import cli, error_lines
-from notebooks import code
+from support import features as featurekit
+from support.notebooks import code
+from support.project import cli, error_lines
 
 from jupyter_mlops.serving.server import start_server
 from nb2pipe.runner.workspaces import open_workspace
@@ -143,8 +143,8 @@ def test_serve_cells_tagged_since_the_run_are_named(tmp_path):
     from types import SimpleNamespace
 
     from jupyter_mlops.registry.publish_run import serve_cells_since
-    from nb2pipe import pipeline_file
-    from nb2pipe.compile import compile_notebook
+    from nb2pipe.compile import pipeline_file
+    from nb2pipe.compile.compiler import compile_notebook
 
     now = compile_notebook(featurekit.wine(tmp_path))
     run = SimpleNamespace(id="r1", path=tmp_path / "run")
@@ -261,7 +261,7 @@ def test_mlflow_models_serve_runs_the_serve_cells_too(project, tmp_path):
 
 def test_a_model_without_serve_cells_is_published_and_served_as_before(tmp_path, monkeypatch):
     from mlflow.tracking import MlflowClient
-    from servingkit import MODEL, publish_champion
+    from support.serving import MODEL, publish_champion
 
     uri = publish_champion(tmp_path)
     version = MlflowClient(uri, uri).get_model_version(MODEL, "1")
@@ -437,7 +437,7 @@ def test_score_refuses_in_one_line_on_the_command_line(project, tmp_path):
 def test_the_log_keeps_raw_inputs_and_sampled_features_and_watch_skew_names_what_diverged(
     project, servers, tmp_path
 ):
-    from ctkit import marker_notebook, runs_recorded
+    from support.project import marker_notebook, runs_recorded
 
     from jupyter_mlops.data.prediction_log import logged_features, logged_inputs, read_log
 

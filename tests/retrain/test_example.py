@@ -6,9 +6,9 @@ import json
 import time
 
 import pytest
-from ctkit import EXAMPLE
+from support.project import EXAMPLE
 
-from nb2pipe.compile import compile_notebook
+from nb2pipe.compile.compiler import compile_notebook
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from ctkit import error_lines, run_script
+from support.project import error_lines, run_script
 
 from jupyter_mlops.errors import ModelGateError
 from jupyter_mlops.registry import read

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from ctkit import code, write_notebook
+from support.project import code, write_notebook
 
 from jupyter_mlops.errors import ModelGateError
 from jupyter_mlops.metrics import evaluate, greater_is_better, score

@@ -13,8 +13,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ctkit import NB2PIPE, cli, cli_env, error_lines, frame, marker_notebook, runs_recorded
-from workflows import INJECTIONS, REFUSED, github_scripts, load, pwned, run_scripts
+from support.project import (
+    NB2PIPE,
+    cli,
+    cli_env,
+    error_lines,
+    frame,
+    marker_notebook,
+    runs_recorded,
+)
+from support.workflows import INJECTIONS, REFUSED, github_scripts, load, pwned, run_scripts
 
 from jupyter_mlops.retrain.schedule import check_cron, write_schedule
 from jupyter_mlops.retrain.triggers import DriftTrigger, NewFiles

@@ -9,8 +9,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from commands import NB2PIPE, error_lines, no_tracking_env, run_script
-from notebooks import EXAMPLES, code, markdown, write_notebook
+from support.commands import NB2PIPE, error_lines, no_tracking_env, run_script
+from support.notebooks import EXAMPLES, code, markdown, write_notebook
 
 from nb2pipe.runner import RunResult, load_pipeline, run_pipeline
 

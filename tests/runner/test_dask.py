@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from clusterkit import workspace_url
 from runkit import EXAMPLE, cli, code, error_lines, meta, run, statuses, write_notebook
-from servers import free_port
+from support.dask_cluster import workspace_url
+from support.servers import free_port
 
 from nb2pipe.artifacts import load, read_manifest
 
@@ -242,7 +242,7 @@ def test_a_worker_killed_under_a_step_fails_it_in_one_line(s3_store, tmp_path):
     import os
     import signal
 
-    from clusterkit import s3_env, start_cluster, stop_cluster
+    from support.dask_cluster import s3_env, start_cluster, stop_cluster
 
     env = {**os.environ, **s3_env(s3_store)}
     env["DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES"] = "0"  # no re-run elsewhere

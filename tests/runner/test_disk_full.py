@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from runkit import cli, code, temp_files, write_notebook
-from servers import unavailable
+from support.servers import unavailable
 
 from nb2pipe.runner.rundir import RunDir
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from runkit import code, write_notebook
 
-from nb2pipe.compile import compile_notebook
+from nb2pipe.compile.compiler import compile_notebook
 from nb2pipe.runner.isolation import width
 from nb2pipe.runner.kernels import KernelPool
 

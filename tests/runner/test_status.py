@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from runkit import cache_notebook, cli, code, write_notebook
 
-from nb2pipe.compile import compile_notebook
+from nb2pipe.compile.compiler import compile_notebook
 from nb2pipe.runner.status import step_status
 
 pytestmark = pytest.mark.slow  # the shared base run starts kernels

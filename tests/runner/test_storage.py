@@ -10,8 +10,8 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from clusterkit import BUCKET, workspace_url
 from runkit import cache_notebook, cli, code, error_lines, run, statuses, write_notebook
+from support.dask_cluster import BUCKET, workspace_url
 
 from nb2pipe.runner import events as ev
 from nb2pipe.runner.storage import Storage

@@ -11,8 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from notebooks import code, markdown, write_notebook
-from servers import free_port, jupyter_command, log_tail, start_logged, stop_process, wait_ready
+from support.notebooks import code, markdown, write_notebook
+from support.servers import (
+    free_port,
+    jupyter_command,
+    log_tail,
+    start_logged,
+    stop_process,
+    wait_ready,
+)
 
 __all__ = ["code", "free_port", "markdown", "write_notebook"]
 

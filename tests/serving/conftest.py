@@ -1,3 +1,3 @@
 """Fixtures: a clean tracking session with its own embedded MLflow store."""
 
-from mlopsfixtures import client, embedded_store, fresh_session, unique  # noqa: F401
+from support.mlflow_fixtures import client, embedded_store, fresh_session, unique  # noqa: F401

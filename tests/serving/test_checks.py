@@ -7,7 +7,7 @@ import time
 
 import mlflow.pyfunc
 import pytest
-from servingkit import features, truth
+from support.serving import features, truth
 
 from jupyter_mlops.registry.expected import as_request, predictions_json
 from jupyter_mlops.serving import checks, models

@@ -17,9 +17,9 @@ import uuid
 from urllib.parse import urlsplit
 
 import pytest
-from ctkit import cli, error_lines
-from servers import free_port
-from servingkit import Relay, broken_model, gate, publish, trained
+from support.project import cli, error_lines
+from support.servers import free_port
+from support.serving import Relay, broken_model, gate, publish, trained
 
 from jupyter_mlops.data.prediction_log import read_log
 from jupyter_mlops.serving.server import start_server

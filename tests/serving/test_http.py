@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from servingkit import MODEL, features, publish_champion
+from support.serving import MODEL, features, publish_champion
 
 from jupyter_mlops.data.prediction_log import parts, read_log
 from jupyter_mlops.serving.front import MAX_HEAD

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 
-from ctkit import frame
+from support.project import frame
 
 from jupyter_mlops.data.drift import drift_report
 from jupyter_mlops.data.prediction_log import parts, read_log

@@ -10,8 +10,8 @@ from collections import Counter
 from urllib.parse import urlsplit
 
 import pytest
-from ctkit import cli, error_lines
-from servingkit import MODEL, features, publish, publish_champion, trained
+from support.project import cli, error_lines
+from support.serving import MODEL, features, publish, publish_champion, trained
 
 from jupyter_mlops.data.prediction_log import read_log
 from jupyter_mlops.registry.aliases import history

@@ -8,8 +8,8 @@ import urllib.error
 import urllib.request
 
 import pytest
-from ctkit import cli, error_lines, marker_notebook, runs_recorded
-from servingkit import MODEL, features, publish_champion, truth
+from support.project import cli, error_lines, marker_notebook, runs_recorded
+from support.serving import MODEL, features, publish_champion, truth
 
 from jupyter_mlops.data.drift import drift_report
 from jupyter_mlops.data.prediction_log import read_log

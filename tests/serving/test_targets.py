@@ -13,10 +13,10 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
-from ctkit import cli, error_lines
-from notebooks import code, write_notebook
-from servers import free_port, unavailable
-from servingkit import MODEL, features, publish_champion
+from support.notebooks import code, write_notebook
+from support.project import cli, error_lines
+from support.servers import free_port, unavailable
+from support.serving import MODEL, features, publish_champion
 
 from jupyter_mlops.serving import image, kserve
 
@@ -139,8 +139,8 @@ def test_deploy_to_kserve_writes_a_valid_inference_service(registry, tmp_path):
 
 def test_resources_come_from_the_step_tags(tmp_path):
     from jupyter_mlops.registry.publish_run import step_resources
-    from nb2pipe.compile import compile_notebook
-    from nb2pipe.pipeline_file import dump
+    from nb2pipe.compile.compiler import compile_notebook
+    from nb2pipe.compile.pipeline_file import dump
 
     notebook = write_notebook(
         tmp_path / "train.ipynb",

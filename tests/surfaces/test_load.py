@@ -9,7 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from notebooks import code, write_notebook
+from support.notebooks import code, write_notebook
 from test_magics import run_cells, text
 
 from nb2pipe.runner import load_pipeline, run_pipeline

@@ -1,5 +1,5 @@
 """One door to start a run: the CLI, the sidebar's route and `%mlops run` compile the notebook
-once and type its parameters through `nb2pipe.parameters.typed_values`, then call
+once and type its parameters through `nb2pipe.compile.parameters.typed_values`, then call
 `run_pipeline` with the compiled pipeline."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
-from notebooks import code, markdown, write_notebook
+from support.notebooks import code, markdown, write_notebook
 
-import nb2pipe.compile
+import nb2pipe.compile.compiler
+from nb2pipe.compile.parameters import Param, typed_values
 from nb2pipe.errors import ParameterError
-from nb2pipe.parameters import Param, typed_values
 from nb2pipe.runner.rundir import RunDir
 
 pytestmark = pytest.mark.slow
@@ -23,13 +23,13 @@ pytestmark = pytest.mark.slow
 def compilations(monkeypatch):
     """The paths `compile_notebook` was asked to compile, in order."""
     seen = []
-    compile_notebook = nb2pipe.compile.compile_notebook
+    compile_notebook = nb2pipe.compile.compiler.compile_notebook
 
     def counted(path):
         seen.append(path)
         return compile_notebook(path)
 
-    monkeypatch.setattr(nb2pipe.compile, "compile_notebook", counted)
+    monkeypatch.setattr(nb2pipe.compile.compiler, "compile_notebook", counted)
     monkeypatch.setenv("NB2PIPE_NO_TRACKING", "1")
     return seen
 

@@ -9,7 +9,7 @@ import re
 import time
 
 import pytest
-from mlopskit import code, markdown, write_notebook
+from support.mlflow_server import code, markdown, write_notebook
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from commands import error_lines, no_tracking_env, run_script
-from notebooks import code, markdown, write_notebook
+from support.commands import error_lines, no_tracking_env, run_script
+from support.notebooks import code, markdown, write_notebook
 
 __all__ = ["error_lines"]
 

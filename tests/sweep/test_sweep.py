@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from notebooks import code, write_notebook
+from support.notebooks import code, write_notebook
 from sweepkit import (
     GRID_STEPS,
     cli,

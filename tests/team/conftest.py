@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from servers import NotReady
-from teamstore import (
+from support.servers import NotReady
+from support.team_store import (
     Missing,
     start_postgres,
     start_s3,

@@ -8,8 +8,8 @@ import shutil
 import uuid
 
 import pytest
-from commands import error_lines, run_script
-from notebooks import EXAMPLES
+from support.commands import error_lines, run_script
+from support.notebooks import EXAMPLES
 
 pytestmark = pytest.mark.slow
 

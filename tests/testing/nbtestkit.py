@@ -6,8 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from commands import run_script
-from notebooks import code, markdown, write_notebook
+from support.commands import run_script
+from support.notebooks import code, markdown, write_notebook
 
 __all__ = ["code", "markdown", "write_notebook"]
 

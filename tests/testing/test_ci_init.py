@@ -8,7 +8,14 @@ import shlex
 import pytest
 import yaml
 from nbtestkit import code, nb2pipe, passing_notebook, write_notebook
-from workflows import INJECTIONS, REFUSED, github_scripts, gitlab_scripts, pwned, run_scripts
+from support.workflows import (
+    INJECTIONS,
+    REFUSED,
+    github_scripts,
+    gitlab_scripts,
+    pwned,
+    run_scripts,
+)
 
 WORKFLOW = ".github/workflows/nb2pipe.yml"
 GITLAB = ".gitlab-ci.yml"

@@ -21,7 +21,7 @@ def test_papermill_finds_the_engine_through_its_entry_point(tmp_path):
         cwd=tmp_path,
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["True", "nb2pipe.engine", "Nb2PipeEngine"]
+    assert out.stdout.split() == ["True", "nb2pipe.runner.engine", "Nb2PipeEngine"]
 
 
 @pytest.mark.slow

@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 import pytest
 from nbtestkit import assertion_notebook, error_notebook, passing_notebook, run
 
-from nb2pipe.build import write_compiled
-from nb2pipe.compile import compile_notebook
+from nb2pipe.compile.build import write_compiled
+from nb2pipe.compile.compiler import compile_notebook
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from notebooks import code, markdown, write_notebook
+from support.notebooks import code, markdown, write_notebook
 
 from jupyter_mlops.tracking.notebook_html import render, sanitize
 

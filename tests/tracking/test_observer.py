@@ -11,7 +11,7 @@ from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
-from mlopskit import code, markdown, wait_for, write_notebook
+from support.mlflow_server import code, markdown, wait_for, write_notebook
 
 from jupyter_mlops.tracking import observer as tracking
 from jupyter_mlops.tracking.observer import MlflowTracker
@@ -168,8 +168,8 @@ def test_a_run_on_a_dask_cluster_with_s3_is_tracked_as_a_local_one(
 ):
     """The steps' own logging (tracking.jsonl, written on the workers) and the run's events
     reach MLflow from the coordinator, as after a local run."""
-    from clusterkit import workspace_url
     from mlflow.tracking import MlflowClient
+    from support.dask_cluster import workspace_url
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # the workers' kernels reach this file too
@@ -429,7 +429,7 @@ def test_nothing_is_logged_while_steps_run_and_the_run_says_so_until_it_is_logge
 def test_the_cli_says_where_the_run_is_tracked_and_keeps_mlflows_chatter_out(
     unique: str, tmp_path: Path
 ):
-    from commands import run_script
+    from support.commands import run_script
 
     notebook = write_notebook(
         tmp_path / "tiny.ipynb", code("x = 2", "step:only"), code("score = x / 4", "metrics")

@@ -18,9 +18,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from commands import NB2PIPE
-from mlopskit import code, wait_for, write_notebook
-from servers import free_port
+from support.commands import NB2PIPE
+from support.mlflow_server import code, wait_for, write_notebook
+from support.servers import free_port
 
 from jupyter_mlops.credentials import has_credentials, redact, redact_uri
 
@@ -207,7 +207,7 @@ with open({record!r}, "w") as out:
 
 
 def test_a_container_step_gets_the_uri_through_the_environment_only(tmp_path: Path):
-    from nb2pipe.compile import compile_notebook
+    from nb2pipe.compile.compiler import compile_notebook
     from nb2pipe.runner.container import run_step_in_container
 
     canary = f"canary-{uuid.uuid4().hex[:12]}"

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
-from commands import NB2PIPE
-from mlopskit import code, wait_for, write_notebook
+from support.commands import NB2PIPE
+from support.mlflow_server import code, wait_for, write_notebook
 
 from jupyter_mlops.errors import TrackingError
 from jupyter_mlops.tracking import sqlite_store, store

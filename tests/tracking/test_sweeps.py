@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from mlopskit import code, write_notebook
+from support.mlflow_server import code, write_notebook
 
 from jupyter_mlops.tracking import read
 from jupyter_mlops.tracking.datasets import SHA256_TAG

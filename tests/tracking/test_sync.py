@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from mlopskit import code, write_notebook
+from support.mlflow_server import code, write_notebook
 
 from jupyter_mlops.tracking import sync as runsync
 from jupyter_mlops.tracking.observer import MlflowTracker

@@ -20,7 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from servers import NotReady, free_port, jupyter_command, start_logged, stop_process, wait_ready
+from support.servers import (
+    NotReady,
+    free_port,
+    jupyter_command,
+    start_logged,
+    stop_process,
+    wait_ready,
+)
 from uikit import (  # noqa: F401  (re-exported to the test modules' fixtures)
     CHROMIUM_ARGS,
     LABEXTENSION_BUILD,

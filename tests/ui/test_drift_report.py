@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ctkit import frame  # noqa: E402
+from support.project import frame  # noqa: E402
 
 from jupyter_mlops.data.drift import drift_report  # noqa: E402
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from servingkit import broken_model, publish, trained
+from support.serving import broken_model, publish, trained
 from uikit import axe_violations, open_lab_page, open_view, shoot, tid
 
 pytestmark = pytest.mark.slow

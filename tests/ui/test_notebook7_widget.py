@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from servers import wait_for
+from support.servers import wait_for
 from uikit import (
     LIVE_RUN_VIEW,
     RUNNER_FOLDER,

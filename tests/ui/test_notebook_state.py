@@ -8,7 +8,7 @@ listed as pending in that finished run.
 from __future__ import annotations
 
 import pytest
-from notebooks import code, markdown, write_notebook
+from support.notebooks import code, markdown, write_notebook
 from uikit import open_lab_page, open_path, start_run, tid
 
 pytestmark = pytest.mark.slow

@@ -10,9 +10,16 @@ from pathlib import Path
 
 import pytest
 import requests
-from commands import run_script
-from notebooks import code, markdown, write_notebook
-from servers import free_port, jupyter_command, log_tail, start_logged, stop_process, wait_ready
+from support.commands import run_script
+from support.notebooks import code, markdown, write_notebook
+from support.servers import (
+    free_port,
+    jupyter_command,
+    log_tail,
+    start_logged,
+    stop_process,
+    wait_ready,
+)
 
 pytestmark = pytest.mark.slow
 

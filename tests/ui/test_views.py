@@ -16,8 +16,8 @@ import shutil
 import time
 
 import pytest
-from commands import run_script
-from notebooks import code, write_notebook
+from support.commands import run_script
+from support.notebooks import code, write_notebook
 from uikit import NOTEBOOK as EXAMPLE
 from uikit import (
     axe_violations,

@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from servers import NotReady, free_port, start_logged, stop_process, wait_ready
+from support.servers import NotReady, free_port, start_logged, stop_process, wait_ready
 from uikit import NOTEBOOK, REPO, _unavailable, show_sidebar
 
 # building, installing and one pipeline run: minutes on a loaded 2-core machine

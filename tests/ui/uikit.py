@@ -9,7 +9,7 @@ import json
 import time
 from pathlib import Path
 
-from servers import unavailable
+from support.servers import unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "example_notebooks" / "breast_cancer_diagnosis.ipynb"

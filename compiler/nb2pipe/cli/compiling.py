@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import Nb2PipeError
-from . import main
+from .group import main
 from .options import default_output, notebook_arg, warn
 
 
@@ -23,8 +23,8 @@ from .options import default_output, notebook_arg, warn
 )
 def compile(notebook: Path, output: Path | None) -> None:
     """Write pipeline.yaml and one step notebook per step."""
-    from ..build import write_compiled
-    from ..compile import compile_notebook
+    from ..compile.build import write_compiled
+    from ..compile.compiler import compile_notebook
 
     pipeline = compile_notebook(notebook)
     warn(pipeline, notebook)
@@ -37,8 +37,8 @@ def compile(notebook: Path, output: Path | None) -> None:
 @notebook_arg
 def show(notebook: Path) -> None:
     """Print the steps, the variables carried between them, the parameters and the graph."""
-    from ..compile import compile_notebook
-    from ..show import text
+    from ..compile.compiler import compile_notebook
+    from ..compile.show import text
 
     pipeline = compile_notebook(notebook)
     warn(pipeline, notebook)
@@ -56,8 +56,8 @@ def show(notebook: Path) -> None:
 )
 def check(notebook: Path, fmt: str) -> None:
     """Validate tags and data flow without writing or running anything (exit 0 or 2)."""
-    from ..compile import compile_notebook
-    from ..show import summary
+    from ..compile.compiler import compile_notebook
+    from ..compile.show import summary
 
     try:
         pipeline = compile_notebook(notebook)
@@ -70,7 +70,7 @@ def check(notebook: Path, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(summary(pipeline), indent=1))
         return
-    from ..show import serving
+    from ..compile.show import serving
 
     warn(pipeline, notebook)
     served = f"; served: {serving(pipeline)}" if pipeline.serve else ""
@@ -82,7 +82,7 @@ def check(notebook: Path, fmt: str) -> None:
 @main.command()
 def tags() -> None:
     """Print the cell-tag grammar."""
-    from ..tags import HONOURED, grammar
+    from ..compile.tag_table import HONOURED, grammar
 
     for row in grammar():
         aliases = f" (also {', '.join(row['aliases'])})" if row["aliases"] else ""

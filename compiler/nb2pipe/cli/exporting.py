@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from . import main
+from .group import main
 from .options import default_output, source_arg
 
 base_opt = click.option(
@@ -95,7 +95,7 @@ def build_images(
     source: Path, base: str | None, engine: str | None, output: Path | None, registry: str
 ) -> None:
     """Build one image per step, tagged by content hash (nb2pipe-<pipeline>-<step>:<sha12>)."""
-    from ..build import write_compiled
+    from ..compile.build import write_compiled
     from ..exports import images
     from ..exports.dockerfile import DEFAULT_BASE, build_files
     from ..runner import load_pipeline

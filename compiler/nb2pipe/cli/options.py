@@ -38,7 +38,7 @@ workspace_opt = click.option(
 
 
 def parse_params(pairs: tuple[tuple[str, str], ...], pipeline, raw=()) -> dict:
-    from ..parameters import from_command_line
+    from ..compile.parameters import from_command_line
 
     return from_command_line(pipeline.params, pairs, raw)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import Nb2PipeError, warning_line
-from . import main
+from .group import main
 from .options import (
     params_opt,
     parse_params,

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from . import main
+from .group import main
 from .options import relative, source_arg, workspace_opt
 
 

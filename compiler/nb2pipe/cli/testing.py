@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from . import Group, main
+from .group import Group, main
 from .options import params_opt
 
 
@@ -72,7 +72,7 @@ def ci() -> None:
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
 def ci_init(provider, notebooks, force):
     """Write the CI workflow and a pre-commit config for this project (the current folder)."""
-    from ..ci import init
+    from ..exports.ci import init
 
     written = init(Path.cwd(), provider, list(notebooks), force=force)
     for path in written:

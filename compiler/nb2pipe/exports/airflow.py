@@ -33,9 +33,9 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from ..compile.ir import Pipeline, Step
 from ..errors import Nb2PipeError
 from ..fileio import write_atomic
-from ..ir import Pipeline, Step
 from ..rendering import render_template
 from .kfp import exposed, param_kind, summary
 

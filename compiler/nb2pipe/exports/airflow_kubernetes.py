@@ -9,7 +9,7 @@ PersistentVolumeClaim that every pod mounts, since Airflow passes no files betwe
 
 from __future__ import annotations
 
-from ..ir import Pipeline, Step
+from ..compile.ir import Pipeline, Step
 from ..rendering import render_template
 from .airflow import dag_context, py, step_call
 from .argo import argo_name

@@ -18,8 +18,8 @@ import json
 import re
 from typing import Any
 
+from ..compile.ir import Pipeline
 from ..errors import Nb2PipeError
-from ..ir import Pipeline
 from ..rendering import render_template
 from .dockerfile import STEP_NOTEBOOK
 from .kfp import GPU_RESOURCE, LAUNCH, OUTPUT, exposed, param_kind

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import build
+from ..compile import build
+from ..compile.ir import Pipeline, Step
+from ..compile.tags import IMAGE_REF
 from ..errors import Nb2PipeError
-from ..ir import Pipeline, Step
 from ..rendering import render_template
-from ..tags import IMAGE_REF
 from .requirements import Distributions, requirements_files
 
 DEFAULT_BASE = "python:3.11-slim"

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..compile.ir import Pipeline
 from ..errors import Nb2PipeError
-from ..ir import Pipeline
 from .dockerfile import step_context
 
 ENGINES = ("podman", "docker")

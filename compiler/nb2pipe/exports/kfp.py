@@ -26,9 +26,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..compile.ir import Pipeline, Step
+from ..compile.parameters import Param
 from ..errors import Nb2PipeError
-from ..ir import Pipeline, Step
-from ..parameters import Param
 from ..rendering import one_line
 from .dockerfile import STEP_NOTEBOOK
 from .requirements import producers

@@ -27,7 +27,9 @@ from typing import Any, TextIO
 
 from nb2pipe import executed as executed_notebook  # copied into every image with this file
 
-RUN_DIR_PARAM = "nb2pipe_run_dir"  # = nb2pipe.build.RUN_DIR_PARAM (not importable in images)
+RUN_DIR_PARAM = (
+    "nb2pipe_run_dir"  # = nb2pipe.compile.build.RUN_DIR_PARAM (not importable in images)
+)
 EXIT_STEP_FAILED = 1
 
 

@@ -23,8 +23,8 @@ from packaging.markers import default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from ..compile.ir import Pipeline, Step
 from ..errors import Nb2PipeError
-from ..ir import Pipeline, Step
 
 # What every step image needs whatever the step imports: papermill and a kernel to run the
 # notebook, and the libraries `nb2pipe.artifacts` writes Parquet, joblib and pickle files with.

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..artifacts import MANIFEST, file_entries, read_manifest
+from ..compile.ir import Pipeline, Step
+from ..compile.paths import looks_like_path
+from ..compile.tags import STEP_NAME
 from ..errors import ArtifactError
-from ..ir import Pipeline, Step
-from ..paths import looks_like_path
-from ..tags import STEP_NAME
 from .files import FileHashes, local_modules
 from .fingerprint import Environment, Parts, parts_for
 from .rundir import DONE, RunDir, Workspace

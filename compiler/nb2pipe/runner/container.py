@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import executed as executed_notebook
+from ..compile.ir import Pipeline, Step
 from ..exports.dockerfile import STEP_NOTEBOOK
 from ..exports.launch import missing_module, missing_module_name
 from ..fileio import plain
-from ..ir import Pipeline, Step
 from .execute import Outcome
 from .isolation import Isolation
 

@@ -87,7 +87,7 @@ class DaskExecutor(Isolation):
             return self.client
 
     def run(self, step, params, run_dir, env) -> Outcome:
-        from ..build import step_notebook
+        from ..compile.build import step_notebook
 
         run_dir = Path(run_dir)
         task = StepTask(

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import pipeline_file
-from ..build import RUN_DIR_PARAM, step_notebook
+from ..compile import pipeline_file
+from ..compile.build import RUN_DIR_PARAM, step_notebook
+from ..compile.ir import Pipeline, Step
 from ..errors import ArtifactError, Nb2PipeError
-from ..ir import Pipeline, Step
 from .rundir import DONE, RunDir, Workspace
 from .workspaces import open_workspace
 
@@ -161,7 +161,7 @@ def _newest(space: Workspace, notebook: Path, name: str) -> tuple[RunDir, Pipeli
         raise Nb2PipeError(
             "no run of this notebook yet: run its pipeline first", file=str(notebook)
         )
-    from ..compile import compile_notebook
+    from ..compile.compiler import compile_notebook
 
     step = _step(compile_notebook(notebook), name, notebook)
     raise Nb2PipeError(

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import executed as executed_notebook
-from ..build import RUN_DIR_PARAM, step_notebook
-from ..ir import Pipeline, Step
+from ..compile.build import RUN_DIR_PARAM, step_notebook
+from ..compile.ir import Pipeline, Step
 from .kernels import Kernel, KernelPool
 
 
@@ -65,7 +65,7 @@ def run_notebook(
     import_papermill()
     from papermill.exceptions import PapermillExecutionError
 
-    from ..engine import execute
+    from .engine import execute
 
     out = run_dir / step / "notebook.ipynb"
     log_path = run_dir / step / "log.txt"

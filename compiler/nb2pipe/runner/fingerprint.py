@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..analysis import to_python
-from ..ir import Cell, Pipeline, Step
+from ..compile.analysis import to_python
+from ..compile.ir import Cell, Pipeline, Step
 
 # Bump when the generated load/save cells change meaning, so old results are not reused.
 RUNTIME_VERSION = 2

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import pipeline_file
+from ..compile import pipeline_file
+from ..compile.ir import Pipeline
 from ..errors import Nb2PipeError
-from ..ir import Pipeline
 from .files import ABSENT, FileHashes
 from .fingerprint import normalised_code
 from .rundir import RunDir, Workspace
@@ -197,7 +197,7 @@ def _source(pipeline: Pipeline, step) -> list[str]:
 
 def normalised_code_text(lines: list[str]) -> str:
     """Code as the interpreter sees it (comments and layout ignored), as fingerprints do."""
-    from ..ir import Cell
+    from ..compile.ir import Cell
 
     return normalised_code([Cell(0, "code", "\n".join(lines))])
 

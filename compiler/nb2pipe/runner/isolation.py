@@ -18,8 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..compile.ir import Pipeline, Step
 from ..errors import Nb2PipeError
-from ..ir import Pipeline, Step
 from ..plugins import registry
 from .execute import Outcome
 

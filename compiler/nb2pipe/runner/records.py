@@ -10,7 +10,7 @@ import shutil
 import time
 
 from ..artifacts import read_manifest
-from ..ir import Step
+from ..compile.ir import Step
 from . import events as ev
 from .execute import Outcome
 from .fingerprint import Parts

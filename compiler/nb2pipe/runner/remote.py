@@ -19,9 +19,9 @@ import json
 import shutil
 from pathlib import Path
 
+from ..compile.ir import Step
+from ..compile.tags import STEP_NAME
 from ..errors import Nb2PipeError
-from ..ir import Step
-from ..tags import STEP_NAME
 from . import events as ev
 from .cache import RUN_ID, Hit, StepCache
 from .fingerprint import Parts

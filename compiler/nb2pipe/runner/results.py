@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..compile.ir import Pipeline
 from ..errors import StepFailed
-from ..ir import Pipeline
 
 
 @dataclass

@@ -16,10 +16,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, pipeline_file
+from .. import __version__
+from ..compile import pipeline_file
+from ..compile.ir import Pipeline, Step
 from ..errors import Nb2PipeError, StepFailed, os_problem
 from ..fileio import plain, write_atomic
-from ..ir import Pipeline, Step
 from ..trial import TrialPruned
 from . import events as ev
 from .execute import Outcome

@@ -22,8 +22,8 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
+from ..compile.ir import Pipeline
 from ..errors import Nb2PipeError, StepFailed, os_problem
-from ..ir import Pipeline
 from . import events as ev
 from .isolation import Isolation, default_parallel
 from .isolation import isolation as isolation_named
@@ -50,7 +50,7 @@ def run_pipeline(
     info: dict[str, Any] | None = None,
 ) -> RunResult:
     """Run `pipeline`, compiled from `notebook` (`load_pipeline`), with `params` already typed
-    (`nb2pipe.parameters.typed_values`); return what happened to each step. Every door (the
+    (`nb2pipe.compile.parameters.typed_values`); return what happened to each step. Every door (the
     CLI, the sidebar, `%mlops run`) compiles once and starts its run here.
 
     Setting `stop` (from another thread: the sidebar's Cancel) ends the run: running steps'

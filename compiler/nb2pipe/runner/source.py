@@ -7,11 +7,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .. import pipeline_file
+from ..compile import pipeline_file
+from ..compile.ir import Pipeline
+from ..compile.parameters import suggestion, typed_values
 from ..errors import Nb2PipeError, NotebookError, ParameterError, os_problem
-from ..ir import Pipeline
 from ..notebook import read_notebook
-from ..parameters import suggestion, typed_values
 from .rundir import RunDir, Workspace, process_alive, project_root
 
 
@@ -30,7 +30,7 @@ def load_pipeline(source: str | os.PathLike | Pipeline) -> tuple[Pipeline, Path]
         except Nb2PipeError as e:
             raise e.located(str(path)) from None
         return pipeline, source_notebook(pipeline, path)
-    from ..compile import compile_notebook
+    from ..compile.compiler import compile_notebook
 
     return compile_notebook(path), path.resolve()
 

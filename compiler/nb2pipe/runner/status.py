@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..ir import Pipeline
+from ..compile.ir import Pipeline
 from .fingerprint import GONE, reasons
 from .rundir import DONE, RunDir
 from .workspaces import open_cache, open_workspace

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..ir import Pipeline
+from ..compile.ir import Pipeline
 from .cache import StepCache
 from .remote import RemoteCache, RemoteWorkspace
 from .rundir import Workspace

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..compile.ir import Pipeline
 from ..errors import Nb2PipeError, ParameterError
-from ..ir import Pipeline
 from ..runner import events as ev
 from ..runner.isolation import Isolation, default_parallel
 from ..runner.isolation import isolation as isolation_named

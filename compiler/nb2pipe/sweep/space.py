@@ -16,9 +16,9 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..compile.ir import Pipeline
+from ..compile.parameters import coerce, suggestion
 from ..errors import ParameterError
-from ..ir import Pipeline
-from ..parameters import coerce, suggestion
 
 RANGE_TYPES = ("int", "float")
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..compile.ir import Pipeline
+from ..compile.parameters import from_command_line, typed_values
 from ..errors import Nb2PipeError, ParameterError
-from ..ir import Pipeline
-from ..parameters import from_command_line, typed_values
 from .outputs import compare, has_stored_outputs, should_check
 from .sanitize import Sanitizer
 from .spec import DEFAULT_PROFILE, TestSpec, read_spec
@@ -107,7 +107,7 @@ def plan(
     profile: str | None = None,
 ) -> Plan:
     """Validate everything about `notebook` that can be known without running it."""
-    from ..compile import compile_notebook
+    from ..compile.compiler import compile_notebook
 
     path = Path(notebook)
     pipeline = compile_notebook(path)

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from servers import HOST, NotReady, free_port, log_tail, start_logged, stop_process
-from teamstore import ACCESS_KEY, Missing, S3Server, start_s3
+
+from support.servers import HOST, NotReady, free_port, log_tail, start_logged, stop_process
+from support.team_store import ACCESS_KEY, Missing, S3Server, start_s3
 
 BUCKET = "nb2pipe-team"
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import TagError
+from ..errors import TagError
+from ..notebook import SourceCell, SourceNotebook
 from .facts import CodeFacts
 from .ir import Cell, Hazard, Pipeline, Step
-from .notebook import SourceCell, SourceNotebook
 from .parameters import parse_parameters
 from .tags import CellTags
 

@@ -12,11 +12,11 @@ import dataclasses
 import os
 from pathlib import Path
 
+from ..errors import Nb2PipeError
+from ..fileio import write_atomic
+from ..notebook import code_cell, dumps, markdown_cell, new_notebook
 from . import pipeline_file
-from .errors import Nb2PipeError
-from .fileio import write_atomic
 from .ir import Pipeline, Serve, Step
-from .notebook import code_cell, dumps, markdown_cell, new_notebook
 
 RUN_DIR_PARAM = "nb2pipe_run_dir"
 RUNTIME_ALIAS = "nb2pipe_artifacts"

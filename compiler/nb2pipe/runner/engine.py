@@ -125,7 +125,7 @@ def _write_partial(nb, path, error: BaseException) -> None:
     copy = nbformat.from_dict(nb)
     copy.cells.insert(0, banner)
     try:
-        from .fileio import write_atomic
+        from ..fileio import write_atomic
 
         write_atomic(Path(path), nbformat.writes(copy))
     except Exception:

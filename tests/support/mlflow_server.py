@@ -8,8 +8,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from notebooks import code, markdown, write_notebook
-from servers import (
+from support.notebooks import code, markdown, write_notebook
+from support.servers import (
     NotReady,
     free_port,
     http_ok,

@@ -14,8 +14,8 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from ..errors import Nb2PipeError
 from . import yaml_text
-from .errors import Nb2PipeError
 from .ir import FORMAT, Cell, Hazard, Input, Pipeline, Serve, Step, to_dict
 from .parameters import Param
 from .tags import CPU, IMAGE_REF, MEMORY, REQUIREMENT, STEP_NAME, Resources

@@ -15,7 +15,7 @@ import functools
 import keyword
 import re
 
-from .errors import CodeError
+from ..errors import CodeError
 
 # `ast.parse` needs ~500 bytes of memory per character of source: a 2 MB cell takes 1 GB, and
 # a 50 MB one exhausts the machine. Cells above this size are refused, not analysed.

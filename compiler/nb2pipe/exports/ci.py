@@ -19,7 +19,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import Nb2PipeError
+from ..errors import Nb2PipeError
 
 PROVIDERS = {
     "github": (".github/workflows/nb2pipe.yml", "github.yml.j2"),
@@ -86,8 +86,8 @@ def _declares_step(path: Path) -> bool:
 
 def targets(root: Path, notebooks: list[Path]) -> list[Target]:
     """Compile each notebook (bad input stops here) and name its model and gate metric."""
-    from .compile import compile_notebook
-    from .testing.spec import read_spec
+    from ..compile.compiler import compile_notebook
+    from ..testing.spec import read_spec
 
     out: list[Target] = []
     ids: set[str] = set()
@@ -128,7 +128,7 @@ def published_model(cells, notebook: str) -> tuple[str | None, str | None]:
     Read from the code with `ast`, never by searching the text: a name in a comment or a
     string is not a call, and only literal values count.
     """
-    from .cellcode import parse
+    from ..compile.cellcode import parse
 
     for cell in cells:
         if getattr(cell, "kind", "code") != "code":
@@ -216,7 +216,7 @@ def printable(text: str) -> str:
 
 def render(root: Path, provider: str, found: list[Target]) -> dict[str, str]:
     """Relative path → text of every file `ci init` writes; nothing is written."""
-    from .rendering import render_template
+    from ..rendering import render_template
 
     if provider not in PROVIDERS:
         raise Nb2PipeError(f"unknown provider {provider!r} (github or gitlab)")
@@ -258,7 +258,7 @@ def init(
     root: Path, provider: str = "github", notebooks: list[Path] = (), force: bool = False
 ) -> list[Path]:
     """Write the workflow and the pre-commit config into `root`; return the paths written."""
-    from .fileio import write_atomic
+    from ..fileio import write_atomic
 
     root = Path(root)
     if provider not in PROVIDERS:

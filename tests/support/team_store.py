@@ -22,7 +22,15 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from servers import HOST, free_port, http_ok, log_tail, start_logged, stop_process, wait_ready
+from support.servers import (
+    HOST,
+    free_port,
+    http_ok,
+    log_tail,
+    start_logged,
+    stop_process,
+    wait_ready,
+)
 
 BIN = Path(sys.executable).parent
 # How long `mlflow server` may take to answer /health: its first start on an empty PostgreSQL

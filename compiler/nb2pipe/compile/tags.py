@@ -1,6 +1,6 @@
 """The cell-tag grammar: the single source of truth for what a tag means.
 
-Every other part of nb2pipe (and the sidebar's tag editor, through `grammar()`) reads tags
+Every other part of nb2pipe (and the sidebar's tag editor, through tag_table.py's `grammar()`) reads tags
 through this module. Three dialects are understood:
 
 * ours: ``parameters``, ``imports``, ``functions``, ``step:NAME``,
@@ -25,7 +25,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from .errors import TagError
+from ..errors import TagError
 
 STEP_NAME = re.compile(r"[a-z_][a-z0-9_]*\Z")
 # A container image reference (registry:port/name:tag@sha256:…): it is written into
@@ -166,7 +166,7 @@ def parse_cell_tags(tags: list[str], cell: int | None = None) -> CellTags:
             out.serve, out.serve_input = True, value.strip()
             continue
         if not sep and prefix in PREFIXES:
-            raise fail(f"tag {tag!r} needs a value, e.g. {prefix}:{_EXAMPLES.get(prefix, 'VALUE')}")
+            raise fail(f"tag {tag!r} needs a value, e.g. {prefix}:{EXAMPLES.get(prefix, 'VALUE')}")
         if sep and prefix in PREFIXES:
             _apply_prefixed(out, PREFIXES[prefix], value.strip(), tag, fail)
             continue
@@ -274,74 +274,8 @@ def _suggest(tag: str) -> str | None:
     return match[0] if match else None
 
 
-# Tags of other tools that nb2pipe honours (kept as foreign tags, never rewritten).
-HONOURED = {
-    "raises-exception": "the cell may raise (papermill's and nbval's tag): the step goes on, "
-    "and a failure after it names the cell that really failed",
-}
-
-
-def grammar() -> list[dict]:
-    """The tag table as data, for `nb2pipe tags` and the sidebar's tag editor."""
-    rows = [
-        ("parameters", None, "role", "pipeline parameters (papermill's tag); literal assignments"),
-        ("imports", None, "role", "import statements, prepended to every step"),
-        ("functions", None, "role", "helper functions and classes, prepended to every step"),
-        ("skip", None, "role", "exploration cell, left out of the pipeline"),
-        ("metrics", None, "role", "variables it assigns or prints are logged as step metrics"),
-        ("step", "NAME", "step", "starts a step; untagged cells that follow belong to it"),
-        ("after", "STEP[,STEP]", "step", "explicit upstream steps, added to the inferred ones"),
-        ("image", "REF", "container", "container image of the step"),
-        ("requirements", "PKG[,PKG]", "container", "extra pip requirements of the step"),
-        ("cpu", "N", "resources", "CPU cores requested, e.g. 2 or 500m"),
-        ("memory", "SIZE", "resources", "memory requested, e.g. 2Gi"),
-        ("gpu", "N", "resources", "GPUs requested"),
-        ("limit", "RESOURCE:AMOUNT", "resources", "Kale's spelling of cpu:, memory:, gpu:"),
-        (
-            "cache",
-            "on|off",
-            "policy",
-            "off: run the step every time, never reuse an earlier result (on, the default, "
-            "reuses it when nothing changed)",
-        ),
-        ("retries", "N", "policy", "re-run a failed step up to N times"),
-        ("timeout", "SECONDS", "policy", "fail the step after this long"),
-        ("inputs", "PATH[,PATH]", "files", "files the step reads: edits re-run it"),
-        ("outputs", "PATH[,PATH]", "files", "files the step writes: readers run after it"),
-        (
-            "serve",
-            None,
-            "serving",
-            "also runs on every prediction request, packaged with the published model "
-            "(serve:NAME on the first one: the variable a request's rows are bound to)",
-        ),
-        (
-            "features",
-            "ENTITY",
-            "serving",
-            "the step's output frames are published as Feast feature views keyed by ENTITY",
-        ),
-    ]
-    aliases = {
-        "parameters": ["pipeline-parameters"],
-        "metrics": ["pipeline-metrics"],
-        "step": ["block"],
-        "after": ["prev"],
-    }
-    return [
-        {
-            "name": name,
-            "argument": argument,
-            "group": group,
-            "meaning": meaning,
-            "example": f"{name}:{_EXAMPLES[name]}" if argument else name,
-            "aliases": aliases.get(name, []),
-        }
-        for name, argument, group, meaning in rows
-    ]
-
-
-_EXAMPLES = {
+# An example value of each prefixed tag: in messages, `nb2pipe tags` and the tag editor
+EXAMPLES = {
     "step": "train",
     "block": "train",
     "prev": "load",

@@ -13,8 +13,8 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..errors import Nb2PipeError
 from . import analysis, cellcode, effects, paths
-from .errors import Nb2PipeError
 from .facts import BUILTIN_NAMES
 from .ir import Cell
 

@@ -13,12 +13,12 @@ import os
 import re
 from pathlib import Path
 
+from ..errors import GraphError, Nb2PipeError
+from ..notebook import SourceNotebook, read_notebook
 from . import analysis, serve
-from .errors import GraphError, Nb2PipeError
 from .facts import Reads
 from .grouping import Group, group_cells
 from .ir import Pipeline
-from .notebook import SourceNotebook, read_notebook
 from .resolve import Resolver
 from .tags import parse_cell_tags
 
@@ -36,7 +36,7 @@ def compile_notebook(path: str | os.PathLike) -> Pipeline:
 
 def compile_notebook_data(data: dict, path: str | os.PathLike) -> Pipeline:
     """Compile notebook JSON that is not (yet) on disk, e.g. the sidebar's unsaved notebook."""
-    from .notebook import parse_notebook
+    from ..notebook import parse_notebook
 
     try:
         return _compile(parse_notebook(data, path))

@@ -13,12 +13,12 @@ from __future__ import annotations
 import difflib
 from collections import deque
 
+from ..errors import GraphError, Nb2PipeError, TagError
+from ..notebook import SourceCell, SourceNotebook
 from . import analysis, carried
-from .errors import GraphError, Nb2PipeError, TagError
 from .facts import BUILTIN_NAMES, CodeFacts, Reads, is_history
 from .grouping import Group
 from .ir import Cell, Hazard, Input, Pipeline, Step
-from .notebook import SourceCell, SourceNotebook
 
 
 class Resolver:

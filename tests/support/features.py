@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from notebooks import code, markdown, write_notebook
+from support.notebooks import code, markdown, write_notebook
 
 NAMES = ("wine", "houses", "sensors")
 

@@ -21,10 +21,10 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from ..errors import ServeError
 from . import analysis, serve_rules
 from .calls import base_name
 from .cellcode import parse, to_python
-from .errors import ServeError
 from .facts import BUILTIN_NAMES, CodeFacts
 from .grouping import Group
 from .ir import Cell, Hazard, Pipeline, Serve

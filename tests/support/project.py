@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from commands import NB2PIPE, error_lines, no_tracking_env, run_script
-from notebooks import EXAMPLES, code, write_notebook
+
+from support.commands import NB2PIPE, error_lines, no_tracking_env, run_script
+from support.notebooks import EXAMPLES, code, write_notebook
 
 __all__ = ["NB2PIPE", "code", "error_lines", "write_notebook"]
 
