@@ -27,7 +27,9 @@ class Failure:
 
     @property
     def message(self) -> str:
-        return f"{self.ename}: {self.evalue}".strip().rstrip(":")
+        # an error whose text starts on a new line (`raise ValueError("\\n...")`) still says
+        # what went wrong on its first line, which is what a one-line view shows
+        return f"{self.ename}: {(self.evalue or '').strip()}".strip().rstrip(":")
 
     def as_error(self) -> dict:
         return {"message": self.message, "cell": self.cell, "ename": self.ename,

@@ -164,3 +164,18 @@ def test_dead_kernel_fails_its_step_within_seconds(tmp_path):
     assert result.duration < 60
     assert result.metrics == {"w_value": 6.0}
     assert "step 'die' failed: the kernel died" in str(result.failure())
+
+
+def test_an_error_whose_text_starts_on_a_new_line_still_says_what_went_wrong(tmp_path):
+    """`raise ValueError("\\nthe column is empty")`: the one-line message (the sidebar's, the
+    CLI's) is the error's first line of text, not a bare "ValueError:"."""
+    from nb2pipe.executed import failure
+
+    executed = tmp_path / "step.ipynb"
+    error = {"output_type": "error", "ename": "ValueError", "evalue": "\n  the column is empty\n",
+             "traceback": []}  # fmt: skip
+    cell = {"cell_type": "code", "metadata": {"nb2pipe": {"cell": 4}}, "outputs": [error],
+            "source": "", "execution_count": 1}  # fmt: skip
+    executed.write_text(json.dumps({"cells": [cell]}), encoding="utf-8")
+    found = failure(executed)
+    assert (found.cell, found.message) == (4, "ValueError: the column is empty")
