@@ -24,7 +24,7 @@ export function metricSpec(rows: RunRow[], metric: string): Record<string, unkno
     data: { values },
     mark: { type: 'line', point: { size: 60, filled: true }, tooltip: true },
     encoding: {
-      x: { field: 'start', type: 'temporal', title: 'run start', axis: { labelAngle: 0 } },
+      x: { field: 'start', type: 'temporal', title: 'run start', ...timeAxis(values) },
       y: {
         field: 'value',
         type: 'quantitative',
@@ -38,6 +38,25 @@ export function metricSpec(rows: RunRow[], metric: string): Record<string, unkno
         { field: 'shown', title: metric }
       ]
     }
+  };
+}
+
+const MINUTE = 60_000;
+
+/**
+ * The time axis. Runs started within a minute of each other (one run, or a sweep's trials)
+ * would get ticks a few milliseconds apart, labelled `.588`: they get a quarter of an hour
+ * around them instead, in hours and minutes.
+ */
+function timeAxis(values: { start: number }[]): Record<string, unknown> {
+  const first = values[0]?.start;
+  const last = values[values.length - 1]?.start;
+  if (first === undefined || last === undefined || last - first >= MINUTE) {
+    return { axis: { labelAngle: 0 } };
+  }
+  return {
+    axis: { labelAngle: 0, format: '%H:%M', tickCount: 3 },
+    scale: { domain: [first - 7.5 * MINUTE, last + 7.5 * MINUTE] }
   };
 }
 

@@ -24,6 +24,19 @@ describe('a metric over time', () => {
     expect(spec.data.values.map((v: any) => v.run)).toEqual(['earlier', 'later']);
     expect(spec.data.values.map((v: any) => v.start)).toEqual([1_000_000, 2_000_000]);
   });
+  it('labels the time of one run in hours and minutes, not milliseconds', () => {
+    const spec = metricSpec([row('a', 1_700_000_000, 0.9)], 'accuracy') as any;
+    expect(spec.encoding.x.axis.format).toBe('%H:%M');
+    expect(spec.encoding.x.scale.domain).toEqual([
+      1_700_000_000_000 - 450_000,
+      1_700_000_000_000 + 450_000
+    ]);
+  });
+  it('leaves the time axis to Vega-Lite when runs are minutes apart', () => {
+    const spec = metricSpec([row('a', 1000, 0.9), row('b', 4600, 0.95)], 'accuracy') as any;
+    expect(spec.encoding.x.axis.format).toBeUndefined();
+    expect(spec.encoding.x.scale).toBeUndefined();
+  });
   it('shows the value in the one number format', () => {
     const spec = metricSpec([row('a', 1, 0.98611)], 'accuracy') as any;
     expect(spec.data.values[0].shown).toBe('0.9861');
