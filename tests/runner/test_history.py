@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,17 @@ def test_diff_of_hand_edited_records_compares_what_it_can(tmp_path):
     assert "  factor: 2 → 4" in done.stdout
     assert "  data.csv: 5 → (not read)" in done.stdout
     assert "  total: 13 → (none)" in done.stdout  # the edited record lists no real steps
+
+
+def test_runs_started_in_the_same_second_list_newest_first(tmp_path):
+    """Runs served by the cache start several a second: the latest is still listed first."""
+    from nb2pipe.runner.rundir import Workspace
+
+    workspace = Workspace(tmp_path / ".nb2pipe")
+    made = []
+    for _ in range(5):
+        run = workspace.new_run()
+        (run.path / "run.json").write_text("{}")
+        made.append(run.path.name)
+        time.sleep(0.002)
+    assert [r.path.name for r in workspace.all_runs()] == made[::-1]

@@ -17,6 +17,8 @@ from typing import Any
 
 from nb2pipe.errors import ArtifactError
 
+from .store import _load_one, _save_one, artifacts_dir, read_manifest, write_manifest
+
 KEPT_ROWS = 100_000  # rows of the input (and output) kept: enough to prove, cheap to write
 
 
@@ -44,19 +46,15 @@ def _sample(value: Any, every: int) -> Any:
 
 
 def _update(run_dir, step: str, part: str, files: dict[str, dict], info: dict) -> None:
-    from . import _artifacts_dir, _write_manifest, read_manifest
-
     manifest = read_manifest(run_dir, step) or {"artifacts": {}, "metrics": {}}
     kept = manifest.setdefault("serve", {})
     kept[part] = info
     kept.setdefault("files", {}).update(files)
-    _write_manifest(_artifacts_dir(run_dir, step), manifest)
+    write_manifest(artifacts_dir(run_dir, step), manifest)
 
 
 def _save(run_dir, step: str, prefix: str, name: str, value: Any) -> dict:
-    from . import _artifacts_dir, _save_one
-
-    directory = _artifacts_dir(run_dir, step)
+    directory = artifacts_dir(run_dir, step)
     directory.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():  # kept for publishing: cloudpickle is fine here
         warnings.simplefilter("ignore")
@@ -77,8 +75,6 @@ def keep_input(run_dir, step: str, name: str, value: Any, /, **values: Any) -> N
 def keep_output(run_dir, step: str, name: str, value: Any) -> None:
     """Keep what the model is fitted or predicts on, as the last serve cell leaves it: the rows
     the input was kept as."""
-    from . import read_manifest
-
     kept = (read_manifest(run_dir, step) or {}).get("serve", {})
     every = int(kept.get("input", {}).get("every", 1))
     rows = _rows(value)  # other than the input's: publishing refuses it, saying so
@@ -88,8 +84,6 @@ def keep_output(run_dir, step: str, name: str, value: Any) -> None:
 
 def read(run_dir, step: str) -> Kept:
     """What step `step` of the run in `run_dir` kept for its serve cells."""
-    from . import _load_one, read_manifest
-
     kept = (read_manifest(run_dir, step) or {}).get("serve") or {}
     files = kept.get("files") or {}
     if not {"input", "output"} <= set(kept) or not {"input", "output"} <= set(files):

@@ -107,8 +107,12 @@ class Workspace:
         return []
 
     def new_run(self) -> RunDir:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        run = RunDir(self.runs / f"{stamp}-{secrets.token_hex(3)}")
+        # Run ids sort by time (`all_runs`, "the latest run"): runs served by the cache start
+        # several a second, so the milliseconds lead the six hex digits, then three random ones.
+        now = time.time()
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+        millis = int(now * 1000) % 1000
+        run = RunDir(self.runs / f"{stamp}-{millis:03d}{secrets.token_hex(2)[:3]}")
         run.path.mkdir(parents=True)
         return run
 
