@@ -4,12 +4,14 @@ CI would use it: credentials in the environment, no S3 keys on the client."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import uuid
 
 import pytest
 from support.commands import error_lines, run_script
 from support.notebooks import EXAMPLES
+from support.servers import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -30,6 +32,9 @@ def tracked(team_server, tmp_path_factory):
     )
     assert done.returncode == 0, done.stderr + team_server.log_tail()
     (run_dir,) = (folder / ".nb2pipe" / "runs").iterdir()
+    # `nb2pipe run` hands the run to a detached logger: it is on the server once that is done
+    run_json = run_dir / "run.json"
+    wait_for(lambda: json.loads(run_json.read_text()).get("mlflow_run_id"), 180)
     return folder, run_dir.name
 
 
@@ -111,6 +116,14 @@ def test_publish_promote_and_a_reader_is_refused_in_one_line(team_server, tracke
         f"and cannot move the aliases of model '{name}' (ask a registry admin for EDIT or MANAGE)"
     ]
     assert "Traceback" not in refused.stderr
+    # the very model already published: nothing to write, so a reader is told so
+    same = nb2pipe(
+        "publish", "breast_cancer_diagnosis.ipynb", "--name", name, cwd=folder, env=reader
+    )
+    assert same.returncode == 0 and "already published" in same.stdout, same.stderr
+    # a new model (another C) would be a new version: a reader cannot add it
+    rerun = nb2pipe("run", "breast_cancer_diagnosis.ipynb", "-p", "C", "1.0", cwd=folder, env=ci)
+    assert rerun.returncode == 0, rerun.stderr
     refused = nb2pipe(
         "publish", "breast_cancer_diagnosis.ipynb", "--name", name, cwd=folder, env=reader
     )

@@ -71,6 +71,7 @@ def run(source, params, raw_params, max_parallel, force, resume, from_step, only
     if executor is not None:
         if isolation != "kernel":
             raise click.UsageError("--executor and --isolation cannot be combined")
+        _check_executor(executor)
         isolation = executor
     observers = run_observers(source)
     try:
@@ -194,3 +195,14 @@ def diff(run_a, run_b, workspace):
         click.echo(line)
     if not difference.same:
         sys.exit(1)
+
+
+def _check_executor(executor: str) -> None:
+    """An executor of no known kind is refused naming the option and the value given (the
+    isolation table would only name its kind)."""
+    from ..runner.isolation import ISOLATIONS
+
+    try:
+        ISOLATIONS.get(executor.partition("://")[0])
+    except Nb2PipeError as e:
+        raise Nb2PipeError(f"--executor {executor}: {e}") from None
