@@ -8,6 +8,7 @@ import * as React from 'react';
 import { Check } from '../components/Form';
 import { ErrorLine } from '../components/Lines';
 import { RunName } from '../components/RunName';
+import { ScrollBox } from '../components/ScrollBox';
 import { VegaChart } from '../components/VegaChart';
 import { ComparedRun, compareRows, CompareRow } from '../compare';
 import { compareSpec } from '../charts';
@@ -74,7 +75,7 @@ export function CompareView({ runIds }: { runIds: string[] }): JSX.Element {
           onChange={setOnlyChanged}
         />
       </div>
-      <div className="jp-mlops-scroll" data-testid="mlops-compare">
+      <ScrollBox label="compared runs" testId="mlops-compare">
         <table
           className="jp-mlops-table jp-mlops-compare jp-mlops-sticky"
           aria-label="runs side by side"
@@ -127,7 +128,7 @@ export function CompareView({ runIds }: { runIds: string[] }): JSX.Element {
             );
           })}
         </table>
-      </div>
+      </ScrollBox>
       <CompareChart runs={runs} />
     </div>
   );

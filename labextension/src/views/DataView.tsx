@@ -10,6 +10,7 @@ import { Field } from '../components/Form';
 import { ErrorLine } from '../components/Lines';
 import { Progress } from '../components/Progress';
 import { RunSelect, StepArtifactFields } from '../components/RunPickers';
+import { ScrollBox } from '../components/ScrollBox';
 import { VegaChart } from '../components/VegaChart';
 import { numberText } from '../format';
 import { useAction } from '../hooks/useLoad';
@@ -144,7 +145,7 @@ function ProfileView({ profile }: { profile: DataProfile }): JSX.Element {
       <h2 className="jp-mlops-heading">
         Profile: {profile.rows} rows × {profile.columns.length} columns
       </h2>
-      <div className="jp-mlops-scroll">
+      <ScrollBox label="profile table">
         <table className="jp-mlops-table">
           <thead>
             <tr>
@@ -187,7 +188,7 @@ function ProfileView({ profile }: { profile: DataProfile }): JSX.Element {
             ))}
           </tbody>
         </table>
-      </div>
+      </ScrollBox>
       <div className="jp-mlops-chart-grid">
         {profile.charts.map((spec, i) => (
           <VegaChart
@@ -221,7 +222,7 @@ function DriftView({ drift }: { drift: DriftReport }): JSX.Element {
         testId="mlops-drift-chart"
         label="population stability index per feature"
       />
-      <div className="jp-mlops-scroll">
+      <ScrollBox label="drift per feature">
         <table className="jp-mlops-table">
           <thead>
             <tr>
@@ -248,7 +249,7 @@ function DriftView({ drift }: { drift: DriftReport }): JSX.Element {
             ))}
           </tbody>
         </table>
-      </div>
+      </ScrollBox>
     </section>
   );
 }

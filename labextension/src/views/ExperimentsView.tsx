@@ -11,6 +11,7 @@ import * as React from 'react';
 import { Field, Select } from '../components/Form';
 import { ErrorLine } from '../components/Lines';
 import { RunName } from '../components/RunName';
+import { ScrollBox } from '../components/ScrollBox';
 import { StatusBadge } from '../components/StatusBadge';
 import { VegaChart } from '../components/VegaChart';
 import { durationText, numberText, shortTime, timeText, valueText } from '../format';
@@ -230,7 +231,7 @@ export function ExperimentsView({ model }: { model: MlopsModel }): JSX.Element {
         </fieldset>
       </details>
       <ErrorLine error={error} testId="mlops-runs-error" />
-      <div className="jp-mlops-scroll jp-mlops-runs-box">
+      <ScrollBox label="runs" className="jp-mlops-runs-box">
         <table
           className="jp-mlops-table jp-mlops-runs jp-mlops-sticky"
           data-testid="mlops-runs-table"
@@ -350,7 +351,7 @@ export function ExperimentsView({ model }: { model: MlopsModel }): JSX.Element {
             ))}
           </tbody>
         </table>
-      </div>
+      </ScrollBox>
       <div className="jp-mlops-toolbar">
         <Button
           small

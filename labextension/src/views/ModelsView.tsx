@@ -12,6 +12,7 @@ import * as React from 'react';
 
 import { ErrorLine } from '../components/Lines';
 import { RunName } from '../components/RunName';
+import { ScrollBox } from '../components/ScrollBox';
 import { numberText, timeText } from '../format';
 import { useLoad } from '../hooks/useLoad';
 import { useModel } from '../hooks/useModel';
@@ -122,7 +123,7 @@ export function ModelsView(props: { model: MlopsModel; initial?: string }): JSX.
       {detail && versions.length > 0 && (
         <section aria-label={`versions of ${name}`}>
           <h2 className="jp-mlops-heading">Versions of {name}</h2>
-          <div className="jp-mlops-scroll">
+          <ScrollBox label={`versions table of ${name}`}>
             <table className="jp-mlops-table" data-testid="mlops-model-versions">
               <thead>
                 <tr>
@@ -176,7 +177,7 @@ export function ModelsView(props: { model: MlopsModel; initial?: string }): JSX.
                 ))}
               </tbody>
             </table>
-          </div>
+          </ScrollBox>
           <AliasHistory detail={detail} />
         </section>
       )}
