@@ -23,6 +23,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -233,19 +234,26 @@ class NotebookRun:
     seconds: float
 
 
+_PAPERMILL_CWD = threading.Lock()
+
+
 def run_papermill(folder: Path, filename: str, output: Path) -> tuple[dict, float]:
     """Execute the notebook top to bottom (papermill's Run All); return the executed JSON."""
     import papermill
 
     started = time.monotonic()
     try:
-        papermill.execute_notebook(
-            str(folder / filename),
-            str(output),
-            kernel_name="python3",
-            cwd=str(folder),
-            progress_bar=False,
-        )
+        # papermill runs the kernel in `cwd` by changing this whole process's working folder
+        # (os.chdir): two cases judged side by side (Scheduler) would write into each other's
+        # folders, so Run All runs one at a time (the nb2pipe runs are processes of their own).
+        with _PAPERMILL_CWD:
+            papermill.execute_notebook(
+                str(folder / filename),
+                str(output),
+                kernel_name="python3",
+                cwd=str(folder),
+                progress_bar=False,
+            )
     except papermill.PapermillExecutionError:
         # papermill raises after the run when any cell errored, even a cell tagged
         # raises-exception (nbclient went on past it). Only those are allowed here.

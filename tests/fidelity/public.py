@@ -50,6 +50,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
+import threading
+
 import fidelitykit as kit  # noqa: E402
 from support.commands import NB2PIPE, no_tracking_env  # noqa: E402
 from support.notebooks import KERNELSPEC  # noqa: E402
@@ -131,19 +133,23 @@ def find_notebooks(root: Path, only: list[str]) -> list[Path]:
 # --- Run All -----------------------------------------------------------------------------------
 
 
+_PAPERMILL_CWD = threading.Lock()
+
+
 def run_all(notebook: Path, folder: Path, output: Path) -> dict:
     """Plain papermill Run All; the executed document, even when a cell failed."""
     import papermill
 
     try:
-        papermill.execute_notebook(
-            str(notebook),
-            str(output),
-            kernel_name="python3",
-            cwd=str(folder),
-            progress_bar=False,
-            execution_timeout=CELL_TIMEOUT,
-        )
+        with _PAPERMILL_CWD:  # papermill's cwd is os.chdir: one Run All at a time (--jobs)
+            papermill.execute_notebook(
+                str(notebook),
+                str(output),
+                kernel_name="python3",
+                cwd=str(folder),
+                progress_bar=False,
+                execution_timeout=CELL_TIMEOUT,
+            )
     except Exception:  # a failing cell (or a timeout): the executed part is what counts
         if not output.exists():
             raise
