@@ -122,7 +122,6 @@ KINDS = {
     # goes to the first one declared for a class of its MRO, else to the first general one.
     "serializer": ("nb2pipe.serializers", {
         "arrow": "nb2pipe.artifacts.frames:ArrowSerializer",
-        "parquet": "nb2pipe.artifacts.frames:ParquetSerializer",
         "polars": "nb2pipe.artifacts.frames:PolarsSerializer",
         "npy": "nb2pipe.artifacts.arrays:NpySerializer",
         "sparse": "nb2pipe.artifacts.arrays:SparseSerializer",

@@ -47,15 +47,11 @@ def _mlflow_type(arrow_type: Any) -> str:
 
 
 # The artifact serializers whose files are tables (nb2pipe.artifacts.serializers).
-TABLES = ("arrow", "parquet")
+TABLES = ("arrow",)
 
 
 def _shape(path: Path) -> tuple[Any, int]:
-    """The schema and row count of an Arrow IPC or Parquet file, from its footer."""
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        return pq.read_schema(path), pq.read_metadata(path).num_rows
+    """The schema and row count of an Arrow IPC file, from its footer."""
     import pyarrow as pa
 
     with pa.memory_map(str(path)) as source:

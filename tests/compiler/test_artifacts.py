@@ -382,31 +382,10 @@ def test_register_before_a_named_serializer(registry):
 
 def test_builtin_order():
     assert list(artifacts.SERIALIZERS) == [
-        "arrow", "parquet", "polars", "npy", "sparse", "image", "xgboost-booster",
+        "arrow", "polars", "npy", "sparse", "image", "xgboost-booster",
         "xgboost-dmatrix", "lightgbm-booster", "lightgbm-dataset", "catboost", "keras", "torch",
         "joblib", "statsmodels", "json", "pickle",
     ]  # fmt: skip
-
-
-def test_frames_saved_as_parquet_by_earlier_versions_still_load(tmp_path):
-    frame = pd.DataFrame({"a": [1, 2]}, index=pd.Index(["x", "y"], name="k"))
-    series = pd.Series([1.5, None], name="price")
-    parquet = artifacts.SERIALIZERS["parquet"]
-    assert not parquet.accepts(frame)  # read, no longer written
-    directory = artifact_dir(tmp_path)
-    directory.mkdir(parents=True)
-    entries = {}
-    for name, value in (("frame", frame), ("series", series)):
-        path = directory / f"{name}.parquet"
-        parquet.dump(value, path)
-        entries[name] = {
-            "file": path.name,
-            "serializer": "parquet",
-            "sha256": artifacts.file_sha256(path),
-        }
-    (directory / "manifest.json").write_text(json.dumps({"artifacts": entries, "metrics": {}}))
-    pd.testing.assert_frame_equal(load(tmp_path, "train", "frame"), frame)
-    pd.testing.assert_series_equal(load(tmp_path, "train", "series"), series)
 
 
 def test_a_big_frame_is_checked_while_it_is_read(tmp_path):

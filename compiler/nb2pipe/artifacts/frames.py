@@ -286,27 +286,6 @@ def _plain_name(name: Any) -> bool:
     return type(name) in (type(None), str, int, float, bool)
 
 
-class ParquetSerializer(ArrowSerializer):
-    """DataFrames and Series that earlier versions saved as Parquet: read, no longer written
-    (a run folder or cache made before keeps loading)."""
-
-    name, extension = "parquet", "parquet"
-
-    def accepts(self, value: Any) -> bool:
-        return False
-
-    def dump(self, value: Any, path: Path) -> dict[str, Any] | None:
-        import pyarrow.parquet as pq
-
-        pq.write_table(self.table(value), path)
-        return {"kind": "series"} if type(value).__name__ == "Series" else None
-
-    def load(self, path: Path, entry: Mapping[str, Any]) -> Any:
-        import pyarrow.parquet as pq
-
-        return self.value(pq.read_table(path))
-
-
 class PolarsSerializer(Serializer):
     """polars DataFrame and Series as an uncompressed Arrow IPC file, polars' own writer."""
 
