@@ -234,7 +234,8 @@ class NotebookRun:
     seconds: float
 
 
-_PAPERMILL_CWD = threading.Lock()
+# held around every papermill run of this process (public.py's too): see run_papermill
+PAPERMILL_CWD = threading.Lock()
 
 
 def run_papermill(folder: Path, filename: str, output: Path) -> tuple[dict, float]:
@@ -246,7 +247,7 @@ def run_papermill(folder: Path, filename: str, output: Path) -> tuple[dict, floa
         # papermill runs the kernel in `cwd` by changing this whole process's working folder
         # (os.chdir): two cases judged side by side (Scheduler) would write into each other's
         # folders, so Run All runs one at a time (the nb2pipe runs are processes of their own).
-        with _PAPERMILL_CWD:
+        with PAPERMILL_CWD:
             papermill.execute_notebook(
                 str(folder / filename),
                 str(output),

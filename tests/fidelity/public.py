@@ -42,7 +42,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -132,15 +131,12 @@ def find_notebooks(root: Path, only: list[str]) -> list[Path]:
 # --- Run All -----------------------------------------------------------------------------------
 
 
-_PAPERMILL_CWD = threading.Lock()
-
-
 def run_all(notebook: Path, folder: Path, output: Path) -> dict:
     """Plain papermill Run All; the executed document, even when a cell failed."""
     import papermill
 
     try:
-        with _PAPERMILL_CWD:  # papermill's cwd is os.chdir: one Run All at a time (--jobs)
+        with kit.PAPERMILL_CWD:  # papermill's cwd is os.chdir: one Run All at a time (--jobs)
             papermill.execute_notebook(
                 str(notebook),
                 str(output),
